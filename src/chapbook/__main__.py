@@ -1,0 +1,3 @@
+from chapbook.cli import main
+
+raise SystemExit(main())

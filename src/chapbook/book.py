@@ -1,0 +1,79 @@
+"""The Book: the one model every builder reads. Built by `read_book`, never written to by builders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chapbook.manifest import Manifest, Metadata
+from chapbook.markdown import Footnote, Heading, ParsedEssay, render, render_note
+
+
+@dataclass
+class Chapter:
+    id: str
+    number: int
+    title: str
+    running_head: str
+    key_points: tuple[str, ...]
+    source: Path
+    essay: ParsedEssay
+    part: Part | None = None
+
+    @property
+    def headings(self) -> list[Heading]:
+        return self.essay.headings
+
+    @property
+    def footnotes(self) -> list[Footnote]:
+        return self.essay.footnotes
+
+    @property
+    def word_count(self) -> int:
+        return self.essay.word_count
+
+    def body(self, flavour: str, heading_shift: int) -> str:
+        return render(self.essay.tokens, self.essay.env, flavour, heading_shift)
+
+    def note_html(self, note: Footnote, flavour: str) -> str:
+        return render_note(note, self.essay.env, flavour)
+
+
+@dataclass
+class Part:
+    id: str
+    number: int
+    title: str
+    intro: str
+    chapters: list[Chapter] = field(default_factory=list)
+
+
+@dataclass
+class Book:
+    manifest: Manifest
+    parts: list[Part]
+    glossary: Any = None  # collect.glossary.Glossary, once issue-3 data is present
+    index: Any = None     # collect.index.Index
+
+    @property
+    def meta(self) -> Metadata:
+        return self.manifest.metadata
+
+    @property
+    def slug(self) -> str:
+        return self.manifest.slug
+
+    @property
+    def chapters(self) -> list[Chapter]:
+        return [chapter for part in self.parts for chapter in part.chapters]
+
+    @property
+    def word_count(self) -> int:
+        return sum(chapter.word_count for chapter in self.chapters)
+
+    def has(self, matter: str) -> bool:
+        """Whether a front- or back-matter page is in this book."""
+        if matter in ("glossary", "index"):
+            return matter in self.manifest.back_matter and bool(getattr(self, matter))
+        return matter in self.manifest.front_matter

@@ -1,0 +1,36 @@
+"""Builders only write the Book. A registry maps each output format to its builder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from chapbook.book import Book
+from chapbook.diagnostics import Diagnostics
+
+Builder = Callable[[Book, Path, Diagnostics], Path]
+
+
+def write_atomic(target: Path, data: bytes) -> Path:
+    """Write beside the target and rename into place: a failed build leaves the last good file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
+                                         dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def builders() -> dict[str, Builder]:
+    from chapbook.builders.epub import build_epub
+    from chapbook.builders.html import build_html
+    from chapbook.builders.pdf import build_pdf
+
+    return {"html": build_html, "pdf": build_pdf, "epub": build_epub}

@@ -1,0 +1,57 @@
+"""The unified HTML book: the web edition (one file, styles and font subsets inside) and, without
+the screen styles, the PDF's input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from chapbook.book import Book
+from chapbook.builders import write_atomic
+from chapbook.diagnostics import Diagnostics
+from chapbook.fonts import data_uri, font_faces
+from chapbook.resources import environment, long_date, styles_dir
+
+RTL_LANGUAGES = {"ar", "fa", "he", "ur", "ps", "sd", "yi", "dv", "ug", "ku"}
+
+
+def direction(language: str) -> str:
+    return "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+
+def book_context(book: Book) -> dict[str, Any]:
+    """What every template of the book sees: plain data from the Book model."""
+    meta = book.meta
+    keywords = list(dict.fromkeys([*meta.keywords, *meta.subjects]))
+    return {
+        "book": book,
+        "meta": meta,
+        "parts": book.parts,
+        "chapters": book.chapters,
+        "keywords": keywords,
+        "direction": direction(meta.language),
+        "date_long": long_date(meta.date),
+        "modified": meta.date,
+        "front_matter": [m for m in book.manifest.front_matter],
+        "back_matter": [m for m in book.manifest.back_matter if book.has(m)],
+    }
+
+
+def render_book_html(book: Book, screen_css: str = "", **extra: Any) -> str:
+    template = environment().get_template("html/book.html.j2")
+    return template.render(**book_context(book), screen_css=screen_css, **extra)
+
+
+def screen_css(text: str) -> str:
+    """The screen stylesheet with the book's fonts inlined as subsets of the text they set."""
+    faces = "\n".join(
+        f'@font-face {{ font-family: "{face.family}"; font-style: {face.style}; '
+        f'font-weight: {face.weight}; src: url("{data_uri(face, text)}") format("woff2"); }}'
+        for face in font_faces())
+    return faces + "\n" + (styles_dir() / "screen.css").read_text("utf-8")
+
+
+def build_html(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
+    draft = render_book_html(book)
+    html = render_book_html(book, screen_css=screen_css(draft))
+    return write_atomic(out_dir / f"{book.slug}.html", html.encode("utf-8"))

@@ -1,0 +1,106 @@
+"""The command line: argument parsing, progress lines, exit codes. The only place that catches."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from chapbook import __version__
+from chapbook.diagnostics import Diagnostics, Level
+from chapbook.errors import BookError, BookErrors
+
+FORMATS = ("html", "pdf", "epub")
+EXIT_OK, EXIT_BOOK_ERROR, EXIT_STRICT, EXIT_BUG = 0, 1, 2, 70
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chapbook", description="Build a typeset booklet (PDF, EPUB, HTML) from Markdown essays.")
+    parser.add_argument("--version", action="version", version=f"chapbook {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="build one or more editions of the book")
+    build.add_argument("formats", nargs="*", default=["all"], metavar="FORMAT",
+                       choices=[*FORMATS, "all"],
+                       help="html, pdf, epub or all (default: all)")
+    for sub in (build,):
+        sub.add_argument("--book", type=Path, default=Path("book/book.yml"),
+                         help="the manifest (default: book/book.yml)")
+        sub.add_argument("--out", type=Path, default=Path("build"),
+                         help="the output folder (default: build/)")
+        sub.add_argument("--strict", action="store_true", help="fail on warnings")
+        sub.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+        sub.add_argument("--debug", action="store_true",
+                         help="show Python tracebacks for errors")
+    return parser
+
+
+class Reporter:
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.started = time.perf_counter()
+
+    def step(self, message: str) -> None:
+        if not self.quiet:
+            print(f"chapbook: {message}", flush=True)
+
+    def elapsed(self) -> str:
+        return f"{time.perf_counter() - self.started:.1f} s"
+
+
+def _print_findings(diagnostics: Diagnostics, quiet: bool) -> None:
+    for finding in diagnostics.findings:
+        if quiet and finding.level is not Level.ERROR:
+            continue
+        print(finding, file=sys.stderr)
+
+
+def _size(path: Path) -> str:
+    size = path.stat().st_size
+    return f"{size / 1024:.0f} KiB" if size < 1024 * 1024 else f"{size / 1048576:.1f} MiB"
+
+
+def _build(args: argparse.Namespace) -> int:
+    from chapbook.builders import builders
+    from chapbook.pipeline import load_book
+
+    formats = list(FORMATS) if "all" in args.formats else list(dict.fromkeys(args.formats))
+    report = Reporter(args.quiet)
+    diagnostics = Diagnostics()
+    report.step(f"reading {args.book}")
+    book = load_book(args.book, diagnostics)
+    report.step(f"read {len(book.chapters)} chapters in {len(book.parts)} parts, "
+                f"{book.word_count:,} words")
+    registry = builders()
+    for fmt in formats:
+        report.step(f"building {fmt}…")
+        target = registry[fmt](book, args.out, diagnostics)
+        report.step(f"wrote {target} ({_size(target)})")
+    _print_findings(diagnostics, args.quiet)
+    warnings = diagnostics.count(Level.WARNING)
+    report.step(f"done in {report.elapsed()}, {warnings} warning(s)")
+    return EXIT_STRICT if args.strict and warnings else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "build":
+            return _build(args)
+    except BookErrors as errors:
+        if args.debug:
+            raise
+        for error in errors.errors:
+            print(error, file=sys.stderr)
+        return EXIT_BOOK_ERROR
+    except BookError as error:
+        if args.debug:
+            raise
+        print(error, file=sys.stderr)
+        return EXIT_BOOK_ERROR
+    except KeyboardInterrupt:
+        print("chapbook: interrupted; the previous outputs are untouched", file=sys.stderr)
+        return 130
+    return EXIT_OK

@@ -1,0 +1,60 @@
+"""Findings as data: warnings and notes gathered during a build or a check, printed as
+`file:line: level: message` and counted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+
+def display_path(path: Path | str) -> str:
+    """A path as the author typed it: relative to the working folder when below it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+class Level(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: Level
+    code: str
+    message: str
+    path: Path | str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            path = display_path(self.path)
+            where = f"{path}:{self.line}: " if self.line else f"{path}: "
+        return f"{where}{self.level.value}: {self.message} [{self.code}]"
+
+
+@dataclass
+class Diagnostics:
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, level: Level, code: str, message: str,
+            path: Path | str | None = None, line: int | None = None) -> None:
+        finding = Finding(level, code, message, path, line)
+        if finding not in self.findings:
+            self.findings.append(finding)
+
+    def warn(self, code: str, message: str, path: Path | str | None = None,
+             line: int | None = None) -> None:
+        self.add(Level.WARNING, code, message, path, line)
+
+    def note(self, code: str, message: str, path: Path | str | None = None,
+             line: int | None = None) -> None:
+        self.add(Level.NOTE, code, message, path, line)
+
+    def count(self, level: Level) -> int:
+        return sum(1 for f in self.findings if f.level is level)

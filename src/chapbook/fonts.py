@@ -1,0 +1,84 @@
+"""The book's fonts: read from styles/fonts.css, subset to the characters a book uses.
+
+The PDF engine embeds subsets on its own; the one-file HTML and the EPUB carry subsets made here
+with fontTools, so they stay small and still never depend on a reader's installed fonts.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import tinycss2
+from fontTools import subset
+
+from chapbook.resources import styles_dir
+
+# Always kept, whatever the text: so that a reader's search box or a later edit still renders.
+_BASE_CHARACTERS = "".join(chr(c) for c in range(0x20, 0x7F)) + "‘’“”–—…·•↩→ "
+
+
+@dataclass(frozen=True)
+class FontFace:
+    family: str
+    style: str
+    weight: str
+    file: Path
+
+    @property
+    def is_opentype_cff(self) -> bool:
+        return self.file.suffix.lower() == ".otf"
+
+
+def _declarations(rule: tinycss2.ast.AtRule) -> dict[str, list[tinycss2.ast.Node]]:
+    declarations = tinycss2.parse_declaration_list(rule.content, skip_whitespace=True,
+                                                   skip_comments=True)
+    return {d.lower_name: d.value for d in declarations if d.type == "declaration"}
+
+
+@cache
+def font_faces() -> tuple[FontFace, ...]:
+    css_path = styles_dir() / "fonts.css"
+    rules = tinycss2.parse_stylesheet(css_path.read_text("utf-8"), skip_whitespace=True,
+                                      skip_comments=True)
+    faces = []
+    for rule in rules:
+        if rule.type != "at-rule" or rule.lower_at_keyword != "font-face":
+            continue
+        values = _declarations(rule)
+        family = next(t.value for t in values["font-family"] if t.type == "string")
+        style = tinycss2.serialize(values.get("font-style", [])).strip() or "normal"
+        weight = tinycss2.serialize(values.get("font-weight", [])).strip() or "400"
+        url = next(t for t in values["src"] if t.type == "url"
+                   or (t.type == "function" and t.lower_name == "url"))
+        href = url.value if url.type == "url" else url.arguments[0].value
+        faces.append(FontFace(family, style, weight, (css_path.parent / href).resolve()))
+    return tuple(faces)
+
+
+def subset_font(face: FontFace, text: str, flavor: str | None) -> bytes:
+    options = subset.Options()
+    options.flavor = flavor
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.name_languages = ["*"]
+    options.notdef_outline = True
+    options.glyph_names = False
+    options.hinting = False
+    # Graphite tables (Charis SIL's) cannot be subset; browsers and readers use OpenType anyway.
+    options.drop_tables += ["Silf", "Silt", "Sill", "Glat", "Gloc", "Feat"]
+    font = subset.load_font(str(face.file), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=text + _BASE_CHARACTERS)
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    subset.save_font(font, buffer, options)
+    return buffer.getvalue()
+
+
+def data_uri(face: FontFace, text: str) -> str:
+    data = base64.b64encode(subset_font(face, text, "woff2")).decode("ascii")
+    return f"data:font/woff2;base64,{data}"
