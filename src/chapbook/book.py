@@ -1,4 +1,4 @@
-"""The Book: the one model every builder reads. Built by `read_book`, never written to by builders."""
+"""The Book: the one model every builder reads; built by `read_book`, never changed by builders."""
 
 from __future__ import annotations
 

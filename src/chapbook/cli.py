@@ -17,13 +17,13 @@ EXIT_OK, EXIT_BOOK_ERROR, EXIT_STRICT, EXIT_BUG = 0, 1, 2, 70
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="chapbook", description="Build a typeset booklet (PDF, EPUB, HTML) from Markdown essays.")
+        prog="chapbook",
+        description="Build a typeset booklet (PDF, EPUB, HTML) from Markdown essays.")
     parser.add_argument("--version", action="version", version=f"chapbook {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     build = commands.add_parser("build", help="build one or more editions of the book")
-    build.add_argument("formats", nargs="*", default=["all"], metavar="FORMAT",
-                       choices=[*FORMATS, "all"],
+    build.add_argument("formats", nargs="*", metavar="FORMAT",
                        help="html, pdf, epub or all (default: all)")
     for sub in (build,):
         sub.add_argument("--book", type=Path, default=Path("book/book.yml"),
@@ -66,7 +66,12 @@ def _build(args: argparse.Namespace) -> int:
     from chapbook.builders import builders
     from chapbook.pipeline import load_book
 
-    formats = list(FORMATS) if "all" in args.formats else list(dict.fromkeys(args.formats))
+    unknown = [f for f in args.formats if f not in (*FORMATS, "all")]
+    if unknown:
+        raise BookError(f"there is no format '{unknown[0]}'",
+                        hint=f"choose from {', '.join(FORMATS)} or all")
+    wanted = args.formats or ["all"]
+    formats = list(FORMATS) if "all" in wanted else list(dict.fromkeys(wanted))
     report = Reporter(args.quiet)
     diagnostics = Diagnostics()
     report.step(f"reading {args.book}")

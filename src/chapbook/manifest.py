@@ -304,7 +304,8 @@ def _parts(reader: _Reader, values: dict[str, Any], root: Path) -> list[PartSpec
                 continue
             if source in seen:
                 reader.error(chapter["file@node"],
-                             f"essay '{chapter['file']}' is already a chapter (line {seen[source]})",
+                             f"essay '{chapter['file']}' is already a chapter "
+                             f"(line {seen[source]})",
                              "each essay can be in the book once; remove one of the entries")
                 continue
             seen[source] = chapter["@line"]

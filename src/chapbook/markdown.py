@@ -162,7 +162,7 @@ def _gather_footnotes(tokens: list[Token], chapter_id: str,
 # --- rendering -----------------------------------------------------------------------------
 
 def render(tokens: Sequence[Token], env: dict[str, Any], flavour: str, heading_shift: int) -> str:
-    """HTML of a token list; `flavour` is "book" or "epub", headings shift down by `heading_shift`."""
+    """HTML of tokens; `flavour` is "book" or "epub"; headings go `heading_shift` levels down."""
     md = parser()
     render_env = {**env, "flavour": flavour, "heading_shift": heading_shift}
     return md.renderer.render(list(tokens), md.options, render_env)

@@ -1,8 +1,102 @@
+"""The EPUB 3 edition: one XHTML document per chapter, rendered from templates/epub/, packaged
+with EbookLib. Every document is written by our templates as is (plain EpubItems), so EbookLib
+only zips and writes the package document and the NCX."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from ebooklib import epub
 
 from chapbook.book import Book
+from chapbook.builders import write_atomic
+from chapbook.builders.html import book_context
+from chapbook.cover import cover_png
 from chapbook.diagnostics import Diagnostics
+from chapbook.fonts import font_faces, subset_font
+from chapbook.resources import environment, roman, styles_dir
+
+XHTML = "application/xhtml+xml"
+
+
+def _document(uid: str, name: str, template: str, context: dict[str, Any],
+              properties: list[str] | None = None) -> epub.EpubItem:
+    content = environment().get_template(f"epub/{template}").render(context)
+    item = epub.EpubItem(uid=uid, file_name=name, media_type=XHTML,
+                         content=content.encode("utf-8"))
+    item.properties = properties or []
+    return item
+
+
+def _metadata(package: epub.EpubBook, book: Book, modified: datetime) -> None:
+    meta = book.meta
+    package.set_identifier(meta.identifier)
+    package.set_title(meta.title)
+    package.set_language(meta.language)
+    package.add_author(meta.author)
+    if meta.subtitle:
+        package.add_metadata("DC", "title", meta.subtitle, {"id": "subtitle"})
+        package.add_metadata(None, "meta", "subtitle",
+                             {"refines": "#subtitle", "property": "title-type"})
+    for name, value in (("publisher", meta.publisher), ("rights", meta.rights),
+                        ("description", meta.description), ("date", meta.date)):
+        if value:
+            package.add_metadata("DC", name, value)
+    for subject in dict.fromkeys([*meta.subjects, *meta.keywords]):
+        package.add_metadata("DC", "subject", subject)
 
 
 def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
-    raise NotImplementedError
+    context = book_context(book)
+    modified = datetime.now(UTC).replace(microsecond=0)
+    package = epub.EpubBook()
+    _metadata(package, book, modified)
+
+    documents: list[epub.EpubItem] = []
+    toc: list[Any] = []
+    if "cover" in book.manifest.front_matter:
+        image = epub.EpubItem(uid="cover-image", file_name="images/cover.png",
+                              media_type="image/png", content=cover_png(book, diagnostics))
+        image.properties = ["cover-image"]
+        package.add_item(image)
+        documents.append(_document("cover", "cover.xhtml", "cover.xhtml.j2",
+                                   {**context, "cover_href": "images/cover.png"}))
+    for matter in ("title", "imprint"):
+        if matter in book.manifest.front_matter:
+            documents.append(_document(matter, f"{matter}.xhtml", f"{matter}.xhtml.j2", context))
+    documents.append(_document("nav", "nav.xhtml", "nav.xhtml.j2", context, ["nav"]))
+    for part in book.parts:
+        documents.append(_document(part.id, f"{part.id}.xhtml", "part.xhtml.j2",
+                                   {**context, "part": part}))
+        links = []
+        for chapter in part.chapters:
+            documents.append(_document(chapter.id, f"{chapter.id}.xhtml", "chapter.xhtml.j2",
+                                       {**context, "chapter": chapter}))
+            links.append(epub.Link(f"{chapter.id}.xhtml", f"{chapter.number}. {chapter.title}",
+                                   chapter.id))
+        toc.append((epub.Section(f"Part {roman(part.number)}: {part.title}", f"{part.id}.xhtml"),
+                    links))
+    for document in documents:
+        package.add_item(document)
+
+    text = "".join(d.content.decode("utf-8") for d in documents)
+    for face in font_faces():
+        media_type = "font/otf" if face.is_opentype_cff else "font/ttf"
+        package.add_item(epub.EpubItem(
+            uid=f"font-{face.file.stem}", file_name=f"styles/fonts/{face.file.name}",
+            media_type=media_type, content=subset_font(face, text, None)))
+    for sheet in ("fonts.css", "epub.css"):
+        package.add_item(epub.EpubItem(uid=f"css-{Path(sheet).stem}",
+                                       file_name=f"styles/{sheet}", media_type="text/css",
+                                       content=(styles_dir() / sheet).read_bytes()))
+    package.toc = toc
+    package.add_item(epub.EpubNcx())
+    package.spine = documents
+
+    buffer = io.BytesIO()
+    epub.write_epub(buffer, package, {"mtime": modified, "epub3_pages": False,
+                                      "raise_exceptions": True})
+    return write_atomic(out_dir / f"{book.slug}.epub", buffer.getvalue())

@@ -37,9 +37,10 @@ def book_context(book: Book) -> dict[str, Any]:
     }
 
 
-def render_book_html(book: Book, screen_css: str = "", **extra: Any) -> str:
+def render_book_html(book: Book, screen_css: str = "", **overrides: Any) -> str:
+    """The book as one HTML page; `overrides` replace context entries (the cover alone, say)."""
     template = environment().get_template("html/book.html.j2")
-    return template.render(**book_context(book), screen_css=screen_css, **extra)
+    return template.render({**book_context(book), "screen_css": screen_css, **overrides})
 
 
 def screen_css(text: str) -> str:

@@ -1,0 +1,45 @@
+"""The command line as a user meets it: exit codes, one clear message, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .conftest import ROOTS, run_cli
+
+
+def test_broken_manifest_fails_with_file_and_line(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    (book / "essays").mkdir(parents=True)
+    (book / "essays" / "a.md").write_text("# A\n\nText.\n")
+    (book / "book.yml").write_text(
+        "metadata:\n  title: T\n  author: A\n  language: en\n  identifier: x\n"
+        "  date: '2026-01-01'\nparts:\n  - title: P\n    chapters:\n      - file: essays/b.md\n")
+    result = run_cli("build", "pdf", "--book", str(book / "book.yml"), "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert f"{book / 'book.yml'}:10:" in result.stderr and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("*.pdf"))
+
+
+def test_missing_manifest(tmp_path: Path) -> None:
+    result = run_cli("build", "--book", str(tmp_path / "nope.yml"), "--out", str(tmp_path))
+    assert result.returncode == 1 and "no manifest" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_build_reports_progress_and_writes(tmp_path: Path) -> None:
+    result = run_cli("build", "html", "--book", str(ROOTS / "edge" / "book.yml"),
+                     "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "building html" in result.stdout and "wrote" in result.stdout
+    assert (tmp_path / "edge-cases.html").is_file()
+    assert "mojibake repaired" in result.stderr
+
+
+def test_sources_are_never_modified(tmp_path: Path) -> None:
+    essays = sorted((ROOTS / "edge" / "essays").iterdir())
+    before = {p: p.read_bytes() for p in essays}
+    result = run_cli("build", "all", "--book", str(ROOTS / "edge" / "book.yml"),
+                     "--out", str(tmp_path), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert {p: p.read_bytes() for p in essays} == before

@@ -1,0 +1,54 @@
+"""The unified HTML book: one self-contained file, unique ids, every internal link resolves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import html as lxml_html
+
+from chapbook.diagnostics import Diagnostics
+from chapbook.pipeline import load_book
+
+from .conftest import BUNDLED
+
+
+@pytest.fixture(scope="module")
+def tree(bundled: dict[str, Path]):
+    return lxml_html.parse(str(bundled["html"])).getroot()
+
+
+def test_ids_are_unique_and_links_resolve(tree) -> None:
+    ids = tree.xpath("//@id")
+    assert len(ids) == len(set(ids))
+    for href in tree.xpath("//a/@href"):
+        if href.startswith("#"):
+            assert href[1:] in ids, href
+
+
+def test_the_page_is_self_contained(tree, bundled: dict[str, Path]) -> None:
+    assert not tree.xpath("//link[@rel='stylesheet'] | //script"
+                          " | //img[not(starts-with(@src,'data:'))]")
+    text = bundled["html"].read_text("utf-8")
+    assert "@font-face" in text and "data:font/woff2;base64," in text
+    assert "â€" not in text
+
+
+def test_book_structure_in_reading_order(tree) -> None:
+    book = load_book(BUNDLED, Diagnostics())
+    assert tree.get("lang") == "en-GB"
+    titles = [t.text_content().strip() for t in tree.xpath("//h2[@class='chapter-title']")]
+    assert titles == [c.title for c in book.chapters]
+    assert tree.xpath("//nav[@role='doc-toc']")
+    assert [s.get("id") for s in tree.xpath("//section[@class='part']")] == ["part-1", "part-2"]
+    for chapter in book.chapters:
+        [article] = tree.xpath(f"//article[@id='{chapter.id}']")
+        assert len(article.xpath(".//aside[@class='key-points']//li")) == len(chapter.key_points)
+
+
+def test_headings_have_stable_unique_ids(tmp_path: Path) -> None:
+    from .conftest import ROOTS, build
+    assert build(ROOTS / "edge" / "book.yml", tmp_path, "html") == 0
+    tree = lxml_html.parse(str(tmp_path / "edge-cases.html")).getroot()
+    ids = [h.get("id") for h in tree.xpath("//article[@id='repeats']//h3")]
+    assert ids == ["repeats-overview", "repeats-overview-2"]

@@ -1,0 +1,171 @@
+"""The print edition read back with pypdf: order, page numbers, openers, heads, bookmarks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from chapbook.diagnostics import Diagnostics
+from chapbook.pipeline import load_book
+
+from .conftest import BUNDLED, build
+
+MOJIBAKE = ("â€", "Ã©", "Ã")
+
+
+def squash(text: str) -> str:
+    """Page text with hyphenation and line breaks undone, for phrase searches."""
+    text = re.sub(r"[-\u00ad\u2010]\n", "", text)
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.fixture(scope="module")
+def pdf(bundled: dict[str, Path]) -> PdfReader:
+    return PdfReader(bundled["pdf"])
+
+
+@pytest.fixture(scope="module")
+def pages(pdf: PdfReader) -> list[str]:
+    return [squash(page.extract_text()) for page in pdf.pages]
+
+
+@pytest.fixture(scope="module")
+def book():
+    return load_book(BUNDLED, Diagnostics())
+
+
+def chapter_start(pages: list[str], number: int, title: str) -> int:
+    """The 1-based page whose text opens with the chapter's label and title."""
+    hits = [i + 1 for i, text in enumerate(pages)
+            if f"CHAPTER {number}" in text.upper() and title[:40] in text]
+    assert hits, f"chapter {number} not found"
+    return hits[0]
+
+
+def test_chapter_titles_appear_in_manifest_order(pages: list[str], book) -> None:
+    starts = [chapter_start(pages, c.number, c.title) for c in book.chapters]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+
+
+def test_chapters_and_parts_open_on_recto_pages(pages: list[str], book) -> None:
+    for chapter in book.chapters:
+        assert chapter_start(pages, chapter.number, chapter.title) % 2 == 1, chapter.title
+    for part in book.parts:
+        [opener] = [i + 1 for i, t in enumerate(pages) if t.strip().startswith("PART ")
+                    and part.title in t and "Contents" not in t]
+        assert opener % 2 == 1
+
+
+def test_toc_page_numbers_are_the_real_start_pages(pdf: PdfReader, pages: list[str],
+                                                   book) -> None:
+    [toc_index] = [i for i, t in enumerate(pages) if t.strip().startswith("Contents")]
+    toc_text = pdf.pages[toc_index].extract_text()
+    for chapter in book.chapters:
+        start = chapter_start(pages, chapter.number, chapter.title)
+        last_words = chapter.title.split()[-1]
+        match = re.search(re.escape(last_words) + r"[ .]*?(\d+)\s*$", toc_text, re.M)
+        assert match, f"no TOC line for {chapter.title}"
+        assert int(match.group(1)) == start, chapter.title
+
+
+def test_blank_versos_are_truly_blank_and_openers_have_no_heads(pages: list[str], book) -> None:
+    for chapter in book.chapters:
+        start = chapter_start(pages, chapter.number, chapter.title)
+        before = pages[start - 2].strip()
+        # the page before an opener is either the end of the previous text or empty
+        assert before == "" or not before.isdigit()
+        opener = pages[start - 1]
+        assert not opener.strip().endswith(str(start)), "folio on a chapter opener"
+        assert book.meta.title not in opener.split("CHAPTER")[0]
+
+
+def test_running_heads_and_folios(pages: list[str], book) -> None:
+    starts = {chapter_start(pages, c.number, c.title): c for c in book.chapters}
+    checked = 0
+    for number, text in enumerate(pages, 1):
+        if number in starts or number <= 8 or not text.strip():
+            continue
+        chapter = next((c for s, c in sorted(starts.items(), reverse=True) if s < number), None)
+        if chapter is None or text.strip().startswith("PART"):
+            continue
+        # pypdf gives margin boxes after the body text, so look for the heads anywhere
+        if number % 2 == 0:
+            assert book.meta.title in text, number
+        else:
+            assert chapter.running_head in text and book.meta.title not in text, number
+        assert re.search(rf"\b{number}\s*$", text), f"no folio on page {number}"
+        checked += 1
+    assert checked >= 5
+
+
+def test_bookmarks_name_every_part_and_chapter(pdf: PdfReader, pages: list[str], book) -> None:
+    outline = pdf.outline
+    titles: list[tuple[str, int]] = []
+
+    def walk(items, depth: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                titles.append((item.title, pdf.get_destination_page_number(item) + 1))
+    walk(outline, 0)
+    names = [t for t, _ in titles]
+    for part in book.parts:
+        assert any(part.title in n for n in names)
+    for chapter in book.chapters:
+        [(_, page)] = [(n, p) for n, p in titles if n.strip() == chapter.title]
+        assert page == chapter_start(pages, chapter.number, chapter.title)
+
+
+def test_metadata(pdf: PdfReader, book) -> None:
+    info = pdf.metadata
+    assert info.title.startswith(book.meta.title)
+    assert info.author == book.meta.author
+    assert info.subject == book.meta.description
+    assert "NATO" in (info.get("/Keywords") or "")
+    assert info.get("/CreationDate", "").startswith("D:20261124")
+    catalog = pdf.trailer["/Root"]
+    assert catalog.get("/Lang") == book.meta.language
+
+
+def test_page_size_is_a5(pdf: PdfReader) -> None:
+    box = pdf.pages[10].mediabox
+    assert round(float(box.width) / 72 * 25.4) == 148
+    assert round(float(box.height) / 72 * 25.4) == 210
+
+
+def test_fonts_are_the_shipped_ones_and_embedded(pdf: PdfReader) -> None:
+    names = set()
+    for page in pdf.pages[:14]:
+        fonts = page.get("/Resources", {}).get("/Font", {})
+        for font in fonts.values():
+            font = font.get_object()
+            names.add(str(font.get("/BaseFont")))
+            descendant = font.get("/DescendantFonts")
+            descriptor = (descendant[0].get_object() if descendant else font).get("/FontDescriptor")
+            if descriptor is not None:
+                descriptor = descriptor.get_object()
+                assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+    assert any("Charis-SIL" in n for n in names) and any("+Inter" in n for n in names)
+    assert not any("DejaVu" in n or "Liberation" in n for n in names)
+
+
+def test_no_mojibake_and_repair_applied(pages: list[str]) -> None:
+    text = " ".join(pages)
+    assert not any(bad in text for bad in MOJIBAKE)
+    assert "Nation’s active role" in text
+
+
+def test_footnotes_sit_at_the_foot_of_their_page(tmp_path: Path) -> None:
+    manifest = Path(__file__).parent / "roots" / "edge" / "book.yml"
+    assert build(manifest, tmp_path, "pdf") == 0
+    reader = PdfReader(tmp_path / "edge-cases.pdf")
+    pages = [squash(p.extract_text()) for p in reader.pages]
+    [page] = [t for t in pages if "carries a note" in t]
+    assert page.index("carries a note") < page.index("The first note, with emphasis")
+    assert "An inline note, in the text." in page
+    assert "nation’s interests" in page and "â€" not in page
+    assert "Written on Windows" in page and "\ufeff" not in page

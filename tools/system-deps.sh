@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Checks the system libraries and programs chapbook needs and, where it can (root with apt-get),
+# installs the missing ones. Otherwise it prints the command that installs them and fails.
+#   tools/system-deps.sh           what building needs: Pango for WeasyPrint, HarfBuzz subsetting
+#   tools/system-deps.sh --java    also Java, which EPUBCheck (tests, `make check`) runs on
+set -euo pipefail
+
+packages=()
+have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+have_lib 'libpango-1.0.so.0' || packages+=(libpango-1.0-0)
+have_lib 'libpangoft2-1.0.so.0' || packages+=(libpangoft2-1.0-0)
+have_lib 'libharfbuzz-subset.so.0' || packages+=(libharfbuzz-subset0)
+fc-list >/dev/null 2>&1 || packages+=(fontconfig)
+python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
+if [ "${1:-}" = "--java" ] && ! command -v java >/dev/null 2>&1; then
+  packages+=(default-jre-headless)
+fi
+
+[ ${#packages[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "chapbook: installing system packages: ${packages[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  exit 0
+fi
+
+echo "chapbook needs these system packages: ${packages[*]}" >&2
+if command -v apt-get >/dev/null 2>&1; then
+  echo "install them with:  sudo apt-get install ${packages[*]}" >&2
+else
+  echo "install Pango (for WeasyPrint) and a Java runtime with your system's package manager;" >&2
+  echo "see https://doc.courtbouillon.org/weasyprint/stable/first_steps.html" >&2
+fi
+exit 1
