@@ -14,7 +14,7 @@ INPUTS := $(shell find $(dir $(BOOK)) templates styles src -type f -not -name '*
 READY := $(VENV)/.ready
 CHAPBOOK := $(BIN)/chapbook
 
-.PHONY: all pdf epub html test lint check clean system-deps
+.PHONY: all pdf epub html test lint clean system-deps
 
 all: pdf epub html
 pdf: $(OUT)/$(SLUG).pdf
@@ -40,7 +40,7 @@ system-deps:
 	tools/system-deps.sh --java
 
 lint: $(READY)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests
 
 test: $(READY) lint
 	$(BIN)/python -m pytest -q

@@ -37,6 +37,20 @@ def book():
     return load_book(BUNDLED, Diagnostics())
 
 
+def outline_pages(pdf: PdfReader) -> list[tuple[str, int]]:
+    """(title, 1-based page) of every bookmark, in order."""
+    found: list[tuple[str, int]] = []
+
+    def walk(items) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                found.append((item.title.strip(), pdf.get_destination_page_number(item) + 1))
+    walk(pdf.outline)
+    return found
+
+
 def chapter_start(pages: list[str], number: int, title: str) -> int:
     """The 1-based page whose text opens with the chapter's label and title."""
     hits = [i + 1 for i, text in enumerate(pages)
@@ -82,11 +96,12 @@ def test_blank_versos_are_truly_blank_and_openers_have_no_heads(pages: list[str]
         assert book.meta.title not in opener.split("CHAPTER")[0]
 
 
-def test_running_heads_and_folios(pages: list[str], book) -> None:
+def test_running_heads_and_folios(pdf: PdfReader, pages: list[str], book) -> None:
     starts = {chapter_start(pages, c.number, c.title): c for c in book.chapters}
+    back = dict(outline_pages(pdf))["Glossary"]
     checked = 0
     for number, text in enumerate(pages, 1):
-        if number in starts or number <= 8 or not text.strip():
+        if number in starts or number <= 8 or number >= back or not text.strip():
             continue
         chapter = next((c for s, c in sorted(starts.items(), reverse=True) if s < number), None)
         if chapter is None or text.strip().startswith("PART"):
@@ -102,17 +117,9 @@ def test_running_heads_and_folios(pages: list[str], book) -> None:
 
 
 def test_bookmarks_name_every_part_and_chapter(pdf: PdfReader, pages: list[str], book) -> None:
-    outline = pdf.outline
-    titles: list[tuple[str, int]] = []
-
-    def walk(items, depth: int) -> None:
-        for item in items:
-            if isinstance(item, list):
-                walk(item, depth + 1)
-            else:
-                titles.append((item.title, pdf.get_destination_page_number(item) + 1))
-    walk(outline, 0)
+    titles = outline_pages(pdf)
     names = [t for t, _ in titles]
+    assert names[0] == "Contents" and names[-2:] == ["Glossary", "Index"]
     for part in book.parts:
         assert any(part.title in n for n in names)
     for chapter in book.chapters:

@@ -36,8 +36,8 @@ class Chapter:
     def body(self, flavour: str, heading_shift: int) -> str:
         return render(self.essay.tokens, self.essay.env, flavour, heading_shift)
 
-    def note_html(self, note: Footnote, flavour: str) -> str:
-        return render_note(note, self.essay.env, flavour)
+    def note_html(self, note: Footnote, flavour: str, anchors: bool = True) -> str:
+        return render_note(note, self.essay.env, flavour, anchors)
 
 
 @dataclass

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import yaml
 
 from chapbook.errors import BookError, raise_all
+from chapbook.schema import Key, Reader, compose, list_of, struct, text_list, text_value
 
 FRONT_MATTER_KINDS = ("cover", "half-title", "title", "imprint", "contents")
 BACK_MATTER_KINDS = ("glossary", "index")
@@ -80,137 +80,41 @@ class Manifest:
                            tuple(c for part in self.parts for c in part.chapters))
 
 
-# --- the declared schema -------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Key:
-    """One key of a mapping: how to read its node, whether it must be there, what it is for."""
-
-    read: Callable[[_Reader, yaml.Node, str], Any]
-    required: bool = False
-    example: str = ""
-
-
-class _Reader:
-    """Walks the composed YAML, collecting every mistake instead of stopping at the first."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.errors: list[BookError] = []
-
-    def error(self, node: yaml.Node | None, message: str, hint: str | None = None) -> None:
-        line = column = None
-        if node is not None:
-            line, column = node.start_mark.line + 1, node.start_mark.column + 1
-        self.errors.append(BookError(message, self.path, line, column, hint))
-
-    def mapping(self, node: yaml.Node, where: str, keys: dict[str, Key]) -> dict[str, Any]:
-        if not isinstance(node, yaml.MappingNode):
-            self.error(node, f"{where or 'the manifest'} should be a mapping of keys to values",
-                       f"write it as `key: value` lines; the keys it takes: {', '.join(keys)}")
-            return {}
-        values: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            name = str(key_node.value)
-            if name not in keys:
-                close = difflib.get_close_matches(name, keys, n=1)
-                hint = (f"did you mean '{close[0]}'?" if close
-                        else f"the keys it takes: {', '.join(keys)}")
-                self.error(key_node, f"unknown key '{name}' in {where or 'the manifest'}", hint)
-                continue
-            if name in values:
-                self.error(key_node, f"'{name}' is given twice in {where or 'the manifest'}",
-                           "keep one of them")
-                continue
-            values[name] = keys[name].read(self, value_node, f"{where}.{name}" if where else name)
-            values[f"{name}@node"] = value_node
-        for name, key in keys.items():
-            if key.required and name not in values:
-                self.error(node, f"{where or 'the manifest'} has no '{name}'",
-                           f"add it, for example `{name}: {key.example}`")
-        return values
-
-
-def _text(reader: _Reader, node: yaml.Node, where: str) -> str | None:
-    if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
-        reader.error(node, f"{where} should be a text value",
-                     'write it on the same line after the colon, in quotes if it contains ": "')
-        return None
-    value = str(node.value).strip()
-    if not value:
-        reader.error(node, f"{where} is empty", "give it a value or remove the key")
-        return None
-    return value
-
-
-def _text_list(reader: _Reader, node: yaml.Node, where: str) -> tuple[str, ...]:
-    if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
-        reader.error(node, f"{where} should be a list", f"write it as [{node.value}]")
-        return ()
-    if not isinstance(node, yaml.SequenceNode):
-        reader.error(node, f"{where} should be a list of text values",
-                     "write it as `[one, two]` or as `- item` lines")
-        return ()
-    items = (_text(reader, item, f"{where}[{i + 1}]") for i, item in enumerate(node.value))
-    return tuple(item for item in items if item)
-
-
-def _list_of(keys: dict[str, Key]) -> Callable[[_Reader, yaml.Node, str], list[dict[str, Any]]]:
-    def read(reader: _Reader, node: yaml.Node, where: str) -> list[dict[str, Any]]:
-        if not isinstance(node, yaml.SequenceNode):
-            reader.error(node, f"{where} should be a list", "write each entry as a `- ` line")
-            return []
-        entries = []
-        for i, item in enumerate(node.value):
-            entry = reader.mapping(item, f"{where}[{i + 1}]", keys)
-            entry["@line"] = item.start_mark.line + 1
-            entry["@node"] = item
-            entries.append(entry)
-        return entries
-    return read
-
-
-def _struct(keys: dict[str, Key]) -> Callable[[_Reader, yaml.Node, str], dict[str, Any]]:
-    def read(reader: _Reader, node: yaml.Node, where: str) -> dict[str, Any]:
-        return reader.mapping(node, where, keys)
-    return read
-
-
 METADATA_KEYS = {
-    "title": Key(_text, True, '"Defence Diplomacy"'),
-    "subtitle": Key(_text),
-    "author": Key(_text, True, '"The Editorial Board"'),
-    "publisher": Key(_text),
-    "language": Key(_text, True, "en-GB"),
-    "identifier": Key(_text, True, "urn:uuid:…"),
-    "date": Key(_text, True, "2026-11-24"),
-    "edition": Key(_text),
-    "rights": Key(_text),
-    "description": Key(_text),
-    "subjects": Key(_text_list),
-    "keywords": Key(_text_list),
-    "colophon": Key(_text),
+    "title": Key(text_value, True, '"Defence Diplomacy"'),
+    "subtitle": Key(text_value),
+    "author": Key(text_value, True, '"The Editorial Board"'),
+    "publisher": Key(text_value),
+    "language": Key(text_value, True, "en-GB"),
+    "identifier": Key(text_value, True, "urn:uuid:…"),
+    "date": Key(text_value, True, "2026-11-24"),
+    "edition": Key(text_value),
+    "rights": Key(text_value),
+    "description": Key(text_value),
+    "subjects": Key(text_list),
+    "keywords": Key(text_list),
+    "colophon": Key(text_value),
 }
 CHAPTER_KEYS = {
-    "file": Key(_text, True, "essays/my-essay.md"),
-    "title": Key(_text),
-    "running_head": Key(_text),
-    "key_points": Key(_text_list),
+    "file": Key(text_value, True, "essays/my-essay.md"),
+    "title": Key(text_value),
+    "running_head": Key(text_value),
+    "key_points": Key(text_list),
 }
 PART_KEYS = {
-    "title": Key(_text, True, '"Part title"'),
-    "intro": Key(_text),
-    "chapters": Key(_list_of(CHAPTER_KEYS), True, "[{file: essays/my-essay.md}]"),
+    "title": Key(text_value, True, '"Part title"'),
+    "intro": Key(text_value),
+    "chapters": Key(list_of(CHAPTER_KEYS), True, "[{file: essays/my-essay.md}]"),
 }
 BOOK_KEYS = {
-    "slug": Key(_text),
-    "metadata": Key(_struct(METADATA_KEYS), True, "{title: …, author: …}"),
-    "page_size": Key(_text),
-    "front_matter": Key(_text_list),
-    "parts": Key(_list_of(PART_KEYS), True, "[{title: …, chapters: […]}]"),
-    "back_matter": Key(_text_list),
-    "glossary": Key(_text),
-    "index": Key(_text),
+    "slug": Key(text_value),
+    "metadata": Key(struct(METADATA_KEYS), True, "{title: …, author: …}"),
+    "page_size": Key(text_value),
+    "front_matter": Key(text_list),
+    "parts": Key(list_of(PART_KEYS), True, "[{title: …, chapters: […]}]"),
+    "back_matter": Key(text_list),
+    "glossary": Key(text_value),
+    "index": Key(text_value),
 }
 
 
@@ -220,7 +124,7 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "book"
 
 
-def _book_path(reader: _Reader, root: Path, raw: str, node: yaml.Node, what: str,
+def _book_path(reader: Reader, root: Path, raw: str, node: yaml.Node, what: str,
                must_exist: bool = True) -> Path | None:
     """A path from book.yml, relative to it and confined to the book's folder."""
     candidate = Path(raw)
@@ -242,7 +146,7 @@ def _book_path(reader: _Reader, root: Path, raw: str, node: yaml.Node, what: str
     return resolved
 
 
-def _kinds(reader: _Reader, values: dict[str, Any], key: str, allowed: tuple[str, ...],
+def _kinds(reader: Reader, values: dict[str, Any], key: str, allowed: tuple[str, ...],
            default: tuple[str, ...]) -> tuple[str, ...]:
     if key not in values:
         return default
@@ -251,10 +155,10 @@ def _kinds(reader: _Reader, values: dict[str, Any], key: str, allowed: tuple[str
         if kind not in allowed:
             reader.error(values[f"{key}@node"], f"'{kind}' is not a kind of {key}",
                          f"use some of: {', '.join(allowed)}")
-    return tuple(k for k in kinds if k in allowed)
+    return tuple(k for k in allowed if k in kinds)  # always in the order a book has them
 
 
-def _metadata(reader: _Reader, values: dict[str, Any]) -> Metadata | None:
+def _metadata(reader: Reader, values: dict[str, Any]) -> Metadata | None:
     meta = values.get("metadata") or {}
     node = values.get("metadata@node")
     if "language" in meta and meta["language"] and not _LANGUAGE.match(meta["language"]):
@@ -272,7 +176,7 @@ def _metadata(reader: _Reader, values: dict[str, Any]) -> Metadata | None:
     return Metadata(**plain)
 
 
-def _page_size(reader: _Reader, values: dict[str, Any]) -> str:
+def _page_size(reader: Reader, values: dict[str, Any]) -> str:
     raw = values.get("page_size") or "A5"
     if raw.lower() in PAGE_SIZES:
         return PAGE_SIZES[raw.lower()]
@@ -284,7 +188,7 @@ def _page_size(reader: _Reader, values: dict[str, Any]) -> str:
     return "A5"
 
 
-def _parts(reader: _Reader, values: dict[str, Any], root: Path) -> list[PartSpec]:
+def _parts(reader: Reader, values: dict[str, Any], root: Path) -> list[PartSpec]:
     parts: list[PartSpec] = []
     seen: dict[Path, int] = {}
     if "parts" in values and not values["parts"]:
@@ -324,26 +228,8 @@ def load_manifest(path: Path) -> Manifest:
     if not path.is_file():
         raise BookError(f"there is no manifest at '{path}'", hint="pass the book's manifest "
                         "with --book, e.g. --book book/book.yml")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise BookError("the manifest is not UTF-8 text", path,
-                        hint="save book.yml as UTF-8") from err
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        problem = err.problem or "invalid YAML"
-        raise BookError(f"this is not valid YAML: {problem}", path,
-                        mark.line + 1 if mark else None, mark.column + 1 if mark else None,
-                        "check the indentation and quote values that contain ': ' or '#'") from err
-    except yaml.YAMLError as err:
-        raise BookError(f"this is not valid YAML: {err}", path) from err
-    if node is None:
-        raise BookError("the manifest is empty", path, 1,
-                        hint="start from the manifest in the README's 'Make your own book'")
-
-    reader = _Reader(path)
+    node = compose(path, "manifest")
+    reader = Reader(path)
     values = reader.mapping(node, "", BOOK_KEYS)
     root = path.parent
     metadata = _metadata(reader, values)

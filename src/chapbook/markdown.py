@@ -20,6 +20,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
 
+from chapbook.collect.occurrences import index_mark_rule
 from chapbook.diagnostics import Diagnostics
 
 
@@ -61,11 +62,29 @@ def parser() -> MarkdownIt:
     """Built once per process: markdown-it compiles its rule chains on construction."""
     md = MarkdownIt("commonmark", {"typographer": True, "html": False, "xhtmlOut": True})
     md.enable(["replacements", "smartquotes", "table"])
+    md.core.ruler.after("replacements", "spaced_dashes", _spaced_dashes)
     md.use(footnote_plugin)
     md.add_render_rule("heading_open", _render_heading_open)
     md.add_render_rule("heading_close", _render_heading_close)
     md.add_render_rule("footnote_ref", _render_footnote_ref)
+    md.inline.ruler.before("emphasis", "index_mark", index_mark_rule)
+    md.add_render_rule("index_mark", lambda *args: "")
+    md.add_render_rule("term_anchor_open", _render_term_anchor_open)
+    md.add_render_rule("term_anchor_close", _render_term_anchor_close)
+    md.add_render_rule("term_open", _render_term_open)
+    md.add_render_rule("term_close", lambda *args: "</a>")
     return md
+
+
+_SPACED_HYPHEN = re.compile(r"(?<= )-(?= )")
+
+
+def _spaced_dashes(state: Any) -> None:
+    """A hyphen standing alone between spaces is a dash the author could not type: en dash."""
+    for token in state.tokens:
+        for child in token.children or []:
+            if child.type == "text" and " - " in child.content:
+                child.content = _SPACED_HYPHEN.sub("–", child.content)
 
 
 def _inline_text(token: Token) -> str:
@@ -79,9 +98,9 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     env: dict[str, Any] = {}
     tokens = parser().parse(text, env)
     title, title_line = _take_title(tokens)
+    headings = _number_headings(tokens, chapter_id, path, diagnostics)
     for rule in token_rules:
         rule(tokens)
-    headings = _number_headings(tokens, chapter_id, path, diagnostics)
     footnotes, tokens = _gather_footnotes(tokens, chapter_id, env)
     words = sum(len(child.content.split()) for token in tokens if token.type == "inline"
                 for child in token.children or [] if child.type == "text")
@@ -168,8 +187,29 @@ def render(tokens: Sequence[Token], env: dict[str, Any], flavour: str, heading_s
     return md.renderer.render(list(tokens), md.options, render_env)
 
 
-def render_note(note: Footnote, env: dict[str, Any], flavour: str) -> str:
-    return render(note.tokens, env, flavour, 0)
+def render_note(note: Footnote, env: dict[str, Any], flavour: str, anchors: bool = True) -> str:
+    """A note's HTML; `anchors=False` for a second copy of it, so that ids stay unique."""
+    return render(note.tokens, {**env, "anchors": anchors}, flavour, 0)
+
+
+def _render_term_anchor_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                             env: dict[str, Any]) -> str:
+    if not env.get("anchors", True):
+        return ""
+    return f'<span class="ix" id="{tokens[idx].meta["id"]}">'
+
+
+def _render_term_anchor_close(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                              env: dict[str, Any]) -> str:
+    return "</span>" if env.get("anchors", True) else ""
+
+
+def _render_term_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                      env: dict[str, Any]) -> str:
+    target = tokens[idx].meta["target"]
+    if env.get("flavour") == "epub":
+        return f'<a class="term" epub:type="glossref" href="glossary.xhtml#{target}">'
+    return f'<a class="term" href="#{target}">'
 
 
 def _heading_tag(token: Token, env: dict[str, Any]) -> str:

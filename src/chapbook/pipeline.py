@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from chapbook.book import Book, Chapter, Part
+from chapbook.collect.glossary import Glossary, load_glossary
+from chapbook.collect.index import Index, IndexHeading, load_index
+from chapbook.collect.occurrences import Found, TermMatcher
 from chapbook.diagnostics import Diagnostics
 from chapbook.manifest import Manifest, load_manifest
 from chapbook.markdown import parse_essay, slug
@@ -17,6 +20,10 @@ def _running_head(title: str) -> str:
 
 
 def read_book(manifest: Manifest, diagnostics: Diagnostics) -> Book:
+    glossary = load_glossary(manifest.glossary) if manifest.glossary else None
+    index = load_index(manifest.index) if manifest.index else None
+    matcher = TermMatcher(glossary, index)
+    found = Found()
     parts: list[Part] = []
     used_ids: set[str] = set()
     number = 0
@@ -29,7 +36,8 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics) -> Book:
                 chapter_id = f"{chapter_id}-{number}"
             used_ids.add(chapter_id)
             source = read_source(spec.source, diagnostics)
-            essay = parse_essay(source.text, chapter_id, spec.source, diagnostics)
+            essay = parse_essay(source.text, chapter_id, spec.source, diagnostics,
+                                [matcher.rule(chapter_id, number, found)])
             title = spec.title or essay.title
             if title is None:
                 title = spec.source.stem.replace("-", " ").replace("_", " ").capitalize()
@@ -40,7 +48,78 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics) -> Book:
                               spec.source, essay, part)
             part.chapters.append(chapter)
         parts.append(part)
-    return Book(manifest, parts)
+    book = Book(manifest, parts, glossary, index)
+    collect(book, found, diagnostics)
+    return book
+
+
+def collect(book: Book, found: Found, diagnostics: Diagnostics) -> None:
+    """The whole-book pass: occurrences onto their entries, then what can only be checked now."""
+    sources = {chapter.id: chapter.source for chapter in book.chapters}
+    for entry, occurrence in found.glossary:
+        entry.occurrences.append(occurrence)
+    for heading, occurrence in found.index:
+        heading.occurrences.append(occurrence)
+    if book.index is not None:
+        _place_marks(book.index, found, sources, diagnostics)
+    if book.glossary is not None:
+        _check_glossary(book.glossary, diagnostics)
+    if book.index is not None:
+        _check_index(book.index, diagnostics)
+
+
+def _place_marks(index: Index, found: Found, sources: dict[str, Path],
+                 diagnostics: Diagnostics) -> None:
+    """Hand-placed `{^heading > sub}` marks; a heading not in index.yml is added to the index."""
+    for path, occurrence in found.marks:
+        heading = index.find(path[0])
+        if heading is None:
+            heading = IndexHeading(path[0], f"index-{slug(path[0])}", (), occurrence.line)
+            index.add(heading)
+            diagnostics.note("index-mark", f"index heading '{path[0]}' is not in index.yml; "
+                             "added from the mark", sources[occurrence.chapter_id],
+                             occurrence.line)
+        if len(path) > 1:
+            sub = next((s for s in heading.subentries if s.text.casefold() == path[1].casefold()),
+                       None)
+            if sub is None:
+                sub = IndexHeading(path[1], f"{heading.id}--{slug(path[1])}", (),
+                                   occurrence.line, parent=heading)
+                heading.subentries.append(sub)
+            heading = sub
+        heading.occurrences.append(occurrence)
+    for heading in index.all_headings():
+        heading.occurrences.sort(key=lambda o: (o.chapter_number, int(o.anchor.rsplit("t", 1)[1])))
+
+
+def _check_glossary(glossary: Glossary, diagnostics: Diagnostics) -> None:
+    terms = glossary.by_term()
+    for entry in glossary.entries:
+        if not entry.occurrences:
+            diagnostics.warn("unused-term", f"glossary term '{entry.term}' occurs nowhere in the "
+                             "essays; add the form the essays use to its `forms`, or remove it",
+                             glossary.path, entry.line)
+        for other in entry.see_also:
+            if other.casefold() not in terms:
+                diagnostics.warn("broken-see-also", f"'{entry.term}' refers to '{other}', which "
+                                 "is not a term of the glossary", glossary.path, entry.line)
+
+
+def _check_index(index: Index, diagnostics: Diagnostics) -> None:
+    for heading in index.all_headings():
+        if heading.forms and not heading.occurrences:
+            diagnostics.warn("unused-term", f"index heading '{heading.label}' occurs nowhere in "
+                             "the essays; add the form the essays use to its `forms`, or remove "
+                             "it", index.path, heading.line)
+        for target in ((heading.see,) if heading.see else ()) + heading.see_also:
+            found = index.find(target)
+            if found is None:
+                diagnostics.warn("broken-cross-reference", f"'{heading.text}' refers to "
+                                 f"'{target}', which is not a heading of the index",
+                                 index.path, heading.line)
+            elif found is heading:
+                diagnostics.warn("broken-cross-reference", f"'{heading.text}' refers to itself",
+                                 index.path, heading.line)
 
 
 def load_book(manifest_path: Path, diagnostics: Diagnostics) -> Book:

@@ -65,14 +65,14 @@ def render_document(book: Book, html: str, diagnostics: Diagnostics,
     styles = styles_dir()
     fetcher = ConfinedFetcher([book.manifest.root, styles])
     fonts = FontConfiguration()
-    stylesheets = [
-        CSS(filename=str(styles / "fonts.css"), font_config=fonts, url_fetcher=fetcher),
-        CSS(string=f"@page {{ size: {book.manifest.page_size}; }}", font_config=fonts),
-        CSS(filename=str(styles / "print.css"), font_config=fonts, url_fetcher=fetcher),
-    ]
-    if extra_css:
-        stylesheets.append(CSS(string=extra_css, font_config=fonts))
     with captured_logs(diagnostics, book.manifest.path):
+        stylesheets = [
+            CSS(filename=str(styles / "fonts.css"), font_config=fonts, url_fetcher=fetcher),
+            CSS(string=f"@page {{ size: {book.manifest.page_size}; }}", font_config=fonts),
+            CSS(filename=str(styles / "print.css"), font_config=fonts, url_fetcher=fetcher),
+        ]
+        if extra_css:
+            stylesheets.append(CSS(string=extra_css, font_config=fonts))
         document = HTML(string=html, base_url=str(book.manifest.root) + "/",
                         url_fetcher=fetcher).render(stylesheets=stylesheets, font_config=fonts)
     return document

@@ -79,8 +79,20 @@ def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
                                    chapter.id))
         toc.append((epub.Section(f"Part {roman(part.number)}: {part.title}", f"{part.id}.xhtml"),
                     links))
+    for matter in ("glossary", "index"):
+        if book.has(matter):
+            documents.append(_document(matter, f"{matter}.xhtml", f"{matter}.xhtml.j2", context,
+                                       [matter]))
+            toc.append(epub.Link(f"{matter}.xhtml", matter.capitalize(), matter))
     for document in documents:
         package.add_item(document)
+    if book.has("glossary"):
+        keys = epub.EpubItem(uid="search-key-map", file_name="glossary-search-keys.xml",
+                             media_type="application/vnd.epub.search-key-map+xml",
+                             content=environment().get_template("epub/search-key-map.xml.j2")
+                             .render(context).encode("utf-8"))
+        keys.properties = ["search-key-map", "glossary"]
+        package.add_item(keys)
 
     text = "".join(d.content.decode("utf-8") for d in documents)
     for face in font_faces():

@@ -8,6 +8,12 @@ from typing import Any
 
 from chapbook.book import Book
 from chapbook.builders import write_atomic
+from chapbook.collect.locators import (
+    chapter_locators,
+    first_and_rest,
+    page_locators,
+    section_locators,
+)
 from chapbook.diagnostics import Diagnostics
 from chapbook.fonts import data_uri, font_faces
 from chapbook.resources import environment, long_date, styles_dir
@@ -22,7 +28,7 @@ def direction(language: str) -> str:
 def book_context(book: Book) -> dict[str, Any]:
     """What every template of the book sees: plain data from the Book model."""
     meta = book.meta
-    keywords = list(dict.fromkeys([*meta.keywords, *meta.subjects]))
+    keywords = list({k.casefold(): k for k in [*meta.subjects, *meta.keywords]}.values())
     return {
         "book": book,
         "meta": meta,
@@ -34,6 +40,12 @@ def book_context(book: Book) -> dict[str, Any]:
         "modified": meta.date,
         "front_matter": [m for m in book.manifest.front_matter],
         "back_matter": [m for m in book.manifest.back_matter if book.has(m)],
+        "sections": ("front", "body", "back"),
+        "pages": None,
+        "page_locators": page_locators,
+        "section_locators": section_locators,
+        "chapter_locators": chapter_locators,
+        "first_and_rest": first_and_rest,
     }
 
 

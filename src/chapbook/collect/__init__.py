@@ -1,0 +1,1 @@
+"""Whole-book passes after reading, before writing: glossary, index, term occurrences."""

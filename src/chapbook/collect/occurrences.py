@@ -1,0 +1,272 @@
+"""Finding glossary and index terms in the text, as a rule over markdown-it's token stream.
+
+Only text tokens are searched: never inside a tag, a URL, a link's text (for glossary links), code,
+or an id. Each match gets a zero-width anchor (`term_anchor` token) whose id the PDF builder looks
+up in WeasyPrint's layout to learn the page; the first use of a glossary term in a chapter also
+becomes a link to its entry (`term_open`/`term_close`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+
+if TYPE_CHECKING:
+    from chapbook.collect.glossary import Glossary, GlossaryEntry
+    from chapbook.collect.index import Index, IndexHeading
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    chapter_id: str
+    chapter_number: int
+    anchor: str
+    section: int  # the `## ` section it falls in, counted from 1; 0 before the first
+    section_title: str
+    line: int
+
+
+@dataclass
+class Found:
+    """What one chapter's pass found, handed to the collect phase."""
+
+    glossary: list[tuple[GlossaryEntry, Occurrence]] = field(default_factory=list)
+    index: list[tuple[IndexHeading, Occurrence]] = field(default_factory=list)
+    marks: list[tuple[tuple[str, ...], Occurrence]] = field(default_factory=list)
+
+
+_WORD = re.compile(r"\w+(?:[-‐]\w+)*")
+_URL = re.compile(r"\b(?:https?|ftp|mailto|file):\S+|\bwww\.\S+", re.IGNORECASE)
+_JOIN = re.compile(r"\s+|['’]")  # what may stand between the words of one form
+_END = ""  # the key under which a trie node keeps the form that ends there
+
+
+def _words(text: str) -> list[str]:
+    return [w.casefold().replace("‐", "-") for w in _WORD.findall(text)]
+
+
+class WordTrie:
+    """Every form as a path of whole words, so a text is searched once, word by word, and all
+    forms that start at a word are found, longest and shortest alike (a phrase can belong to a
+    sub-entry and its heading's own shorter form at once)."""
+
+    def __init__(self, owners: Iterable[Any]) -> None:
+        self.root: dict[str, Any] = {}
+        self.owners: dict[str, list[Any]] = {}
+        for owner in owners:
+            for form in owner.forms:
+                words = _words(form)
+                if not words:
+                    continue
+                key = " ".join(words)
+                node = self.root
+                for word in words:
+                    node = node.setdefault(word, {})
+                node[_END] = key
+                if owner not in self.owners.setdefault(key, []):
+                    self.owners[key].append(owner)
+
+    def __bool__(self) -> bool:
+        return bool(self.root)
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, form) of every form in the text, by start, longest first."""
+        words = [(m.start(), m.end(), m.group().casefold().replace("‐", "-"))
+                 for m in _WORD.finditer(text)]
+        found = []
+        for i, (start, _, _) in enumerate(words):
+            node = self.root
+            for j in range(i, len(words)):
+                if j > i and not _JOIN.fullmatch(text[words[j - 1][1]:words[j][0]]):
+                    break
+                node = node.get(words[j][2])
+                if node is None:
+                    break
+                if _END in node:
+                    found.append((start, words[j][1], node[_END]))
+        found.sort(key=lambda hit: (hit[0], -hit[1]))
+        return found
+
+
+class TermMatcher:
+    """Built once per book from its glossary and index; makes one token rule per chapter."""
+
+    def __init__(self, glossary: Glossary | None, index: Index | None) -> None:
+        self.glossary = WordTrie(glossary.entries if glossary else [])
+        self.index = WordTrie(h for h in (index.all_headings() if index else []) if h.forms)
+
+    def rule(self, chapter_id: str, chapter_number: int,
+             found: Found) -> Callable[[list[Token]], None]:
+        def mark(tokens: list[Token]) -> None:
+            _ChapterPass(self, chapter_id, chapter_number, found).run(tokens)
+        return mark
+
+
+class _ChapterPass:
+    def __init__(self, matcher: TermMatcher, chapter_id: str, number: int, found: Found) -> None:
+        self.matcher = matcher
+        self.chapter_id = chapter_id
+        self.number = number
+        self.found = found
+        self.linked: set[str] = set()
+        self.serial = 0
+        self.section = 0
+        self.section_title = ""
+
+    def anchor_id(self) -> str:
+        self.serial += 1
+        return f"{self.chapter_id}-t{self.serial}"
+
+    def run(self, tokens: list[Token]) -> None:
+        in_heading = False
+        for token in tokens:
+            if token.type == "heading_open":
+                in_heading = True
+                if token.meta.get("level") == 2:
+                    self.section += 1
+            elif token.type == "heading_close":
+                in_heading = False
+            elif token.type == "inline" and token.children is not None:
+                if in_heading:
+                    self.section_title = "".join(c.content for c in token.children)
+                line = token.map[0] + 1 if token.map else 0
+                token.children = self.rewrite(token.children, in_heading, line)
+
+    def occurrence(self, anchor: str, line: int) -> Occurrence:
+        return Occurrence(self.chapter_id, self.number, anchor, self.section,
+                          self.section_title, line)
+
+    def rewrite(self, children: list[Token], in_heading: bool, line: int) -> list[Token]:
+        # A hand-placed mark anchors the word just before it (`alliance{^Diplomacy}`), or the
+        # word after it when it opens the paragraph.
+        marks_of: dict[int, list[tuple[tuple[str, ...], bool]]] = {}  # text → (path, at its end)
+        leading: list[tuple[str, ...]] = []
+        last_text: int | None = None
+        for i, child in enumerate(children):
+            if child.type == "text" and child.content.strip():
+                last_text = i
+                if leading:
+                    marks_of.setdefault(i, []).extend((path, False) for path in leading)
+                    leading = []
+            elif child.type == "index_mark":
+                if last_text is None:
+                    leading.append(child.meta["path"])
+                else:
+                    marks_of.setdefault(last_text, []).append((child.meta["path"], True))
+        out: list[Token] = []
+        link_depth = 0
+        autolink = False
+        for i, child in enumerate(children):
+            if child.type == "link_open":
+                link_depth += 1
+                autolink = child.markup in ("autolink", "linkify")
+            elif child.type == "link_close":
+                link_depth -= 1
+                autolink = False
+            if child.type == "text" and child.content and not autolink:
+                out.extend(self.split(child.content, not in_heading and not link_depth, line,
+                                      marks_of.get(i, [])))
+            elif child.type != "index_mark":
+                out.append(child)
+        for path in leading:  # a mark with no word at all near it: an empty anchor
+            anchor = self.anchor_id()
+            self.found.marks.append((path, self.occurrence(anchor, line)))
+            out += [_anchor_open(anchor), Token("term_anchor_close", "span", -1)]
+        return out
+
+    def split(self, text: str, glossary: bool, line: int,
+              marks: list[tuple[tuple[str, ...], bool]]) -> list[Token]:
+        """The text as tokens: each found word anchored, first glossary uses linked.
+
+        An anchor wraps the first word of what it marks, never nothing: WeasyPrint breaks lines
+        badly around empty inline boxes. Words are atomic, so anchors and links nest properly.
+        """
+        anchors: dict[int, str] = {}  # word start → anchor id
+        spans: list[tuple[int, int, GlossaryEntry]] = []
+        matcher = self.matcher
+        urls = [m.span() for m in _URL.finditer(text)]
+
+        def anchor_at(position: int) -> str:
+            if position not in anchors:
+                anchors[position] = self.anchor_id()
+            return anchors[position]
+
+        def in_url(position: int) -> bool:
+            return any(start <= position < end for start, end in urls)
+
+        for start, _, form in matcher.index.find(text) if matcher.index else ():
+            if in_url(start):
+                continue
+            anchor = anchor_at(start)
+            for heading in matcher.index.owners[form]:
+                self.found.index.append((heading, self.occurrence(anchor, line)))
+        covered = 0  # glossary terms do not nest: the longest form at a place wins
+        for start, end, form in matcher.glossary.find(text) if glossary else ():
+            if start < covered or in_url(start):
+                continue
+            covered = end
+            anchor = anchor_at(start)
+            for entry in matcher.glossary.owners[form]:
+                self.found.glossary.append((entry, self.occurrence(anchor, line)))
+                if entry.id not in self.linked:
+                    self.linked.add(entry.id)
+                    spans.append((start, end, entry))
+        words = list(_WORD.finditer(text)) if marks else []
+        for path, at_end in marks if words else ():
+            anchor = anchor_at((words[-1] if at_end else words[0]).start())
+            self.found.marks.append((path, self.occurrence(anchor, line)))
+        if not anchors:
+            return [_text(text)]
+        word_ends = {start: _WORD.match(text, start).end() for start in anchors}  # type: ignore[union-attr]
+        opening = {start: entry for start, _, entry in spans}
+        closing = {end for _, end, _ in spans}
+        anchor_closing = set(word_ends.values())
+        cuts = sorted({0, len(text), *anchors, *anchor_closing, *opening, *closing})
+        out: list[Token] = []
+        for position in cuts:
+            if position in anchor_closing:
+                out.append(Token("term_anchor_close", "span", -1))
+            if position in closing:
+                out.append(Token("term_close", "a", -1))
+            if position in opening:
+                out.append(Token("term_open", "a", 1, meta={"target": opening[position].id}))
+            if position in anchors:
+                out.append(_anchor_open(anchors[position]))
+            following = next((c for c in cuts if c > position), None)
+            if following is not None:
+                out.append(_text(text[position:following]))
+        return out
+
+
+def _anchor_open(anchor: str) -> Token:
+    return Token("term_anchor_open", "span", 1, meta={"id": anchor})
+
+
+def _text(content: str) -> Token:
+    token = Token("text", "", 0)
+    token.content = content
+    return token
+
+
+# --- hand-placed index marks: `{^heading}` or `{^heading > sub-entry}` ---------------------
+
+_MARK = re.compile(r"\{\^([^{}\n]+)\}")
+
+
+def index_mark_rule(state: StateInline, silent: bool) -> bool:
+    if not state.src.startswith("{^", state.pos):
+        return False
+    match = _MARK.match(state.src, state.pos)
+    if not match:
+        return False
+    if not silent:
+        path = tuple(part.strip() for part in match.group(1).split(">") if part.strip())
+        token = state.push("index_mark", "span", 0)
+        token.meta = {"path": path[:2]}
+    state.pos = match.end()
+    return True

@@ -1,0 +1,147 @@
+"""A declared schema over composed YAML: every value keeps the mark of where it stands, and every
+mistake is collected (file, line, column, hint) instead of stopping at the first.
+
+Used for book.yml, glossary.yml and index.yml.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chapbook.errors import BookError
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of a mapping: how to read its node, whether it must be there, what it is for."""
+
+    read: Callable[[Reader, yaml.Node, str], Any]
+    required: bool = False
+    example: str = ""
+
+
+class Reader:
+    """Walks the composed YAML, collecting every mistake instead of stopping at the first."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.errors: list[BookError] = []
+
+    def error(self, node: yaml.Node | None, message: str, hint: str | None = None) -> None:
+        line = column = None
+        if node is not None:
+            line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        self.errors.append(BookError(message, self.path, line, column, hint))
+
+    def mapping(self, node: yaml.Node, where: str, keys: dict[str, Key]) -> dict[str, Any]:
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, f"{where or 'the manifest'} should be a mapping of keys to values",
+                       f"write it as `key: value` lines; the keys it takes: {', '.join(keys)}")
+            return {}
+        values: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            name = str(key_node.value)
+            if name not in keys:
+                close = difflib.get_close_matches(name, keys, n=1)
+                hint = (f"did you mean '{close[0]}'?" if close
+                        else f"the keys it takes: {', '.join(keys)}")
+                self.error(key_node, f"unknown key '{name}' in {where or 'the manifest'}", hint)
+                continue
+            if name in values:
+                self.error(key_node, f"'{name}' is given twice in {where or 'the manifest'}",
+                           "keep one of them")
+                continue
+            values[name] = keys[name].read(self, value_node, f"{where}.{name}" if where else name)
+            values[f"{name}@node"] = value_node
+        for name, key in keys.items():
+            if key.required and name not in values:
+                self.error(node, f"{where or 'the manifest'} has no '{name}'",
+                           f"add it, for example `{name}: {key.example}`")
+        return values
+
+
+def text_value(reader: Reader, node: yaml.Node, where: str) -> str | None:
+    if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
+        reader.error(node, f"{where} should be a text value",
+                     'write it on the same line after the colon, in quotes if it contains ": "')
+        return None
+    value = str(node.value).strip()
+    if not value:
+        reader.error(node, f"{where} is empty", "give it a value or remove the key")
+        return None
+    return value
+
+
+def text_list(reader: Reader, node: yaml.Node, where: str) -> tuple[str, ...]:
+    if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+        reader.error(node, f"{where} should be a list", f"write it as [{node.value}]")
+        return ()
+    if not isinstance(node, yaml.SequenceNode):
+        reader.error(node, f"{where} should be a list of text values",
+                     "write it as `[one, two]` or as `- item` lines")
+        return ()
+    items = (text_value(reader, item, f"{where}[{i + 1}]") for i, item in enumerate(node.value))
+    return tuple(item for item in items if item)
+
+
+def list_of(keys: dict[str, Key]) -> Callable[[Reader, yaml.Node, str], list[dict[str, Any]]]:
+    def read(reader: Reader, node: yaml.Node, where: str) -> list[dict[str, Any]]:
+        if not isinstance(node, yaml.SequenceNode):
+            reader.error(node, f"{where} should be a list", "write each entry as a `- ` line")
+            return []
+        entries = []
+        for i, item in enumerate(node.value):
+            entry = reader.mapping(item, f"{where}[{i + 1}]", keys)
+            entry["@line"] = item.start_mark.line + 1
+            entry["@node"] = item
+            entries.append(entry)
+        return entries
+    return read
+
+
+def struct(keys: dict[str, Key]) -> Callable[[Reader, yaml.Node, str], dict[str, Any]]:
+    def read(reader: Reader, node: yaml.Node, where: str) -> dict[str, Any]:
+        return reader.mapping(node, where, keys)
+    return read
+
+
+
+
+_YAML_HINT = "check the indentation and quote values that contain ': ' or '#'"
+_YAML_HINTS = {
+    "mapping values are not allowed here":
+        "a value on this line contains ': '; put the whole value in quotes",
+    "expected <block end>": "this line is indented differently from the lines around it; "
+                            "line it up with its siblings",
+    "found character '\\t' that cannot start any token":
+        "YAML does not allow tabs for indentation; indent with spaces",
+}
+
+
+def compose(path: Path, what: str) -> yaml.Node:
+    """Parse a YAML file into nodes; a syntax error becomes a BookError at its line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise BookError(f"the {what} is not UTF-8 text", path, hint="save it as UTF-8") from err
+    except OSError as err:
+        raise BookError(f"cannot read the {what}: {err.strerror}", path) from err
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        problem = err.problem or "invalid YAML"
+        raise BookError(f"this is not valid YAML: {problem}", path,
+                        mark.line + 1 if mark else None, mark.column + 1 if mark else None,
+                        _YAML_HINTS.get(problem.split(",")[0], _YAML_HINT)) from err
+    except yaml.YAMLError as err:
+        raise BookError(f"this is not valid YAML: {err}", path) from err
+    if node is None:
+        raise BookError(f"the {what} is empty", path, 1)
+    return node

@@ -1,0 +1,206 @@
+"""Glossary and index: terms found as whole words in the text, true page numbers in print, links
+that resolve in the EPUB and HTML, warnings for what is defined but never used."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from lxml import html as lxml_html
+from pypdf import PdfReader
+
+from chapbook.collect.locators import page_locators
+from chapbook.diagnostics import Diagnostics
+from chapbook.pipeline import load_book
+from chapbook.sorting import sort_key
+
+from .conftest import BUNDLED, ROOTS, build, run_cli
+from .test_pdf import outline_pages
+
+NS = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
+EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
+
+
+def flat(text: str) -> str:
+    """Text for matching a form: line-end hyphenation undone, hyphens and spacing folded."""
+    text = re.sub(r"[-\u00ad\u2010]\n", "", text)
+    text = text.replace("’", "'").replace("\u2010", "-").replace("-", "").replace("•", " ")
+    return re.sub(r"\s+", " ", text).casefold()
+
+
+@pytest.fixture(scope="module")
+def book():
+    return load_book(BUNDLED, Diagnostics())
+
+
+@pytest.fixture(scope="module")
+def pdf_pages(bundled: dict[str, Path]) -> list[str]:
+    return [page.extract_text() for page in PdfReader(bundled["pdf"]).pages]
+
+
+@pytest.fixture(scope="module")
+def index_text(bundled: dict[str, Path], pdf_pages: list[str]) -> str:
+    start = dict(outline_pages(PdfReader(bundled["pdf"])))["Index"]
+    return re.sub(r"\s+", " ", " ".join(pdf_pages[start - 1:]))
+
+
+@pytest.fixture(scope="module")
+def anchor_pages(book) -> dict[str, int]:
+    from chapbook.builders.pdf import lay_out
+    _, pages = lay_out(book, Diagnostics())
+    return pages
+
+
+def test_bundled_book_uses_every_term(book) -> None:
+    diagnostics = Diagnostics()
+    load_book(BUNDLED, diagnostics)
+    assert [str(f) for f in diagnostics.findings if f.code in ("unused-term",
+            "broken-cross-reference", "broken-see-also")] == []
+    assert len(book.glossary.entries) >= 20
+
+
+def test_every_index_locator_names_a_page_with_the_term(book, anchor_pages, pdf_pages,
+                                                        index_text) -> None:
+    checked = 0
+    for heading in book.index.all_headings():
+        locators = page_locators(heading.occurrences, anchor_pages)
+        numbers: list[int] = []
+        for locator in locators:
+            first, _, last = locator.label.partition("–")
+            run = range(int(first), int(last or first) + 1)
+            assert not numbers or run[0] > numbers[-1] + 1, f"{heading.label}: {locator.label}"
+            numbers.extend(run)
+            for page in (run[0], run[-1]):
+                # a phrase may start at the foot of its page and end on the next
+                text = flat(pdf_pages[page - 1])
+                spill = flat(pdf_pages[page - 1] + " " + pdf_pages[page][:300])
+                assert any(flat(form) in spill and flat(form).split()[0] in text
+                           for form in heading.forms), \
+                    f"'{heading.label}' has locator {page}, whose page lacks {heading.forms}"
+            checked += 1
+        assert len(numbers) == len(set(numbers))
+        labels = ", ".join(locator.label for locator in locators)
+        if locators:
+            assert f"{heading.text}, {labels}" in index_text, heading.label
+    assert checked > 50
+
+
+def test_ranges_join_consecutive_pages(book, anchor_pages) -> None:
+    joined = [loc.label for h in book.index.all_headings()
+              for loc in page_locators(h.occurrences, anchor_pages) if "–" in loc.label]
+    assert joined, "the bundled index has no page range at all"
+    for label in joined:
+        first, last = (int(n) for n in label.split("–"))
+        assert last > first
+
+
+def test_glossary_says_where_a_term_is_first_discussed(book, anchor_pages, pdf_pages,
+                                                       bundled: dict[str, Path]) -> None:
+    start = dict(outline_pages(PdfReader(bundled["pdf"])))["Glossary"]
+    end = dict(outline_pages(PdfReader(bundled["pdf"])))["Index"]
+    glossary = re.sub(r"\s+", " ", " ".join(pdf_pages[start - 1:end - 1]))
+    for entry in book.glossary.entries:
+        first = anchor_pages[entry.occurrences[0].anchor]
+        assert f"First discussed on p.\u00a0{first}" in glossary or \
+            f"First discussed on p. {first}" in glossary, entry.term
+        assert any(flat(form) in flat(pdf_pages[first - 1]) for form in entry.forms)
+
+
+def test_index_and_glossary_are_sorted_ignoring_case_and_accents(book) -> None:
+    texts = [h.text for h in book.index.headings]
+    assert texts == sorted(texts, key=sort_key)
+    assert sort_key("Élysée") < sort_key("embassy") < sort_key("Ummah")
+    terms = [e.term for e in book.glossary.entries]
+    assert terms == sorted(terms, key=sort_key)
+
+
+def test_first_use_in_each_chapter_links_to_the_glossary(book, bundled: dict[str, Path]) -> None:
+    tree = lxml_html.parse(str(bundled["html"])).getroot()
+    for chapter in book.chapters:
+        [article] = tree.xpath(f"//article[@id='{chapter.id}']")
+        for entry in book.glossary.entries:
+            used = [o for o in entry.occurrences if o.chapter_id == chapter.id]
+            links = article.xpath(f".//a[@class='term'][@href='#{entry.id}']")
+            assert len(links) == (1 if used else 0), (chapter.id, entry.term)
+            if used:
+                first = tree.xpath(f"//*[@id='{used[0].anchor}']")[0]
+                assert first.getparent() is links[0] or first is links[0]
+    for entry in book.glossary.entries:
+        assert tree.xpath(f"//dl[@class='glossary-list']/dt[@id='{entry.id}']/dfn")
+
+
+def test_epub_glossary_and_index_links_resolve(bundled: dict[str, Path]) -> None:
+    archive = zipfile.ZipFile(bundled["epub"])
+    docs = {Path(n).name: etree.fromstring(archive.read(n)) for n in archive.namelist()
+            if n.endswith(".xhtml")}
+    ids = {name: set(doc.xpath("//@id")) for name, doc in docs.items()}
+    index = docs["index.xhtml"]
+    assert index.xpath("/x:html/x:body/@epub:type", namespaces=NS) == ["index"]
+    hrefs = index.xpath("//x:a/@href", namespaces=NS)
+    assert len(hrefs) > 100
+    for href in hrefs:
+        name, _, fragment = href.partition("#")
+        assert fragment in ids[name or "index.xhtml"], href
+    assert index.xpath("//*[@epub:type='index-entry']", namespaces=NS)
+    assert index.xpath("//x:a[@epub:type='index-locator']", namespaces=NS)
+    glossary = docs["glossary.xhtml"]
+    assert glossary.xpath("//x:section[@epub:type='glossary'][@role='doc-glossary']",
+                          namespaces=NS)
+    terms = glossary.xpath("//x:dt[@epub:type='glossterm']/@id", namespaces=NS)
+    assert len(terms) >= 20
+    for name, doc in docs.items():
+        for link in doc.xpath("//x:a[@epub:type='glossref']/@href", namespaces=NS):
+            target, _, fragment = link.partition("#")
+            assert target == "glossary.xhtml" and fragment in terms, (name, link)
+    keys = etree.fromstring(archive.read("EPUB/glossary-search-keys.xml"))
+    assert len(keys) == len(terms)
+
+
+def test_terms_are_whole_words_never_in_urls(tmp_path: Path) -> None:
+    assert build(ROOTS / "terms" / "book.yml", tmp_path, "html", "epub") == 0
+    tree = lxml_html.parse(str(tmp_path / "terms.html")).getroot()
+    [article] = tree.xpath("//article[@id='alliances']")
+    marked = [span.text for span in article.xpath(".//span[@class='ix']")]
+    assert "realliance" not in " ".join(marked) and "alliancegoers" not in " ".join(marked)
+    for link in article.xpath(".//a[starts-with(@href,'http')]"):
+        assert "alliance" in link.get("href")
+        if link.text_content().startswith("http"):
+            assert not link.xpath(".//span"), "an anchor inside an autolinked URL"
+    # a glossary link never nests in another link
+    assert not article.xpath(".//a//a")
+    text = lxml_html.tostring(article).decode()
+    assert "non-alliance" in text and 'id="alliances-' in text
+
+
+def test_hand_placed_marks_and_accented_headings(tmp_path: Path) -> None:
+    assert build(ROOTS / "terms" / "book.yml", tmp_path, "html") == 0
+    tree = lxml_html.parse(str(tmp_path / "terms.html")).getroot()
+    entries = [li.text_content().split("\n")[0].strip()
+               for li in tree.xpath("//section[@class='index']//li")]
+    assert entries.index("Ábaco, 2") < entries.index("alliances, 1, 1.1, 2. See also treaties; "
+                                                       "pacts.")
+    assert "secret, 1.1" in entries and "Places, 2" in entries
+    assert not any(e.startswith("unicorns") for e in entries)
+    [mark] = [a for a in tree.xpath("//section[@class='index']//a[@class='locator']")
+              if a.text == "1.1"][-1:]
+    target = tree.xpath(f"//*[@id='{mark.get('href')[1:]}']")[0]
+    assert target.text == "alliance"
+
+
+def test_build_warns_for_unused_terms_and_broken_references(tmp_path: Path) -> None:
+    result = run_cli("build", "html", "--book", str(ROOTS / "terms" / "book.yml"),
+                     "--out", str(tmp_path))
+    assert result.returncode == 0
+    err = result.stderr
+    assert re.search(r"terms/glossary\.yml:9: warning: glossary term 'protocolary' occurs "
+                     r"nowhere", err)
+    assert re.search(r"terms/index\.yml:15: warning: index heading 'unicorns' occurs nowhere", err)
+    assert re.search(r"terms/index\.yml:2: warning: 'alliances' refers to 'pacts', which is not",
+                     err)
+    assert re.search(r"terms/glossary\.yml:5: warning: 'treaty' refers to 'protocol'", err)
+    strict = run_cli("build", "html", "--strict", "--book", str(ROOTS / "terms" / "book.yml"),
+                     "--out", str(tmp_path))
+    assert strict.returncode == 2
