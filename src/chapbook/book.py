@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chapbook.languages import direction
 from chapbook.manifest import Manifest, Metadata
 from chapbook.markdown import Footnote, Heading, ParsedEssay, render, render_note
 
@@ -20,6 +21,11 @@ class Chapter:
     source: Path
     essay: ParsedEssay
     part: Part | None = None
+    language: str | None = None  # when it differs from the book's
+
+    @property
+    def direction(self) -> str | None:
+        return direction(self.language) if self.language else None
 
     @property
     def headings(self) -> list[Heading]:
@@ -32,6 +38,11 @@ class Chapter:
     @property
     def word_count(self) -> int:
         return self.essay.word_count
+
+    @property
+    def images(self) -> list[str]:
+        """The image files the chapter uses, relative to the book's folder."""
+        return list(dict.fromkeys(self.essay.env.get("image_files", [])))
 
     def body(self, flavour: str, heading_shift: int) -> str:
         return render(self.essay.tokens, self.essay.env, flavour, heading_shift)

@@ -25,11 +25,15 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="build one or more editions of the book")
     build.add_argument("formats", nargs="*", metavar="FORMAT",
                        help="html, pdf, epub or all (default: all)")
-    for sub in (build,):
+    build.add_argument("--out", type=Path, default=Path("build"),
+                       help="the output folder (default: build/)")
+    check = commands.add_parser("check", help="check the book without building it")
+    check.add_argument("--fix", type=Path, metavar="FOLDER",
+                       help="also write repaired copies of the essays (UTF-8, LF line ends, "
+                            "mojibake repaired) into FOLDER; the sources stay as they are")
+    for sub in (build, check):
         sub.add_argument("--book", type=Path, default=Path("book/book.yml"),
                          help="the manifest (default: book/book.yml)")
-        sub.add_argument("--out", type=Path, default=Path("build"),
-                         help="the output folder (default: build/)")
         sub.add_argument("--strict", action="store_true", help="fail on warnings")
         sub.add_argument("--quiet", "-q", action="store_true", help="print only errors")
         sub.add_argument("--debug", action="store_true",
@@ -89,11 +93,24 @@ def _build(args: argparse.Namespace) -> int:
     return EXIT_STRICT if args.strict and warnings else EXIT_OK
 
 
+def _check(args: argparse.Namespace) -> int:
+    from chapbook.check import check_book, report, write_repaired
+
+    diagnostics = check_book(args.book)
+    status = report(diagnostics, args.strict)
+    if args.fix:
+        for path in write_repaired(args.book, args.fix):
+            print(f"chapbook: wrote {path}")
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "build":
             return _build(args)
+        if args.command == "check":
+            return _check(args)
     except BookErrors as errors:
         if args.debug:
             raise

@@ -51,6 +51,7 @@ class ChapterSpec:
     title: str | None = None
     running_head: str | None = None
     key_points: tuple[str, ...] = ()
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ CHAPTER_KEYS = {
     "title": Key(text_value),
     "running_head": Key(text_value),
     "key_points": Key(text_list),
+    "language": Key(text_value),
 }
 PART_KEYS = {
     "title": Key(text_value, True, '"Part title"'),
@@ -213,9 +215,14 @@ def _parts(reader: Reader, values: dict[str, Any], root: Path) -> list[PartSpec]
                              "each essay can be in the book once; remove one of the entries")
                 continue
             seen[source] = chapter["@line"]
+            language = chapter.get("language")
+            if language and not _LANGUAGE.match(language):
+                reader.error(chapter["language@node"], f"'{language}' is not a language tag",
+                             "use a BCP 47 tag such as ar, zh-Hans or en-GB")
+                language = None
             chapters.append(ChapterSpec(source, chapter["@line"], chapter.get("title"),
                                         chapter.get("running_head"),
-                                        chapter.get("key_points", ())))
+                                        chapter.get("key_points", ()), language))
         if part.get("title"):
             parts.append(PartSpec(part["title"], part["@line"], part.get("intro") or "",
                                   tuple(chapters)))

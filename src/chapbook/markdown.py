@@ -2,12 +2,13 @@
 
 An essay is parsed once into markdown-it tokens; core rules then take the title out, give every
 heading a stable unique id, and gather footnotes. The same tokens are rendered for each flavour of
-output ("book": the unified HTML that is also the PDF's input; "epub": one XHTML per chapter), so
+output ("print" and "web": the unified HTML; "epub": one XHTML per chapter), so
 the builders never edit HTML as strings.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -17,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
 
 from chapbook.collect.occurrences import index_mark_rule
 from chapbook.diagnostics import Diagnostics
+from chapbook.safety import ImageResolver, audit, clean, rewrite_html_images, to_xhtml
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def slug(text: str) -> str:
 @cache
 def parser() -> MarkdownIt:
     """Built once per process: markdown-it compiles its rule chains on construction."""
-    md = MarkdownIt("commonmark", {"typographer": True, "html": False, "xhtmlOut": True})
+    md = MarkdownIt("commonmark", {"typographer": True, "html": True, "xhtmlOut": True})
     md.enable(["replacements", "smartquotes", "table"])
     md.core.ruler.after("replacements", "spaced_dashes", _spaced_dashes)
     md.use(footnote_plugin)
@@ -73,6 +76,9 @@ def parser() -> MarkdownIt:
     md.add_render_rule("term_anchor_close", _render_term_anchor_close)
     md.add_render_rule("term_open", _render_term_open)
     md.add_render_rule("term_close", lambda *args: "</a>")
+    md.add_render_rule("image", _render_image)
+    md.add_render_rule("html_block", _render_html)
+    md.add_render_rule("html_inline", _render_html)
     return md
 
 
@@ -93,18 +99,72 @@ def _inline_text(token: Token) -> str:
 
 
 def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics,
-                token_rules: Sequence[Callable[[list[Token]], None]] = ()) -> ParsedEssay:
-    """Parse one essay; `token_rules` rewrite the stream (term marking) before ids are fixed."""
-    env: dict[str, Any] = {}
+                token_rules: Sequence[Callable[[list[Token]], None]] = (),
+                root: Path | None = None, direction: str = "ltr") -> ParsedEssay:
+    """Parse one essay; `token_rules` rewrite the stream (term marking) after ids are fixed.
+
+    `root` is the book's folder: images must lie inside it."""
+    root = root or path.parent
+    env: dict[str, Any] = {"images": ImageResolver(root.resolve())}
     tokens = parser().parse(text, env)
+    images = audit(tokens, path, root, diagnostics)
+    env["image_files"] = images
     title, title_line = _take_title(tokens)
     headings = _number_headings(tokens, chapter_id, path, diagnostics)
     for rule in token_rules:
         rule(tokens)
+    _mark_directions(tokens, direction)
+    _check_footnotes(text, tokens, env, path, diagnostics)
     footnotes, tokens = _gather_footnotes(tokens, chapter_id, env)
     words = sum(len(child.content.split()) for token in tokens if token.type == "inline"
                 for child in token.children or [] if child.type == "text")
     return ParsedEssay(title, title_line, headings, footnotes, tokens, words, env)
+
+
+def first_strong_direction(text: str) -> str | None:
+    """'rtl' or 'ltr' from the first letter with a strong direction (as `dir="auto"` does)."""
+    for character in text:
+        kind = unicodedata.bidirectional(character)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return None
+
+
+_BLOCKS_WITH_TEXT = {"paragraph_open", "heading_open", "th_open", "td_open"}
+
+
+def _mark_directions(tokens: list[Token], base: str) -> None:
+    """A paragraph in the other direction from its chapter (Arabic in an English essay, say)
+    gets its own `dir`, so it is set from the right edge by every edition."""
+    for opening, inline in itertools.pairwise(tokens):
+        if opening.type in _BLOCKS_WITH_TEXT and inline.type == "inline":
+            found = first_strong_direction(inline.content)
+            if found and found != base:
+                opening.attrSet("dir", found)
+
+
+_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\]")
+_FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:", re.MULTILINE)
+
+
+def _check_footnotes(text: str, tokens: list[Token], env: dict[str, Any], path: Path,
+                     diagnostics: Diagnostics) -> None:
+    """A reference with no note stays in the text as typed; a note never referenced is lost."""
+    for token in tokens:
+        for child in token.children or []:
+            if child.type == "text":
+                for match in _FOOTNOTE_REF.finditer(child.content):
+                    diagnostics.warn("footnote-undefined", f"footnote [^{match.group(1)}] has no "
+                                     f"definition; add a line `[^{match.group(1)}]: …`", path,
+                                     token.map[0] + 1 if token.map else None)
+    referenced = set(env.get("footnotes", {}).get("refs", {}))
+    for match in _FOOTNOTE_DEFINITION.finditer(text):
+        if f":{match.group(1)}" not in referenced:
+            diagnostics.warn("footnote-unused", f"footnote [^{match.group(1)}] is defined but "
+                             "never referenced, so it is left out", path,
+                             text[: match.start()].count("\n") + 1)
 
 
 def _take_title(tokens: list[Token]) -> tuple[str | None, int | None]:
@@ -181,15 +241,37 @@ def _gather_footnotes(tokens: list[Token], chapter_id: str,
 # --- rendering -----------------------------------------------------------------------------
 
 def render(tokens: Sequence[Token], env: dict[str, Any], flavour: str, heading_shift: int) -> str:
-    """HTML of tokens; `flavour` is "book" or "epub"; headings go `heading_shift` levels down."""
+    """Clean HTML of tokens; `flavour` is "print", "web" or "epub" (XHTML); headings go
+    `heading_shift` levels down. Every fragment passes the sanitizer's allow-list."""
     md = parser()
     render_env = {**env, "flavour": flavour, "heading_shift": heading_shift}
-    return md.renderer.render(list(tokens), md.options, render_env)
+    html = clean(md.renderer.render(list(tokens), md.options, render_env))
+    return to_xhtml(html) if flavour == "epub" else html
 
 
 def render_note(note: Footnote, env: dict[str, Any], flavour: str, anchors: bool = True) -> str:
     """A note's HTML; `anchors=False` for a second copy of it, so that ids stay unique."""
     return render(note.tokens, {**env, "anchors": anchors}, flavour, 0)
+
+
+def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                  env: dict[str, Any]) -> str:
+    token = tokens[idx]
+    alt = escapeHtml(self.renderInlineAsText(token.children or [], options, env))
+    if "image" not in token.meta:  # blocked by the audit, or never audited
+        return f'<span class="missing-image">[{alt}]</span>' if alt else ""
+    src = escapeHtml(env["images"].url(token.meta["image"], env.get("flavour", "print")))
+    title = token.attrGet("title")
+    title_attribute = f' title="{escapeHtml(str(title))}"' if title else ""
+    return f'<img src="{src}" alt="{alt}"{title_attribute} />'
+
+
+def _render_html(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                 env: dict[str, Any]) -> str:
+    token = tokens[idx]
+    if "images" in env:
+        return rewrite_html_images(token.content, token, env["images"], env.get("flavour", ""))
+    return token.content
 
 
 def _render_term_anchor_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
@@ -220,7 +302,8 @@ def _heading_tag(token: Token, env: dict[str, Any]) -> str:
 def _render_heading_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
                          env: dict[str, Any]) -> str:
     token = tokens[idx]
-    return f'<{_heading_tag(token, env)} id="{token.attrGet("id")}">'
+    direction = f' dir="{token.attrGet("dir")}"' if token.attrGet("dir") else ""
+    return f'<{_heading_tag(token, env)} id="{token.attrGet("id")}"{direction}>'
 
 
 def _render_heading_close(self: Any, tokens: Sequence[Token], idx: int, options: Any,
@@ -243,7 +326,7 @@ def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: 
                 f'role="doc-noteref">{note.number}</a>')
     # The book HTML carries the note twice: a link for the screen, and the note's text in
     # place, which the print stylesheet floats to the foot of the page (`float: footnote`).
-    inline = "".join(render(t.children or [], env, "book", 0) for t in note.tokens
-                     if t.type == "inline")
+    inline = "".join(render(t.children or [], env, env.get("flavour", "print"), 0)
+                     for t in note.tokens if t.type == "inline")
     return (f'<a class="noteref" id="{ref_id}" href="#{note.id}" role="doc-noteref">'
             f'{note.number}</a><span class="footnote">{inline}</span>')

@@ -9,6 +9,7 @@ from chapbook.collect.glossary import Glossary, load_glossary
 from chapbook.collect.index import Index, IndexHeading, load_index
 from chapbook.collect.occurrences import Found, TermMatcher
 from chapbook.diagnostics import Diagnostics
+from chapbook.languages import direction
 from chapbook.manifest import Manifest, load_manifest
 from chapbook.markdown import parse_essay, slug
 from chapbook.sources import read_source
@@ -36,8 +37,13 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics) -> Book:
                 chapter_id = f"{chapter_id}-{number}"
             used_ids.add(chapter_id)
             source = read_source(spec.source, diagnostics)
+            if not source.text.strip():
+                diagnostics.warn("empty-essay", "the essay is empty; its chapter will have a "
+                                 "title and nothing else", spec.source, 1)
+            language = spec.language or manifest.metadata.language
             essay = parse_essay(source.text, chapter_id, spec.source, diagnostics,
-                                [matcher.rule(chapter_id, number, found)])
+                                [matcher.rule(chapter_id, number, found)], manifest.root,
+                                direction(language))
             title = spec.title or essay.title
             if title is None:
                 title = spec.source.stem.replace("-", " ").replace("_", " ").capitalize()
@@ -45,7 +51,7 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics) -> Book:
                                  spec.source, 1)
             chapter = Chapter(chapter_id, number, title,
                               spec.running_head or _running_head(title), spec.key_points,
-                              spec.source, essay, part)
+                              spec.source, essay, part, spec.language)
             part.chapters.append(chapter)
         parts.append(part)
     book = Book(manifest, parts, glossary, index)

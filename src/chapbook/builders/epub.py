@@ -5,6 +5,7 @@ only zips and writes the package document and the NCX."""
 from __future__ import annotations
 
 import io
+import mimetypes
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,12 @@ def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
         package.add_item(epub.EpubItem(
             uid=f"font-{face.file.stem}", file_name=f"styles/fonts/{face.file.name}",
             media_type=media_type, content=subset_font(face, text, None)))
+    images = dict.fromkeys(image for chapter in book.chapters for image in chapter.images)
+    for number, image in enumerate(images, 1):
+        kind = mimetypes.guess_type(image)[0] or "application/octet-stream"
+        package.add_item(epub.EpubItem(uid=f"image-{number}", file_name=f"images/{image}",
+                                       media_type=kind,
+                                       content=(book.manifest.root / image).read_bytes()))
     for sheet in ("fonts.css", "epub.css"):
         package.add_item(epub.EpubItem(uid=f"css-{Path(sheet).stem}",
                                        file_name=f"styles/{sheet}", media_type="text/css",

@@ -16,13 +16,8 @@ from chapbook.collect.locators import (
 )
 from chapbook.diagnostics import Diagnostics
 from chapbook.fonts import data_uri, font_faces
+from chapbook.languages import direction
 from chapbook.resources import environment, long_date, styles_dir
-
-RTL_LANGUAGES = {"ar", "fa", "he", "ur", "ps", "sd", "yi", "dv", "ug", "ku"}
-
-
-def direction(language: str) -> str:
-    return "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
 
 
 def book_context(book: Book) -> dict[str, Any]:
@@ -41,6 +36,7 @@ def book_context(book: Book) -> dict[str, Any]:
         "front_matter": [m for m in book.manifest.front_matter],
         "back_matter": [m for m in book.manifest.back_matter if book.has(m)],
         "sections": ("front", "body", "back"),
+        "body_flavour": "print",
         "pages": None,
         "page_locators": page_locators,
         "section_locators": section_locators,
@@ -66,5 +62,5 @@ def screen_css(text: str) -> str:
 
 def build_html(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
     draft = render_book_html(book)
-    html = render_book_html(book, screen_css=screen_css(draft))
+    html = render_book_html(book, screen_css=screen_css(draft), body_flavour="web")
     return write_atomic(out_dir / f"{book.slug}.html", html.encode("utf-8"))

@@ -1,0 +1,357 @@
+"""`chapbook check`: an editorial check of a book without building it.
+
+It reads the book exactly as a build would (manifest, sources, tokens), so a finding here is a
+finding there, then adds the checks an editor wants before typesetting: essays left out of the
+book, images without alt text, internal links that go nowhere, two chapters with one title,
+empty essays. A mistake in the book never raises: it becomes an error-level finding, and the
+checks that can still run do. Nothing is written, and no source is changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import yaml
+from markdown_it.token import Token
+
+from chapbook.diagnostics import Diagnostics, Level
+from chapbook.errors import BookError, BookErrors
+from chapbook.manifest import load_manifest
+from chapbook.markdown import ParsedEssay, parse_essay, slug
+from chapbook.pipeline import read_book
+from chapbook.schema import compose
+from chapbook.sources import read_source
+
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+# Folders under the book's folder that hold no essays: outputs and tool caches.
+SKIPPED_FOLDERS = {"build", "_build", "node_modules", "__pycache__"}
+_IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_ALT = re.compile(r"""(?<![\w-])alt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>=`]+))""",
+                  re.IGNORECASE)
+_SRC = re.compile(r"""(?<![\w-])src\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>=`]+))""",
+                  re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Essay:
+    """What the checks need of one chapter, whether the whole book could be read or not."""
+
+    id: str
+    title: str | None
+    title_path: Path      # where the title is written: the essay, or book.yml when it sets it
+    title_line: int | None
+    source: Path
+    parsed: ParsedEssay
+
+
+def check_book(manifest_path: Path) -> Diagnostics:
+    """All findings about the book, never raising for the user's mistakes."""
+    manifest_path = Path(manifest_path)
+    diagnostics = Diagnostics()
+    root = manifest_path.parent
+    listed: list[tuple[Path, str | None, int]] | None
+    try:
+        manifest = load_manifest(manifest_path)
+    except (BookError, BookErrors) as err:
+        _add_errors(err, "manifest", manifest_path, diagnostics)
+        listed = _listed_chapters(manifest_path)  # what book.yml names, read leniently
+        essays = _read_essays(root, manifest_path, listed or [], diagnostics)
+    else:
+        listed = [(spec.source, spec.title, spec.line) for spec in manifest.chapters]
+        try:
+            book = read_book(manifest, diagnostics)
+        except (BookError, BookErrors) as err:
+            _add_errors(err, "source", manifest_path, diagnostics)
+            essays = _read_essays(root, manifest_path, listed, diagnostics)
+        else:
+            essays = [
+                Essay(chapter.id, chapter.title,
+                      manifest_path if spec.title else chapter.source,
+                      spec.line if spec.title else chapter.essay.title_line or 1,
+                      chapter.source, chapter.essay)
+                for chapter, spec in zip(book.chapters, manifest.chapters, strict=True)]
+    if listed is not None:
+        _check_orphans(root, {path.resolve() for path, _, _ in listed}, diagnostics)
+    chapters = {essay.source.resolve(): essay for essay in essays}
+    for essay in essays:
+        _check_images(essay, diagnostics)
+        _check_links(essay, chapters, diagnostics)
+        _check_empty(essay, diagnostics)
+    _check_titles(essays, diagnostics)
+    return diagnostics
+
+
+def report(diagnostics: Diagnostics, strict: bool) -> int:
+    """Print every finding and a summary; the exit status is 1 for errors, 2 for warnings when
+    strict (as for `chapbook build --strict`), else 0."""
+    for finding in diagnostics.findings:
+        print(finding)
+    errors, warnings, notes = (diagnostics.count(level)
+                               for level in (Level.ERROR, Level.WARNING, Level.NOTE))
+    print(f"{errors} errors, {warnings} warnings, {notes} notes")
+    if errors:
+        return 1
+    return 2 if strict and warnings else 0
+
+
+# --- when the book cannot be read whole ------------------------------------------------------
+
+def _add_errors(err: BookError | BookErrors, code: str, default: Path,
+                diagnostics: Diagnostics) -> None:
+    """One error-level finding per mistake, keeping its file and line, the hint after it."""
+    for error in err.errors if isinstance(err, BookErrors) else [err]:
+        message = f"{error.message}; {error.hint}" if error.hint else error.message
+        diagnostics.add(Level.ERROR, code, message, error.path or default, error.line)
+
+
+def _listed_chapters(manifest_path: Path) -> list[tuple[Path, str | None, int]] | None:
+    """The essays an invalid book.yml names, so the essay checks can still run; None when the
+    YAML itself cannot be read."""
+    try:
+        node = compose(manifest_path, "manifest")
+    except BookError:
+        return None
+    root = manifest_path.parent.resolve()
+    listed: list[tuple[Path, str | None, int]] = []
+    for part in _items(_value(node, "parts")):
+        for chapter in _items(_value(part, "chapters")):
+            file, title = _value(chapter, "file"), _value(chapter, "title")
+            if not isinstance(file, yaml.ScalarNode) or not str(file.value).strip():
+                continue
+            path = (root / str(file.value)).resolve()
+            if path.is_relative_to(root) and path not in {p for p, _, _ in listed}:
+                listed.append((path, str(title.value) if isinstance(title, yaml.ScalarNode)
+                               else None, chapter.start_mark.line + 1))
+    return listed
+
+
+def _value(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((v for k, v in node.value if k.value == key), None)
+
+
+def _items(node: yaml.Node | None) -> list[yaml.Node]:
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def _read_essays(root: Path, manifest_path: Path, listed: list[tuple[Path, str | None, int]],
+                 diagnostics: Diagnostics) -> list[Essay]:
+    """Each listed essay parsed on its own (no glossary or index), as the pipeline would."""
+    essays: list[Essay] = []
+    used: set[str] = set()
+    for number, (path, spec_title, line) in enumerate(listed, 1):
+        if not path.is_file():
+            continue  # the manifest error already names it
+        chapter_id = slug(path.stem) or f"chapter-{number}"
+        while chapter_id in used or chapter_id.startswith("part-"):
+            chapter_id = f"{chapter_id}-{number}"
+        used.add(chapter_id)
+        try:
+            source = read_source(path, diagnostics)
+        except BookError as err:
+            _add_errors(err, "source", path, diagnostics)
+            continue
+        parsed = parse_essay(source.text, chapter_id, path, diagnostics, root=root)
+        essays.append(Essay(chapter_id, spec_title or parsed.title,
+                            manifest_path if spec_title else path,
+                            line if spec_title else parsed.title_line or 1, path, parsed))
+    return essays
+
+
+# --- the checks ------------------------------------------------------------------------------
+
+def _check_orphans(root: Path, listed: set[Path], diagnostics: Diagnostics) -> None:
+    """An essay in the folder but not in book.yml is usually one the author forgot to add."""
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(d for d in subfolders
+                               if not d.startswith(".") and d not in SKIPPED_FOLDERS)
+        for name in sorted(files):
+            path = Path(folder) / name
+            is_readme = path.stem.upper() in ("README", "CHANGELOG", "LICENSE")
+            if (path.suffix.lower() in MARKDOWN_SUFFIXES and path.resolve() not in listed
+                    and not is_readme):
+                shown = path.relative_to(root).as_posix()
+                diagnostics.warn("orphan-essay", f"'{shown}' is not a chapter of the book; add it "
+                                 "to book.yml or remove it", path)
+
+
+_TEXT = ("inline", "html_block")
+
+
+def _text_tokens(essay: Essay) -> Iterator[tuple[Token, int]]:
+    """Every inline and raw HTML block token of the body, then of the notes, in order, with the
+    source line it starts on. An inline note (`^[…]`) has no line of its own: it takes the line
+    of its reference."""
+    note_lines: dict[int, int] = {}
+    notes = essay.parsed.env.get("chapbook_notes", {})
+    for token in essay.parsed.tokens:
+        if token.type == "inline":
+            for child, line in _children(token, _line(token)):
+                if child.type == "footnote_ref" and child.meta.get("id") in notes:
+                    note_lines.setdefault(notes[child.meta["id"]].number, line)
+        if token.type in _TEXT:
+            yield token, _line(token)
+    for note in essay.parsed.footnotes:
+        for token in note.tokens:
+            if token.type in _TEXT:
+                yield token, _line(token, note_lines.get(note.number, 1))
+
+
+def _line(token: Token, default: int = 1) -> int:
+    return token.map[0] + 1 if token.map else default
+
+
+def _children(inline: Token, line: int) -> Iterator[tuple[Token, int]]:
+    """The children of an inline token, each with its own line: a paragraph spans lines."""
+    for child in inline.children or []:
+        yield child, line
+        if child.type in ("softbreak", "hardbreak"):
+            line += 1
+        elif child.type == "html_inline":
+            line += child.content.count("\n")
+
+
+def _attribute(pattern: re.Pattern[str], tag: str) -> str | None:
+    match = pattern.search(tag)
+    return next((g for g in match.groups() if g is not None), "") if match else None
+
+
+def _check_images(essay: Essay, diagnostics: Diagnostics) -> None:
+    """A reader who cannot see an image (screen reader, EPUB without images) gets only its alt."""
+    def warn(src: str, line: int, how: str) -> None:
+        diagnostics.warn("image-alt", f"image '{src}' has no alt text; {how}",
+                         essay.source, line)
+
+    def check_html(fragment: str, line: int) -> None:
+        for match in _IMG_TAG.finditer(fragment):
+            alt = _attribute(_ALT, match.group())
+            if not (alt or "").strip():
+                warn(_attribute(_SRC, match.group()) or "", line +
+                     fragment[:match.start()].count("\n"),
+                     'give the <img> an alt="…" that says what it shows')
+
+    for token, start in _text_tokens(essay):
+        if token.type == "html_block":
+            check_html(token.content, start)
+        for child, line in _children(token, start):
+            if child.type == "image":
+                alt = "".join(c.content for c in child.children or []) or child.content
+                if not alt.strip():
+                    src = child.attrGet("src") or ""
+                    warn(str(src), line, f"say what it shows: ![what it shows]({src})")
+            elif child.type == "html_inline":
+                check_html(child.content, line)
+
+
+def _targets(essay: Essay) -> set[str]:
+    """The ids a link into the chapter may name: its headings, its title, the chapter itself."""
+    return {heading.id for heading in essay.parsed.headings} | {essay.id, f"{essay.id}-title"}
+
+
+def _fragment_problem(fragment: str, essay: Essay, where: str) -> str | None:
+    """None when the fragment names a heading, either by its id or by the slug of its text."""
+    targets = _targets(essay)
+    if fragment in targets or f"{essay.id}-{fragment}" in targets:
+        return None
+    short = [heading.id.removeprefix(f"{essay.id}-") for heading in essay.parsed.headings]
+    close = difflib.get_close_matches(fragment, short, n=1)
+    if close:
+        hint = f"did you mean '#{close[0]}'?"
+    elif short:
+        hint = f"link to the slug of a heading, e.g. '#{short[0]}'"
+    else:
+        hint = f"{where} has no `## ` headings to link to"
+    return f"'#{fragment}' names no heading in {where}; {hint}"
+
+
+def _link_problem(href: str, essay: Essay, chapters: dict[Path, Essay]) -> str | None:
+    """Why an internal link goes nowhere, or None; links off the book are not checked here."""
+    if href.startswith("#"):
+        return _fragment_problem(unquote(href[1:]), essay, "this chapter")
+    parts = urlsplit(href)
+    if (parts.scheme or parts.netloc or href.startswith("/")
+            or not parts.path.lower().endswith(MARKDOWN_SUFFIXES)):
+        return None
+    path = unquote(parts.path)
+    other = chapters.get((essay.source.parent / path).resolve())
+    if other is None:
+        state = "is not a chapter of the book" if (essay.source.parent / path).is_file() \
+            else "does not exist"
+        return f"'{path}' {state}; link to a chapter's file or remove the link"
+    if parts.fragment:
+        return _fragment_problem(unquote(parts.fragment), other, f"'{path}'")
+    return None
+
+
+def _check_links(essay: Essay, chapters: dict[Path, Essay], diagnostics: Diagnostics) -> None:
+    """A link inside the book that goes nowhere is a dead end in the EPUB and the web edition."""
+    for token, start in _text_tokens(essay):
+        for child, line in _children(token, start):
+            href = child.attrGet("href") if child.type == "link_open" else None
+            problem = _link_problem(str(href), essay, chapters) if href else None
+            if problem:
+                diagnostics.warn("broken-link", f"the link to '{href}' goes nowhere: {problem}",
+                                 essay.source, line)
+
+
+def _check_titles(essays: list[Essay], diagnostics: Diagnostics) -> None:
+    """Two chapters with one title read as one in the contents and the running heads."""
+    first: dict[str, Essay] = {}
+    for essay in essays:
+        if not essay.title:
+            continue
+        key = essay.title.casefold()
+        if key in first:
+            earlier = first[key].source
+            diagnostics.warn("duplicate-title", f"the title '{essay.title}' is also the title of "
+                             f"'{earlier.name}'; give one of them another title",
+                             essay.title_path, essay.title_line)
+        else:
+            first[key] = essay
+
+
+_CONTENT = ("inline", "fence", "code_block", "html_block")
+
+
+def _check_empty(essay: Essay, diagnostics: Diagnostics) -> None:
+    """An essay with no text is a placeholder or a failed export; it would set a blank chapter."""
+    source = essay.source.resolve()
+    if any(f.code == "empty-essay" and f.path is not None and Path(f.path).resolve() == source
+           for f in diagnostics.findings):
+        return  # the pipeline has said so already
+    body = essay.parsed.tokens + [t for note in essay.parsed.footnotes for t in note.tokens]
+    if any(token.type in _CONTENT and token.content.strip() for token in body):
+        return
+    if essay.parsed.title:
+        diagnostics.warn("empty-essay", "the essay has a title but no text; write it, or "
+                         "remove it from book.yml", essay.source, essay.parsed.title_line)
+    else:
+        diagnostics.warn("empty-essay", "the essay has no text at all; write it, or remove it "
+                         "from book.yml", essay.source, 1)
+
+
+def write_repaired(manifest_path: Path, folder: Path) -> list[Path]:
+    """`check --fix`: repaired copies of the essays, in a folder the author names, never over the
+    sources: the same relative paths, as UTF-8 with LF line ends and mojibake repaired."""
+    from chapbook.builders import write_atomic
+    from chapbook.manifest import load_manifest
+    from chapbook.sources import read_source
+
+    manifest = load_manifest(manifest_path)
+    folder = folder.resolve()
+    written = []
+    for chapter in manifest.chapters:
+        if folder == manifest.root.resolve() or chapter.source.resolve().is_relative_to(folder):
+            raise BookError("--fix would write over the sources", folder,
+                            hint="name a folder outside the book, e.g. --fix repaired/")
+        text = read_source(chapter.source, Diagnostics()).text
+        target = folder / chapter.source.relative_to(manifest.root.resolve())
+        written.append(write_atomic(target, text.encode("utf-8")))
+    return written

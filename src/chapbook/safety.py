@@ -1,0 +1,266 @@
+"""Untrusted essays: what raw HTML and which resources may reach an output.
+
+Two layers. `audit` walks an essay's tokens before anything is rendered: it reports every
+dangerous element, attribute or URL with the essay and line, resolves images to files inside the
+book's folder and blocks the rest. `clean` then passes every rendered fragment through nh3
+(ammonia) with an allow-list, so nothing outside it survives whatever the audit missed. The PDF
+engine's URL fetcher is the third wall (typeset.ConfinedFetcher).
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import nh3
+from lxml import etree
+from lxml import html as lxml_html
+from markdown_it.token import Token
+
+from chapbook.diagnostics import Diagnostics
+
+IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
+LINK_SCHEMES = {"http", "https", "mailto"}
+DANGEROUS_TAGS = {"script", "iframe", "object", "embed", "form", "input", "button", "select",
+                  "textarea", "link", "meta", "base", "style", "frame", "frameset", "applet",
+                  "audio", "video", "source", "track", "svg", "math", "template", "portal"}
+ALLOWED_TAGS = {
+    "a", "abbr", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code",
+    "col", "colgroup", "dd", "del", "dfn", "div", "dl", "dt", "em", "figcaption", "figure",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p",
+    "pre", "q", "s", "samp", "section", "small", "span", "strong", "sub", "sup", "table",
+    "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"class", "id", "lang", "dir", "title", "role", "aria-label", "aria-labelledby",
+          "aria-describedby", "aria-hidden", "epub:type"},
+    "a": {"href"}, "img": {"src", "alt", "width", "height"}, "ol": {"start", "reversed"},
+    "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"}, "time": {"datetime"},
+    "q": {"cite"}, "blockquote": {"cite"},
+}
+MAX_TABLE_COLUMNS = 60
+MAX_HTML_DEPTH = 40
+
+
+class ImageResolver:
+    """Where an approved image file goes in each edition."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def url(self, relative: str, flavour: str) -> str:
+        if flavour == "epub":
+            return f"images/{relative}"
+        if flavour == "web":
+            path = self.root / relative
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+        return relative  # print: relative to the book's folder, WeasyPrint's base URL
+
+
+def _line(token: Token, parent: Token | None = None) -> int | None:
+    source = token if token.map else parent
+    return source.map[0] + 1 if source is not None and source.map else None
+
+
+def _scheme(url: str) -> str:
+    return urlparse(url.strip()).scheme.lower()
+
+
+def resolve_image(src: str, essay: Path, root: Path) -> tuple[str | None, str]:
+    """(path relative to the book's folder, "") for a usable image, else (None, why not)."""
+    src = src.strip()
+    if not src:
+        return None, "it has no address"
+    scheme = _scheme(src)
+    if scheme in ("http", "https", "ftp") or src.startswith("//"):
+        return None, "chapbook fetches nothing from the network; save it in the book's folder"
+    if scheme:
+        return None, f"'{scheme}:' addresses are not allowed for images; use a file in the book"
+    target = (essay.parent / unquote(urlparse(src).path)).resolve()
+    if not target.is_relative_to(root.resolve()):
+        return None, "it is outside the book's folder (or a link that points outside it)"
+    if target.suffix.lower() not in IMAGE_TYPES:
+        return None, f"'{target.suffix}' is not an image type (PNG, JPEG, GIF, SVG, WebP)"
+    if not target.is_file():
+        return None, "the file does not exist"
+    if target.suffix.lower() == ".svg":
+        problem = _svg_problem(target, root)
+        if problem:
+            return None, problem
+    return target.relative_to(root.resolve()).as_posix(), ""
+
+
+def _svg_problem(path: Path, root: Path) -> str:
+    """An SVG is a document: no scripts, and nothing it references from outside the book."""
+    try:
+        tree = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return "the SVG file is not well-formed XML"
+    for element in tree.iter():
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if tag.rsplit("}", 1)[-1] in ("script", "foreignObject"):
+            return "the SVG contains a script or foreign content"
+        for name, value in element.attrib.items():
+            if name.rsplit("}", 1)[-1] == "href" and not value.startswith("#"):
+                return f"the SVG refers to '{value}'; embed what it shows instead"
+            if name.startswith("on"):
+                return "the SVG has event handlers"
+    return ""
+
+
+def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics) -> list[str]:
+    """Report and neutralise what an essay must not bring in; return the images it uses."""
+    images: list[str] = []
+    depth_reported = False
+
+    def check_image(token: Token, src: str, line: int | None) -> None:
+        relative, why = resolve_image(src, essay, root)
+        if relative is None:
+            diagnostics.warn("blocked-resource", f"image '{src}' left out: {why}", essay, line)
+            token.meta["blocked"] = True
+        else:
+            token.meta["image"] = relative
+            images.append(relative)
+
+    for token in tokens:
+        if token.type == "table_open":
+            _check_table(token, tokens, essay, diagnostics)
+        if token.type == "html_block":
+            _audit_html(token, token.content, _line(token), essay, root, diagnostics, images)
+            if not depth_reported and _html_depth(token.content) > MAX_HTML_DEPTH:
+                diagnostics.warn("nesting", f"raw HTML nested over {MAX_HTML_DEPTH} levels deep "
+                                 "is left out", essay, _line(token))
+                token.content = ""
+                depth_reported = True
+        for child in token.children or []:
+            line = _line(child, token)
+            if child.type == "image":
+                check_image(child, child.attrGet("src") or "", line)
+            elif child.type == "link_open":
+                href = child.attrGet("href") or ""
+                if _scheme(href) and _scheme(href) not in LINK_SCHEMES:
+                    diagnostics.warn("blocked-link", f"link to '{href[:60]}' removed: only http, "
+                                     "https and mailto links are kept", essay, line)
+                    child.attrSet("href", "")
+            elif child.type == "html_inline":
+                _audit_html(child, child.content, line, essay, root, diagnostics, images)
+    return images
+
+
+def _check_table(opening: Token, tokens: list[Token], essay: Path,
+                 diagnostics: Diagnostics) -> None:
+    start = tokens.index(opening)
+    columns = 0
+    for token in tokens[start:]:
+        if token.type == "th_open":
+            columns += 1
+        if token.type == "tr_close":
+            break
+    if columns > MAX_TABLE_COLUMNS:
+        from chapbook.errors import BookError
+        raise BookError(f"a table with {columns} columns cannot be set on a page",
+                        essay, _line(opening),
+                        f"split it into tables of at most {MAX_TABLE_COLUMNS} columns")
+
+
+def _html_depth(fragment: str) -> int:
+    depth = deepest = 0
+    for match in re.finditer(r"<(/?)([a-zA-Z][\w-]*)[^>]*?(/?)>", fragment):
+        closing, name, self_closing = match.groups()
+        if name.lower() in ("br", "img", "hr", "wbr", "col") or self_closing:
+            continue
+        depth += -1 if closing else 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _audit_html(token: Token, fragment: str, line: int | None, essay: Path, root: Path,
+                diagnostics: Diagnostics, images: list[str]) -> None:
+    """Name each thing in raw HTML that the sanitizer will remove, and approve its images."""
+    try:
+        elements = lxml_html.fragments_fromstring(fragment)
+    except (etree.ParserError, ValueError):
+        return
+    for top in elements:
+        if not isinstance(top, lxml_html.HtmlElement):
+            continue
+        for element in top.iter():
+            if not isinstance(element.tag, str):
+                continue
+            tag = element.tag.lower()
+            if tag in DANGEROUS_TAGS:
+                diagnostics.warn("unsafe-html", f"<{tag}> removed: raw HTML may not bring in "
+                                 "scripts, frames, objects, forms, styles or links", essay, line)
+                continue
+            for name, value in element.attrib.items():
+                lowered = name.lower()
+                if lowered.startswith("on"):
+                    diagnostics.warn("unsafe-html", f"event handler '{name}' on <{tag}> removed",
+                                     essay, line)
+                elif lowered == "style":
+                    diagnostics.warn("unsafe-html", f"style attribute on <{tag}> removed: the "
+                                     "look of the book lives in its stylesheets", essay, line)
+                elif lowered in ("href", "src", "xlink:href", "action", "formaction", "srcset"):
+                    if tag == "img" and lowered == "src":
+                        relative, why = resolve_image(value, essay, root)
+                        if relative is None:
+                            diagnostics.warn("blocked-resource", f"image '{value[:80]}' left out: "
+                                             f"{why}", essay, line)
+                        else:
+                            images.append(relative)
+                            token.meta.setdefault("images", {})[value] = relative
+                    elif _scheme(value) and _scheme(value) not in LINK_SCHEMES:
+                        diagnostics.warn("blocked-link", f"'{value[:60]}' removed from <{tag}>",
+                                         essay, line)
+
+
+def rewrite_html_images(fragment: str, token: Token, resolver: ImageResolver,
+                        flavour: str) -> str:
+    """Raw HTML with its approved images pointed at each edition's copy."""
+    approved: dict[str, str] = token.meta.get("images", {})
+    if "<img" not in fragment.lower():
+        return fragment
+
+    def replace(tag: re.Match[str]) -> str:
+        src = re.search(r"""\bsrc\s*=\s*(["'])(.*?)\1""", tag.group(0), re.IGNORECASE)
+        if src and src.group(2) in approved:
+            url = resolver.url(approved[src.group(2)], flavour)
+            return tag.group(0).replace(src.group(0), f'src="{url}"')
+        # not approved by the audit: the image gives way to its alt text
+        alt = re.search(r"""\balt\s*=\s*(["'])(.*?)\1""", tag.group(0), re.IGNORECASE)
+        return f'<span class="missing-image">[{alt.group(2)}]</span>' if alt else ""
+    return re.sub(r"<img\b[^>]*>", replace, fragment, flags=re.IGNORECASE)
+
+
+def clean(html: str) -> str:
+    """The allow-list, applied to every rendered fragment of an essay."""
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     url_schemes=LINK_SCHEMES | {"data"}, link_rel=None, strip_comments=True,
+                     attribute_filter=_attribute_filter)
+
+
+def _attribute_filter(tag: str, name: str, value: str) -> str | None:
+    lowered = value.strip().lower()
+    if tag == "img" and name == "src":
+        # only the book's own files (relative) or the images we embedded ourselves
+        return value if not _scheme(value) or lowered.startswith("data:image/") else None
+    if lowered.startswith("data:"):
+        return None
+    return value
+
+
+def to_xhtml(html: str) -> str:
+    """An HTML fragment re-serialised as well-formed XHTML for the EPUB."""
+    if not html.strip():
+        return html
+    wrapper = lxml_html.fragment_fromstring(html, create_parent="div")
+    parts = [wrapper.text or ""] if wrapper.text else []
+    for child in wrapper:
+        parts.append(etree.tostring(child, method="xml", encoding="unicode"))
+    text = "".join(parts)
+    return text.replace(' xmlns:html="http://www.w3.org/1999/xhtml"', "")
+
