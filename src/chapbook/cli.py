@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from chapbook import __version__
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
+from chapbook.limits import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S, BuildTimeout, bounded
 
 FORMATS = ("html", "pdf", "epub")
 EXIT_OK, EXIT_BOOK_ERROR, EXIT_STRICT, EXIT_BUG = 0, 1, 2, 70
@@ -27,6 +29,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="html, pdf, epub or all (default: all)")
     build.add_argument("--out", type=Path, default=Path("build"),
                        help="the output folder (default: build/)")
+    build.add_argument("--timeout", type=float, metavar="SECONDS",
+                       default=float(os.environ.get("CHAPBOOK_TIMEOUT", DEFAULT_TIMEOUT_S)),
+                       help=f"stop a build that takes longer (default: {DEFAULT_TIMEOUT_S}; "
+                            "0 for none; or set CHAPBOOK_TIMEOUT)")
+    build.add_argument("--max-memory", type=int, metavar="MIB",
+                       default=int(os.environ.get("CHAPBOOK_MAX_MEMORY", DEFAULT_MEMORY_MIB)),
+                       help=f"stop a build that needs more memory (default: {DEFAULT_MEMORY_MIB};"
+                            " 0 for none; or set CHAPBOOK_MAX_MEMORY)")
     check = commands.add_parser("check", help="check the book without building it")
     check.add_argument("--fix", type=Path, metavar="FOLDER",
                        help="also write repaired copies of the essays (UTF-8, LF line ends, "
@@ -108,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "build":
-            return _build(args)
+            with bounded(args.timeout or None, args.max_memory or None):
+                return _build(args)
         if args.command == "check":
             return _check(args)
     except BookErrors as errors:
@@ -121,6 +132,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(error, file=sys.stderr)
+        return EXIT_BOOK_ERROR
+    except BuildTimeout:
+        print(f"error: the build took longer than its limit of {args.timeout:g} s\n"
+              "  hint: raise it with --timeout SECONDS", file=sys.stderr)
+        return EXIT_BOOK_ERROR
+    except MemoryError:
+        print(f"error: the build needed more memory than its limit of {args.max_memory} MiB\n"
+              "  hint: raise it with --max-memory MIB", file=sys.stderr)
         return EXIT_BOOK_ERROR
     except KeyboardInterrupt:
         print("chapbook: interrupted; the previous outputs are untouched", file=sys.stderr)

@@ -10,7 +10,8 @@ from chapbook.collect.index import Index, IndexHeading, load_index
 from chapbook.collect.occurrences import Found, TermMatcher
 from chapbook.diagnostics import Diagnostics
 from chapbook.languages import direction
-from chapbook.manifest import Manifest, load_manifest
+from chapbook.limits import blame
+from chapbook.manifest import ChapterSpec, Manifest, load_manifest
 from chapbook.markdown import parse_essay, slug
 from chapbook.sources import read_source
 
@@ -36,27 +37,35 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics) -> Book:
             while chapter_id in used_ids or chapter_id.startswith("part-"):
                 chapter_id = f"{chapter_id}-{number}"
             used_ids.add(chapter_id)
-            source = read_source(spec.source, diagnostics)
-            if not source.text.strip():
-                diagnostics.warn("empty-essay", "the essay is empty; its chapter will have a "
-                                 "title and nothing else", spec.source, 1)
-            language = spec.language or manifest.metadata.language
-            essay = parse_essay(source.text, chapter_id, spec.source, diagnostics,
-                                [matcher.rule(chapter_id, number, found)], manifest.root,
-                                direction(language))
-            title = spec.title or essay.title
-            if title is None:
-                title = spec.source.stem.replace("-", " ").replace("_", " ").capitalize()
-                diagnostics.warn("no-title", f"the essay has no `# ` title; using '{title}'",
-                                 spec.source, 1)
-            chapter = Chapter(chapter_id, number, title,
-                              spec.running_head or _running_head(title), spec.key_points,
-                              spec.source, essay, part, spec.language)
+            with blame(spec.source, "reading the essay"):
+                chapter = _read_chapter(manifest, spec, part, number, chapter_id, matcher, found,
+                                        diagnostics)
             part.chapters.append(chapter)
         parts.append(part)
     book = Book(manifest, parts, glossary, index)
     collect(book, found, diagnostics)
     return book
+
+
+def _read_chapter(manifest: Manifest, spec: ChapterSpec, part: Part, number: int,
+                  chapter_id: str, matcher: TermMatcher, found: Found,
+                  diagnostics: Diagnostics) -> Chapter:
+    source = read_source(spec.source, diagnostics)
+    if not source.text.strip():
+        diagnostics.warn("empty-essay", "the essay is empty; its chapter will have a "
+                         "title and nothing else", spec.source, 1)
+    language = spec.language or manifest.metadata.language
+    essay = parse_essay(source.text, chapter_id, spec.source, diagnostics,
+                        [matcher.rule(chapter_id, number, found)], manifest.root,
+                        direction(language))
+    title = spec.title or essay.title
+    if title is None:
+        title = spec.source.stem.replace("-", " ").replace("_", " ").capitalize()
+        diagnostics.warn("no-title", f"the essay has no `# ` title; using '{title}'",
+                         spec.source, 1)
+    return Chapter(chapter_id, number, title,
+                   spec.running_head or _running_head(title), spec.key_points,
+                   spec.source, essay, part, spec.language)
 
 
 def collect(book: Book, found: Found, diagnostics: Diagnostics) -> None:

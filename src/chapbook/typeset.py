@@ -1,10 +1,11 @@
-"""WeasyPrint, confined: it fetches nothing but the book's own files and chapbook's styles, and
-what it logs becomes findings instead of lines lost on stderr."""
+"""WeasyPrint, confined: it fetches nothing but the book's own files and chapbook's styles, what it
+logs becomes findings instead of lines lost on stderr."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -59,20 +60,39 @@ def captured_logs(diagnostics: Diagnostics, source: Path) -> Iterator[None]:
         logger.propagate = propagate
 
 
+# --- laying out ----------------------------------------------------------------------------
+
+class Typesetter:
+    """One book's stylesheets and fonts, loaded once and used for every piece laid out."""
+
+    def __init__(self, book: Book, diagnostics: Diagnostics) -> None:
+        self.book = book
+        self.diagnostics = diagnostics
+        styles = styles_dir()
+        self.fetcher = ConfinedFetcher([book.manifest.root, styles])
+        self.fonts = FontConfiguration()
+        self.started = time.perf_counter()
+        with captured_logs(diagnostics, book.manifest.path):
+            self.stylesheets = [
+                CSS(filename=str(styles / "fonts.css"), font_config=self.fonts,
+                    url_fetcher=self.fetcher),
+                CSS(string=f"@page {{ size: {book.manifest.page_size}; }}",
+                    font_config=self.fonts),
+                CSS(filename=str(styles / "print.css"), font_config=self.fonts,
+                    url_fetcher=self.fetcher),
+            ]
+
+    def render(self, html: str, extra_css: str = "") -> Document:
+        stylesheets = list(self.stylesheets)
+        if extra_css:
+            stylesheets.append(CSS(string=extra_css, font_config=self.fonts))
+        with captured_logs(self.diagnostics, self.book.manifest.path):
+            return HTML(string=html, base_url=str(self.book.manifest.root.resolve()) + "/",
+                        url_fetcher=self.fetcher).render(stylesheets=stylesheets,
+                                                         font_config=self.fonts)
+
+
 def render_document(book: Book, html: str, diagnostics: Diagnostics,
                     extra_css: str = "") -> Document:
-    """Lay out an HTML string of the book with the print styles."""
-    styles = styles_dir()
-    fetcher = ConfinedFetcher([book.manifest.root, styles])
-    fonts = FontConfiguration()
-    with captured_logs(diagnostics, book.manifest.path):
-        stylesheets = [
-            CSS(filename=str(styles / "fonts.css"), font_config=fonts, url_fetcher=fetcher),
-            CSS(string=f"@page {{ size: {book.manifest.page_size}; }}", font_config=fonts),
-            CSS(filename=str(styles / "print.css"), font_config=fonts, url_fetcher=fetcher),
-        ]
-        if extra_css:
-            stylesheets.append(CSS(string=extra_css, font_config=fonts))
-        document = HTML(string=html, base_url=str(book.manifest.root) + "/",
-                        url_fetcher=fetcher).render(stylesheets=stylesheets, font_config=fonts)
-    return document
+    """Lay out one HTML string of the book with the print styles."""
+    return Typesetter(book, diagnostics).render(html, extra_css)

@@ -16,6 +16,8 @@ Builder = Callable[[Book, Path, Diagnostics], Path]
 def write_atomic(target: Path, data: bytes) -> Path:
     """Write beside the target and rename into place: a failed build leaves the last good file."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*.part"):  # left by a killed build
+        stale.unlink(missing_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
                                          dir=target.parent)
     try:

@@ -37,6 +37,7 @@ def book_context(book: Book) -> dict[str, Any]:
         "back_matter": [m for m in book.manifest.back_matter if book.has(m)],
         "sections": ("front", "body", "back"),
         "body_flavour": "print",
+        "segment": None,
         "pages": None,
         "page_locators": page_locators,
         "section_locators": section_locators,

@@ -1,28 +1,32 @@
 """The print edition: the unified HTML laid out by WeasyPrint with styles/print.css.
 
-The body is laid out once. Its anchors' pages, read from WeasyPrint's own layout, give the page
-numbers of the contents and the locators of the glossary and index, which are laid out as
-documents of their own that continue the page numbering; the pages are then combined into one PDF
-with links and bookmarks intact. No page number is guessed, and no counter makes WeasyPrint lay the
-book out twice.
+The body is laid out once, a part opener or a chapter at a time (each opens on a recto, so their
+layouts are independent and a runaway essay is named). The anchors' pages, read from WeasyPrint's
+own layout, give the page numbers of the contents and the locators of the glossary and index,
+which are laid out as documents of their own that continue the page numbering. The pages are then
+combined into one PDF with links and bookmarks intact. No page number is guessed, and no counter
+makes WeasyPrint lay the book out twice.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from weasyprint import Document
+from weasyprint import Document, Page
 
-from chapbook.book import Book
+from chapbook.book import Book, Chapter, Part
 from chapbook.builders import write_atomic
 from chapbook.builders.html import render_book_html
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
-from chapbook.typeset import captured_logs, render_document
+from chapbook.limits import blame
+from chapbook.typeset import Typesetter, captured_logs
 
-NO_MARGIN_BOXES = ("@page { @top-left { content: none } @top-right { content: none } "
-                   "@bottom-left { content: none } @bottom-right { content: none } }")
+NO_MARGIN_BOXES = ("@page :left, :right { @top-left { content: none } @top-right { content: none }"
+                   " @bottom-left { content: none } @bottom-right { content: none } }")
 
 
 class _Unknown(dict[str, str]):
@@ -49,40 +53,72 @@ def _next_recto(page: int) -> int:
     return page if page % 2 == 1 else page + 1
 
 
+@dataclass(frozen=True)
+class Segment:
+    """A piece of the body laid out on its own: a part opener or a chapter. Each opens on a recto,
+    so no segment's layout depends on another's but for the number of its first page."""
+
+    part: Part
+    chapter: Chapter | None = None
+
+    @property
+    def source(self) -> Path:
+        return self.chapter.source if self.chapter else Path("book.yml")
+
+    def describe(self) -> str:
+        if self.chapter:
+            return f"laying out chapter {self.chapter.number}"
+        return f"laying out the opener of part {self.part.number}"
+
+
+def segments(book: Book) -> list[Segment]:
+    return [segment for part in book.parts
+            for segment in (Segment(part), *(Segment(part, c) for c in part.chapters))]
+
+
 def lay_out(book: Book, diagnostics: Diagnostics) -> tuple[Document, dict[str, int]]:
     """The whole book laid out, and the page of every anchor in it."""
-    def render(sections: tuple[str, ...], pages: dict[str, int] | _Unknown | None,
-               first_page: int) -> Document:
-        html = render_book_html(book, sections=sections, pages=pages)
-        return render_document(book, html, diagnostics, extra_css=_starting_at(first_page))
+    typesetter = Typesetter(book, diagnostics)
 
-    front = render(("front",), _Unknown(), 1)
+    def render(first_page: int, **context: Any) -> Document:
+        html = render_book_html(book, **context)
+        return typesetter.render(html, extra_css=_starting_at(first_page))
+
+    with blame(book.manifest.path, "laying out the front matter"):
+        front = render(1, sections=("front",), pages=_Unknown())
     front_length = len(front.pages)
-    body_start = _next_recto(front_length + 1)
-    body = render(("body",), None, body_start)
-    pages = anchor_pages(body, body_start)
-    body_end = body_start + len(body.pages) - 1
+    blank = typesetter.render(render_book_html(book, sections=()), extra_css=NO_MARGIN_BOXES)
 
-    back = None
-    back_start = _next_recto(body_end + 1)
+    body: list[Page] = []
+    pages: dict[str, int] = {}
+    next_page = _next_recto(front_length + 1)
+    for segment in segments(book):
+        start = _next_recto(next_page)
+        body += [blank.pages[0]] * (start - next_page)
+        with blame(segment.source if segment.chapter else book.manifest.path,
+                   segment.describe()):
+            document = render(start, sections=("body",), segment=segment)
+        pages.update(anchor_pages(document, start))
+        body += document.pages
+        next_page = start + len(document.pages)
+
+    back: list[Page] = []
     if any(book.has(matter) for matter in book.manifest.back_matter):
-        back = render(("back",), pages, back_start)
-        pages.update(anchor_pages(back, back_start))
+        start = _next_recto(next_page)
+        back = [blank.pages[0]] * (start - next_page)
+        with blame(book.manifest.path, "laying out the glossary and index"):
+            document = render(start, sections=("back",), pages=pages)
+        pages.update(anchor_pages(document, start))
+        back += document.pages
 
-    front = render(("front",), pages, 1)
+    with blame(book.manifest.path, "laying out the front matter"):
+        front = render(1, sections=("front",), pages=pages)
     if len(front.pages) != front_length:  # the real numbers changed how the contents break
         raise BookError("the contents came out a different length once page numbers were set",
                         hint="report this with the book; a shorter chapter title avoids it")
-    blank = render_document(book, render_book_html(book, sections=()), diagnostics,
-                            extra_css=NO_MARGIN_BOXES)
-    sequence = list(front.pages)
-    sequence += [blank.pages[0]] * (body_start - front_length - 1)
-    sequence += body.pages
-    if back is not None:
-        sequence += [blank.pages[0]] * (back_start - body_end - 1)
-        sequence += back.pages
+    filler = [blank.pages[0]] * (_next_recto(front_length + 1) - front_length - 1)
     pages.update(anchor_pages(front, 1))
-    return front.copy(sequence), pages
+    return front.copy([*front.pages, *filler, *body, *back]), pages
 
 
 def build_pdf(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
