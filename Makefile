@@ -30,14 +30,14 @@ $(OUT)/$(SLUG).html: $(INPUTS) $(READY)
 
 # The virtual environment, made from pyproject.toml on first use and again when it changes.
 $(READY): pyproject.toml tools/system-deps.sh
-	@tools/system-deps.sh --java
+	@tools/system-deps.sh --tests
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
 system-deps:
-	tools/system-deps.sh --java
+	tools/system-deps.sh --tests
 
 lint: $(READY)
 	$(BIN)/ruff check src tests

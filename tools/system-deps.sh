@@ -2,7 +2,8 @@
 # Checks the system libraries and programs chapbook needs and, where it can (root with apt-get),
 # installs the missing ones. Otherwise it prints the command that installs them and fails.
 #   tools/system-deps.sh           what building needs: Pango for WeasyPrint, HarfBuzz subsetting
-#   tools/system-deps.sh --java    also Java, which EPUBCheck (tests, `make check`) runs on
+#   tools/system-deps.sh --tests   also what the tests and `make check` run: Java (EPUBCheck) and
+#                                  poppler-utils (pdftotext, pdftoppm)
 set -euo pipefail
 
 packages=()
@@ -12,8 +13,9 @@ have_lib 'libpangoft2-1.0.so.0' || packages+=(libpangoft2-1.0-0)
 have_lib 'libharfbuzz-subset.so.0' || packages+=(libharfbuzz-subset0)
 fc-list >/dev/null 2>&1 || packages+=(fontconfig)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
-if [ "${1:-}" = "--java" ] && ! command -v java >/dev/null 2>&1; then
-  packages+=(default-jre-headless)
+if [ "${1:-}" = "--tests" ]; then
+  command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
+  command -v pdftotext >/dev/null 2>&1 || packages+=(poppler-utils)
 fi
 
 [ ${#packages[@]} -eq 0 ] && exit 0

@@ -24,6 +24,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 
 from chapbook.collect.occurrences import index_mark_rule
 from chapbook.diagnostics import Diagnostics
+from chapbook.errors import BookError
 from chapbook.safety import ImageResolver, audit, clean, rewrite_html_images, to_xhtml
 
 
@@ -107,6 +108,7 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     root = root or path.parent
     env: dict[str, Any] = {"images": ImageResolver(root.resolve())}
     tokens = parser().parse(text, env)
+    _refuse_deep_nesting(tokens, path)
     images = audit(tokens, path, root, diagnostics)
     env["image_files"] = images
     title, title_line = _take_title(tokens)
@@ -119,6 +121,17 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     words = sum(len(child.content.split()) for token in tokens if token.type == "inline"
                 for child in token.children or [] if child.type == "text")
     return ParsedEssay(title, title_line, headings, footnotes, tokens, words, env)
+
+
+def _refuse_deep_nesting(tokens: list[Token], path: Path) -> None:
+    """markdown-it stops parsing at its nesting limit and drops the rest of the essay: rather
+    than a silently shortened chapter, a clear error at the line where it happens."""
+    limit = parser().options["maxNesting"]
+    for token in tokens:
+        if token.level >= limit - 1 and token.nesting == 1:
+            raise BookError(f"quotes or lists are nested more than {limit - 2} levels deep here",
+                            path, token.map[0] + 1 if token.map else None,
+                            hint="flatten the nesting; nothing that deep can be set on a page")
 
 
 def first_strong_direction(text: str) -> str | None:
@@ -159,9 +172,10 @@ def _check_footnotes(text: str, tokens: list[Token], env: dict[str, Any], path: 
                     diagnostics.warn("footnote-undefined", f"footnote [^{match.group(1)}] has no "
                                      f"definition; add a line `[^{match.group(1)}]: …`", path,
                                      token.map[0] + 1 if token.map else None)
-    referenced = set(env.get("footnotes", {}).get("refs", {}))
+    notes = env.get("footnotes", {}).get("list", {}).values()
+    referenced = {note.get("label") for note in notes}
     for match in _FOOTNOTE_DEFINITION.finditer(text):
-        if f":{match.group(1)}" not in referenced:
+        if match.group(1) not in referenced:
             diagnostics.warn("footnote-unused", f"footnote [^{match.group(1)}] is defined but "
                              "never referenced, so it is left out", path,
                              text[: match.start()].count("\n") + 1)

@@ -21,6 +21,7 @@ from lxml import html as lxml_html
 from markdown_it.token import Token
 
 from chapbook.diagnostics import Diagnostics
+from chapbook.errors import BookError
 
 IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
 LINK_SCHEMES = {"http", "https", "mailto"}
@@ -161,10 +162,9 @@ def _check_table(opening: Token, tokens: list[Token], essay: Path,
         if token.type == "tr_close":
             break
     if columns > MAX_TABLE_COLUMNS:
-        from chapbook.errors import BookError
         raise BookError(f"a table with {columns} columns cannot be set on a page",
                         essay, _line(opening),
-                        f"split it into tables of at most {MAX_TABLE_COLUMNS} columns")
+                        hint=f"split it into tables of at most {MAX_TABLE_COLUMNS} columns")
 
 
 def _html_depth(fragment: str) -> int:
