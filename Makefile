@@ -14,12 +14,14 @@ INPUTS := $(shell find $(dir $(BOOK)) templates styles src -type f -not -name '*
 READY := $(VENV)/.ready
 CHAPBOOK := $(BIN)/chapbook
 
-.PHONY: all pdf epub html test lint check clean system-deps
+.PHONY: all pdf epub html booklet print test lint check clean system-deps
 
 all: pdf epub html
 pdf: $(OUT)/$(SLUG).pdf
 epub: $(OUT)/$(SLUG).epub
 html: $(OUT)/$(SLUG).html
+booklet: $(OUT)/$(SLUG)-booklet.pdf
+print: $(OUT)/$(SLUG)-print.pdf
 
 $(OUT)/$(SLUG).pdf: $(INPUTS) $(READY)
 	$(CHAPBOOK) build pdf --book $(BOOK) --out $(OUT)
@@ -27,6 +29,10 @@ $(OUT)/$(SLUG).epub: $(INPUTS) $(READY)
 	$(CHAPBOOK) build epub --book $(BOOK) --out $(OUT)
 $(OUT)/$(SLUG).html: $(INPUTS) $(READY)
 	$(CHAPBOOK) build html --book $(BOOK) --out $(OUT)
+$(OUT)/$(SLUG)-booklet.pdf: $(INPUTS) $(READY)
+	$(CHAPBOOK) build booklet --book $(BOOK) --out $(OUT)
+$(OUT)/$(SLUG)-print.pdf: $(INPUTS) $(READY)
+	$(CHAPBOOK) build print --book $(BOOK) --out $(OUT)
 
 # The virtual environment, made from pyproject.toml on first use and again when it changes.
 $(READY): pyproject.toml tools/system-deps.sh

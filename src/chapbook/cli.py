@@ -13,7 +13,8 @@ from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
 from chapbook.limits import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S, BuildTimeout, bounded
 
-FORMATS = ("html", "pdf", "epub")
+FORMATS = ("html", "pdf", "epub")  # what `all` builds
+EDITIONS = (*FORMATS, "booklet", "print")
 EXIT_OK, EXIT_BOOK_ERROR, EXIT_STRICT, EXIT_BUG = 0, 1, 2, 70
 
 
@@ -26,9 +27,13 @@ def _parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser("build", help="build one or more editions of the book")
     build.add_argument("formats", nargs="*", metavar="FORMAT",
-                       help="html, pdf, epub or all (default: all)")
+                       help="html, pdf, epub, booklet (imposed for folding), print (bleed and "
+                            "crop marks, PDF/X-4) or all: html, pdf and epub (default: all)")
     build.add_argument("--out", type=Path, default=Path("build"),
                        help="the output folder (default: build/)")
+    build.add_argument("--creep", type=float, default=0.0, metavar="MM",
+                       help="booklet: shift each sheet's pages by this much more than the sheet "
+                            "outside it (paper thickness; positive away from the spine)")
     build.add_argument("--timeout", type=float, metavar="SECONDS",
                        default=float(os.environ.get("CHAPBOOK_TIMEOUT", DEFAULT_TIMEOUT_S)),
                        help=f"stop a build that takes longer (default: {DEFAULT_TIMEOUT_S}; "
@@ -80,12 +85,13 @@ def _build(args: argparse.Namespace) -> int:
     from chapbook.builders import builders
     from chapbook.pipeline import load_book
 
-    unknown = [f for f in args.formats if f not in (*FORMATS, "all")]
+    unknown = [f for f in args.formats if f not in (*EDITIONS, "all")]
     if unknown:
         raise BookError(f"there is no format '{unknown[0]}'",
-                        hint=f"choose from {', '.join(FORMATS)} or all")
+                        hint=f"choose from {', '.join(EDITIONS)} or all")
     wanted = args.formats or ["all"]
-    formats = list(FORMATS) if "all" in wanted else list(dict.fromkeys(wanted))
+    formats = list(dict.fromkeys(
+        [f for w in wanted for f in (FORMATS if w == "all" else (w,))]))
     report = Reporter(args.quiet)
     diagnostics = Diagnostics()
     report.step(f"reading {args.book}")
@@ -95,7 +101,10 @@ def _build(args: argparse.Namespace) -> int:
     registry = builders()
     for fmt in formats:
         report.step(f"building {fmt}…")
-        target = registry[fmt](book, args.out, diagnostics)
+        if fmt == "booklet":
+            target = registry[fmt](book, args.out, diagnostics, creep_mm=args.creep)
+        else:
+            target = registry[fmt](book, args.out, diagnostics)
         report.step(f"wrote {target} ({_size(target)})")
     _print_findings(diagnostics, args.quiet)
     warnings = diagnostics.count(Level.WARNING)

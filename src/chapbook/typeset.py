@@ -65,7 +65,8 @@ def captured_logs(diagnostics: Diagnostics, source: Path) -> Iterator[None]:
 class Typesetter:
     """One book's stylesheets and fonts, loaded once and used for every piece laid out."""
 
-    def __init__(self, book: Book, diagnostics: Diagnostics) -> None:
+    def __init__(self, book: Book, diagnostics: Diagnostics,
+                 extra_sheets: tuple[str, ...] = ()) -> None:
         self.book = book
         self.diagnostics = diagnostics
         styles = styles_dir()
@@ -80,6 +81,8 @@ class Typesetter:
                     font_config=self.fonts),
                 CSS(filename=str(styles / "print.css"), font_config=self.fonts,
                     url_fetcher=self.fetcher),
+                *(CSS(filename=str(styles / sheet), font_config=self.fonts,
+                      url_fetcher=self.fetcher) for sheet in extra_sheets),
             ]
 
     def render(self, html: str, extra_css: str = "") -> Document:

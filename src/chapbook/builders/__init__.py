@@ -23,6 +23,9 @@ def write_atomic(target: Path, data: bytes) -> Path:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would hide the book from others
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -31,8 +34,10 @@ def write_atomic(target: Path, data: bytes) -> Path:
 
 
 def builders() -> dict[str, Builder]:
+    from chapbook.builders.booklet import build_booklet
     from chapbook.builders.epub import build_epub
     from chapbook.builders.html import build_html
-    from chapbook.builders.pdf import build_pdf
+    from chapbook.builders.pdf import build_pdf, build_print
 
-    return {"html": build_html, "pdf": build_pdf, "epub": build_epub}
+    return {"html": build_html, "pdf": build_pdf, "epub": build_epub, "booklet": build_booklet,
+            "print": build_print}

@@ -11,6 +11,8 @@ makes WeasyPrint lay the book out twice.
 from __future__ import annotations
 
 import hashlib
+import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,9 +78,23 @@ def segments(book: Book) -> list[Segment]:
             for segment in (Segment(part), *(Segment(part, c) for c in part.chapters))]
 
 
-def lay_out(book: Book, diagnostics: Diagnostics) -> tuple[Document, dict[str, int]]:
-    """The whole book laid out, and the page of every anchor in it."""
-    typesetter = Typesetter(book, diagnostics)
+_LAYOUTS: dict[tuple[int, tuple[str, ...]], tuple[Document, dict[str, int]]] = {}
+
+
+def lay_out(book: Book, diagnostics: Diagnostics,
+            extra_sheets: tuple[str, ...] = ()) -> tuple[Document, dict[str, int]]:
+    """The whole book laid out, and the page of every anchor in it; once per build, however
+    many editions (PDF, booklet, EPUB page list) need it."""
+    key = (id(book), extra_sheets)
+    if key not in _LAYOUTS:
+        _LAYOUTS.clear()  # one book a process at a time; do not keep old layouts alive
+        _LAYOUTS[key] = _lay_out(book, diagnostics, extra_sheets)
+    return _LAYOUTS[key]
+
+
+def _lay_out(book: Book, diagnostics: Diagnostics,
+             extra_sheets: tuple[str, ...]) -> tuple[Document, dict[str, int]]:
+    typesetter = Typesetter(book, diagnostics, extra_sheets)
 
     def render(first_page: int, **context: Any) -> Document:
         html = render_book_html(book, **context)
@@ -121,10 +137,38 @@ def lay_out(book: Book, diagnostics: Diagnostics) -> tuple[Document, dict[str, i
     return front.copy([*front.pages, *filler, *body, *back]), pages
 
 
-def build_pdf(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
+def _identifier(book: Book, edition: str) -> bytes:
+    """A stable PDF /ID: the same book and edition give the same identifier."""
+    return hashlib.sha256(f"{book.meta.identifier} {edition}".encode()).hexdigest()[:32].encode()
+
+
+def pdf_bytes(book: Book, diagnostics: Diagnostics) -> bytes:
+    """The reading edition: tagged PDF/UA-1 (structure tree, language, title shown, alt text)."""
     document, _ = lay_out(book, diagnostics)
-    # A stable identifier: the same book gives the same PDF /ID.
-    identifier = hashlib.sha256(book.meta.identifier.encode()).hexdigest()[:32].encode()
     with captured_logs(diagnostics, book.manifest.path):
-        data = document.write_pdf(pdf_identifier=identifier)
-    return write_atomic(out_dir / f"{book.slug}.pdf", data)
+        return document.write_pdf(pdf_identifier=_identifier(book, "pdf"),
+                                  pdf_variant="pdf/ua-1")
+
+
+def build_pdf(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
+    return write_atomic(out_dir / f"{book.slug}.pdf", pdf_bytes(book, diagnostics))
+
+
+def build_print(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
+    """The print-shop edition: bleed and crop marks (styles/print-shop.css), PDF/X-4, fonts
+    embedded whole, trim and bleed boxes set by WeasyPrint from the CSS page and bleed."""
+    document, _ = lay_out(book, diagnostics, ("print-shop.css",))
+    with captured_logs(diagnostics, book.manifest.path):
+        data = document.write_pdf(pdf_identifier=_identifier(book, "print"),
+                                  pdf_variant="pdf/x-4", full_fonts=True,
+                                  output_intent="srgb")
+    # WeasyPrint gives PDF/X-4's XMP DocumentID a random UUID; a stable one keeps the build
+    # reproducible. The XMP stream is uncompressed and the UUID keeps its length, so the file's
+    # cross-reference offsets stay true.
+    stable = uuid.uuid5(uuid.NAMESPACE_URL, f"{book.meta.identifier}#print")
+    data = re.sub(rb"xmp\.did:[0-9a-f-]{36}", f"xmp.did:{stable}".encode(), data)
+    # The PDF/X variant also makes the second half of the file /ID random; likewise.
+    identifier = _identifier(book, "print")
+    data = re.sub(rb"/ID \[\((" + identifier + rb")\) \([0-9a-f]{32}\)\]",
+                  b"/ID [(" + identifier + b") (" + identifier + b")]", data)
+    return write_atomic(out_dir / f"{book.slug}-print.pdf", data)

@@ -1,0 +1,48 @@
+"""Reproducible builds: one build time for every output, and a normalised EPUB container.
+
+The time is SOURCE_DATE_EPOCH when set, else the time of the last commit that touched the book,
+else the manifest's date. Two builds of the same book then give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import zipfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+
+def build_time(root: Path, manifest_date: str) -> datetime:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    try:
+        last_commit = subprocess.run(
+            ["git", "log", "-1", "--format=%ct", "--", "."], cwd=root, capture_output=True,
+            text=True, timeout=10, check=False).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        last_commit = ""
+    if last_commit.isdigit():
+        return datetime.fromtimestamp(int(last_commit), UTC)
+    day = date.fromisoformat(manifest_date)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def normalise_epub(data: bytes, when: datetime) -> bytes:
+    """The container as the OCF spec and reproducibility want it: `mimetype` first and stored,
+    the other entries sorted, compressed, all stamped with the build time and fixed modes."""
+    stamp = when.timetuple()[:6]
+    stamp = (max(stamp[0], 1980), *stamp[1:])  # the zip format starts in 1980
+    source = zipfile.ZipFile(io.BytesIO(data))
+    names = sorted(n for n in source.namelist() if n != "mimetype")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for name in ["mimetype", *names]:
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            target.writestr(info, source.read(name), compresslevel=9)
+    return buffer.getvalue()

@@ -1,0 +1,209 @@
+"""Ready to distribute: the folded booklet, the print-shop PDF, accessible PDF and EPUB, and
+reproducible builds."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pypdfium2
+import pytest
+from lxml import etree
+from pypdf import PdfReader
+
+from chapbook.builders.booklet import impose, imposition
+
+from .conftest import BUNDLED, ROOTS, build
+
+MM = 72 / 25.4
+SLUG = "defence-diplomacy-briefing"
+
+
+@pytest.fixture(scope="module")
+def editions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("editions")
+    assert build(BUNDLED, out, "pdf", "booklet", "print", "epub") == 0
+    return out
+
+
+def words(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def poppler_text(pdf: Path, page: int) -> str:
+    return words(subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"],
+                                capture_output=True, text=True, check=True).stdout)
+
+
+def half_text(pdf: Path, page: int, left: bool, width: float, height: float) -> str:
+    """The text of one half of an imposed sheet side, as poppler reads it in that crop box."""
+    x = 0 if left else int(width / 2)
+    result = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-x", str(x),
+                             "-y", "0", "-W", str(int(width / 2)), "-H", str(int(height)),
+                             str(pdf), "-"], capture_output=True, text=True, check=True)
+    return words(result.stdout)
+
+
+def test_imposition_order_folds_into_the_booklet() -> None:
+    assert imposition(8) == [(7, 0), (1, 6), (5, 2), (3, 4)]
+    sides = imposition(5)  # padded to 8: the three blanks go at the end, after the last page
+    assert sides == [(None, 0), (1, None), (None, 2), (3, 4)]
+    assert sorted(p for side in imposition(12) for p in side if p is not None) == list(range(12))
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_booklet_sheets_read_in_fold_order(editions: Path) -> None:
+    source = PdfReader(editions / f"{SLUG}.pdf")
+    booklet = PdfReader(editions / f"{SLUG}-booklet.pdf")
+    count = len(source.pages)
+    padded = -(-count // 4) * 4
+    assert len(booklet.pages) == padded // 2
+    box = booklet.pages[0].mediabox
+    assert round(float(box.width) / MM) == 297 and round(float(box.height) / MM) == 210
+    texts = [poppler_text(editions / f"{SLUG}.pdf", n) for n in range(1, count + 1)]
+    found: dict[int, int] = {}
+    for number in range(1, len(booklet.pages) + 1):
+        for left in (True, False):
+            text = half_text(editions / f"{SLUG}-booklet.pdf", number, left,
+                             float(box.width), float(box.height))
+            if not text:
+                continue
+            matches = [i for i, t in enumerate(texts) if t and t[:60] in text]
+            assert len(matches) >= 1, text[:80]
+            found[min(matches, key=lambda i: abs(len(texts[i]) - len(text)))] = number
+    # every page with text lies on the side the fold order puts it on
+    for index, side in enumerate(imposition(count), 1):
+        for page in side:
+            if page is not None and texts[page]:
+                assert found.get(page) == index, (page + 1, index)
+
+
+def test_right_to_left_binding_and_creep() -> None:
+    pdf = io.BytesIO()
+    import weasyprint
+    weasyprint.HTML(string="".join(f'<p style="break-after: page">P{n}</p>'
+                                   for n in range(1, 9))).write_pdf(
+        pdf, stylesheets=[weasyprint.CSS(string="@page { size: A5; margin: 20mm }")])
+    plain = PdfReader(io.BytesIO(impose(pdf.getvalue())))
+    rtl = PdfReader(io.BytesIO(impose(pdf.getvalue(), right_to_left=True)))
+    assert words(plain.pages[0].extract_text()) == "P8 P1"
+    assert words(rtl.pages[0].extract_text()) in ("P1 P8", "P8 P1")
+
+    def x_of(reader: PdfReader, page: int, label: str) -> float:
+        found = []
+
+        def visit(text, cm, tm, font, size) -> None:
+            if text.strip() == label:
+                found.append(cm[4] + tm[4])
+        reader.pages[page].extract_text(visitor_text=visit)
+        return found[0]
+    assert x_of(rtl, 0, "P1") < x_of(rtl, 0, "P8")  # the first page sits left of the spine
+    crept = PdfReader(io.BytesIO(impose(pdf.getvalue(), creep_mm=1.0)))
+    # the second sheet (sides 3 and 4) moves 1 mm away from the spine on both halves
+    assert x_of(crept, 2, "P6") == pytest.approx(x_of(plain, 2, "P6") - MM, abs=0.05)
+    assert x_of(crept, 2, "P3") == pytest.approx(x_of(plain, 2, "P3") + MM, abs=0.05)
+    assert x_of(crept, 0, "P1") == pytest.approx(x_of(plain, 0, "P1"), abs=0.05)
+
+
+def test_print_edition_has_bleed_marks_and_pdfx(editions: Path) -> None:
+    pdf = pikepdf.open(editions / f"{SLUG}-print.pdf")
+    for page in pdf.pages:
+        trim = [float(v) for v in page.TrimBox]
+        media = [float(v) for v in page.MediaBox]
+        bleed = [float(v) for v in page.BleedBox]
+        assert round((trim[2] - trim[0]) / MM) == 148 and round((trim[3] - trim[1]) / MM) == 210
+        assert media[0] == pytest.approx(trim[0] - 3 * MM, abs=0.01)
+        assert media[2] == pytest.approx(trim[2] + 3 * MM, abs=0.01)
+        assert bleed[0] <= trim[0] and bleed[2] >= trim[2]
+    [intent] = pdf.Root.OutputIntents
+    assert intent.S == "/GTS_PDFX"
+    assert "PDF/X-4" in str(pdf.open_metadata().get("pdfx:GTS_PDFXVersion", ""))
+    shipped = {p.stat().st_size for p in (BUNDLED.parents[1] / "styles" / "fonts").iterdir()}
+    for page in pdf.pages:  # every font embedded whole: the file as shipped
+        for font in page.Resources.get("/Font", {}).values():
+            descriptor = font.DescendantFonts[0].FontDescriptor
+            embedded = descriptor.get("/FontFile2") or descriptor.get("/FontFile3")
+            assert len(embedded.read_bytes()) in shipped, str(font.BaseFont)
+    # crop marks: ink in the bleed of a body page (where nothing else prints), outside the trim
+    document = pypdfium2.PdfDocument(str(editions / f"{SLUG}-print.pdf"))
+    image = document[11].render(scale=2).to_pil().convert("L")
+    bleed = int(3 * MM * 2) - 1
+    assert image.crop((0, 0, image.width, bleed)).getextrema()[0] < 128
+    assert image.crop((0, 0, bleed, image.height)).getextrema()[0] < 128
+    reading = pypdfium2.PdfDocument(str(editions / f"{SLUG}.pdf"))
+    trimmed = reading[11].render(scale=2).to_pil().convert("L")
+    assert trimmed.crop((0, 0, trimmed.width, bleed)).getextrema()[0] > 200  # no marks there
+
+
+def test_reading_pdf_is_tagged_pdf_ua(editions: Path) -> None:
+    pdf = pikepdf.open(editions / f"{SLUG}.pdf")
+    assert pdf.Root.MarkInfo.Marked is True
+    assert str(pdf.Root.Lang) == "en-GB"
+    assert pdf.Root.ViewerPreferences.DisplayDocTitle is True
+    assert "pdfuaid" in str(pdf.Root.Metadata.read_bytes())
+    levels: list[int] = []
+
+    def walk(node) -> None:
+        if isinstance(node, pikepdf.Dictionary):
+            tag = str(node.get("/S", ""))
+            if re.fullmatch(r"/H[1-6]", tag):
+                levels.append(int(tag[2]))
+            kids = node.get("/K")
+            for kid in (kids if isinstance(kids, pikepdf.Array) else [kids]):
+                if isinstance(kid, pikepdf.Dictionary):
+                    walk(kid)
+    walk(pdf.Root.StructTreeRoot)
+    assert levels and levels[0] == 1
+    assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), levels
+    assert levels.count(2) >= 5  # every chapter title
+
+
+def test_epub_accessibility_metadata(editions: Path) -> None:
+    archive = zipfile.ZipFile(editions / f"{SLUG}.epub")
+    opf = etree.fromstring(archive.read("EPUB/content.opf"))
+    meta = {}
+    for element in opf.iter("{http://www.idpf.org/2007/opf}meta"):
+        meta.setdefault(element.get("property"), []).append(element.text)
+    assert meta["schema:accessMode"] == ["textual"]
+    assert meta["schema:accessModeSufficient"] == ["textual"]
+    assert {"structuralNavigation", "tableOfContents", "index"} <= set(
+        meta["schema:accessibilityFeature"])
+    assert meta["schema:accessibilityHazard"] == ["none"]
+    assert meta["schema:accessibilitySummary"][0]
+    assert meta["dcterms:conformsTo"][0].startswith("EPUB Accessibility 1.1")
+    names = archive.namelist()
+    assert names[0] == "mimetype" and archive.getinfo("mimetype").compress_type == 0
+    assert names[1:] == sorted(names[1:])
+
+
+def test_two_builds_in_different_folders_are_byte_identical(tmp_path: Path) -> None:
+    outputs = []
+    for name in ("one", "two"):
+        shutil.copytree(BUNDLED.parent, tmp_path / name / "book")
+        env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
+        subprocess.run([str(Path(os.sys.executable).parent / "chapbook"), "build", "all",
+                        "booklet", "print", "--quiet", "--book",
+                        str(tmp_path / name / "book" / "book.yml"), "--out",
+                        str(tmp_path / name / "out")], check=True, env=env)
+        outputs.append(tmp_path / name / "out")
+    files = sorted(p.name for p in outputs[0].iterdir())
+    assert len(files) == 5
+    for name in files:
+        assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes(), name
+    epub = zipfile.ZipFile(outputs[0] / f"{SLUG}.epub")
+    assert {info.date_time for info in epub.infolist()} == {(2026, 1, 1, 0, 0, 0)}
+    assert b"2026-01-01T00:00:00Z" in epub.read("EPUB/content.opf")
+
+
+def test_edge_book_booklet_pads_with_blank_pages_at_the_end(tmp_path: Path) -> None:
+    assert build(ROOTS / "edge" / "book.yml", tmp_path, "pdf", "booklet") == 0
+    source = len(PdfReader(tmp_path / "edge-cases.pdf").pages)
+    sides = PdfReader(tmp_path / "edge-cases-booklet.pdf").pages
+    assert len(sides) == -(-source // 4) * 4 // 2
