@@ -204,3 +204,39 @@ def test_build_warns_for_unused_terms_and_broken_references(tmp_path: Path) -> N
     strict = run_cli("build", "html", "--strict", "--book", str(ROOTS / "terms" / "book.yml"),
                      "--out", str(tmp_path))
     assert strict.returncode == 2
+
+
+@pytest.mark.skipif(__import__("shutil").which("pdftotext") is None, reason="needs poppler")
+def test_every_pdf_locator_links_to_the_page_it_names(bundled: dict[str, Path]) -> None:
+    import subprocess
+
+    import pikepdf
+    pdf = pikepdf.open(bundled["pdf"])
+    destinations = pikepdf.NameTree(pdf.Root.Names.Dests)
+    page_number = {page.objgen: n for n, page in enumerate(pdf.pages, 1)}
+    start = dict(outline_pages(PdfReader(bundled["pdf"])))["Glossary"]
+    checked = 0
+    for number in range(start, len(pdf.pages) + 1):
+        page = pdf.pages[number - 1]
+        height = float(page.MediaBox[3])
+        bbox = subprocess.run(["pdftotext", "-bbox", "-f", str(number), "-l", str(number),
+                               str(bundled["pdf"]), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        words = [(float(a), float(b), float(c), float(d), w) for a, b, c, d, w in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<',
+            bbox)]
+        for annotation in page.get("/Annots", []):
+            if annotation.get("/Subtype") != "/Link" or "/Dest" not in annotation:
+                continue
+            x0, y0, x1, y1 = (float(v) for v in annotation.Rect)
+            top, bottom = height - max(y0, y1), height - min(y0, y1)
+            label = " ".join(w for a, b, c, d, w in words  # words centred inside the link
+                             if x0 - 1 <= (a + c) / 2 <= x1 + 1
+                             and top - 2 <= (b + d) / 2 <= bottom + 2)
+            match = re.match(r"(\d+)", label)
+            if not match:
+                continue  # a cross-reference to another heading, not a page locator
+            target = destinations[str(annotation.Dest)]
+            assert page_number[target[0].objgen] == int(match.group(1)), (number, label)
+            checked += 1
+    assert checked > 100

@@ -165,6 +165,16 @@ def test_time_limit_names_what_was_running(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "small.pdf").exists()
 
 
+def test_memory_limit_stops_the_build_cleanly(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nText.\n"})
+    result = run_cli("build", "pdf", "--max-memory", "40", "--book", str(manifest),
+                     "--out", str(tmp_path / "out"))
+    assert result.returncode == 1, result.stderr  # an error, not a crash of the C libraries
+    assert "memory" in result.stderr and "--max-memory" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out" / "small.pdf").exists()
+
+
 # --- hostile input cannot reach the build machine --------------------------------------------
 
 @pytest.fixture(scope="module")

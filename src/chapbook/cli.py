@@ -11,7 +11,13 @@ from pathlib import Path
 from chapbook import __version__
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
-from chapbook.limits import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S, BuildTimeout, bounded
+from chapbook.limits import (
+    DEFAULT_MEMORY_MIB,
+    DEFAULT_TIMEOUT_S,
+    BuildOutOfMemory,
+    BuildTimeout,
+    bounded,
+)
 
 FORMATS = ("html", "pdf", "epub")  # what `all` builds
 EDITIONS = (*FORMATS, "booklet", "print")
@@ -40,8 +46,8 @@ def _parser() -> argparse.ArgumentParser:
                             "0 for none; or set CHAPBOOK_TIMEOUT)")
     build.add_argument("--max-memory", type=int, metavar="MIB",
                        default=int(os.environ.get("CHAPBOOK_MAX_MEMORY", DEFAULT_MEMORY_MIB)),
-                       help=f"stop a build that needs more memory (default: {DEFAULT_MEMORY_MIB};"
-                            " 0 for none; or set CHAPBOOK_MAX_MEMORY)")
+                       help="stop a build whose resident memory passes this (default: "
+                            f"{DEFAULT_MEMORY_MIB}; 0 for none; or set CHAPBOOK_MAX_MEMORY)")
     check = commands.add_parser("check", help="check the book without building it")
     check.add_argument("--fix", type=Path, metavar="FOLDER",
                        help="also write repaired copies of the essays (UTF-8, LF line ends, "
@@ -146,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the build took longer than its limit of {args.timeout:g} s\n"
               "  hint: raise it with --timeout SECONDS", file=sys.stderr)
         return EXIT_BOOK_ERROR
-    except MemoryError:
+    except (MemoryError, BuildOutOfMemory):
         print(f"error: the build needed more memory than its limit of {args.max_memory} MiB\n"
               "  hint: raise it with --max-memory MIB", file=sys.stderr)
         return EXIT_BOOK_ERROR

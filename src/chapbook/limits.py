@@ -4,8 +4,9 @@ being worked on when one is exceeded."""
 from __future__ import annotations
 
 import contextlib
-import resource
+import os
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -20,30 +21,57 @@ class BuildTimeout(Exception):
     """The build's time limit passed."""
 
 
+class BuildOutOfMemory(Exception):
+    """The build's memory limit was passed."""
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 @contextlib.contextmanager
 def bounded(seconds: float | None, megabytes: int | None) -> Iterator[None]:
-    """Run the build under a wall-clock limit (SIGALRM) and an address-space limit."""
-    previous_limit = resource.getrlimit(resource.RLIMIT_AS)
-    if megabytes:
-        soft = megabytes * 1024 * 1024
-        hard = previous_limit[1]
-        resource.setrlimit(resource.RLIMIT_AS, (soft if hard == resource.RLIM_INFINITY
-                                                else min(soft, hard), hard))
+    """Run the build under a wall-clock limit and a resident-memory limit.
+
+    Memory is watched from a thread rather than capped with RLIMIT_AS: the C libraries under
+    WeasyPrint (Pango, HarfBuzz, cairo) crash rather than fail cleanly when malloc is refused.
+    Either limit interrupts the main thread with a signal, whose handler raises, so the error can
+    name the essay being worked on."""
+    main = threading.main_thread().ident
+    stop = threading.Event()
 
     def expire(signum: int, frame: FrameType | None) -> None:
         raise BuildTimeout
 
-    previous_handler = signal.signal(signal.SIGALRM, expire) if seconds else None
+    def exhausted(signum: int, frame: FrameType | None) -> None:
+        raise BuildOutOfMemory
+
+    def watch(limit: int) -> None:
+        while not stop.wait(0.1):
+            if _resident_bytes() > limit:
+                signal.pthread_kill(main, signal.SIGUSR1)  # type: ignore[arg-type]
+                return
+
+    handlers = {}
     if seconds:
+        handlers[signal.SIGALRM] = signal.signal(signal.SIGALRM, expire)
         signal.setitimer(signal.ITIMER_REAL, seconds)
+    watcher = None
+    if megabytes and os.path.exists("/proc/self/statm"):
+        handlers[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, exhausted)
+        watcher = threading.Thread(target=watch, args=(megabytes * 1024 * 1024,), daemon=True)
+        watcher.start()
     try:
         yield
     finally:
+        stop.set()
+        if watcher is not None:
+            watcher.join()
         if seconds:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous_handler)
-        if megabytes:
-            resource.setrlimit(resource.RLIMIT_AS, previous_limit)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
 
 
 @contextlib.contextmanager
@@ -55,7 +83,7 @@ def blame(source: Path, what: str) -> Iterator[None]:
         raise BookError(f"the build ran out of time while {what}", source,
                         hint="something very large or deeply nested may be to blame; shorten "
                              "it, or raise the limit with --timeout SECONDS") from None
-    except MemoryError:
+    except (MemoryError, BuildOutOfMemory):
         raise BookError(f"the build ran out of memory while {what}", source,
                         hint="something very large may be to blame; shorten it, or raise the "
                              "limit with --max-memory MIB") from None
