@@ -207,3 +207,37 @@ def test_edge_book_booklet_pads_with_blank_pages_at_the_end(tmp_path: Path) -> N
     source = len(PdfReader(tmp_path / "edge-cases.pdf").pages)
     sides = PdfReader(tmp_path / "edge-cases-booklet.pdf").pages
     assert len(sides) == -(-source // 4) * 4 // 2
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_epub_page_list_lands_where_the_print_pages_begin(editions: Path) -> None:
+    archive = zipfile.ZipFile(editions / f"{SLUG}.epub")
+    nav = etree.fromstring(archive.read("EPUB/nav.xhtml"))
+    ns = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
+    entries = [(a.text, a.get("href")) for a in
+               nav.xpath("//x:nav[@epub:type='page-list']//x:a", namespaces=ns)]
+    numbers = [int(label) for label, _ in entries]
+    assert numbers == sorted(numbers) and len(numbers) == len(set(numbers))
+    pdf_pages = len(PdfReader(editions / f"{SLUG}.pdf").pages)
+    blank = [n for n in range(1, pdf_pages + 1) if not poppler_text(editions / f"{SLUG}.pdf", n)]
+    assert set(numbers) | set(blank) | {3} == set(range(1, pdf_pages + 1))  # 3: the half-title
+    checked = 0
+    for label, href in entries:
+        name, _, fragment = href.partition("#")
+        document = archive.read(f"EPUB/{name}").decode("utf-8")
+        assert f'id="{fragment}"' in document and 'epub:type="pagebreak"' in document
+        number = int(label)
+        if not name.startswith(("cover", "title", "imprint", "nav", "part", "glossary",
+                                "index")):
+            after = words(re.sub(r"<[^>]+>", " ", document.split(f'id="{fragment}"', 1)[1]
+                                 .split(">", 1)[1]))
+            page = poppler_text(editions / f"{SLUG}.pdf", number)
+            page = page.removeprefix("Defence Diplomacy").strip()
+            first_words = " ".join(after.split()[:3])
+            assert first_words.replace("’", "'").casefold() in \
+                page.replace("’", "'").replace("‐ ", "").casefold(), \
+                (number, first_words, page[:120])
+            checked += 1
+    assert checked >= 10
+    opf = archive.read("EPUB/content.opf").decode()
+    assert 'property="pageBreakSource"' in opf and "printPageNumbers" in opf

@@ -50,8 +50,7 @@ def index_text(bundled: dict[str, Path], pdf_pages: list[str]) -> str:
 @pytest.fixture(scope="module")
 def anchor_pages(book) -> dict[str, int]:
     from chapbook.builders.pdf import lay_out
-    _, pages = lay_out(book, Diagnostics())
-    return pages
+    return lay_out(book, Diagnostics()).pages
 
 
 def test_bundled_book_uses_every_term(book) -> None:

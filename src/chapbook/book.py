@@ -44,8 +44,10 @@ class Chapter:
         """The image files the chapter uses, relative to the book's folder."""
         return list(dict.fromkeys(self.essay.env.get("image_files", [])))
 
-    def body(self, flavour: str, heading_shift: int) -> str:
-        return render(self.essay.tokens, self.essay.env, flavour, heading_shift)
+    def body(self, flavour: str, heading_shift: int,
+             page_breaks: dict[str, list[tuple[int, int]]] | None = None) -> str:
+        """The chapter's HTML; `page_breaks` maps a block id to (words before, page number)."""
+        return render(self.essay.tokens, self.essay.env, flavour, heading_shift, page_breaks)
 
     def note_html(self, note: Footnote, flavour: str, anchors: bool = True) -> str:
         return render_note(note, self.essay.env, flavour, anchors)

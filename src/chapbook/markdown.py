@@ -78,6 +78,10 @@ def parser() -> MarkdownIt:
     md.add_render_rule("term_open", _render_term_open)
     md.add_render_rule("term_close", lambda *args: "</a>")
     md.add_render_rule("image", _render_image)
+    md.add_render_rule("text", _render_text)
+    for kind in ("paragraph", "list_item"):
+        md.add_render_rule(f"{kind}_open", _render_block_open)
+        md.add_render_rule(f"{kind}_close", _render_block_close)
     md.add_render_rule("html_block", _render_html)
     md.add_render_rule("html_inline", _render_html)
     return md
@@ -113,6 +117,7 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     env["image_files"] = images
     title, title_line = _take_title(tokens)
     headings = _number_headings(tokens, chapter_id, path, diagnostics)
+    _number_blocks(tokens, chapter_id)
     for rule in token_rules:
         rule(tokens)
     _mark_directions(tokens, direction)
@@ -222,6 +227,15 @@ def _number_headings(tokens: list[Token], chapter_id: str, path: Path,
     return headings
 
 
+def _number_blocks(tokens: list[Token], chapter_id: str) -> None:
+    """Paragraphs and list items get ids too: the print map places page breaks by them."""
+    number = 0
+    for token in tokens:
+        if token.type in ("paragraph_open", "list_item_open") and not token.hidden:
+            number += 1
+            token.attrSet("id", f"{chapter_id}-b{number}")
+
+
 def _gather_footnotes(tokens: list[Token], chapter_id: str,
                       env: dict[str, Any]) -> tuple[list[Footnote], list[Token]]:
     """Take the footnote block out of the body; each note keeps its own tokens."""
@@ -254,11 +268,14 @@ def _gather_footnotes(tokens: list[Token], chapter_id: str,
 
 # --- rendering -----------------------------------------------------------------------------
 
-def render(tokens: Sequence[Token], env: dict[str, Any], flavour: str, heading_shift: int) -> str:
+def render(tokens: Sequence[Token], env: dict[str, Any], flavour: str, heading_shift: int,
+           page_breaks: dict[str, list[tuple[int, int]]] | None = None) -> str:
     """Clean HTML of tokens; `flavour` is "print", "web" or "epub" (XHTML); headings go
     `heading_shift` levels down. Every fragment passes the sanitizer's allow-list."""
     md = parser()
     render_env = {**env, "flavour": flavour, "heading_shift": heading_shift}
+    if page_breaks is not None:
+        render_env["page_breaks"] = page_breaks
     html = clean(md.renderer.render(list(tokens), md.options, render_env))
     return to_xhtml(html) if flavour == "epub" else html
 
@@ -266,6 +283,61 @@ def render(tokens: Sequence[Token], env: dict[str, Any], flavour: str, heading_s
 def render_note(note: Footnote, env: dict[str, Any], flavour: str, anchors: bool = True) -> str:
     """A note's HTML; `anchors=False` for a second copy of it, so that ids stay unique."""
     return render(note.tokens, {**env, "anchors": anchors}, flavour, 0)
+
+
+# --- page-break markers: where the print edition's pages begin (printmap.PageStart) ---------
+
+def pagebreak(number: int) -> str:
+    return (f'<span epub:type="pagebreak" role="doc-pagebreak" id="page-{number}" '
+            f'aria-label="{number}"></span>')
+
+
+def _open_breaks(token: Token, env: dict[str, Any]) -> None:
+    """Entering a block: the page breaks that fall inside it, by words of its text before them."""
+    breaks = env.get("page_breaks", {}).get(token.attrGet("id"), [])
+    env["_breaks"] = sorted(breaks)
+    env["_words"] = 0
+    env["_in_word"] = False
+
+
+def _close_breaks(env: dict[str, Any]) -> str:
+    rest = env.pop("_breaks", [])
+    return "".join(pagebreak(number) for _, number in rest)
+
+
+def _render_block_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                       env: dict[str, Any]) -> str:
+    if "page_breaks" in env:
+        _open_breaks(tokens[idx], env)
+    return str(self.renderToken(tokens, idx, options, env))
+
+
+def _render_block_close(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                        env: dict[str, Any]) -> str:
+    return _close_breaks(env) + str(self.renderToken(tokens, idx, options, env))
+
+
+def _render_text(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                 env: dict[str, Any]) -> str:
+    content = tokens[idx].content
+    breaks = env.get("_breaks")
+    if not breaks:
+        if breaks is not None:
+            env["_in_word"] = bool(content) and not content[-1].isspace()
+        return escapeHtml(content)
+    out = []
+    for piece in re.split(r"(\s+)", content):
+        if not piece:
+            continue
+        if piece.isspace():
+            env["_in_word"] = False
+        elif not env["_in_word"]:  # a new word: the breaks before it come first
+            while breaks and breaks[0][0] <= env["_words"]:
+                out.append(pagebreak(breaks.pop(0)[1]))
+            env["_words"] += 1
+            env["_in_word"] = True
+        out.append(escapeHtml(piece))
+    return "".join(out)
 
 
 def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any,
@@ -316,6 +388,8 @@ def _heading_tag(token: Token, env: dict[str, Any]) -> str:
 def _render_heading_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
                          env: dict[str, Any]) -> str:
     token = tokens[idx]
+    if "page_breaks" in env:
+        _open_breaks(token, env)
     direction = f' dir="{token.attrGet("dir")}"' if token.attrGet("dir") else ""
     return f'<{_heading_tag(token, env)} id="{token.attrGet("id")}"{direction}>'
 
@@ -325,7 +399,7 @@ def _render_heading_close(self: Any, tokens: Sequence[Token], idx: int, options:
     # The matching opener is the nearest heading_open before this token.
     for back in range(idx - 1, -1, -1):
         if tokens[back].type == "heading_open":
-            return f"</{_heading_tag(tokens[back], env)}>\n"
+            return f"{_close_breaks(env)}</{_heading_tag(tokens[back], env)}>\n"
     return f"</{tokens[idx].tag}>\n"
 
 

@@ -53,5 +53,6 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
-    env.globals.update(roman=roman, version=__version__)
+    from chapbook.markdown import pagebreak
+    env.globals.update(roman=roman, version=__version__, pagebreak=pagebreak)
     return env

@@ -15,6 +15,7 @@ from ebooklib import epub
 from chapbook.book import Book
 from chapbook.builders import write_atomic
 from chapbook.builders.html import book_context
+from chapbook.builders.pdf import lay_out
 from chapbook.cover import cover_png
 from chapbook.diagnostics import Diagnostics
 from chapbook.fonts import font_faces, subset_font
@@ -26,7 +27,9 @@ XHTML = "application/xhtml+xml"
 
 def _document(uid: str, name: str, template: str, context: dict[str, Any],
               properties: list[str] | None = None) -> epub.EpubItem:
-    content = environment().get_template(f"epub/{template}").render(context)
+    marks = context.get("doc_starts", {}).get(uid, [])
+    content = environment().get_template(f"epub/{template}").render({**context,
+                                                                      "doc_marks": marks})
     item = epub.EpubItem(uid=uid, file_name=name, media_type=XHTML,
                          content=content.encode("utf-8"))
     item.properties = properties or []
@@ -57,7 +60,8 @@ def _accessibility(package: epub.EpubBook, book: Book) -> None:
     has_images = any(chapter.images for chapter in book.chapters)
     modes = ["textual", *(["visual"] if has_images else [])]
     features = ["structuralNavigation", "tableOfContents", "readingOrder",
-                "displayTransformability", "unlocked"]
+                "displayTransformability", "unlocked", "printPageNumbers", "pageBreakMarkers",
+                "pageNavigation"]
     if has_images:
         features.append("alternativeText")
     if book.has("index"):
@@ -78,13 +82,36 @@ def _accessibility(package: epub.EpubBook, book: Book) -> None:
     package.add_metadata(None, "meta", summary, {"property": "schema:accessibilitySummary"})
     package.add_metadata(None, "meta", "EPUB Accessibility 1.1 - WCAG 2.2 Level AA",
                          {"property": "dcterms:conformsTo"})
+    # The page list follows the print edition, laid out from the same sources in the same build.
+    package.add_metadata(None, "meta", f"{book.meta.identifier}#print-edition",
+                         {"property": "pageBreakSource"})
     if book.meta.publisher:
         package.add_metadata(None, "meta", book.meta.publisher,
                              {"property": "a11y:certifiedBy"})
 
 
+def print_page_map(book: Book, diagnostics: Diagnostics) -> dict[str, Any]:
+    """Where the print edition's pages begin, as template context: markers at the start of
+    documents, inside chapter text, and before glossary and index entries, and the page list."""
+    doc_starts: dict[str, list[int]] = {}
+    element_marks: dict[str, list[int]] = {}
+    page_breaks: dict[str, dict[str, list[tuple[int, int]]]] = {}
+    page_list: list[tuple[int, str]] = []
+    for start in lay_out(book, diagnostics).starts:
+        if start.element is None:
+            doc_starts.setdefault(start.document, []).append(start.number)
+        elif start.document in ("glossary", "index"):
+            element_marks.setdefault(start.element, []).append(start.number)
+        else:
+            page_breaks.setdefault(start.document, {}).setdefault(start.element, []).append(
+                (start.words, start.number))
+        page_list.append((start.number, f"{start.document}.xhtml#page-{start.number}"))
+    return {"doc_starts": doc_starts, "element_marks": element_marks,
+            "chapter_breaks": page_breaks, "page_list": page_list}
+
+
 def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
-    context = book_context(book)
+    context = {**book_context(book), **print_page_map(book, diagnostics)}
     modified = build_time(book.manifest.root, book.meta.date).replace(microsecond=0)
     package = epub.EpubBook()
     _metadata(package, book, modified)
@@ -107,8 +134,10 @@ def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
                                    {**context, "part": part}))
         links = []
         for chapter in part.chapters:
-            documents.append(_document(chapter.id, f"{chapter.id}.xhtml", "chapter.xhtml.j2",
-                                       {**context, "chapter": chapter}))
+            documents.append(_document(
+                chapter.id, f"{chapter.id}.xhtml", "chapter.xhtml.j2",
+                {**context, "chapter": chapter,
+                 "page_breaks": context["chapter_breaks"].get(chapter.id, {})}))
             links.append(epub.Link(f"{chapter.id}.xhtml", f"{chapter.number}. {chapter.title}",
                                    chapter.id))
         toc.append((epub.Section(f"Part {roman(part.number)}: {part.title}", f"{part.id}.xhtml"),

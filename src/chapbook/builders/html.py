@@ -43,6 +43,9 @@ def book_context(book: Book) -> dict[str, Any]:
         "section_locators": section_locators,
         "chapter_locators": chapter_locators,
         "first_and_rest": first_and_rest,
+        "element_marks": {},
+        "page_breaks": None,
+        "page_list": [],
     }
 
 

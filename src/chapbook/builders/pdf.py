@@ -25,10 +25,16 @@ from chapbook.builders.html import render_book_html
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.limits import blame
+from chapbook.printmap import PageStart, body_starts, element_starts
 from chapbook.typeset import Typesetter, captured_logs
 
 NO_MARGIN_BOXES = ("@page :left, :right { @top-left { content: none } @top-right { content: none }"
                    " @bottom-left { content: none } @bottom-right { content: none } }")
+
+
+# The front-matter sections that have an EPUB document of their own.
+FRONT_DOCUMENTS = {"cover": "cover", "title-page": "title", "imprint": "imprint",
+                   "contents": "nav"}
 
 
 class _Unknown(dict[str, str]):
@@ -78,11 +84,20 @@ def segments(book: Book) -> list[Segment]:
             for segment in (Segment(part), *(Segment(part, c) for c in part.chapters))]
 
 
-_LAYOUTS: dict[tuple[int, tuple[str, ...]], tuple[Document, dict[str, int]]] = {}
+@dataclass
+class Layout:
+    """The book laid out: the document, each anchor's page, and where each page begins."""
+
+    document: Document
+    pages: dict[str, int]
+    starts: list[PageStart]
+
+
+_LAYOUTS: dict[tuple[int, tuple[str, ...]], Layout] = {}
 
 
 def lay_out(book: Book, diagnostics: Diagnostics,
-            extra_sheets: tuple[str, ...] = ()) -> tuple[Document, dict[str, int]]:
+            extra_sheets: tuple[str, ...] = ()) -> Layout:
     """The whole book laid out, and the page of every anchor in it; once per build, however
     many editions (PDF, booklet, EPUB page list) need it."""
     key = (id(book), extra_sheets)
@@ -92,8 +107,7 @@ def lay_out(book: Book, diagnostics: Diagnostics,
     return _LAYOUTS[key]
 
 
-def _lay_out(book: Book, diagnostics: Diagnostics,
-             extra_sheets: tuple[str, ...]) -> tuple[Document, dict[str, int]]:
+def _lay_out(book: Book, diagnostics: Diagnostics, extra_sheets: tuple[str, ...]) -> Layout:
     typesetter = Typesetter(book, diagnostics, extra_sheets)
 
     def render(first_page: int, **context: Any) -> Document:
@@ -107,6 +121,7 @@ def _lay_out(book: Book, diagnostics: Diagnostics,
 
     body: list[Page] = []
     pages: dict[str, int] = {}
+    starts: list[PageStart] = []
     next_page = _next_recto(front_length + 1)
     for segment in segments(book):
         start = _next_recto(next_page)
@@ -115,6 +130,11 @@ def _lay_out(book: Book, diagnostics: Diagnostics,
                    segment.describe()):
             document = render(start, sections=("body",), segment=segment)
         pages.update(anchor_pages(document, start))
+        if segment.chapter:
+            blocks = re.compile(rf"^{re.escape(segment.chapter.id)}-(?!t\d+$|fn)")
+            starts += body_starts(document, start, segment.chapter.id, blocks)
+        else:
+            starts.append(PageStart(start, segment.part.id))
         body += document.pages
         next_page = start + len(document.pages)
 
@@ -125,6 +145,8 @@ def _lay_out(book: Book, diagnostics: Diagnostics,
         with blame(book.manifest.path, "laying out the glossary and index"):
             document = render(start, sections=("back",), pages=pages)
         pages.update(anchor_pages(document, start))
+        starts += element_starts(document, start, {"glossary": "glossary", "index": "index"},
+                                 re.compile(r"^(glossary-(?!title)|index-(?!letter|title))"))
         back += document.pages
 
     with blame(book.manifest.path, "laying out the front matter"):
@@ -134,7 +156,8 @@ def _lay_out(book: Book, diagnostics: Diagnostics,
                         hint="report this with the book; a shorter chapter title avoids it")
     filler = [blank.pages[0]] * (_next_recto(front_length + 1) - front_length - 1)
     pages.update(anchor_pages(front, 1))
-    return front.copy([*front.pages, *filler, *body, *back]), pages
+    starts = element_starts(front, 1, FRONT_DOCUMENTS, re.compile("^$")) + starts
+    return Layout(front.copy([*front.pages, *filler, *body, *back]), pages, starts)
 
 
 def _identifier(book: Book, edition: str) -> bytes:
@@ -144,7 +167,7 @@ def _identifier(book: Book, edition: str) -> bytes:
 
 def pdf_bytes(book: Book, diagnostics: Diagnostics) -> bytes:
     """The reading edition: tagged PDF/UA-1 (structure tree, language, title shown, alt text)."""
-    document, _ = lay_out(book, diagnostics)
+    document = lay_out(book, diagnostics).document
     with captured_logs(diagnostics, book.manifest.path):
         return document.write_pdf(pdf_identifier=_identifier(book, "pdf"),
                                   pdf_variant="pdf/ua-1")
@@ -157,7 +180,7 @@ def build_pdf(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
 def build_print(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
     """The print-shop edition: bleed and crop marks (styles/print-shop.css), PDF/X-4, fonts
     embedded whole, trim and bleed boxes set by WeasyPrint from the CSS page and bleed."""
-    document, _ = lay_out(book, diagnostics, ("print-shop.css",))
+    document = lay_out(book, diagnostics, ("print-shop.css",)).document
     with captured_logs(diagnostics, book.manifest.path):
         data = document.write_pdf(pdf_identifier=_identifier(book, "print"),
                                   pdf_variant="pdf/x-4", full_fonts=True,
