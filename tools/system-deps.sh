@@ -4,6 +4,7 @@
 #   tools/system-deps.sh           what building needs: Pango for WeasyPrint, HarfBuzz subsetting
 #   tools/system-deps.sh --tests   also what the tests and `make check` run: Java (EPUBCheck) and
 #                                  poppler-utils (pdftotext, pdftoppm)
+#   tools/system-deps.sh --checks  what `make check` adds: Chromium, Node.js and npm
 set -euo pipefail
 
 packages=()
@@ -16,6 +17,11 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 if [ "${1:-}" = "--tests" ]; then
   command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
   command -v pdftotext >/dev/null 2>&1 || packages+=(poppler-utils)
+fi
+if [ "${1:-}" = "--checks" ]; then  # make check: Ace and axe-core drive Debian's Chromium
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+    || packages+=(chromium)
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 
 [ ${#packages[@]} -eq 0 ] && exit 0

@@ -376,7 +376,8 @@ def _render_term_open(self: Any, tokens: Sequence[Token], idx: int, options: Any
                       env: dict[str, Any]) -> str:
     target = tokens[idx].meta["target"]
     if env.get("flavour") == "epub":
-        return f'<a class="term" epub:type="glossref" href="glossary.xhtml#{target}">'
+        return (f'<a class="term" epub:type="glossref" role="doc-glossref" '
+                f'href="glossary.xhtml#{target}">')
     return f'<a class="term" href="#{target}">'
 
 

@@ -30,7 +30,16 @@ def build_time(root: Path, manifest_date: str) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def normalise_epub(data: bytes, when: datetime) -> bytes:
+def _package_language(opf: bytes, language: str) -> bytes:
+    """EbookLib leaves the package element without xml:lang; reading systems and Ace want it."""
+    from lxml import etree
+
+    root = etree.fromstring(opf)
+    root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def normalise_epub(data: bytes, when: datetime, language: str | None = None) -> bytes:
     """The container as the OCF spec and reproducibility want it: `mimetype` first and stored,
     the other entries sorted, compressed, all stamped with the build time and fixed modes."""
     stamp = when.timetuple()[:6]
@@ -44,5 +53,8 @@ def normalise_epub(data: bytes, when: datetime) -> bytes:
             info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             info.create_system = 3
-            target.writestr(info, source.read(name), compresslevel=9)
+            content = source.read(name)
+            if language and name.endswith(".opf"):
+                content = _package_language(content, language)
+            target.writestr(info, content, compresslevel=9)
     return buffer.getvalue()

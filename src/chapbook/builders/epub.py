@@ -66,8 +66,6 @@ def _accessibility(package: epub.EpubBook, book: Book) -> None:
         features.append("alternativeText")
     if book.has("index"):
         features.append("index")
-    if book.has("glossary"):
-        features.append("glossary")
     for mode in modes:
         package.add_metadata(None, "meta", mode, {"property": "schema:accessMode"})
     package.add_metadata(None, "meta", "textual", {"property": "schema:accessModeSufficient"})
@@ -181,4 +179,4 @@ def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
     epub.write_epub(buffer, package, {"mtime": modified, "epub3_pages": False,
                                       "raise_exceptions": True})
     return write_atomic(out_dir / f"{book.slug}.epub",
-                        normalise_epub(buffer.getvalue(), modified))
+                        normalise_epub(buffer.getvalue(), modified, book.meta.language))
