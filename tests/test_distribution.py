@@ -163,6 +163,16 @@ def test_reading_pdf_is_tagged_pdf_ua(editions: Path) -> None:
     assert levels and levels[0] == 1
     assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), levels
     assert levels.count(2) >= 5  # every chapter title
+    # running heads and folios are pagination artifacts, out of the structure tree
+    page = pdf.pages[11]
+    marked = [(str(operands[0]), operands[1]) for operands, operator in
+              pikepdf.parse_content_stream(page) if str(operator) == "BDC"]
+    artifacts = [props for tag, props in marked if tag == "/Artifact"]
+    assert len(artifacts) >= 2 and all("/MCID" not in props for props in artifacts)
+    parents = pikepdf.NumberTree(pdf.Root.StructTreeRoot.ParentTree)[int(page.StructParents)]
+    for tag, props in marked:
+        if tag != "/Artifact":
+            assert isinstance(parents[int(props.MCID)], pikepdf.Dictionary)
 
 
 def test_epub_accessibility_metadata(editions: Path) -> None:

@@ -21,6 +21,7 @@ from weasyprint import Document, Page
 
 from chapbook.book import Book, Chapter, Part
 from chapbook.builders import write_atomic
+from chapbook.builders.artifacts import mark_artifacts
 from chapbook.builders.html import render_book_html
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
@@ -166,11 +167,13 @@ def _identifier(book: Book, edition: str) -> bytes:
 
 
 def pdf_bytes(book: Book, diagnostics: Diagnostics) -> bytes:
-    """The reading edition: tagged PDF/UA-1 (structure tree, language, title shown, alt text)."""
+    """The reading edition: tagged PDF/UA-1 (structure tree, language, title shown, alt text),
+    running heads and folios marked as pagination artifacts."""
     document = lay_out(book, diagnostics).document
     with captured_logs(diagnostics, book.manifest.path):
-        return document.write_pdf(pdf_identifier=_identifier(book, "pdf"),
+        data = document.write_pdf(pdf_identifier=_identifier(book, "pdf"),
                                   pdf_variant="pdf/ua-1")
+    return mark_artifacts(data)
 
 
 def build_pdf(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
