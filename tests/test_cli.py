@@ -43,3 +43,29 @@ def test_sources_are_never_modified(tmp_path: Path) -> None:
                      "--out", str(tmp_path), "--quiet")
     assert result.returncode == 0, result.stderr
     assert {p: p.read_bytes() for p in essays} == before
+
+
+def test_progress_bars_on_a_terminal_and_a_summary(tmp_path: Path) -> None:
+    """On a terminal: a bar per stage with pages counted, and a closing table of files."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("script") is None:
+        import pytest
+        pytest.skip("needs script(1) to give the build a terminal")
+    command = (f"{sys.executable} -m chapbook build pdf --book "
+               f"{ROOTS / 'edge' / 'book.yml'} --out {tmp_path}")
+    result = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True,
+                            text=True, timeout=300)
+    import re
+    screen = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", result.stdout).replace("\r", "\n")
+    assert result.returncode == 0, screen[-2000:]
+    assert "building pdf" in screen and "KiB" in screen and "size" in screen
+    assert "pages; done in" in screen and "━" in screen
+
+
+def test_quiet_prints_nothing_but_errors(tmp_path: Path) -> None:
+    result = run_cli("build", "html", "--quiet", "--book", str(ROOTS / "edge" / "book.yml"),
+                     "--out", str(tmp_path))
+    assert result.returncode == 0 and result.stdout == ""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 from chapbook import __version__
@@ -62,19 +61,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Reporter:
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.started = time.perf_counter()
-
-    def step(self, message: str) -> None:
-        if not self.quiet:
-            print(f"chapbook: {message}", flush=True)
-
-    def elapsed(self) -> str:
-        return f"{time.perf_counter() - self.started:.1f} s"
-
-
 def _print_findings(diagnostics: Diagnostics, quiet: bool) -> None:
     for finding in diagnostics.findings:
         if quiet and finding.level is not Level.ERROR:
@@ -82,14 +68,11 @@ def _print_findings(diagnostics: Diagnostics, quiet: bool) -> None:
         print(finding, file=sys.stderr)
 
 
-def _size(path: Path) -> str:
-    size = path.stat().st_size
-    return f"{size / 1024:.0f} KiB" if size < 1024 * 1024 else f"{size / 1048576:.1f} MiB"
-
-
 def _build(args: argparse.Namespace) -> int:
     from chapbook.builders import builders
-    from chapbook.pipeline import load_book
+    from chapbook.manifest import load_manifest
+    from chapbook.pipeline import read_book
+    from chapbook.progress import Reporter
 
     unknown = [f for f in args.formats if f not in (*EDITIONS, "all")]
     if unknown:
@@ -98,24 +81,32 @@ def _build(args: argparse.Namespace) -> int:
     wanted = args.formats or ["all"]
     formats = list(dict.fromkeys(
         [f for w in wanted for f in (FORMATS if w == "all" else (w,))]))
-    report = Reporter(args.quiet)
     diagnostics = Diagnostics()
-    report.step(f"reading {args.book}")
-    book = load_book(args.book, diagnostics)
-    report.step(f"read {len(book.chapters)} chapters in {len(book.parts)} parts, "
-                f"{book.word_count:,} words")
-    registry = builders()
-    for fmt in formats:
-        report.step(f"building {fmt}…")
-        if fmt == "booklet":
-            target = registry[fmt](book, args.out, diagnostics, creep_mm=args.creep)
-        else:
-            target = registry[fmt](book, args.out, diagnostics)
-        report.step(f"wrote {target} ({_size(target)})")
-    _print_findings(diagnostics, args.quiet)
-    warnings = diagnostics.count(Level.WARNING)
-    report.step(f"done in {report.elapsed()}, {warnings} warning(s)")
+    with Reporter(args.quiet) as report:
+        manifest = load_manifest(args.book)
+        with report.stage("reading", total=len(manifest.chapters)):
+            book = read_book(manifest, diagnostics, on_chapter=report.advance)
+        report.line(f"read {len(book.chapters)} chapters in {len(book.parts)} parts, "
+                    f"{book.word_count:,} words")
+        registry = builders()
+        for fmt in formats:
+            with report.stage(f"building {fmt}"):
+                if fmt == "booklet":
+                    target = registry[fmt](book, args.out, diagnostics, creep_mm=args.creep)
+                else:
+                    target = registry[fmt](book, args.out, diagnostics)
+            report.wrote(target)
+        _print_findings(diagnostics, args.quiet)
+        warnings = diagnostics.count(Level.WARNING)
+        pages = _page_count(args.out / f"{book.slug}.pdf") if "pdf" in formats else None
+        report.summary(len(book.chapters), book.word_count, pages, warnings)
     return EXIT_STRICT if args.strict and warnings else EXIT_OK
+
+
+def _page_count(pdf: Path) -> int | None:
+    from pypdf import PdfReader
+
+    return len(PdfReader(pdf).pages) if pdf.is_file() else None
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from chapbook.book import Book, Chapter, Part
@@ -21,7 +22,8 @@ def _running_head(title: str) -> str:
     return title.split(":", 1)[0].strip()
 
 
-def read_book(manifest: Manifest, diagnostics: Diagnostics) -> Book:
+def read_book(manifest: Manifest, diagnostics: Diagnostics,
+              on_chapter: Callable[[str], None] | None = None) -> Book:
     glossary = load_glossary(manifest.glossary) if manifest.glossary else None
     index = load_index(manifest.index) if manifest.index else None
     matcher = TermMatcher(glossary, index)
@@ -41,6 +43,8 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics) -> Book:
                 chapter = _read_chapter(manifest, spec, part, number, chapter_id, matcher, found,
                                         diagnostics)
             part.chapters.append(chapter)
+            if on_chapter:
+                on_chapter(f"reading {chapter.id[:14]}")
         parts.append(part)
     book = Book(manifest, parts, glossary, index)
     collect(book, found, diagnostics)
