@@ -47,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
                        default=int(os.environ.get("CHAPBOOK_MAX_MEMORY", DEFAULT_MEMORY_MIB)),
                        help="stop a build whose resident memory passes this (default: "
                             f"{DEFAULT_MEMORY_MIB}; 0 for none; or set CHAPBOOK_MAX_MEMORY)")
+    serve = commands.add_parser("serve", help="preview the web edition, rebuilt on every save")
+    serve.add_argument("--book", type=Path, default=Path("book/book.yml"),
+                       help="the manifest (default: book/book.yml)")
+    serve.add_argument("--port", type=int, default=8000, help="the port (default: 8000)")
+    serve.add_argument("--debug", action="store_true", help="show Python tracebacks")
     check = commands.add_parser("check", help="check the book without building it")
     check.add_argument("--fix", type=Path, metavar="FOLDER",
                        help="also write repaired copies of the essays (UTF-8, LF line ends, "
@@ -128,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
                 return _build(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "serve":
+            from chapbook.serve import serve
+            serve(args.book, args.port)
+            return EXIT_OK
     except BookErrors as errors:
         if args.debug:
             raise

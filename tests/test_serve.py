@@ -1,0 +1,68 @@
+"""The live preview, driven in headless Chromium: edit an essay, see the new text in the page; a
+broken save shows its error in the page and the server keeps going."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOTS
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium")
+
+
+@pytest.fixture
+def preview(tmp_path: Path):
+    from chapbook.serve import serve
+
+    book = tmp_path / "book"
+    shutil.copytree(ROOTS / "edge", book)
+    stop = threading.Event()
+    said: list[str] = []
+    thread = threading.Thread(target=serve, args=(book / "book.yml", 0, stop, said.append),
+                              daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not said and time.monotonic() < deadline:
+        time.sleep(0.1)
+    url = said[0].split(" at ", 1)[1].split(" ", 1)[0]
+    yield book, url, said
+    stop.set()
+    thread.join(timeout=10)
+
+
+def test_editing_an_essay_updates_the_open_page(preview) -> None:
+    from playwright.sync_api import sync_playwright
+
+    book, url, said = preview
+    essay = book / "essays" / "repeats.md"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            assert "Second overview, same heading text." in page.inner_text("body")
+            essay.write_text(essay.read_text() + "\nA sentence added while the page was open.\n")
+            page.wait_for_function(
+                "document.body.innerText.includes('A sentence added while the page was open.')",
+                timeout=30_000)
+            manifest = book / "book.yml"
+            good = manifest.read_text()
+            manifest.write_text(good.replace("  title: Edge Cases", "  title: [Edge"))
+            page.wait_for_function(
+                "document.body.innerText.includes('The book does not build')", timeout=30_000)
+            assert "book.yml" in page.inner_text("pre.error")
+            manifest.write_text(good)
+            page.wait_for_function(
+                "document.body.innerText.includes('A sentence added while the page was open.')",
+                timeout=30_000)
+        finally:
+            browser.close()
+    assert any("rebuilt after" in line for line in said)
