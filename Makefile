@@ -14,7 +14,7 @@ INPUTS := $(shell find $(dir $(BOOK)) templates styles src -type f -not -name '*
 READY := $(VENV)/.ready
 CHAPBOOK := $(BIN)/chapbook
 
-.PHONY: all pdf epub html booklet print test lint check clean system-deps
+.PHONY: all pdf epub html booklet print test lint check bench clean system-deps
 
 all: pdf epub html
 pdf: $(OUT)/$(SLUG).pdf
@@ -46,7 +46,7 @@ system-deps:
 	tools/system-deps.sh --tests
 
 lint: $(READY)
-	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff check src tests tools bench
 
 test: $(READY) lint
 	$(BIN)/python -m pytest -q
@@ -67,6 +67,11 @@ check: $(READY) $(NODE_TOOLS) $(OUT)/$(SLUG).epub $(OUT)/$(SLUG).html
 	PUPPETEER_EXECUTABLE_PATH=$(CHROMIUM) tools/node_modules/.bin/ace-puppeteer --exiterror2 --force --silent --outdir $(OUT)/ace $(OUT)/$(SLUG).epub
 	$(BIN)/python tools/ace_report.py $(OUT)/ace/report.json
 	CHROMIUM=$(CHROMIUM) node tools/axe-html.mjs $(OUT)/$(SLUG).html $(OUT)/screenshot.png
+
+# Benchmark against raw WeasyPrint and pandoc (BENCH_SIZES=5,200,1000 for the largest book).
+bench: $(READY)
+	@command -v pandoc >/dev/null || tools/system-deps.sh --bench
+	cd bench && ../$(BIN)/python run.py
 
 clean:
 	rm -rf $(OUT)

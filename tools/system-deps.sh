@@ -18,6 +18,9 @@ if [ "${1:-}" = "--tests" ]; then
   command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
   command -v pdftotext >/dev/null 2>&1 || packages+=(poppler-utils)
 fi
+if [ "${1:-}" = "--bench" ]; then  # make bench compares with pandoc
+  command -v pandoc >/dev/null 2>&1 || packages+=(pandoc)
+fi
 if [ "${1:-}" = "--checks" ]; then  # make check: Ace and axe-core drive Debian's Chromium
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
     || packages+=(chromium)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import io
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -59,6 +61,20 @@ def font_faces() -> tuple[FontFace, ...]:
     return tuple(faces)
 
 
+# Faces that only set other scripts: left out of a book whose text has none of those letters.
+SCRIPT_FACES = {"Amiri": ("ARABIC",),
+                "Droid Sans Fallback": ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO")}
+
+
+def needed_faces(text: str) -> tuple[FontFace, ...]:
+    """The faces the text can use: every Latin face, and a script's face only if the text has
+    that script (subsetting a 4 MB CJK font for an English book is most of an HTML build)."""
+    scripts = {unicodedata.name(c, "").split(" ")[0] for c in set(text) if ord(c) > 0x2FF}
+    return tuple(face for face in font_faces()
+                 if face.family not in SCRIPT_FACES
+                 or scripts & set(SCRIPT_FACES[face.family]))
+
+
 def subset_font(face: FontFace, text: str, flavor: str | None) -> bytes:
     options = subset.Options()
     options.flavor = flavor
@@ -77,6 +93,13 @@ def subset_font(face: FontFace, text: str, flavor: str | None) -> bytes:
     buffer = io.BytesIO()
     subset.save_font(font, buffer, options)
     return buffer.getvalue()
+
+
+def font_face_css(faces: tuple[FontFace, ...], source: Callable[[FontFace], str]) -> str:
+    """@font-face rules for the faces an edition carries, each from `source(face)`."""
+    return "\n".join(
+        f'@font-face {{ font-family: "{face.family}"; font-style: {face.style}; '
+        f'font-weight: {face.weight}; src: {source(face)}; }}' for face in faces) + "\n"
 
 
 def data_uri(face: FontFace, text: str) -> str:

@@ -18,7 +18,7 @@ from chapbook.builders.html import book_context
 from chapbook.builders.pdf import lay_out
 from chapbook.cover import cover_png
 from chapbook.diagnostics import Diagnostics
-from chapbook.fonts import font_faces, subset_font
+from chapbook.fonts import font_face_css, needed_faces, subset_font
 from chapbook.reproducible import build_time, normalise_epub
 from chapbook.resources import environment, roman, styles_dir
 
@@ -156,18 +156,22 @@ def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
         package.add_item(keys)
 
     text = "".join(d.content.decode("utf-8") for d in documents)
-    for face in font_faces():
+    faces = needed_faces(text)
+    for face in faces:
         media_type = "font/otf" if face.is_opentype_cff else "font/ttf"
         package.add_item(epub.EpubItem(
             uid=f"font-{face.file.stem}", file_name=f"styles/fonts/{face.file.name}",
             media_type=media_type, content=subset_font(face, text, None)))
+    fonts_css = font_face_css(faces, lambda face: f'url("fonts/{face.file.name}")')
+    package.add_item(epub.EpubItem(uid="css-fonts", file_name="styles/fonts.css",
+                                   media_type="text/css", content=fonts_css.encode("utf-8")))
     images = dict.fromkeys(image for chapter in book.chapters for image in chapter.images)
     for number, image in enumerate(images, 1):
         kind = mimetypes.guess_type(image)[0] or "application/octet-stream"
         package.add_item(epub.EpubItem(uid=f"image-{number}", file_name=f"images/{image}",
                                        media_type=kind,
                                        content=(book.manifest.root / image).read_bytes()))
-    for sheet in ("fonts.css", "epub.css"):
+    for sheet in ("epub.css",):
         package.add_item(epub.EpubItem(uid=f"css-{Path(sheet).stem}",
                                        file_name=f"styles/{sheet}", media_type="text/css",
                                        content=(styles_dir() / sheet).read_bytes()))

@@ -15,7 +15,7 @@ from chapbook.collect.locators import (
     section_locators,
 )
 from chapbook.diagnostics import Diagnostics
-from chapbook.fonts import data_uri, font_faces
+from chapbook.fonts import data_uri, font_face_css, needed_faces
 from chapbook.languages import direction
 from chapbook.resources import environment, long_date, styles_dir
 
@@ -57,11 +57,9 @@ def render_book_html(book: Book, screen_css: str = "", **overrides: Any) -> str:
 
 def screen_css(text: str) -> str:
     """The screen stylesheet with the book's fonts inlined as subsets of the text they set."""
-    faces = "\n".join(
-        f'@font-face {{ font-family: "{face.family}"; font-style: {face.style}; '
-        f'font-weight: {face.weight}; src: url("{data_uri(face, text)}") format("woff2"); }}'
-        for face in font_faces())
-    return faces + "\n" + (styles_dir() / "screen.css").read_text("utf-8")
+    faces = font_face_css(needed_faces(text),
+                          lambda face: f'url("{data_uri(face, text)}") format("woff2")')
+    return faces + (styles_dir() / "screen.css").read_text("utf-8")
 
 
 def build_html(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:

@@ -1,0 +1,19 @@
+"""chapbook's final HTML of a book, every page reference already written as text: what one raw
+WeasyPrint run lays out as the benchmark's floor."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from chapbook.builders.html import render_book_html
+from chapbook.builders.pdf import lay_out
+from chapbook.diagnostics import Diagnostics
+from chapbook.pipeline import load_book
+
+if __name__ == "__main__":
+    diagnostics = Diagnostics()
+    book = load_book(Path(sys.argv[1]), diagnostics)
+    pages = lay_out(book, diagnostics).pages
+    html = render_book_html(book, pages=pages)
+    Path(sys.argv[2]).write_text(html, "utf-8")
