@@ -75,3 +75,19 @@ def test_web_edition_renders_in_a_browser(bundled: dict[str, Path], tmp_path: Pa
     assert min(page) > 230, page
     colours = image.crop((150, 100, 850, 1300)).getcolors(maxcolors=100_000)
     assert colours is not None and len(colours) > 50  # text was drawn
+
+
+def test_font_subset_cache_is_keyed_on_content_and_safe_to_delete(tmp_path: Path) -> None:
+    import shutil
+
+    from .conftest import ROOTS, build
+    assert build(ROOTS / "edge" / "book.yml", tmp_path, "html") == 0
+    first = (tmp_path / "edge-cases.html").read_bytes()
+    cached = sorted((tmp_path / ".cache" / "fonts").iterdir())
+    assert cached, "no font subsets were cached"
+    assert build(ROOTS / "edge" / "book.yml", tmp_path, "html") == 0
+    assert (tmp_path / "edge-cases.html").read_bytes() == first
+    assert sorted((tmp_path / ".cache" / "fonts").iterdir()) == cached  # reused, none added
+    shutil.rmtree(tmp_path / ".cache")
+    assert build(ROOTS / "edge" / "book.yml", tmp_path, "html") == 0
+    assert (tmp_path / "edge-cases.html").read_bytes() == first

@@ -7,7 +7,9 @@ with fontTools, so they stay small and still never depend on a reader's installe
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import os
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from pathlib import Path
 import tinycss2
 from fontTools import subset
 
+from chapbook import __version__
 from chapbook.resources import styles_dir
 
 # Always kept, whatever the text: so that a reader's search box or a later edit still renders.
@@ -75,7 +78,30 @@ def needed_faces(text: str) -> tuple[FontFace, ...]:
                  or scripts & set(SCRIPT_FACES[face.family]))
 
 
-def subset_font(face: FontFace, text: str, flavor: str | None) -> bytes:
+def subset_font(face: FontFace, text: str, flavor: str | None,
+                cache: Path | None = None) -> bytes:
+    """The face cut down to the characters of `text`. With `cache` (a folder in build/), a subset
+    made before for the same font file, characters and chapbook version is read back instead:
+    subsetting is most of the time an HTML or EPUB build takes. The cache is safe to delete."""
+    key = ""
+    if cache is not None:
+        characters = "".join(sorted(set(text + _BASE_CHARACTERS)))
+        key = hashlib.sha256(b"\0".join([
+            __version__.encode(), face.file.read_bytes(), characters.encode(),
+            str(flavor).encode()])).hexdigest()
+        cached = cache / "fonts" / f"{key}.bin"
+        if cached.is_file():
+            return cached.read_bytes()
+    data = _subset(face, text, flavor)
+    if cache is not None:
+        (cache / "fonts").mkdir(parents=True, exist_ok=True)
+        temporary = cache / "fonts" / f".{key}.{os.getpid()}.part"
+        temporary.write_bytes(data)
+        os.replace(temporary, cache / "fonts" / f"{key}.bin")
+    return data
+
+
+def _subset(face: FontFace, text: str, flavor: str | None) -> bytes:
     options = subset.Options()
     options.flavor = flavor
     options.layout_features = ["*"]
@@ -102,6 +128,6 @@ def font_face_css(faces: tuple[FontFace, ...], source: Callable[[FontFace], str]
         f'font-weight: {face.weight}; src: {source(face)}; }}' for face in faces) + "\n"
 
 
-def data_uri(face: FontFace, text: str) -> str:
-    data = base64.b64encode(subset_font(face, text, "woff2")).decode("ascii")
+def data_uri(face: FontFace, text: str, cache: Path | None = None) -> str:
+    data = base64.b64encode(subset_font(face, text, "woff2", cache)).decode("ascii")
     return f"data:font/woff2;base64,{data}"

@@ -161,7 +161,7 @@ def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
         media_type = "font/otf" if face.is_opentype_cff else "font/ttf"
         package.add_item(epub.EpubItem(
             uid=f"font-{face.file.stem}", file_name=f"styles/fonts/{face.file.name}",
-            media_type=media_type, content=subset_font(face, text, None)))
+            media_type=media_type, content=subset_font(face, text, None, out_dir / ".cache")))
     fonts_css = font_face_css(faces, lambda face: f'url("fonts/{face.file.name}")')
     package.add_item(epub.EpubItem(uid="css-fonts", file_name="styles/fonts.css",
                                    media_type="text/css", content=fonts_css.encode("utf-8")))

@@ -55,14 +55,15 @@ def render_book_html(book: Book, screen_css: str = "", **overrides: Any) -> str:
     return template.render({**book_context(book), "screen_css": screen_css, **overrides})
 
 
-def screen_css(text: str) -> str:
+def screen_css(text: str, cache: Path | None = None) -> str:
     """The screen stylesheet with the book's fonts inlined as subsets of the text they set."""
     faces = font_face_css(needed_faces(text),
-                          lambda face: f'url("{data_uri(face, text)}") format("woff2")')
+                          lambda face: f'url("{data_uri(face, text, cache)}") format("woff2")')
     return faces + (styles_dir() / "screen.css").read_text("utf-8")
 
 
 def build_html(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
     draft = render_book_html(book)
-    html = render_book_html(book, screen_css=screen_css(draft), body_flavour="web")
+    html = render_book_html(book, screen_css=screen_css(draft, out_dir / ".cache"),
+                            body_flavour="web")
     return write_atomic(out_dir / f"{book.slug}.html", html.encode("utf-8"))
