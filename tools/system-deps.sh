@@ -2,9 +2,9 @@
 # Checks the system libraries and programs chapbook needs and, where it can (root with apt-get),
 # installs the missing ones. Otherwise it prints the command that installs them and fails.
 #   tools/system-deps.sh           what building needs: Pango for WeasyPrint, HarfBuzz subsetting
-#   tools/system-deps.sh --tests   also what the tests and `make check` run: Java (EPUBCheck) and
-#                                  poppler-utils (pdftotext, pdftoppm)
-#   tools/system-deps.sh --checks  what `make check` adds: Chromium, Node.js and npm
+#   tools/system-deps.sh --tests   also what the tests run: Java (EPUBCheck), poppler-utils
+#                                  (pdftotext, pdftoppm) and Chromium (screenshot, live preview)
+#   tools/system-deps.sh --checks  the same, and Node.js and npm for Ace and axe-core
 set -euo pipefail
 
 packages=()
@@ -14,16 +14,17 @@ have_lib 'libpangoft2-1.0.so.0' || packages+=(libpangoft2-1.0-0)
 have_lib 'libharfbuzz-subset.so.0' || packages+=(libharfbuzz-subset0)
 fc-list >/dev/null 2>&1 || packages+=(fontconfig)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
-if [ "${1:-}" = "--tests" ]; then
+if [ "${1:-}" = "--tests" ] || [ "${1:-}" = "--checks" ]; then
   command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
   command -v pdftotext >/dev/null 2>&1 || packages+=(poppler-utils)
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+    || packages+=(chromium)  # the screenshot and live-preview tests, Ace and axe-core
+  command -v script >/dev/null 2>&1 || packages+=(bsdutils)  # a terminal for the progress test
 fi
 if [ "${1:-}" = "--bench" ]; then  # make bench compares with pandoc
   command -v pandoc >/dev/null 2>&1 || packages+=(pandoc)
 fi
-if [ "${1:-}" = "--checks" ]; then  # make check: Ace and axe-core drive Debian's Chromium
-  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
-    || packages+=(chromium)
+if [ "${1:-}" = "--checks" ]; then  # make check: Ace and axe-core run on Node.js
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 
