@@ -14,8 +14,8 @@ BUNDLED = ROOT / "book"
 
 
 def sentences() -> list[str]:
-    text = " ".join(p.read_text("utf-8") for p in sorted((BUNDLED / "essays").glob("*.md")))
-    text = re.sub(r"^#.*$", "", text, flags=re.MULTILINE).replace("â€™", "’")
+    text = " ".join(re.sub(r"^#.*$", "", p.read_text("utf-8"), flags=re.MULTILINE)
+                    for p in sorted((BUNDLED / "essays").glob("*.md"))).replace("â€™", "’")
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) > 5]
 
 
