@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -87,11 +89,16 @@ def segments(book: Book) -> list[Segment]:
 
 @dataclass
 class Layout:
-    """The book laid out: the document, each anchor's page, and where each page begins."""
+    """The book laid out: the document, each anchor's page, and where each page begins (read
+    from the boxes only when asked for: the EPUB's page list needs it, the PDF does not)."""
 
     document: Document
     pages: dict[str, int]
-    starts: list[PageStart]
+    readers: list[Callable[[], list[PageStart]]]
+
+    @cached_property
+    def starts(self) -> list[PageStart]:
+        return [start for read in self.readers for start in read()]
 
 
 _LAYOUTS: dict[tuple[int, tuple[str, ...]], Layout] = {}
@@ -122,7 +129,7 @@ def _lay_out(book: Book, diagnostics: Diagnostics, extra_sheets: tuple[str, ...]
 
     body: list[Page] = []
     pages: dict[str, int] = {}
-    starts: list[PageStart] = []
+    readers: list[Callable[[], list[PageStart]]] = []
     next_page = _next_recto(front_length + 1)
     for segment in segments(book):
         start = _next_recto(next_page)
@@ -133,9 +140,10 @@ def _lay_out(book: Book, diagnostics: Diagnostics, extra_sheets: tuple[str, ...]
         pages.update(anchor_pages(document, start))
         if segment.chapter:
             blocks = re.compile(rf"^{re.escape(segment.chapter.id)}-(?!t\d+$|fn)")
-            starts += body_starts(document, start, segment.chapter.id, blocks)
+            readers.append(partial(body_starts, document, start, segment.chapter.id, blocks))
         else:
-            starts.append(PageStart(start, segment.part.id))
+            readers.append(partial(lambda page, part: [PageStart(page, part)], start,
+                                   segment.part.id))
         body += document.pages
         next_page = start + len(document.pages)
 
@@ -146,8 +154,9 @@ def _lay_out(book: Book, diagnostics: Diagnostics, extra_sheets: tuple[str, ...]
         with blame(book.manifest.path, "laying out the glossary and index"):
             document = render(start, sections=("back",), pages=pages)
         pages.update(anchor_pages(document, start))
-        starts += element_starts(document, start, {"glossary": "glossary", "index": "index"},
-                                 re.compile(r"^(glossary-(?!title)|index-(?!letter|title))"))
+        readers.append(partial(element_starts, document, start,
+                               {"glossary": "glossary", "index": "index"},
+                               re.compile(r"^(glossary-(?!title)|index-(?!letter|title))")))
         back += document.pages
 
     with blame(book.manifest.path, "laying out the front matter"):
@@ -157,8 +166,8 @@ def _lay_out(book: Book, diagnostics: Diagnostics, extra_sheets: tuple[str, ...]
                         hint="report this with the book; a shorter chapter title avoids it")
     filler = [blank.pages[0]] * (_next_recto(front_length + 1) - front_length - 1)
     pages.update(anchor_pages(front, 1))
-    starts = element_starts(front, 1, FRONT_DOCUMENTS, re.compile("^$")) + starts
-    return Layout(front.copy([*front.pages, *filler, *body, *back]), pages, starts)
+    readers.insert(0, partial(element_starts, front, 1, FRONT_DOCUMENTS, re.compile("^$")))
+    return Layout(front.copy([*front.pages, *filler, *body, *back]), pages, readers)
 
 
 def _identifier(book: Book, edition: str) -> bytes:
