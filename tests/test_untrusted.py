@@ -52,13 +52,17 @@ def small_book(folder: Path, essays: dict[str, str | bytes], **chapter_keys: str
 
 # --- broken essays: repaired with a warning, or refused with a clear message ---------------
 
-@pytest.fixture(scope="module")
-def scripts_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("scripts")
-    result = run_cli("build", "all", "--book", str(ROOTS / "scripts" / "book.yml"),
-                     "--out", str(out))
+def build_fixture_book(name: str, factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """Every edition of tests/roots/<name> through the command line: (out folder, stderr)."""
+    out = factory.mktemp(name)
+    result = run_cli("build", "all", "--book", str(ROOTS / name / "book.yml"), "--out", str(out))
     assert result.returncode == 0, result.stderr
     return out, result.stderr
+
+
+@pytest.fixture(scope="module")
+def scripts_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    return build_fixture_book("scripts", tmp_path_factory)
 
 
 @pytest.mark.parametrize(("essay", "line", "code"), [
@@ -179,11 +183,7 @@ def test_memory_limit_stops_the_build_cleanly(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def hostile_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("hostile")
-    result = run_cli("build", "all", "--book", str(ROOTS / "hostile" / "book.yml"),
-                     "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    return out, result.stderr
+    return build_fixture_book("hostile", tmp_path_factory)
 
 
 @pytest.mark.parametrize(("line", "what"), [
