@@ -69,3 +69,33 @@ def test_quiet_prints_nothing_but_errors(tmp_path: Path) -> None:
     result = run_cli("build", "html", "--quiet", "--book", str(ROOTS / "edge" / "book.yml"),
                      "--out", str(tmp_path))
     assert result.returncode == 0 and result.stdout == ""
+
+
+def test_essay_cache_reparses_only_what_changed(tmp_path: Path) -> None:
+    import shutil
+
+    book = tmp_path / "book"
+    shutil.copytree(ROOTS / "scripts", book)
+    out = tmp_path / "out"
+    first = run_cli("build", "html", "--book", str(book / "book.yml"), "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    entries = {p.name: p.stat().st_mtime_ns for p in (out / ".cache" / "essays").iterdir()}
+    assert len(entries) == 6  # one per essay
+    html = (out / "scripts.html").read_bytes()
+    second = run_cli("build", "html", "--book", str(book / "book.yml"), "--out", str(out))
+    assert (out / "scripts.html").read_bytes() == html
+    assert second.stderr == first.stderr  # the cached essays' warnings are reported again
+    assert {p.name: p.stat().st_mtime_ns for p in (out / ".cache" / "essays").iterdir()} \
+        == entries
+    essay = book / "essays" / "untitled.md"
+    essay.write_text(essay.read_text() + "\nA new sentence.\n")
+    assert run_cli("build", "html", "--book", str(book / "book.yml"),
+                   "--out", str(out)).returncode == 0
+    after = {p.name: p.stat().st_mtime_ns for p in (out / ".cache" / "essays").iterdir()}
+    assert len(after) == 7 and {k: after[k] for k in entries} == entries  # one new entry
+    assert "A new sentence." in (out / "scripts.html").read_text("utf-8")
+    shutil.rmtree(out / ".cache")  # safe to delete
+    essay.write_text(essay.read_text().replace("\nA new sentence.\n", ""))
+    assert run_cli("build", "html", "--book", str(book / "book.yml"),
+                   "--out", str(out)).returncode == 0
+    assert (out / "scripts.html").read_bytes() == html

@@ -90,7 +90,8 @@ def _build(args: argparse.Namespace) -> int:
     with Reporter(args.quiet) as report:
         manifest = load_manifest(args.book)
         with report.stage("reading", total=len(manifest.chapters)):
-            book = read_book(manifest, diagnostics, on_chapter=report.advance)
+            book = read_book(manifest, diagnostics, on_chapter=report.advance,
+                             cache=args.out / ".cache")
         report.line(f"read {len(book.chapters)} chapters in {len(book.parts)} parts, "
                     f"{book.word_count:,} words")
         registry = builders()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from chapbook.book import Book, Chapter, Part
+from chapbook.cache import EssayCache, essay_key, freeze, thaw
 from chapbook.collect.glossary import Glossary, load_glossary
 from chapbook.collect.index import Index, IndexHeading, load_index
 from chapbook.collect.occurrences import Found, TermMatcher
@@ -13,7 +14,7 @@ from chapbook.diagnostics import Diagnostics
 from chapbook.languages import direction
 from chapbook.limits import blame
 from chapbook.manifest import ChapterSpec, Manifest, load_manifest
-from chapbook.markdown import parse_essay, slug
+from chapbook.markdown import ParsedEssay, parse_essay, slug
 from chapbook.sources import read_source
 
 
@@ -23,11 +24,16 @@ def _running_head(title: str) -> str:
 
 
 def read_book(manifest: Manifest, diagnostics: Diagnostics,
-              on_chapter: Callable[[str], None] | None = None) -> Book:
+              on_chapter: Callable[[str], None] | None = None,
+              cache: Path | None = None) -> Book:
+    """The whole book read; with `cache` (a folder in build/), essays parsed before with the
+    same content are taken from it (see cache.py)."""
     glossary = load_glossary(manifest.glossary) if manifest.glossary else None
     index = load_index(manifest.index) if manifest.index else None
     matcher = TermMatcher(glossary, index)
     found = Found()
+    essays = EssayCache(cache)
+    terms = b"".join(path.read_bytes() for path in (manifest.glossary, manifest.index) if path)
     parts: list[Part] = []
     used_ids: set[str] = set()
     number = 0
@@ -40,8 +46,9 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics,
                 chapter_id = f"{chapter_id}-{number}"
             used_ids.add(chapter_id)
             with blame(spec.source, "reading the essay"):
-                chapter = _read_chapter(manifest, spec, part, number, chapter_id, matcher, found,
-                                        diagnostics)
+                essay = _parsed_essay(manifest, spec, number, chapter_id, matcher, found,
+                                      diagnostics, essays, terms, glossary, index)
+                chapter = _chapter(spec, part, number, chapter_id, essay, diagnostics)
             part.chapters.append(chapter)
             if on_chapter:
                 on_chapter(f"reading {chapter.id[:14]}")
@@ -51,25 +58,49 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics,
     return book
 
 
-def _read_chapter(manifest: Manifest, spec: ChapterSpec, part: Part, number: int,
-                  chapter_id: str, matcher: TermMatcher, found: Found,
-                  diagnostics: Diagnostics) -> Chapter:
-    source = read_source(spec.source, diagnostics)
-    if not source.text.strip():
-        diagnostics.warn("empty-essay", "the essay is empty; its chapter will have a "
-                         "title and nothing else", spec.source, 1)
+def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id: str,
+                  matcher: TermMatcher, found: Found, diagnostics: Diagnostics,
+                  essays: EssayCache, terms: bytes, glossary: Glossary | None,
+                  index: Index | None) -> ParsedEssay:
     language = spec.language or manifest.metadata.language
-    essay = parse_essay(source.text, chapter_id, spec.source, diagnostics,
-                        [matcher.rule(chapter_id, number, found)], manifest.root,
+    try:
+        raw = spec.source.read_bytes()
+    except OSError:
+        raw = b""  # read_source below reports it properly
+    key = essay_key(raw, chapter_id, str(number), language, str(manifest.root.resolve()),
+                    str(spec.source.resolve()), terms)
+    cached = essays.load(key)
+    if cached is not None and thaw(cached, glossary, index, found):
+        for finding in cached.findings:
+            diagnostics.add(finding.level, finding.code, finding.message, finding.path,
+                            finding.line)
+        return cached.essay
+    own_found, own = Found(), Diagnostics()
+    source = read_source(spec.source, own)
+    if not source.text.strip():
+        own.warn("empty-essay", "the essay is empty; its chapter will have a title and "
+                 "nothing else", spec.source, 1)
+    essay = parse_essay(source.text, chapter_id, spec.source, own,
+                        [matcher.rule(chapter_id, number, own_found)], manifest.root,
                         direction(language))
+    essays.store(key, freeze(essay, own_found, own.findings))
+    found.glossary += own_found.glossary
+    found.index += own_found.index
+    found.marks += own_found.marks
+    for finding in own.findings:
+        diagnostics.add(finding.level, finding.code, finding.message, finding.path, finding.line)
+    return essay
+
+
+def _chapter(spec: ChapterSpec, part: Part, number: int, chapter_id: str, essay: ParsedEssay,
+             diagnostics: Diagnostics) -> Chapter:
     title = spec.title or essay.title
     if title is None:
         title = spec.source.stem.replace("-", " ").replace("_", " ").capitalize()
         diagnostics.warn("no-title", f"the essay has no `# ` title; using '{title}'",
                          spec.source, 1)
-    return Chapter(chapter_id, number, title,
-                   spec.running_head or _running_head(title), spec.key_points,
-                   spec.source, essay, part, spec.language)
+    return Chapter(chapter_id, number, title, spec.running_head or _running_head(title),
+                   spec.key_points, spec.source, essay, part, spec.language)
 
 
 def collect(book: Book, found: Found, diagnostics: Diagnostics) -> None:
