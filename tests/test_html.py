@@ -91,3 +91,18 @@ def test_font_subset_cache_is_keyed_on_content_and_safe_to_delete(tmp_path: Path
     shutil.rmtree(tmp_path / ".cache")
     assert build(ROOTS / "edge" / "book.yml", tmp_path, "html") == 0
     assert (tmp_path / "edge-cases.html").read_bytes() == first
+
+
+def test_links_to_a_heading_by_its_slug_resolve(tmp_path: Path) -> None:
+    from .conftest import build
+    (tmp_path / "book" / "essays").mkdir(parents=True)
+    (tmp_path / "book" / "essays" / "links.md").write_text(
+        "# Links\n\nSee [the overview](#overview) below.\n\n## Overview\n\nText.\n")
+    (tmp_path / "book" / "book.yml").write_text(
+        "slug: links\nmetadata: {title: Links, author: T, language: en, identifier: 'urn:x:1',"
+        " date: '2026-01-01'}\nparts:\n  - title: P\n    chapters:\n"
+        "      - file: essays/links.md\n")
+    assert build(tmp_path / "book" / "book.yml", tmp_path / "out", "html", "epub") == 0
+    tree = lxml_html.parse(str(tmp_path / "out" / "links.html")).getroot()
+    [link] = tree.xpath("//article//a[text()='the overview']")
+    assert link.get("href") == "#links-overview" and tree.xpath("//*[@id='links-overview']")

@@ -117,6 +117,7 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     env["image_files"] = images
     title, title_line = _take_title(tokens)
     headings = _number_headings(tokens, chapter_id, path, diagnostics)
+    _point_links_at_headings(tokens, chapter_id, {h.id for h in headings})
     _number_blocks(tokens, chapter_id)
     for rule in token_rules:
         rule(tokens)
@@ -225,6 +226,17 @@ def _number_headings(tokens: list[Token], chapter_id: str, path: Path,
         token.meta["level"] = level
         headings.append(Heading(level, text, unique, line))
     return headings
+
+
+def _point_links_at_headings(tokens: list[Token], chapter_id: str, ids: set[str]) -> None:
+    """`[see](#overview)` as an author writes it points at the heading whose id, in the whole
+    book, is `<chapter>-overview`."""
+    for token in tokens:
+        for child in token.children or []:
+            href = child.attrGet("href") if child.type == "link_open" else None
+            if isinstance(href, str) and href.startswith("#") and href[1:] not in ids \
+                    and f"{chapter_id}-{href[1:]}" in ids:
+                child.attrSet("href", f"#{chapter_id}-{href[1:]}")
 
 
 def _number_blocks(tokens: list[Token], chapter_id: str) -> None:
