@@ -44,7 +44,6 @@ def essay_key(*parts: bytes | str) -> str:
 class EssayCache:
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder / "essays" if folder else None
-        self.hits = 0
 
     def load(self, key: str) -> CachedEssay | None:
         if self.folder is None:
@@ -55,10 +54,7 @@ class EssayCache:
                 entry = pickle.load(stream)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             return None
-        if not isinstance(entry, CachedEssay):
-            return None
-        self.hits += 1
-        return entry
+        return entry if isinstance(entry, CachedEssay) else None
 
     def store(self, key: str, entry: CachedEssay) -> None:
         if self.folder is None:

@@ -20,7 +20,7 @@ from chapbook.limits import (
 
 FORMATS = ("html", "pdf", "epub")  # what `all` builds
 EDITIONS = (*FORMATS, "booklet", "print")
-EXIT_OK, EXIT_BOOK_ERROR, EXIT_STRICT, EXIT_BUG = 0, 1, 2, 70
+EXIT_OK, EXIT_BOOK_ERROR, EXIT_STRICT = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -33,7 +33,7 @@ class _PageHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if _PAGE.search(record.getMessage()):
-            self.reporter.page()
+            self.reporter.advance()
 
 
 class Reporter:
@@ -47,7 +47,6 @@ class Reporter:
                               MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
                               transient=False) if self.fancy else None)
         self.task: int | None = None
-        self.pages_laid_out = 0
         self.written: list[Path] = []
 
     def __enter__(self) -> Reporter:
@@ -93,10 +92,6 @@ class Reporter:
         if self.bars and self.task is not None:
             self.bars.update(self.task, advance=1,
                              **({"description": description} if description else {}))
-
-    def page(self) -> None:
-        self.pages_laid_out += 1
-        self.advance()
 
     def wrote(self, path: Path) -> None:
         self.written.append(path)

@@ -34,7 +34,6 @@ class Preview:
         self.lock = threading.Lock()
         self.version = 0
         self.page = ""
-        self.findings: list[str] = []
 
     def rebuild(self) -> None:
         diagnostics = Diagnostics()
@@ -51,7 +50,6 @@ class Preview:
                 message=f"chapbook failed: {error!r}")
         with self.lock:
             self.page = page
-            self.findings = [str(f) for f in diagnostics.findings]
             self.version += 1
 
     def watched(self) -> list[Path]:

@@ -23,7 +23,6 @@ _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=False,
 class SourceText:
     path: Path
     text: str
-    digest_input: bytes
 
 
 def _first_changed_line(before: str, after: str) -> int:
@@ -56,4 +55,4 @@ def read_source(path: Path, diagnostics: Diagnostics) -> SourceText:
         diagnostics.note("mojibake", "mojibake repaired in the output (the source is unchanged)",
                          path, _first_changed_line(text, fixed))
         text = fixed
-    return SourceText(path, text, raw)
+    return SourceText(path, text)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -72,7 +71,6 @@ class Typesetter:
         styles = styles_dir()
         self.fetcher = ConfinedFetcher([book.manifest.root, styles])
         self.fonts = FontConfiguration()
-        self.started = time.perf_counter()
         with captured_logs(diagnostics, book.manifest.path):
             self.stylesheets = [
                 CSS(filename=str(styles / "fonts.css"), font_config=self.fonts,

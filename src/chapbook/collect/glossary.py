@@ -30,10 +30,6 @@ class GlossaryEntry:
     line: int
     occurrences: list[Occurrence] = field(default_factory=list)
 
-    @property
-    def first(self) -> Occurrence | None:
-        return self.occurrences[0] if self.occurrences else None
-
 
 @dataclass
 class Glossary:
