@@ -49,8 +49,8 @@ def index_text(bundled: dict[str, Path], pdf_pages: list[str]) -> str:
 
 @pytest.fixture(scope="module")
 def anchor_pages(book) -> dict[str, int]:
-    from chapbook.builders.pdf import lay_out
-    return lay_out(book, Diagnostics()).pages
+    from chapbook.builders.pdf import typeset
+    return typeset(book, Diagnostics(), write=False).pages
 
 
 def test_bundled_book_uses_every_term(book) -> None:

@@ -1,27 +1,42 @@
-"""A content-addressed cache of parsed essays in build/.cache/essays.
+"""Content-addressed caches in build/.cache: parsed essays, and what the typesetter found.
 
+Parsed essays (build/.cache/essays):
 An entry is keyed on everything its parse depends on: chapbook's version, the essay's bytes, its
 place in the book (id, number, language, the book's folder) and the glossary and index files
 (terms are found while parsing). It holds the parsed essay, what the term pass found in it (by
 entry id, so it re-attaches to the freshly loaded glossary and index) and the findings its reading
 produced, which are reported again. The cache is never trusted for anything else, and deleting
 it only costs a re-parse.
+
+Typeset results (build/.cache/layout and build/.cache/cover): the page of every anchor and where
+each printed page begins (what the EPUB's page list needs), and the e-reader cover image, keyed on
+every file that goes into them: the book's manifest, essays, images, glossary and index files,
+and chapbook's own code, templates and styles, with WeasyPrint's version. So `make epub` after
+`make pdf` of the same book does not lay the book out again, and any change lays it out anew.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
+import chapbook
 from chapbook import __version__
+from chapbook.book import Book
 from chapbook.collect.glossary import Glossary
 from chapbook.collect.index import Index
 from chapbook.collect.occurrences import Found, Occurrence
 from chapbook.diagnostics import Finding
 from chapbook.markdown import ParsedEssay
+from chapbook.resources import styles_dir, templates_dir
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -41,11 +56,15 @@ def essay_key(*parts: bytes | str) -> str:
     return digest.hexdigest()
 
 
-class EssayCache:
-    def __init__(self, folder: Path | None) -> None:
-        self.folder = folder / "essays" if folder else None
+class PickleCache(Generic[T]):
+    """Entries of one kind, pickled under their key; a missing, unreadable or foreign entry is
+    simply not there."""
 
-    def load(self, key: str) -> CachedEssay | None:
+    def __init__(self, folder: Path | None, kind: str, type_: type[T]) -> None:
+        self.folder = folder / kind if folder else None
+        self.type = type_
+
+    def load(self, key: str) -> T | None:
         if self.folder is None:
             return None
         path = self.folder / f"{key}.pickle"
@@ -54,9 +73,9 @@ class EssayCache:
                 entry = pickle.load(stream)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             return None
-        return entry if isinstance(entry, CachedEssay) else None
+        return entry if isinstance(entry, self.type) else None
 
-    def store(self, key: str, entry: CachedEssay) -> None:
+    def store(self, key: str, entry: T) -> None:
         if self.folder is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -64,6 +83,41 @@ class EssayCache:
         with temporary.open("wb") as stream:
             pickle.dump(entry, stream, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, self.folder / f"{key}.pickle")
+
+
+class EssayCache(PickleCache[CachedEssay]):
+    def __init__(self, folder: Path | None) -> None:
+        super().__init__(folder, "essays", CachedEssay)
+
+
+def _tree(digest: Any, folder: Path) -> None:
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()
+                       and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(path.read_bytes())
+
+
+@functools.cache
+def _tools_digest() -> bytes:
+    """chapbook's code, templates and styles (fonts included) and WeasyPrint's version."""
+    digest = hashlib.sha256(f"{__version__} weasyprint {version('weasyprint')}".encode())
+    for folder in (Path(chapbook.__file__).parent, templates_dir(), styles_dir()):
+        _tree(digest, folder)
+    return digest.digest()
+
+
+def book_key(book: Book, purpose: str) -> str:
+    """A key for something made from the whole book by chapbook's current code and styles."""
+    digest = hashlib.sha256(_tools_digest() + purpose.encode())
+    manifest = book.manifest
+    files = [manifest.path, manifest.glossary, manifest.index,
+             *(c.source for c in book.chapters),
+             *(manifest.root / image for c in book.chapters for image in c.images)]
+    for path in files:
+        if path is not None:
+            digest.update(b"\0" + str(path).encode() + b"\0")
+            digest.update(path.read_bytes() if path.is_file() else b"missing")
+    return digest.hexdigest()
 
 
 def freeze(essay: ParsedEssay, found: Found, findings: list[Finding]) -> CachedEssay:

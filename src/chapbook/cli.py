@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
                        default=int(os.environ.get("CHAPBOOK_MAX_MEMORY", DEFAULT_MEMORY_MIB)),
                        help="stop a build whose resident memory passes this (default: "
                             f"{DEFAULT_MEMORY_MIB}; 0 for none; or set CHAPBOOK_MAX_MEMORY)")
+    build.add_argument("--jobs", type=int, metavar="N",
+                       help="processes writing a long book's PDF pages while the layout goes "
+                            "on (default: one per spare core; 0: none; or set CHAPBOOK_JOBS)")
     serve = commands.add_parser("serve", help="preview the web edition, rebuilt on every save")
     serve.add_argument("--book", type=Path, default=Path("book/book.yml"),
                        help="the manifest (default: book/book.yml)")
@@ -74,7 +77,7 @@ def _print_findings(diagnostics: Diagnostics, quiet: bool) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from chapbook.builders import builders
+    from chapbook.builders import builder
     from chapbook.manifest import load_manifest
     from chapbook.pipeline import read_book
     from chapbook.progress import Reporter
@@ -86,6 +89,11 @@ def _build(args: argparse.Namespace) -> int:
     wanted = args.formats or ["all"]
     formats = list(dict.fromkeys(
         [f for w in wanted for f in (FORMATS if w == "all" else (w,))]))
+    if args.jobs is not None:
+        if args.jobs < 0:
+            raise BookError(f"--jobs {args.jobs} is not a number of processes",
+                            hint="give 0 or more; 0 writes the PDF in the main process")
+        os.environ["CHAPBOOK_JOBS"] = str(args.jobs)  # read where the PDF is written
     diagnostics = Diagnostics()
     with Reporter(args.quiet) as report:
         manifest = load_manifest(args.book)
@@ -94,13 +102,12 @@ def _build(args: argparse.Namespace) -> int:
                              cache=args.out / ".cache")
         report.line(f"read {len(book.chapters)} chapters in {len(book.parts)} parts, "
                     f"{book.word_count:,} words")
-        registry = builders()
         for fmt in formats:
             with report.stage(f"building {fmt}"):
                 if fmt == "booklet":
-                    target = registry[fmt](book, args.out, diagnostics, creep_mm=args.creep)
+                    target = builder(fmt)(book, args.out, diagnostics, creep_mm=args.creep)
                 else:
-                    target = registry[fmt](book, args.out, diagnostics)
+                    target = builder(fmt)(book, args.out, diagnostics)
             report.wrote(target)
         _print_findings(diagnostics, args.quiet)
         warnings = diagnostics.count(Level.WARNING)

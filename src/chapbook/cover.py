@@ -4,18 +4,33 @@ laid out by WeasyPrint and rasterised with PDFium."""
 from __future__ import annotations
 
 import io
-
-import pypdfium2
+from pathlib import Path
 
 from chapbook.book import Book
 from chapbook.builders.html import render_book_html
+from chapbook.cache import PickleCache, book_key
 from chapbook.diagnostics import Diagnostics
-from chapbook.typeset import render_document
 
 COVER_WIDTH_PX = 1400
 
 
-def cover_png(book: Book, diagnostics: Diagnostics) -> bytes:
+def cover_png(book: Book, diagnostics: Diagnostics, cache: Path | None = None) -> bytes:
+    """The cover as a PNG, from `cache` (build/.cache/cover) when the same book and code made
+    it before."""
+    covers = PickleCache(cache, "cover", bytes)
+    key = book_key(book, "cover")
+    if (cached := covers.load(key)) is not None:
+        return cached
+    image = _draw(book, diagnostics)
+    covers.store(key, image)
+    return image
+
+
+def _draw(book: Book, diagnostics: Diagnostics) -> bytes:
+    import pypdfium2  # the typesetter and PDFium load only when a cover must be drawn
+
+    from chapbook.typeset import render_document
+
     html = render_book_html(book, front_matter=["cover"], back_matter=[], parts=[])
     pdf = render_document(book, html, diagnostics).write_pdf()
     document = pypdfium2.PdfDocument(pdf)

@@ -17,7 +17,6 @@ from functools import cache
 from pathlib import Path
 
 import tinycss2
-from fontTools import subset
 
 from chapbook import __version__
 from chapbook.resources import styles_dir
@@ -102,6 +101,8 @@ def subset_font(face: FontFace, text: str, flavor: str | None,
 
 
 def _subset(face: FontFace, text: str, flavor: str | None) -> bytes:
+    from fontTools import subset  # heavy; a build whose subsets are all cached never needs it
+
     options = subset.Options()
     options.flavor = flavor
     options.layout_features = ["*"]

@@ -10,24 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from weasyprint import Document
 from weasyprint.formatting_structure import boxes
 
+from chapbook.pagemap import PageStart
+
 HYPHENS = ("\u2010", "\u00ad", "-")
 _SKIPPED_CLASSES = {"footnote", "noteref", "visually-hidden"}
-
-
-@dataclass(frozen=True)
-class PageStart:
-    """Page `number` begins in `document` (an EPUB file stem) at element `element` (None: the
-    document's start), after `words` words of that element's text."""
-
-    number: int
-    document: str
-    element: str | None = None
-    words: int = 0
 
 
 def _runs(box: boxes.Box, block: str | None, pattern: re.Pattern[str],

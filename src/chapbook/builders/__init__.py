@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -33,11 +34,12 @@ def write_atomic(target: Path, data: bytes) -> Path:
     return target
 
 
-def builders() -> dict[str, Builder]:
-    from chapbook.builders.booklet import build_booklet
-    from chapbook.builders.epub import build_epub
-    from chapbook.builders.html import build_html
-    from chapbook.builders.pdf import build_pdf, build_print
+_BUILDERS = {"html": "html:build_html", "pdf": "pdf:build_pdf", "epub": "epub:build_epub",
+             "booklet": "booklet:build_booklet", "print": "pdf:build_print"}
 
-    return {"html": build_html, "pdf": build_pdf, "epub": build_epub, "booklet": build_booklet,
-            "print": build_print}
+
+def builder(edition: str) -> Builder:
+    """The builder of one edition, imported when asked for: an EPUB or HTML build need not load
+    the typesetter."""
+    module, function = _BUILDERS[edition].split(":")
+    return getattr(importlib.import_module(f"chapbook.builders.{module}"), function)

@@ -75,5 +75,5 @@ def impose(pdf: bytes, creep_mm: float = 0.0, right_to_left: bool = False) -> by
 def build_booklet(book: Book, out_dir: Path, diagnostics: Diagnostics,
                   creep_mm: float = 0.0) -> Path:
     rtl = direction(book.meta.language) == "rtl"
-    data = impose(pdf_bytes(book, diagnostics), creep_mm, rtl)
+    data = impose(pdf_bytes(book, diagnostics, out_dir / ".cache"), creep_mm, rtl)
     return write_atomic(out_dir / f"{book.slug}-booklet.pdf", data)

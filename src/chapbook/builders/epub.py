@@ -15,10 +15,10 @@ from ebooklib import epub
 from chapbook.book import Book
 from chapbook.builders import write_atomic
 from chapbook.builders.html import book_context
-from chapbook.builders.pdf import lay_out
 from chapbook.cover import cover_png
 from chapbook.diagnostics import Diagnostics
 from chapbook.fonts import font_face_css, needed_faces, subset_font
+from chapbook.pagemap import cached_page_map
 from chapbook.reproducible import build_time, normalise_epub
 from chapbook.resources import environment, roman, styles_dir
 
@@ -88,14 +88,19 @@ def _accessibility(package: epub.EpubBook, book: Book) -> None:
                              {"property": "a11y:certifiedBy"})
 
 
-def print_page_map(book: Book, diagnostics: Diagnostics) -> dict[str, Any]:
+def print_page_map(book: Book, diagnostics: Diagnostics,
+                   cache: Path | None = None) -> dict[str, Any]:
     """Where the print edition's pages begin, as template context: markers at the start of
     documents, inside chapter text, and before glossary and index entries, and the page list."""
     doc_starts: dict[str, list[int]] = {}
     element_marks: dict[str, list[int]] = {}
     page_breaks: dict[str, dict[str, list[tuple[int, int]]]] = {}
     page_list: list[tuple[int, str]] = []
-    for start in lay_out(book, diagnostics).starts:
+    page_map = cached_page_map(book, cache)
+    if page_map is None:  # no PDF of this book built yet: lay it out, without writing it
+        from chapbook.builders.pdf import typeset
+        page_map = typeset(book, diagnostics, write=False, cache=cache)
+    for start in page_map.starts:
         if start.element is None:
             doc_starts.setdefault(start.document, []).append(start.number)
         elif start.document in ("glossary", "index"):
@@ -109,7 +114,8 @@ def print_page_map(book: Book, diagnostics: Diagnostics) -> dict[str, Any]:
 
 
 def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
-    context = {**book_context(book), **print_page_map(book, diagnostics)}
+    cache = out_dir / ".cache"
+    context = {**book_context(book), **print_page_map(book, diagnostics, cache)}
     modified = build_time(book.manifest.root, book.meta.date).replace(microsecond=0)
     package = epub.EpubBook()
     _metadata(package, book, modified)
@@ -118,7 +124,7 @@ def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
     toc: list[Any] = []
     if "cover" in book.manifest.front_matter:
         image = epub.EpubItem(uid="cover-image", file_name="images/cover.png",
-                              media_type="image/png", content=cover_png(book, diagnostics))
+                              media_type="image/png", content=cover_png(book, diagnostics, cache))
         image.properties = ["cover-image"]
         package.add_item(image)
         documents.append(_document("cover", "cover.xhtml", "cover.xhtml.j2",

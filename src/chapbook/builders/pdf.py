@@ -3,19 +3,20 @@
 The body is laid out once, a part opener or a chapter at a time (each opens on a recto, so their
 layouts are independent and a runaway essay is named). The anchors' pages, read from WeasyPrint's
 own layout, give the page numbers of the contents and the locators of the glossary and index,
-which are laid out as documents of their own that continue the page numbering. The pages are then
-combined into one PDF with links and bookmarks intact. No page number is guessed, and no counter
-makes WeasyPrint lay the book out twice.
+which are laid out as documents of their own that continue the page numbering. A long book's
+finished runs of chapters are written as PDF pieces by forked processes while the layout goes on
+(builders/pieces.py), and the pieces combined with links, tree and bookmarks intact. No page
+number is guessed, and no counter makes WeasyPrint lay the book out twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,12 @@ from chapbook.book import Book, Chapter, Part
 from chapbook.builders import write_atomic
 from chapbook.builders.artifacts import mark_artifacts
 from chapbook.builders.html import render_book_html
+from chapbook.builders.pieces import PieceWriter, combine, links_across_pieces, parallel_jobs
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.limits import blame
-from chapbook.printmap import PageStart, body_starts, element_starts
+from chapbook.pagemap import PageMap, PageStart, cached_page_map, store_page_map
+from chapbook.printmap import body_starts, element_starts
 from chapbook.typeset import Typesetter, captured_logs
 
 NO_MARGIN_BOXES = ("@page :left, :right { @top-left { content: none } @top-right { content: none }"
@@ -87,36 +90,79 @@ def segments(book: Book) -> list[Segment]:
             for segment in (Segment(part), *(Segment(part, c) for c in part.chapters))]
 
 
+@dataclass(frozen=True)
+class Edition:
+    """A PDF edition: its extra stylesheets and how WeasyPrint writes it."""
+
+    name: str
+    sheets: tuple[str, ...]
+    options: dict[str, Any]
+    artifacts: bool  # running heads and folios marked as pagination artifacts (tagged PDF)
+
+
+READING = Edition("pdf", (), {"pdf_variant": "pdf/ua-1"}, artifacts=True)
+PRINT_SHOP = Edition("print", ("print-shop.css",),
+                     {"pdf_variant": "pdf/x-4", "full_fonts": True, "output_intent": "srgb"},
+                     artifacts=False)
+
+# Words of body text per piece written in parallel: about sixty A5 pages, enough that each
+# piece's own fonts and tree are a small share of its bytes; a shorter book is one piece.
+PIECE_WORDS = 20_000
+
+
 @dataclass
-class Layout:
-    """The book laid out: the document, each anchor's page, and where each page begins (read
-    from the boxes only when asked for: the EPUB's page list needs it, the PDF does not)."""
+class Typeset:
+    """The book typeset: the PDF's bytes (None if only the layout was wanted), each anchor's
+    page, and where each page begins."""
 
-    document: Document
+    pdf: bytes | None
     pages: dict[str, int]
-    readers: list[Callable[[], list[PageStart]]]
-
-    @cached_property
-    def starts(self) -> list[PageStart]:
-        return [start for read in self.readers for start in read()]
+    starts: list[PageStart]
 
 
-_LAYOUTS: dict[tuple[int, tuple[str, ...]], Layout] = {}
+_TYPESET: dict[tuple[int, str, int], Typeset] = {}
 
 
-def lay_out(book: Book, diagnostics: Diagnostics,
-            extra_sheets: tuple[str, ...] = ()) -> Layout:
-    """The whole book laid out, and the page of every anchor in it; once per build, however
-    many editions (PDF, booklet, EPUB page list) need it."""
-    key = (id(book), extra_sheets)
-    if key not in _LAYOUTS:
-        _LAYOUTS.clear()  # one book a process at a time; do not keep old layouts alive
-        _LAYOUTS[key] = _lay_out(book, diagnostics, extra_sheets)
-    return _LAYOUTS[key]
+def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,
+            write: bool = True, cache: Path | None = None, jobs: int | None = None,
+            piece_words: int = PIECE_WORDS) -> Typeset:
+    """The book laid out and, if `write`, written as `edition`; once per build, however many
+    editions (PDF, booklet, EPUB page list) need it. Without `write`, the page map comes from
+    `cache` when a build of the same book and code has put it there. `jobs`: writer processes
+    beside the layout (default: CHAPBOOK_JOBS, or one per spare core; 0: this process only)."""
+    key = (id(book), edition.name, piece_words)
+    known = _TYPESET.get(key)
+    if known is not None and (known.pdf is not None or not write):
+        return known
+    if not write and (cached := cached_page_map(book, cache, edition.name)) is not None:
+        return Typeset(None, cached.pages, cached.starts)
+    _TYPESET.clear()  # one book a process at a time; do not keep old results alive
+    jobs = parallel_jobs() if jobs is None else jobs
+    result = _TYPESET[key] = _typeset(book, diagnostics, edition, write, jobs, piece_words)
+    store_page_map(book, cache, PageMap(result.pages, result.starts), edition.name)
+    return result
 
 
-def _lay_out(book: Book, diagnostics: Diagnostics, extra_sheets: tuple[str, ...]) -> Layout:
-    typesetter = Typesetter(book, diagnostics, extra_sheets)
+def _writer(book: Book, edition: Edition,
+            piece: bool = True) -> Callable[[Document, Diagnostics], bytes]:
+    """How a document is written as `edition`: as a piece of a longer book, its links to other
+    pieces are kept for combine() to check."""
+    def write(document: Document, diagnostics: Diagnostics) -> bytes:
+        with captured_logs(diagnostics, book.manifest.path), \
+                links_across_pieces() if piece else contextlib.nullcontext():
+            data = document.write_pdf(pdf_identifier=_identifier(book, edition.name),
+                                      **edition.options)
+        return mark_artifacts(data) if edition.artifacts else data
+    return write
+
+
+def _levels(pages: list[Page]) -> list[int]:
+    return [bookmark[0] for page in pages for bookmark in page.bookmarks]
+
+
+def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool, jobs: int,
+             piece_words: int) -> Typeset:
+    typesetter = Typesetter(book, diagnostics, edition.sheets)
 
     def render(first_page: int, **context: Any) -> Document:
         html = render_book_html(book, **context)
@@ -127,47 +173,68 @@ def _lay_out(book: Book, diagnostics: Diagnostics, extra_sheets: tuple[str, ...]
     front_length = len(front.pages)
     blank = typesetter.render(render_book_html(book, sections=()), extra_css=NO_MARGIN_BOXES)
 
-    body: list[Page] = []
     pages: dict[str, int] = {}
-    readers: list[Callable[[], list[PageStart]]] = []
+    starts: list[PageStart] = []
+    levels: list[list[int]] = []
+    run: list[Page] = []  # the pages laid out and not yet handed to a writer
+    run_words = 0
     next_page = _next_recto(front_length + 1)
-    for segment in segments(book):
-        start = _next_recto(next_page)
-        body += [blank.pages[0]] * (start - next_page)
-        with blame(segment.source if segment.chapter else book.manifest.path,
-                   segment.describe()):
-            document = render(start, sections=("body",), segment=segment)
-        pages.update(anchor_pages(document, start))
-        if segment.chapter:
-            blocks = re.compile(rf"^{re.escape(segment.chapter.id)}-(?!t\d+$|fn)")
-            readers.append(partial(body_starts, document, start, segment.chapter.id, blocks))
-        else:
-            readers.append(partial(lambda page, part: [PageStart(page, part)], start,
-                                   segment.part.id))
-        body += document.pages
-        next_page = start + len(document.pages)
+    with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
+        for segment in segments(book):
+            if run_words >= piece_words:
+                levels.append(_levels(run))
+                if write:
+                    writer.submit(front.copy(run))
+                run, run_words = [], 0
+            start = _next_recto(next_page)
+            run += [blank.pages[0]] * (start - next_page)
+            with blame(segment.source if segment.chapter else book.manifest.path,
+                       segment.describe()):
+                document = render(start, sections=("body",), segment=segment)
+            pages.update(anchor_pages(document, start))
+            if segment.chapter:
+                blocks = re.compile(rf"^{re.escape(segment.chapter.id)}-(?!t\d+$|fn)")
+                starts += body_starts(document, start, segment.chapter.id, blocks)
+                run_words += segment.chapter.word_count
+            else:
+                starts.append(PageStart(start, segment.part.id))
+            run += document.pages
+            next_page = start + len(document.pages)
 
-    back: list[Page] = []
-    if any(book.has(matter) for matter in book.manifest.back_matter):
-        start = _next_recto(next_page)
-        back = [blank.pages[0]] * (start - next_page)
-        with blame(book.manifest.path, "laying out the glossary and index"):
-            document = render(start, sections=("back",), pages=pages)
-        pages.update(anchor_pages(document, start))
-        readers.append(partial(element_starts, document, start,
-                               {"glossary": "glossary", "index": "index"},
-                               re.compile(r"^(glossary-(?!title)|index-(?!letter|title))")))
-        back += document.pages
+        if any(book.has(matter) for matter in book.manifest.back_matter):
+            start = _next_recto(next_page)
+            run += [blank.pages[0]] * (start - next_page)
+            with blame(book.manifest.path, "laying out the glossary and index"):
+                document = render(start, sections=("back",), pages=pages)
+            pages.update(anchor_pages(document, start))
+            starts += element_starts(document, start, {"glossary": "glossary", "index": "index"},
+                                     re.compile(r"^(glossary-(?!title)|index-(?!letter|title))"))
+            run += document.pages
 
-    with blame(book.manifest.path, "laying out the front matter"):
-        front = render(1, sections=("front",), pages=pages)
-    if len(front.pages) != front_length:  # the real numbers changed how the contents break
-        raise BookError("the contents came out a different length once page numbers were set",
-                        hint="report this with the book; a shorter chapter title avoids it")
-    filler = [blank.pages[0]] * (_next_recto(front_length + 1) - front_length - 1)
-    pages.update(anchor_pages(front, 1))
-    readers.insert(0, partial(element_starts, front, 1, FRONT_DOCUMENTS, re.compile("^$")))
-    return Layout(front.copy([*front.pages, *filler, *body, *back]), pages, readers)
+        with blame(book.manifest.path, "laying out the front matter"):
+            front = render(1, sections=("front",), pages=pages)
+        if len(front.pages) != front_length:  # the real numbers changed how the contents break
+            raise BookError("the contents came out a different length once page numbers were "
+                            "set", hint="report this with the book; a shorter chapter title "
+                                        "avoids it")
+        opening = [*front.pages, *[blank.pages[0]] * (_next_recto(front_length + 1)
+                                                      - front_length - 1)]
+        pages.update(anchor_pages(front, 1))
+        starts[:0] = element_starts(front, 1, FRONT_DOCUMENTS, re.compile("^$"))
+        if not write:
+            return Typeset(None, pages, starts)
+        if not levels:  # a short book: one piece, written here, as WeasyPrint writes it
+            whole = front.copy([*opening, *run])
+            return Typeset(_writer(book, edition, piece=False)(whole, diagnostics), pages, starts)
+        levels += [_levels(run)]
+        writer.submit(front.copy(run), here=True)
+        writer.submit(front.copy(opening), here=True)
+        *body, opening_pdf = writer.results()
+    combined = combine([opening_pdf, *body], [_levels(opening), *levels])
+    for anchor in combined.missing_anchors:
+        diagnostics.warn("typesetting", f"No anchor #{anchor} for internal URI reference",
+                         book.manifest.path)
+    return Typeset(combined.pdf, pages, starts)
 
 
 def _identifier(book: Book, edition: str) -> bytes:
@@ -175,28 +242,24 @@ def _identifier(book: Book, edition: str) -> bytes:
     return hashlib.sha256(f"{book.meta.identifier} {edition}".encode()).hexdigest()[:32].encode()
 
 
-def pdf_bytes(book: Book, diagnostics: Diagnostics) -> bytes:
+def pdf_bytes(book: Book, diagnostics: Diagnostics, cache: Path | None = None) -> bytes:
     """The reading edition: tagged PDF/UA-1 (structure tree, language, title shown, alt text),
     running heads and folios marked as pagination artifacts."""
-    document = lay_out(book, diagnostics).document
-    with captured_logs(diagnostics, book.manifest.path):
-        data = document.write_pdf(pdf_identifier=_identifier(book, "pdf"),
-                                  pdf_variant="pdf/ua-1")
-    return mark_artifacts(data)
+    data = typeset(book, diagnostics, cache=cache).pdf
+    assert data is not None
+    return data
 
 
 def build_pdf(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
-    return write_atomic(out_dir / f"{book.slug}.pdf", pdf_bytes(book, diagnostics))
+    return write_atomic(out_dir / f"{book.slug}.pdf",
+                        pdf_bytes(book, diagnostics, out_dir / ".cache"))
 
 
 def build_print(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
     """The print-shop edition: bleed and crop marks (styles/print-shop.css), PDF/X-4, fonts
     embedded whole, trim and bleed boxes set by WeasyPrint from the CSS page and bleed."""
-    document = lay_out(book, diagnostics, ("print-shop.css",)).document
-    with captured_logs(diagnostics, book.manifest.path):
-        data = document.write_pdf(pdf_identifier=_identifier(book, "print"),
-                                  pdf_variant="pdf/x-4", full_fonts=True,
-                                  output_intent="srgb")
+    data = typeset(book, diagnostics, PRINT_SHOP, cache=out_dir / ".cache").pdf
+    assert data is not None
     # WeasyPrint gives PDF/X-4's XMP DocumentID a random UUID; a stable one keeps the build
     # reproducible. The XMP stream is uncompressed and the UUID keeps its length, so the file's
     # cross-reference offsets stay true.

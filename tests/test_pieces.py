@@ -1,0 +1,115 @@
+"""A long book is written as PDF pieces by forked processes and combined: the combined PDF must
+be the same book as one written whole, page for page, link for link, bookmark for bookmark."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pikepdf
+import pytest
+from pypdf import PdfReader
+
+from chapbook.builders.pdf import typeset
+from chapbook.diagnostics import Diagnostics
+from chapbook.pipeline import load_book
+
+from .conftest import BUNDLED, run_cli
+
+
+def _outline(reader: PdfReader) -> list[tuple[int, str, int]]:
+    def walk(items: list, depth: int) -> list[tuple[int, str, int]]:
+        found = []
+        for item in items:
+            if isinstance(item, list):
+                found += walk(item, depth + 1)
+            else:
+                found.append((depth, item.title, reader.get_destination_page_number(item)))
+        return found
+    return walk(reader.outline, 0)
+
+
+def _links(reader: PdfReader) -> list[tuple[int, str, list[float]]]:
+    return [(number, str(annotation["/Dest"]), [round(float(v), 2) for v in annotation["/Rect"]])
+            for number, page in enumerate(reader.pages)
+            for annotation in (a.get_object() for a in page.get("/Annots") or [])
+            if "/Dest" in annotation]
+
+
+def _structure(data: bytes) -> list[str]:
+    """The structure tree's element types, depth first, after checking that every page and
+    link annotation is tied into it."""
+    pdf = pikepdf.open(io.BytesIO(data))
+    tree = pdf.Root.StructTreeRoot
+    parents = pikepdf.NumberTree(tree.ParentTree)
+    for page in pdf.pages:
+        assert int(page.obj.StructParents) in parents
+        for annotation in page.obj.get("/Annots", []):
+            element = parents[int(annotation.StructParent)]
+            kids = element.K if isinstance(element.K, pikepdf.Array) else [element.K]
+            assert any(isinstance(kid, pikepdf.Dictionary) and kid.get("/Obj") == annotation
+                       for kid in kids)
+    types: list[str] = []
+    stack = [tree.K[0]]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, pikepdf.Dictionary) and "/S" in node:
+            types.append(str(node.S))
+            kids = node.get("/K")
+            if isinstance(kids, pikepdf.Array):
+                stack.extend(reversed(list(kids)))
+            elif kids is not None:
+                stack.append(kids)
+    return types
+
+
+@pytest.fixture(scope="module")
+def whole_and_pieces() -> tuple[bytes, bytes, Diagnostics]:
+    book = load_book(BUNDLED, Diagnostics())
+    whole = typeset(book, Diagnostics(), piece_words=10**9, jobs=0).pdf
+    found = Diagnostics()
+    # Every chapter a piece, written by forked writers while the layout goes on.
+    pieces = typeset(book, found, piece_words=1, jobs=2).pdf
+    assert whole is not None and pieces is not None
+    return whole, pieces, found
+
+
+def test_pieces_make_the_same_pages(whole_and_pieces: tuple[bytes, bytes, Diagnostics]) -> None:
+    whole, pieces, found = whole_and_pieces
+    assert not found.findings
+    one, many = PdfReader(io.BytesIO(whole)), PdfReader(io.BytesIO(pieces))
+    assert len(many.pages) == len(one.pages) > 20
+    assert [p.extract_text() for p in many.pages] == [p.extract_text() for p in one.pages]
+    assert one.metadata.title == many.metadata.title
+    assert many.trailer["/Root"]["/Lang"] == one.trailer["/Root"]["/Lang"]
+
+
+def test_pieces_keep_links_destinations_and_bookmarks(
+        whole_and_pieces: tuple[bytes, bytes, Diagnostics]) -> None:
+    whole, pieces, _ = whole_and_pieces
+    one, many = PdfReader(io.BytesIO(whole)), PdfReader(io.BytesIO(pieces))
+    assert _outline(many) == _outline(one)
+    assert len({depth for depth, _, _ in _outline(many)}) >= 2  # parts hold chapters again
+    destinations = {name: many.get_destination_page_number(d)
+                    for name, d in many.named_destinations.items()}
+    assert destinations == {name: one.get_destination_page_number(d)
+                            for name, d in one.named_destinations.items()}
+    links = _links(many)
+    assert links == _links(one)
+    # links that cross pieces: from the chapters into the glossary at the back
+    assert any(target.startswith("glossary-") for _, target, _ in links)
+    assert all(target in destinations for _, target, _ in links)
+
+
+def test_pieces_keep_one_structure_tree(
+        whole_and_pieces: tuple[bytes, bytes, Diagnostics]) -> None:
+    whole, pieces, _ = whole_and_pieces
+    assert _structure(pieces) == _structure(whole)
+
+
+def test_jobs_option_is_checked(tmp_path: Path) -> None:
+
+    result = run_cli("build", "pdf", "--jobs", "-1", "--book", str(BUNDLED), "--out",
+                     str(tmp_path))
+    assert result.returncode != 0 and "--jobs" in result.stderr
+    assert "Traceback" not in result.stderr
