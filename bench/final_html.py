@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 from chapbook.builders.html import render_book_html
-from chapbook.builders.pdf import lay_out
+from chapbook.builders.pdf import typeset
 from chapbook.diagnostics import Diagnostics
 from chapbook.pipeline import load_book
 
 if __name__ == "__main__":
     diagnostics = Diagnostics()
     book = load_book(Path(sys.argv[1]), diagnostics)
-    pages = lay_out(book, diagnostics).pages
+    pages = typeset(book, diagnostics, write=False).pages
     html = render_book_html(book, pages=pages)
     Path(sys.argv[2]).write_text(html, "utf-8")

@@ -1,4 +1,5 @@
-"""One raw WeasyPrint run on chapbook's final HTML, with chapbook's own stylesheets: the floor."""
+"""One raw WeasyPrint run on chapbook's final HTML, with chapbook's own stylesheets: the floor.
+An optional third argument is the PDF variant (pdf/ua-1: the tagged floor)."""
 
 from __future__ import annotations
 
@@ -15,4 +16,6 @@ if __name__ == "__main__":
     sheets = [CSS(filename=str(STYLES / "fonts.css"), font_config=fonts),
               CSS(string="@page { size: A5 }", font_config=fonts),
               CSS(filename=str(STYLES / "print.css"), font_config=fonts)]
-    HTML(filename=sys.argv[1]).write_pdf(sys.argv[2], stylesheets=sheets, font_config=fonts)
+    variant = sys.argv[3] if len(sys.argv) > 3 else None
+    HTML(filename=sys.argv[1]).write_pdf(sys.argv[2], stylesheets=sheets, font_config=fonts,
+                                         pdf_variant=variant)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -251,3 +252,37 @@ def test_epub_page_list_lands_where_the_print_pages_begin(editions: Path) -> Non
     assert checked >= 10
     opf = archive.read("EPUB/content.opf").decode()
     assert 'property="pageBreakSource"' in opf and "printPageNumbers" in opf
+
+
+def test_epub_from_the_cached_page_map_is_the_epub_built_from_nothing(tmp_path: Path) -> None:
+    """`make epub` after `make pdf` takes the page map and cover from build/.cache instead of
+    laying the book out; what it writes must not differ, and a changed essay must not be
+    served a stale map."""
+    book = tmp_path / "book"
+    shutil.copytree(BUNDLED.parent, book)
+    manifest = book / "book.yml"
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
+    chapbook = str(Path(os.sys.executable).parent / "chapbook")
+
+    def epub(out: Path, *first: str) -> bytes:
+        for formats in (*first, "epub"):
+            subprocess.run([chapbook, "build", formats, "--quiet", "--book", str(manifest),
+                            "--out", str(out)], check=True, env=env)
+        return (out / f"{SLUG}.epub").read_bytes()
+
+    warm = epub(tmp_path / "warm", "pdf")
+    assert warm == epub(tmp_path / "cold")
+    # The map is really taken from the cache: a doctored one shows in the EPUB.
+    [entry] = (tmp_path / "warm" / ".cache" / "layout").glob("*.pickle")
+    saved = entry.read_bytes()
+    page_map = pickle.loads(saved)
+    page_map.starts = page_map.starts[:3]
+    entry.write_bytes(pickle.dumps(page_map))
+    assert epub(tmp_path / "warm") != warm
+    entry.write_bytes(saved)
+    essay = sorted((book / "essays").glob("*.md"))[0]
+    essay.write_text(essay.read_text("utf-8") + "\n" + "A sentence added. " * 400 + "\n",
+                     "utf-8")
+    changed = epub(tmp_path / "warm")  # the cache holds the old map; it must not be used
+    assert changed == epub(tmp_path / "fresh")
+    assert changed != warm
