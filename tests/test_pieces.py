@@ -113,3 +113,27 @@ def test_jobs_option_is_checked(tmp_path: Path) -> None:
                      str(tmp_path))
     assert result.returncode != 0 and "--jobs" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_print_edition_in_pieces_keeps_one_copy_of_each_whole_font() -> None:
+    from chapbook.builders.pdf import PRINT_SHOP
+    book = load_book(BUNDLED, Diagnostics())
+    whole = typeset(book, Diagnostics(), PRINT_SHOP, piece_words=10**9, jobs=0).pdf
+    pieces = typeset(book, Diagnostics(), PRINT_SHOP, piece_words=1, jobs=1).pdf
+    assert whole is not None and pieces is not None
+
+    def fonts(pdf: pikepdf.Pdf) -> set[tuple[int, int]]:
+        return {descriptor[key].objgen for page in pdf.pages
+                for font in page.Resources.get("/Font", {}).values()
+                for descendant in font.get("/DescendantFonts", [font])
+                if (descriptor := descendant.get("/FontDescriptor")) is not None
+                for key in ("/FontFile", "/FontFile2", "/FontFile3") if key in descriptor}
+
+    one, many = pikepdf.open(io.BytesIO(whole)), pikepdf.open(io.BytesIO(pieces))
+    assert len(fonts(many)) == len(fonts(one)) > 0
+    assert "/OutputIntents" in many.Root
+    with one.open_metadata() as a, many.open_metadata() as b:
+        assert b["xmpMM:DocumentID"] == a["xmpMM:DocumentID"]
+        assert b["pdfxid:GTS_PDFXVersion"] == "PDF/X-4"
+    assert [p.extract_text() for p in PdfReader(io.BytesIO(pieces)).pages] == \
+        [p.extract_text() for p in PdfReader(io.BytesIO(whole)).pages]

@@ -152,6 +152,7 @@ def _writer(book: Book, edition: Edition,
                 links_across_pieces() if piece else contextlib.nullcontext():
             data = document.write_pdf(pdf_identifier=_identifier(book, edition.name),
                                       **edition.options)
+        data = _stable_ids(book, edition, data)
         return mark_artifacts(data) if edition.artifacts else data
     return write
 
@@ -260,13 +261,18 @@ def build_print(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
     embedded whole, trim and bleed boxes set by WeasyPrint from the CSS page and bleed."""
     data = typeset(book, diagnostics, PRINT_SHOP, cache=out_dir / ".cache").pdf
     assert data is not None
-    # WeasyPrint gives PDF/X-4's XMP DocumentID a random UUID; a stable one keeps the build
-    # reproducible. The XMP stream is uncompressed and the UUID keeps its length, so the file's
-    # cross-reference offsets stay true.
-    stable = uuid.uuid5(uuid.NAMESPACE_URL, f"{book.meta.identifier}#print")
-    data = re.sub(rb"xmp\.did:[0-9a-f-]{36}", f"xmp.did:{stable}".encode(), data)
-    # The PDF/X variant also makes the second half of the file /ID random; likewise.
-    identifier = _identifier(book, "print")
-    data = re.sub(rb"/ID \[\((" + identifier + rb")\) \([0-9a-f]{32}\)\]",
-                  b"/ID [(" + identifier + b") (" + identifier + b")]", data)
     return write_atomic(out_dir / f"{book.slug}-print.pdf", data)
+
+
+def _stable_ids(book: Book, edition: Edition, data: bytes) -> bytes:
+    """WeasyPrint gives PDF/X-4's XMP DocumentID a random UUID, and the second half of the file
+    /ID; stable ones keep the build reproducible. Done on each piece as WeasyPrint wrote it: the
+    XMP stream is uncompressed there and the UUID keeps its length, so the file's
+    cross-reference offsets stay true."""
+    if edition.options.get("pdf_variant") != "pdf/x-4":
+        return data
+    stable = uuid.uuid5(uuid.NAMESPACE_URL, f"{book.meta.identifier}#{edition.name}")
+    data = re.sub(rb"xmp\.did:[0-9a-f-]{36}", f"xmp.did:{stable}".encode(), data)
+    identifier = _identifier(book, edition.name)
+    return re.sub(rb"/ID \[\((" + identifier + rb")\) \([0-9a-f]{32}\)\]",
+                  b"/ID [(" + identifier + b") (" + identifier + b")]", data)
