@@ -88,9 +88,15 @@ def test_font_subset_cache_is_keyed_on_content_and_safe_to_delete(tmp_path: Path
     assert build(ROOTS / "edge" / "book.yml", tmp_path, "html") == 0
     assert (tmp_path / "edge-cases.html").read_bytes() == first
     assert sorted((tmp_path / ".cache" / "fonts").iterdir()) == cached  # reused, none added
+    # The EPUB subsets the same characters: it takes the plain subsets the HTML made.
+    assert build(ROOTS / "edge" / "book.yml", tmp_path, "epub") == 0
+    assert sorted((tmp_path / ".cache" / "fonts").iterdir()) == cached
+    epub = (tmp_path / "edge-cases.epub").read_bytes()
     shutil.rmtree(tmp_path / ".cache")
     assert build(ROOTS / "edge" / "book.yml", tmp_path, "html") == 0
     assert (tmp_path / "edge-cases.html").read_bytes() == first
+    assert build(ROOTS / "edge" / "book.yml", tmp_path, "epub") == 0
+    assert (tmp_path / "edge-cases.epub").read_bytes() == epub
 
 
 def test_links_to_a_heading_by_its_slug_resolve(tmp_path: Path) -> None:

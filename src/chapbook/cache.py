@@ -106,13 +106,15 @@ def _tools_digest() -> bytes:
     return digest.digest()
 
 
-def book_key(book: Book, purpose: str) -> str:
-    """A key for something made from the whole book by chapbook's current code and styles."""
+def book_key(book: Book, purpose: str, whole: bool = True) -> str:
+    """A key for something made from the book by chapbook's current code and styles: from the
+    whole book, or (`whole=False`) from the manifest alone, as the cover is."""
     digest = hashlib.sha256(_tools_digest() + purpose.encode())
     manifest = book.manifest
-    files = [manifest.path, manifest.glossary, manifest.index,
-             *(c.source for c in book.chapters),
-             *(manifest.root / image for c in book.chapters for image in c.images)]
+    files: list[Path | None] = [manifest.path]
+    if whole:
+        files += [manifest.glossary, manifest.index, *(c.source for c in book.chapters),
+                  *(manifest.root / image for c in book.chapters for image in c.images)]
     for path in files:
         if path is not None:
             digest.update(b"\0" + str(path).encode() + b"\0")

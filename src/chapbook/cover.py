@@ -18,7 +18,7 @@ def cover_png(book: Book, diagnostics: Diagnostics, cache: Path | None = None) -
     """The cover as a PNG, from `cache` (build/.cache/cover) when the same book and code made
     it before."""
     covers = PickleCache(cache, "cover", bytes)
-    key = book_key(book, "cover")
+    key = book_key(book, "cover", whole=False)  # the cover shows the manifest's metadata only
     if (cached := covers.load(key)) is not None:
         return cached
     image = _draw(book, diagnostics)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import multiprocessing
 import os
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -77,34 +79,85 @@ def needed_faces(text: str) -> tuple[FontFace, ...]:
                  or scripts & set(SCRIPT_FACES[face.family]))
 
 
-def subset_font(face: FontFace, text: str, flavor: str | None,
-                cache: Path | None = None) -> bytes:
-    """The face cut down to the characters of `text`. With `cache` (a folder in build/), a subset
-    made before for the same font file, characters and chapbook version is read back instead:
-    subsetting is most of the time an HTML or EPUB build takes. The cache is safe to delete."""
-    key = ""
-    if cache is not None:
-        characters = "".join(sorted(set(text + _BASE_CHARACTERS)))
-        key = hashlib.sha256(b"\0".join([
-            __version__.encode(), face.file.read_bytes(), characters.encode(),
-            str(flavor).encode()])).hexdigest()
-        cached = cache / "fonts" / f"{key}.bin"
-        if cached.is_file():
-            return cached.read_bytes()
-    data = _subset(face, text, flavor)
-    if cache is not None:
-        (cache / "fonts").mkdir(parents=True, exist_ok=True)
-        temporary = cache / "fonts" / f".{key}.{os.getpid()}.part"
+def _characters(text: str) -> str:
+    """The characters a subset keeps: the text's, but for control characters (line ends, tabs),
+    and the base set. The HTML and the EPUB of a book come to the same set, so they share the
+    subsetting."""
+    return "".join(sorted({c for c in set(text) if unicodedata.category(c) != "Cc"}
+                          | set(_BASE_CHARACTERS)))
+
+
+class _FontCache:
+    """Subsets in build/.cache/fonts, keyed on chapbook's version, the font file, the characters
+    and the flavour (None: the plain font, which the flavoured ones are made from)."""
+
+    def __init__(self, folder: Path | None, characters: str) -> None:
+        self.folder = folder / "fonts" if folder else None
+        self.characters = characters.encode()
+
+    def _path(self, face: FontFace, flavor: str | None) -> Path | None:
+        if self.folder is None:
+            return None
+        key = hashlib.sha256(b"\0".join([__version__.encode(), face.file.read_bytes(),
+                                         self.characters, str(flavor).encode()])).hexdigest()
+        return self.folder / f"{key}.bin"
+
+    def load(self, face: FontFace, flavor: str | None) -> bytes | None:
+        path = self._path(face, flavor)
+        return path.read_bytes() if path is not None and path.is_file() else None
+
+    def store(self, face: FontFace, flavor: str | None, data: bytes) -> None:
+        path = self._path(face, flavor)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.stem}.{os.getpid()}.part")
         temporary.write_bytes(data)
-        os.replace(temporary, cache / "fonts" / f"{key}.bin")
-    return data
+        os.replace(temporary, path)
 
 
-def _subset(face: FontFace, text: str, flavor: str | None) -> bytes:
+def subset_fonts(faces: tuple[FontFace, ...], text: str, flavor: str | None,
+                 cache: Path | None = None) -> dict[FontFace, bytes]:
+    """Each face cut down to the characters of `text`, as `flavor` (None or "woff2"). With
+    `cache` (a folder in build/), a subset made before (by this edition or another) is read
+    back instead: subsetting is most of the time an HTML or EPUB build takes. The faces still to
+    be subset are shared among processes, one per core. The cache is safe to delete."""
+    characters = _characters(text)
+    store = _FontCache(cache, characters)
+    done = {face: data for face in faces if (data := store.load(face, flavor)) is not None}
+    wanted = [face for face in faces if face not in done]
+    plain = {face: data for face in wanted if (data := store.load(face, None)) is not None}
+    missing = [face for face in wanted if face not in plain]
+    jobs = min(len(missing), os.cpu_count() or 1)
+    if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            made = list(pool.map(_subset, missing, [characters] * len(missing)))
+    else:
+        made = [_subset(face, characters) for face in missing]
+    for face, data in zip(missing, made, strict=True):
+        plain[face] = data
+        store.store(face, None, data)
+    for face in wanted:
+        done[face] = plain[face] if flavor is None else _flavoured(plain[face], flavor)
+        if flavor is not None:
+            store.store(face, flavor, done[face])
+    return {face: done[face] for face in faces}
+
+
+def _flavoured(font: bytes, flavor: str) -> bytes:
+    from fontTools.ttLib import TTFont
+
+    loaded = TTFont(io.BytesIO(font), recalcTimestamp=False, recalcBBoxes=False)  # reproducible
+    loaded.flavor = flavor
+    buffer = io.BytesIO()
+    loaded.save(buffer)
+    return buffer.getvalue()
+
+
+def _subset(face: FontFace, characters: str) -> bytes:
     from fontTools import subset  # heavy; a build whose subsets are all cached never needs it
 
     options = subset.Options()
-    options.flavor = flavor
     options.layout_features = ["*"]
     options.name_IDs = ["*"]
     options.name_languages = ["*"]
@@ -115,7 +168,7 @@ def _subset(face: FontFace, text: str, flavor: str | None) -> bytes:
     options.drop_tables += ["Silf", "Silt", "Sill", "Glat", "Gloc", "Feat"]
     font = subset.load_font(str(face.file), options)
     subsetter = subset.Subsetter(options)
-    subsetter.populate(text=text + _BASE_CHARACTERS)
+    subsetter.populate(text=characters)
     subsetter.subset(font)
     buffer = io.BytesIO()
     subset.save_font(font, buffer, options)
@@ -129,6 +182,5 @@ def font_face_css(faces: tuple[FontFace, ...], source: Callable[[FontFace], str]
         f'font-weight: {face.weight}; src: {source(face)}; }}' for face in faces) + "\n"
 
 
-def data_uri(face: FontFace, text: str, cache: Path | None = None) -> str:
-    data = base64.b64encode(subset_font(face, text, "woff2", cache)).decode("ascii")
-    return f"data:font/woff2;base64,{data}"
+def data_uri(font: bytes) -> str:
+    return f"data:font/woff2;base64,{base64.b64encode(font).decode('ascii')}"

@@ -17,7 +17,7 @@ from chapbook.builders import write_atomic
 from chapbook.builders.html import book_context
 from chapbook.cover import cover_png
 from chapbook.diagnostics import Diagnostics
-from chapbook.fonts import font_face_css, needed_faces, subset_font
+from chapbook.fonts import font_face_css, needed_faces, subset_fonts
 from chapbook.pagemap import cached_page_map
 from chapbook.reproducible import build_time, normalise_epub
 from chapbook.resources import environment, roman, styles_dir
@@ -163,11 +163,11 @@ def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
 
     text = "".join(d.content.decode("utf-8") for d in documents)
     faces = needed_faces(text)
-    for face in faces:
+    for face, font in subset_fonts(faces, text, None, out_dir / ".cache").items():
         media_type = "font/otf" if face.is_opentype_cff else "font/ttf"
         package.add_item(epub.EpubItem(
             uid=f"font-{face.file.stem}", file_name=f"styles/fonts/{face.file.name}",
-            media_type=media_type, content=subset_font(face, text, None, out_dir / ".cache")))
+            media_type=media_type, content=font))
     fonts_css = font_face_css(faces, lambda face: f'url("fonts/{face.file.name}")')
     package.add_item(epub.EpubItem(uid="css-fonts", file_name="styles/fonts.css",
                                    media_type="text/css", content=fonts_css.encode("utf-8")))

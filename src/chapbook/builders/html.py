@@ -15,7 +15,7 @@ from chapbook.collect.locators import (
     section_locators,
 )
 from chapbook.diagnostics import Diagnostics
-from chapbook.fonts import data_uri, font_face_css, needed_faces
+from chapbook.fonts import data_uri, font_face_css, needed_faces, subset_fonts
 from chapbook.languages import direction
 from chapbook.resources import environment, long_date, styles_dir
 
@@ -57,8 +57,9 @@ def render_book_html(book: Book, screen_css: str = "", **overrides: Any) -> str:
 
 def screen_css(text: str, cache: Path | None = None) -> str:
     """The screen stylesheet with the book's fonts inlined as subsets of the text they set."""
-    faces = font_face_css(needed_faces(text),
-                          lambda face: f'url("{data_uri(face, text, cache)}") format("woff2")')
+    fonts = subset_fonts(needed_faces(text), text, "woff2", cache)
+    faces = font_face_css(tuple(fonts), lambda face: f'url("{data_uri(fonts[face])}") '
+                                                     f'format("woff2")')
     return faces + (styles_dir() / "screen.css").read_text("utf-8")
 
 
