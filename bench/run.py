@@ -36,8 +36,8 @@ def _tree(pid: int) -> list[int]:
     while pending:
         current = pending.pop()
         found.append(current)
-        for task in Path(f"/proc/{current}/task").glob("*/children"):
-            with contextlib.suppress(OSError):  # the task ended meanwhile
+        with contextlib.suppress(OSError):  # the process ended meanwhile
+            for task in list(Path(f"/proc/{current}/task").glob("*/children")):
                 pending += [int(child) for child in task.read_text().split()]
     return found
 
