@@ -21,6 +21,7 @@ from pathlib import Path
 import tinycss2
 
 from chapbook import __version__
+from chapbook.cache import PickleCache
 from chapbook.resources import styles_dir
 
 # Always kept, whatever the text: so that a reader's search box or a later edit still renders.
@@ -87,33 +88,11 @@ def _characters(text: str) -> str:
                           | set(_BASE_CHARACTERS)))
 
 
-class _FontCache:
-    """Subsets in build/.cache/fonts, keyed on chapbook's version, the font file, the characters
-    and the flavour (None: the plain font, which the flavoured ones are made from)."""
-
-    def __init__(self, folder: Path | None, characters: str) -> None:
-        self.folder = folder / "fonts" if folder else None
-        self.characters = characters.encode()
-
-    def _path(self, face: FontFace, flavor: str | None) -> Path | None:
-        if self.folder is None:
-            return None
-        key = hashlib.sha256(b"\0".join([__version__.encode(), face.file.read_bytes(),
-                                         self.characters, str(flavor).encode()])).hexdigest()
-        return self.folder / f"{key}.bin"
-
-    def load(self, face: FontFace, flavor: str | None) -> bytes | None:
-        path = self._path(face, flavor)
-        return path.read_bytes() if path is not None and path.is_file() else None
-
-    def store(self, face: FontFace, flavor: str | None, data: bytes) -> None:
-        path = self._path(face, flavor)
-        if path is None:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.stem}.{os.getpid()}.part")
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+def _subset_key(face: FontFace, characters: str, flavor: str | None) -> str:
+    """A subset's key: chapbook's version, the font file, the characters and the flavour (None:
+    the plain font, which the flavoured ones are made from)."""
+    return hashlib.sha256(b"\0".join([__version__.encode(), face.file.read_bytes(),
+                                      characters.encode(), str(flavor).encode()])).hexdigest()
 
 
 def subset_fonts(faces: tuple[FontFace, ...], text: str, flavor: str | None,
@@ -123,10 +102,18 @@ def subset_fonts(faces: tuple[FontFace, ...], text: str, flavor: str | None,
     back instead: subsetting is most of the time an HTML or EPUB build takes. The faces still to
     be subset are shared among processes, one per core. The cache is safe to delete."""
     characters = _characters(text)
-    store = _FontCache(cache, characters)
-    done = {face: data for face in faces if (data := store.load(face, flavor)) is not None}
+    store = PickleCache(cache, "fonts", bytes)
+
+    def load(face: FontFace, flavor: str | None) -> bytes | None:
+        return store.load(_subset_key(face, characters, flavor)) if cache else None
+
+    def keep(face: FontFace, flavor: str | None, data: bytes) -> None:
+        if cache:
+            store.store(_subset_key(face, characters, flavor), data)
+
+    done = {face: data for face in faces if (data := load(face, flavor)) is not None}
     wanted = [face for face in faces if face not in done]
-    plain = {face: data for face in wanted if (data := store.load(face, None)) is not None}
+    plain = {face: data for face in wanted if (data := load(face, None)) is not None}
     missing = [face for face in wanted if face not in plain]
     jobs = min(len(missing), os.cpu_count() or 1)
     if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
@@ -136,11 +123,11 @@ def subset_fonts(faces: tuple[FontFace, ...], text: str, flavor: str | None,
         made = [_subset(face, characters) for face in missing]
     for face, data in zip(missing, made, strict=True):
         plain[face] = data
-        store.store(face, None, data)
+        keep(face, None, data)
     for face in wanted:
         done[face] = plain[face] if flavor is None else _flavoured(plain[face], flavor)
         if flavor is not None:
-            store.store(face, flavor, done[face])
+            keep(face, flavor, done[face])
     return {face: done[face] for face in faces}
 
 

@@ -30,7 +30,7 @@ from chapbook.builders.pieces import PieceWriter, combine, links_across_pieces, 
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.limits import blame
-from chapbook.pagemap import PageMap, PageStart, cached_page_map, store_page_map
+from chapbook.pagemap import PageMap, PageStart, store_page_map
 from chapbook.printmap import body_starts, element_starts
 from chapbook.typeset import Typesetter, captured_logs
 
@@ -127,15 +127,13 @@ def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,
             write: bool = True, cache: Path | None = None, jobs: int | None = None,
             piece_words: int = PIECE_WORDS) -> Typeset:
     """The book laid out and, if `write`, written as `edition`; once per build, however many
-    editions (PDF, booklet, EPUB page list) need it. Without `write`, the page map comes from
-    `cache` when a build of the same book and code has put it there. `jobs`: writer processes
-    beside the layout (default: CHAPBOOK_JOBS, or one per spare core; 0: this process only)."""
+    editions (PDF, booklet, EPUB page list) need it. The page map is kept in `cache` for later
+    builds (pagemap.py). `jobs`: writer processes beside the layout (default: CHAPBOOK_JOBS, or
+    one per spare core; 0: this process only)."""
     key = (id(book), edition.name, piece_words)
     known = _TYPESET.get(key)
     if known is not None and (known.pdf is not None or not write):
         return known
-    if not write and (cached := cached_page_map(book, cache, edition.name)) is not None:
-        return Typeset(None, cached.pages, cached.starts)
     _TYPESET.clear()  # one book a process at a time; do not keep old results alive
     jobs = parallel_jobs() if jobs is None else jobs
     result = _TYPESET[key] = _typeset(book, diagnostics, edition, write, jobs, piece_words)
@@ -157,10 +155,6 @@ def _writer(book: Book, edition: Edition,
     return write
 
 
-def _levels(pages: list[Page]) -> list[int]:
-    return [bookmark[0] for page in pages for bookmark in page.bookmarks]
-
-
 def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool, jobs: int,
              piece_words: int) -> Typeset:
     typesetter = Typesetter(book, diagnostics, edition.sheets)
@@ -176,14 +170,12 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
 
     pages: dict[str, int] = {}
     starts: list[PageStart] = []
-    levels: list[list[int]] = []
     run: list[Page] = []  # the pages laid out and not yet handed to a writer
     run_words = 0
     next_page = _next_recto(front_length + 1)
     with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
         for segment in segments(book):
-            if run_words >= piece_words:
-                levels.append(_levels(run))
+            if run_words >= piece_words:  # hand the run over, and let its pages go
                 if write:
                     writer.submit(front.copy(run))
                 run, run_words = [], 0
@@ -224,14 +216,14 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
         starts[:0] = element_starts(front, 1, FRONT_DOCUMENTS, re.compile("^$"))
         if not write:
             return Typeset(None, pages, starts)
-        if not levels:  # a short book: one piece, written here, as WeasyPrint writes it
+        if not writer.pieces:  # a short book: one piece, written here, as WeasyPrint writes it
             whole = front.copy([*opening, *run])
             return Typeset(_writer(book, edition, piece=False)(whole, diagnostics), pages, starts)
-        levels += [_levels(run)]
         writer.submit(front.copy(run), here=True)
         writer.submit(front.copy(opening), here=True)
         *body, opening_pdf = writer.results()
-    combined = combine([opening_pdf, *body], [_levels(opening), *levels])
+        *body_levels, opening_levels = writer.levels
+    combined = combine([opening_pdf, *body], [opening_levels, *body_levels])
     for anchor in combined.missing_anchors:
         diagnostics.warn("typesetting", f"No anchor #{anchor} for internal URI reference",
                          book.manifest.path)

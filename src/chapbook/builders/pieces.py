@@ -37,9 +37,8 @@ Write = Callable[[Document, Diagnostics], bytes]
 
 
 def parallel_jobs() -> int:
-    """Writer processes to run beside the layout: CHAPBOOK_JOBS, or one per spare core (at
-    least one: writing overlaps the layout even on one core's worth of waiting), where fork
-    exists."""
+    """Writer processes to run beside the layout, where fork exists: CHAPBOOK_JOBS, or one per
+    spare core, and at least one (on one core, writing still fills the layout's waits)."""
     if not hasattr(os, "fork"):
         return 0
     setting = os.environ.get("CHAPBOOK_JOBS", "").strip()
@@ -81,6 +80,7 @@ class PieceWriter:
         self.jobs = jobs
         self.folder = tempfile.TemporaryDirectory(prefix="chapbook-pieces-")
         self.pieces: list[bytes | Path] = []
+        self.levels: list[list[int]] = []  # each piece's bookmark levels, for combine()
         self.running: dict[int, Path] = {}
 
     def __enter__(self) -> PieceWriter:
@@ -96,6 +96,7 @@ class PieceWriter:
     def submit(self, document: Document, here: bool = False) -> None:
         """Write `document` as the next piece: in a writer process, or here if asked (the last
         piece, when this process has nothing else to do) or if there are no jobs."""
+        self.levels.append([bookmark[0] for page in document.pages for bookmark in page.bookmarks])
         if here or self.jobs < 1:
             self.pieces.append(self.write(document, self.diagnostics))
             return
@@ -119,16 +120,18 @@ class PieceWriter:
         self.running[pid] = path
         self.pieces.append(path)
 
-    def _reap(self, pid: int, status: int | None = None) -> None:
-        path = self.running.pop(pid)
+    def _reap(self, pid: int) -> None:
+        path = self.running.pop(pid, None)
+        if path is None:  # not one of ours
+            return
         error = path.with_suffix(".error")
         if error.exists():
             raise BookError(f"writing pages to the PDF failed in a writer process:\n"
                             f"{error.read_text('utf-8').strip()}",
-                            hint="run the build with --jobs 1 to write in one process")
+                            hint="run the build with --jobs 0 to write in one process")
         if not path.exists():
             raise BookError("a PDF writer process ended without its pages",
-                            hint="was it killed for want of memory? try --jobs 1")
+                            hint="was it killed for want of memory? try --jobs 0")
         findings: list[Finding] = pickle.loads(path.with_suffix(".findings").read_bytes())
         for finding in findings:
             self.diagnostics.add(finding.level, finding.code, finding.message, finding.path,
