@@ -35,17 +35,30 @@ def _page_references(pdf: pydyf.PDF) -> tuple[bytes, ...]:
 pydyf.PDF.page_references = property(_page_references)  # type: ignore[method-assign]
 
 
-class ConfinedFetcher(URLFetcher):
-    """Refuses every URL but data: and files below the allowed folders."""
+# The book's folder as WeasyPrint sees it. WeasyPrint names a raster image in the PDF after its
+# URL, so a URL holding the real folder made two builds of a book in two folders differ (and
+# wrote the builder's folder into the file); below this root the fetcher reads the real folder.
+BOOK_URL = "file:///chapbook-book/"
+_BOOK_PATH = unquote(urlparse(BOOK_URL).path)
 
-    def __init__(self, allowed: list[Path]) -> None:
+
+class ConfinedFetcher(URLFetcher):
+    """Refuses every URL but data: and files below the allowed folders; URLs below BOOK_URL are
+    files of the book's folder `book`."""
+
+    def __init__(self, allowed: list[Path], book: Path | None = None) -> None:
         super().__init__(allowed_protocols={"file", "data"})
         self.allowed = [folder.resolve() for folder in allowed]
+        self.book = book.resolve() if book else None
 
     def fetch(self, url: str, headers: dict[str, str] | None = None):  # type: ignore[override]
         parsed = urlparse(url)
         if parsed.scheme == "file":
-            path = Path(unquote(parsed.path)).resolve()
+            local = unquote(parsed.path)
+            if self.book is not None and local.startswith(_BOOK_PATH):
+                url = (self.book / local[len(_BOOK_PATH):]).as_uri()
+                local = unquote(urlparse(url).path)
+            path = Path(local).resolve()
             if not any(path.is_relative_to(folder) for folder in self.allowed):
                 raise ValueError(f"blocked: '{url}' is outside the book's folder")
         elif parsed.scheme != "data":
@@ -86,7 +99,7 @@ class Typesetter:
         self.book = book
         self.diagnostics = diagnostics
         styles = styles_dir()
-        self.fetcher = ConfinedFetcher([book.manifest.root, styles])
+        self.fetcher = ConfinedFetcher([book.manifest.root, styles], book.manifest.root)
         self.fonts = FontConfiguration()
         with captured_logs(diagnostics, book.manifest.path):
             self.stylesheets = [
@@ -105,9 +118,8 @@ class Typesetter:
         if extra_css:
             stylesheets.append(CSS(string=extra_css, font_config=self.fonts))
         with captured_logs(self.diagnostics, self.book.manifest.path):
-            return HTML(string=html, base_url=str(self.book.manifest.root.resolve()) + "/",
-                        url_fetcher=self.fetcher).render(stylesheets=stylesheets,
-                                                         font_config=self.fonts)
+            return HTML(string=html, base_url=BOOK_URL, url_fetcher=self.fetcher).render(
+                stylesheets=stylesheets, font_config=self.fonts)
 
 
 def render_document(book: Book, html: str, diagnostics: Diagnostics,
