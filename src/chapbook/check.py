@@ -1,10 +1,11 @@
 """`chapbook check`: an editorial check of a book without building it.
 
-It reads the book exactly as a build would (manifest, sources, tokens), so a finding here is a
-finding there, then adds the checks an editor wants before typesetting: essays left out of the
-book, images without alt text, internal links that go nowhere, two chapters with one title,
-empty essays. A mistake in the book never raises: it becomes an error-level finding, and the
-checks that can still run do. Nothing is written, and no source is changed.
+It reads the book exactly as a build would (manifest, sources, tokens), and finds the characters
+no shipped font has with the build's own function, so a finding here is a finding there. Then it
+adds the checks an editor wants before typesetting: essays left out of the book, images without
+alt text, internal links that go nowhere, two chapters with one title, empty essays. A mistake
+in the book never raises: it becomes an error-level finding, and the checks that can still run
+do. Nothing is written, and no source is changed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from markdown_it.token import Token
 
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
+from chapbook.fonts import book_text_files, report_missing_glyphs
 from chapbook.manifest import load_manifest
 from chapbook.markdown import ParsedEssay, parse_essay, slug
 from chapbook.pipeline import read_book
@@ -62,8 +64,10 @@ def check_book(manifest_path: Path) -> Diagnostics:
         _add_errors(err, "manifest", manifest_path, diagnostics)
         listed = _listed_chapters(manifest_path)  # what book.yml names, read leniently
         essays = _read_essays(root, manifest_path, listed or [], diagnostics)
+        texts = [manifest_path, *(path for path, _, _ in listed or [])]
     else:
         listed = [(spec.source, spec.title, spec.line) for spec in manifest.chapters]
+        texts = book_text_files(manifest)
         try:
             book = read_book(manifest, diagnostics)
         except (BookError, BookErrors) as err:
@@ -78,6 +82,7 @@ def check_book(manifest_path: Path) -> Diagnostics:
                 for chapter, spec in zip(book.chapters, manifest.chapters, strict=True)]
     if listed is not None:
         _check_orphans(root, {path.resolve() for path, _, _ in listed}, diagnostics)
+    report_missing_glyphs(texts, diagnostics)
     chapters = {essay.source.resolve(): essay for essay in essays}
     for essay in essays:
         _check_images(essay, diagnostics)

@@ -78,6 +78,7 @@ def _print_findings(diagnostics: Diagnostics, quiet: bool) -> None:
 
 def _build(args: argparse.Namespace) -> int:
     from chapbook.builders import builder
+    from chapbook.fonts import book_text_files, report_missing_glyphs
     from chapbook.manifest import load_manifest
     from chapbook.pipeline import read_book
     from chapbook.progress import Reporter
@@ -100,6 +101,7 @@ def _build(args: argparse.Namespace) -> int:
         with report.stage("reading", total=len(manifest.chapters)):
             book = read_book(manifest, diagnostics, on_chapter=report.advance,
                              cache=args.out / ".cache")
+        report_missing_glyphs(book_text_files(manifest), diagnostics)  # as `check` does
         report.line(f"read {len(book.chapters)} chapters in {len(book.parts)} parts, "
                     f"{book.word_count:,} words")
         for fmt in formats:

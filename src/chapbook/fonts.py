@@ -8,21 +8,27 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import io
 import multiprocessing
 import os
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tinycss2
 
 from chapbook import __version__
 from chapbook.cache import PickleCache
+from chapbook.diagnostics import Diagnostics, Finding, Level
 from chapbook.resources import styles_dir
+
+if TYPE_CHECKING:
+    from chapbook.manifest import Manifest
 
 # Always kept, whatever the text: so that a reader's search box or a later edit still renders.
 _BASE_CHARACTERS = "".join(chr(c) for c in range(0x20, 0x7F)) + "‘’“”–—…·•↩→ "
@@ -171,3 +177,123 @@ def font_face_css(faces: tuple[FontFace, ...], source: Callable[[FontFace], str]
 
 def data_uri(font: bytes) -> str:
     return f"data:font/woff2;base64,{base64.b64encode(font).decode('ascii')}"
+
+
+# --- coverage: characters no shipped font has ------------------------------------------------
+# The PDF would print them as an empty box (WeasyPrint's .notdef), and the HTML and EPUB subsets
+# lack them too. `chapbook check` and `chapbook build` report them through `missing_glyphs`, so
+# the two agree, without laying the book out.
+
+# Characters that need no glyph of their own: controls (line ends, tabs, form feeds), format
+# characters (soft hyphen, zero-width space and joiners, direction marks), spaces (Pango draws a
+# missing one itself), line and paragraph separators, and variation selectors.
+_NO_GLYPH_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp"}
+_VARIATION_SELECTORS = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF), (0x034F, 0x034F))
+
+
+@cache
+def covered_characters() -> frozenset[int]:
+    """Every code point that some face of styles/fonts.css maps to a glyph."""
+    from fontTools.ttLib import TTFont
+
+    covered: set[int] = set()
+    for file in sorted({face.file for face in font_faces()}):
+        with TTFont(file, lazy=True) as font:
+            covered.update(font.getBestCmap() or {})
+    return frozenset(covered)
+
+
+def _needs_glyph(character: str) -> bool:
+    code = ord(character)
+    return (unicodedata.category(character) not in _NO_GLYPH_CATEGORIES
+            and not any(low <= code <= high for low, high in _VARIATION_SELECTORS))
+
+
+def unrenderable(text: str) -> str:
+    """The characters of `text` that no shipped font has, each once, in order of first use."""
+    candidates = {c for c in set(text) if ord(c) > 0x7E}  # every face has ASCII
+    if not candidates:
+        return ""
+    covered = covered_characters()
+    missing = {c for c in candidates if ord(c) not in covered and _needs_glyph(c)}
+    return "".join(sorted(missing, key=text.index))
+
+
+def _essay_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The essay's clean text (as the build reads it), line by line, entities decoded."""
+    from chapbook.diagnostics import Diagnostics
+    from chapbook.errors import BookError
+    from chapbook.sources import read_source
+
+    try:
+        if path.read_bytes().isascii():
+            return
+        text = read_source(path, Diagnostics()).text
+    except (OSError, BookError):
+        return  # reported where the essay is read
+    if not unrenderable(html.unescape(text)):
+        return
+    for number, line in enumerate(text.split("\n"), 1):
+        yield number, html.unescape(line)
+
+
+def _yaml_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The text values of a YAML file (comments are not printed), each at its line: a value
+    written over several lines is split back into them."""
+    import yaml
+
+    try:
+        text = path.read_text("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return
+    if text.isascii() or not unrenderable(text):
+        return
+    lines = text.split("\n")
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.ScalarToken) and unrenderable(token.value):
+                for number in range(token.start_mark.line, token.end_mark.line + 1):
+                    start = token.start_mark.column if number == token.start_mark.line else 0
+                    end = (token.end_mark.column if number == token.end_mark.line
+                           else len(lines[number]))
+                    yield number + 1, lines[number][start:end]
+    except yaml.YAMLError:
+        return  # the manifest's reader reports it
+
+
+def missing_glyphs(files: Iterable[Path]) -> list[Finding]:
+    """One warning per line of the book's text files (essays, book.yml, glossary.yml,
+    index.yml) that holds characters no shipped font has, naming each of them."""
+    findings: list[Finding] = []
+    for path in files:
+        lines = _yaml_lines(path) if path.suffix.lower() in (".yml", ".yaml") \
+            else _essay_lines(path)
+        merged: dict[int, str] = {}
+        for number, text in lines:
+            merged[number] = merged.get(number, "") + unrenderable(text)
+        for number, characters in sorted(merged.items()):
+            characters = "".join(dict.fromkeys(characters))
+            if characters:
+                findings.append(Finding(Level.WARNING, "missing-glyph",
+                                        _missing_message(characters), path, number))
+    return findings
+
+
+def _missing_message(characters: str) -> str:
+    named = [f'"{c}" (U+{ord(c):04X})' for c in characters]
+    listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} or {named[-1]}"
+    return (f"no font of the book has {listed}: it prints as an empty box; write it another "
+            "way, or add a font that has it to styles/fonts/ and styles/fonts.css")
+
+
+def book_text_files(manifest: Manifest) -> list[Path]:
+    """The files whose text the editions print: book.yml, the essays, the glossary, the index."""
+    extra = [path for path in (manifest.glossary, manifest.index) if path is not None]
+    return [manifest.path, *(chapter.source for chapter in manifest.chapters), *extra]
+
+
+def report_missing_glyphs(files: Iterable[Path], diagnostics: Diagnostics) -> None:
+    """What both `chapbook build` and `chapbook check` warn about missing glyphs."""
+    for finding in missing_glyphs(files):
+        diagnostics.add(finding.level, finding.code, finding.message, finding.path,
+                        finding.line)

@@ -4,7 +4,9 @@ logs becomes findings instead of lines lost on stderr."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -15,7 +17,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from chapbook.book import Book
-from chapbook.diagnostics import Diagnostics
+from chapbook.diagnostics import Diagnostics, Finding
 from chapbook.resources import styles_dir
 
 
@@ -66,14 +68,82 @@ class ConfinedFetcher(URLFetcher):
         return super().fetch(url, headers)
 
 
+_NOTDEF = re.compile(r'^\.notdef glyph rendered for Unicode string unsupported by fonts: "(.)"',
+                     re.DOTALL)
+_QUOTED = re.compile(r"'([^'\n]{3,})'|\"([^\"\n]{3,})\"")
+
+
 class _FindingsHandler(logging.Handler):
+    """WeasyPrint's warnings as findings at the file and line of the text they are about. A
+    missing glyph is the `missing-glyph` finding `chapbook check` reports too (the same finding,
+    so it is counted once); a warning quoting a file of the book is placed where an essay names
+    it; the rest are about the book as a whole (book.yml)."""
+
     def __init__(self, diagnostics: Diagnostics, source: Path) -> None:
         super().__init__(logging.WARNING)
         self.diagnostics = diagnostics
         self.source = source
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.diagnostics.warn("typesetting", record.getMessage(), self.source)
+        message = record.getMessage()
+        notdef = _NOTDEF.match(message)
+        if notdef:
+            code = f"(U+{ord(notdef.group(1)):04X})"
+            known = [f for f in _glyph_findings(self.source) if code in f.message]
+            for finding in known:
+                self.diagnostics.add(finding.level, finding.code, finding.message,
+                                     finding.path, finding.line)
+            if known:
+                return
+        quoted = [a or b for a, b in _QUOTED.findall(message)]
+        place = _place(self.source, notdef.group(1) if notdef else None, quoted)
+        self.diagnostics.warn("typesetting", message, *place)
+
+
+def _text_files(manifest_path: Path) -> list[Path]:
+    from chapbook.fonts import book_text_files
+    from chapbook.manifest import load_manifest
+
+    try:
+        return book_text_files(load_manifest(manifest_path))
+    except Exception:  # the build has read it; a warning must not stop it if it changed since
+        return [manifest_path]
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_glyph_findings(manifest_path: Path, stamp: tuple[int, ...]) -> list[Finding]:
+    from chapbook.fonts import missing_glyphs
+
+    return missing_glyphs(_text_files(manifest_path))
+
+
+def _glyph_findings(manifest_path: Path) -> list[Finding]:
+    """`missing_glyphs` of the book, computed once per state of its files."""
+    stamp = tuple(path.stat().st_mtime_ns if path.exists() else 0
+                  for path in _text_files(manifest_path))
+    return _cached_glyph_findings(manifest_path, stamp)
+
+
+def _place(manifest_path: Path, character: str | None,
+           quoted: list[str]) -> tuple[Path, int | None]:
+    """The first line of the book's text files holding the character, or a file of the book
+    that the message quotes as a URL; else book.yml."""
+    root = manifest_path.parent.resolve()
+    wanted = [character] if character else []
+    for url in quoted:
+        path = Path(unquote(urlparse(url).path)).resolve()
+        if url.startswith("file://") and path.is_relative_to(root) and path != root:
+            wanted.append(path.relative_to(root).as_posix())
+    files = _text_files(manifest_path) if wanted else []
+    for path in files[1:] + files[:1]:  # the essays first
+        try:
+            lines = path.read_text("utf-8-sig", errors="replace").splitlines()
+        except OSError:
+            continue
+        for number, line in enumerate(lines, 1):
+            if any(text in line for text in wanted):
+                return path, number
+    return manifest_path, None
 
 
 @contextlib.contextmanager

@@ -1,0 +1,67 @@
+"""Characters no shipped font has: reported at the essay's (or book.yml's) line, one warning per
+line naming every such character on it, by `chapbook check` and `chapbook build` alike."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from chapbook.check import check_book
+from chapbook.diagnostics import Level
+from chapbook.fonts import unrenderable
+
+from .conftest import BUNDLED, run_cli
+
+GLYPH_LINE = re.compile(r"^(\S+?):(\d+): warning: (.*\[missing-glyph\])$", re.MULTILINE)
+EXPECTED = [
+    ("book.yml", 17, ["U+10002"]),               # a key point set in book.yml
+    ("essays/samples.md", 5, ["U+10000"]),       # twice on the line, reported once
+    ("essays/samples.md", 7, ["U+10001", "U+1F9A0"]),  # two on one line, one warning
+]
+
+
+def glyph_lines(output: str) -> list[tuple[str, int, list[str]]]:
+    return sorted((path, int(line), re.findall(r"U\+[0-9A-F]{4,6}", message))
+                  for path, line, message in GLYPH_LINE.findall(output))
+
+
+@pytest.fixture
+def glyphs_book(fixture_book) -> Path:
+    return fixture_book("b-glyphs")
+
+
+def test_unrenderable_ignores_what_needs_no_glyph() -> None:
+    assert unrenderable("Plain text, “quotes”, αβγ, العربية, 中文\n\t\f\u00ad\u200b") == ""
+    assert unrenderable("a 𐀀 b 🦠 𐀀") == "𐀀🦠"
+
+
+def test_check_reports_missing_glyphs_at_their_line(glyphs_book: Path) -> None:
+    result = run_cli("check", "--book", "book.yml", cwd=glyphs_book)
+    assert glyph_lines(result.stdout) == EXPECTED, result.stdout
+    message = next(f.message for f in check_book(glyphs_book / "book.yml").findings
+                   if f.code == "missing-glyph" and f.line == 7)
+    assert '"𐀁" (U+10001)' in message and '"🦠" (U+1F9A0)' in message
+    assert "styles/fonts" in message  # what to do about it
+
+
+def test_build_reports_the_same_findings_as_check(glyphs_book: Path, tmp_path: Path) -> None:
+    checked = run_cli("check", "--book", "book.yml", cwd=glyphs_book)
+    built = run_cli("build", "pdf", "epub", "--book", "book.yml", "--out", str(tmp_path),
+                    cwd=glyphs_book)
+    assert built.returncode == 0, built.stderr
+    assert glyph_lines(built.stderr) == glyph_lines(checked.stdout) == EXPECTED
+    # WeasyPrint's own `.notdef` warnings are those findings, not lines naming book.yml alone
+    assert ".notdef" not in built.stderr, built.stderr
+    assert not re.search(r"^book\.yml: warning", built.stderr, re.MULTILINE), built.stderr
+
+
+def test_strict_check_fails_on_missing_glyphs(glyphs_book: Path) -> None:
+    result = run_cli("check", "--strict", "--book", "book.yml", cwd=glyphs_book)
+    assert result.returncode == 2
+
+
+def test_the_bundled_book_has_every_glyph() -> None:
+    assert not [f for f in check_book(BUNDLED).findings
+                if f.code == "missing-glyph" or f.level is Level.WARNING]
