@@ -131,9 +131,12 @@ def _place(manifest_path: Path, character: str | None,
     root = manifest_path.parent.resolve()
     wanted = [character] if character else []
     for url in quoted:
-        path = Path(unquote(urlparse(url).path)).resolve()
-        if url.startswith("file://") and path.is_relative_to(root) and path != root:
-            wanted.append(path.relative_to(root).as_posix())
+        local = unquote(urlparse(url).path)
+        if url.startswith(BOOK_URL):
+            wanted.append(local[len(_BOOK_PATH):])
+        elif url.startswith("file://") and Path(local).resolve().is_relative_to(root):
+            wanted.append(Path(local).resolve().relative_to(root).as_posix())
+    wanted = [text for text in wanted if text]
     files = _text_files(manifest_path) if wanted else []
     for path in files[1:] + files[:1]:  # the essays first
         try:
