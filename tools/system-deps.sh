@@ -8,7 +8,10 @@
 set -euo pipefail
 
 packages=()
-have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+# The linker cache, read once. Not `ldconfig -p | grep -q`: grep stops at the first match,
+# ldconfig dies of SIGPIPE writing the rest, and pipefail fails the test of an installed library.
+ldcache="$(ldconfig -p 2>/dev/null || true)"
+have_lib() { [[ "$ldcache" == *"$1"* ]]; }
 have_lib 'libpango-1.0.so.0' || packages+=(libpango-1.0-0)
 have_lib 'libpangoft2-1.0.so.0' || packages+=(libpangoft2-1.0-0)
 have_lib 'libharfbuzz-subset.so.0' || packages+=(libharfbuzz-subset0)
