@@ -77,7 +77,7 @@ def _print_findings(diagnostics: Diagnostics, quiet: bool) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from chapbook.builders import builder
+    from chapbook.builders import builder, held_outputs
     from chapbook.fonts import book_text_files, report_missing_glyphs
     from chapbook.manifest import load_manifest
     from chapbook.pipeline import read_book
@@ -96,7 +96,7 @@ def _build(args: argparse.Namespace) -> int:
                             hint="give 0 or more; 0 writes the PDF in the main process")
         os.environ["CHAPBOOK_JOBS"] = str(args.jobs)  # read where the PDF is written
     diagnostics = Diagnostics()
-    with Reporter(args.quiet) as report:
+    with Reporter(args.quiet) as report, held_outputs() as held:
         manifest = load_manifest(args.book)
         with report.stage("reading", total=len(manifest.chapters)):
             book = read_book(manifest, diagnostics, on_chapter=report.advance,
@@ -104,18 +104,28 @@ def _build(args: argparse.Namespace) -> int:
         report_missing_glyphs(book_text_files(manifest), diagnostics)  # as `check` does
         report.line(f"read {len(book.chapters)} chapters in {len(book.parts)} parts, "
                     f"{book.word_count:,} words")
+        targets: dict[str, Path] = {}
         for fmt in formats:
             with report.stage(f"building {fmt}"):
                 if fmt == "booklet":
                     target = builder(fmt)(book, args.out, diagnostics, creep_mm=args.creep)
                 else:
                     target = builder(fmt)(book, args.out, diagnostics)
-            report.wrote(target)
+                if target.suffix == ".pdf" and report.fancy:  # the bar ends at the file's pages
+                    report.settle(_page_count(held.file(target)))
+            targets[fmt] = target
         _print_findings(diagnostics, args.quiet)
         warnings = diagnostics.count(Level.WARNING)
-        pages = _page_count(args.out / f"{book.slug}.pdf") if "pdf" in formats else None
+        pages = _page_count(held.file(targets["pdf"])) if "pdf" in targets else None
+        if args.strict and warnings:
+            held.discard()  # every warning is known only now: keep the last good outputs
+            print(f"chapbook: --strict: {warnings} warning(s); the outputs were not replaced",
+                  file=sys.stderr)
+            return EXIT_STRICT
+        for target in held.commit():
+            report.wrote(target)
         report.summary(len(book.chapters), book.word_count, pages, warnings)
-    return EXIT_STRICT if args.strict and warnings else EXIT_OK
+    return EXIT_OK
 
 
 def _page_count(pdf: Path) -> int | None:

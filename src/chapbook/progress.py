@@ -47,6 +47,7 @@ class Reporter:
                               MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
                               transient=False) if self.fancy else None)
         self.task: int | None = None
+        self.settled: int | None = None
         self.written: list[Path] = []
 
     def __enter__(self) -> Reporter:
@@ -74,6 +75,7 @@ class Reporter:
             yield
             return
         self.task = self.bars.add_task(description, total=total)
+        self.settled = None
         handler = _PageHandler(self)
         logger = logging.getLogger("weasyprint.progress")
         logger.addHandler(handler)
@@ -85,8 +87,14 @@ class Reporter:
             logger.removeHandler(handler)
             logger.setLevel(level)
             task = self.bars.tasks[-1]
-            self.bars.update(self.task, total=task.completed or 1,
-                             completed=task.completed or 1)
+            done = self.settled or task.completed or 1
+            self.bars.update(self.task, total=done, completed=done, description=description)
+
+    def settle(self, count: int | None) -> None:
+        """The count the current bar ends at: WeasyPrint lays out more pages than the PDF has
+        (the front matter again with its page numbers, a blank page to copy, the back matter),
+        so a bar of pages ends at the pages of the file written."""
+        self.settled = count
 
     def advance(self, description: str | None = None) -> None:
         if self.bars and self.task is not None:
@@ -105,6 +113,7 @@ class Reporter:
         if not self.bars:
             self.line(f"done in {elapsed}, {warnings} warning(s)")
             return
+        self.bars.stop()  # the finished bars stay above; drawn again below the table otherwise
         table = Table(title="chapbook", show_header=True, header_style="bold")
         table.add_column("file")
         table.add_column("size", justify="right")

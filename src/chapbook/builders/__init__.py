@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 from chapbook.book import Book
@@ -14,11 +16,58 @@ from chapbook.diagnostics import Diagnostics
 Builder = Callable[[Book, Path, Diagnostics], Path]
 
 
+class HeldOutputs:
+    """Outputs written beside their targets and held there: `commit` renames them all into
+    place, `discard` removes them. A build that fails, or fails `--strict` once every warning is
+    known, so leaves the last good outputs as they were."""
+
+    def __init__(self) -> None:
+        self.pending: dict[Path, Path] = {}  # target -> its temporary file
+
+    def file(self, target: Path) -> Path:
+        """Where the target's new content is now: its temporary file until committed."""
+        return self.pending.get(target, target)
+
+    def commit(self) -> list[Path]:
+        committed = []
+        for target, temporary in self.pending.items():
+            os.replace(temporary, target)
+            committed.append(target)
+        self.pending.clear()
+        return committed
+
+    def discard(self) -> None:
+        for temporary in self.pending.values():
+            temporary.unlink(missing_ok=True)
+        self.pending.clear()
+
+
+_held: ContextVar[HeldOutputs | None] = ContextVar("chapbook_held_outputs", default=None)
+
+
+@contextlib.contextmanager
+def held_outputs() -> Iterator[HeldOutputs]:
+    """Within it, write_atomic holds each output until `commit`; whatever is not committed when
+    it ends (an error, an interruption, a failed --strict) is removed."""
+    held = HeldOutputs()
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+        held.discard()
+
+
 def write_atomic(target: Path, data: bytes) -> Path:
-    """Write beside the target and rename into place: a failed build leaves the last good file."""
+    """Write beside the target and rename into place: a failed build leaves the last good file.
+    Inside `held_outputs`, the rename waits for its commit."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    held = _held.get()
+    if held is not None and target in held.pending:
+        held.pending.pop(target).unlink(missing_ok=True)
     for stale in target.parent.glob(f".{target.name}.*.part"):  # left by a killed build
-        stale.unlink(missing_ok=True)
+        if held is None or stale not in held.pending.values():
+            stale.unlink(missing_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
                                          dir=target.parent)
     try:
@@ -27,7 +76,10 @@ def write_atomic(target: Path, data: bytes) -> Path:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would hide the book from others
-        os.replace(temporary, target)
+        if held is not None:
+            held.pending[target] = Path(temporary)
+        else:
+            os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
