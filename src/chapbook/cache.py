@@ -13,6 +13,11 @@ each printed page begins (what the EPUB's page list needs), and the e-reader cov
 every file that goes into them: the book's manifest, essays, images, glossary and index files,
 and chapbook's own code, templates and styles, with WeasyPrint's version. So `make epub` after
 `make pdf` of the same book does not lay the book out again, and any change lays it out anew.
+
+Every entry of every kind (essays, font subsets, page maps, covers) is also keyed on the code that
+made it (code_digest: chapbook's own files, templates and styles, and the versions of the
+libraries that shape the output), so a build into an old build/ after a change to chapbook, even
+one that leaves its version number alone, makes everything again instead of serving old output.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import hashlib
 import os
 import pickle
 from dataclasses import dataclass
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -64,10 +69,15 @@ class PickleCache(Generic[T]):
         self.folder = folder / kind if folder else None
         self.type = type_
 
+    @staticmethod
+    def _name(key: str) -> str:
+        """The entry's file name: its key, bound to the code that makes the entry."""
+        return hashlib.sha256(code_digest() + key.encode()).hexdigest()
+
     def load(self, key: str) -> T | None:
         if self.folder is None:
             return None
-        path = self.folder / f"{key}.pickle"
+        path = self.folder / f"{self._name(key)}.pickle"
         try:
             with path.open("rb") as stream:
                 entry = pickle.load(stream)
@@ -79,10 +89,11 @@ class PickleCache(Generic[T]):
         if self.folder is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.folder / f".{key}.{os.getpid()}.part"
+        name = self._name(key)
+        temporary = self.folder / f".{name}.{os.getpid()}.part"
         with temporary.open("wb") as stream:
             pickle.dump(entry, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, self.folder / f"{key}.pickle")
+        os.replace(temporary, self.folder / f"{name}.pickle")
 
 
 class EssayCache(PickleCache[CachedEssay]):
@@ -97,11 +108,29 @@ def _tree(digest: Any, folder: Path) -> None:
         digest.update(path.read_bytes())
 
 
+# The libraries whose version changes what chapbook makes: parsing, sanitising, repairing,
+# subsetting, laying out, writing.
+LIBRARIES = ("markdown-it-py", "mdit-py-plugins", "nh3", "ftfy", "fonttools", "weasyprint",
+             "pydyf", "pikepdf", "pypdf", "jinja2", "lxml", "ebooklib", "pyyaml")
+
+
+def _library_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "-"
+
+
 @functools.cache
-def _tools_digest() -> bytes:
-    """chapbook's code, templates and styles (fonts included) and WeasyPrint's version."""
-    digest = hashlib.sha256(f"{__version__} weasyprint {version('weasyprint')}".encode())
-    for folder in (Path(chapbook.__file__).parent, templates_dir(), styles_dir()):
+def code_digest() -> bytes:
+    """chapbook's own code (every file of the package), its templates and styles (fonts
+    included), and the versions of the libraries that shape its output: what every cache entry
+    is keyed on. Hashed once per process (about 10 ms; the styles' fonts are most of it)."""
+    digest = hashlib.sha256(__version__.encode())
+    for library in LIBRARIES:
+        digest.update(f"\0{library} {_library_version(library)}".encode())
+    for folder in (Path(chapbook.__file__).resolve().parent, templates_dir(), styles_dir()):
+        digest.update(b"\0" + folder.name.encode() + b"\0")
         _tree(digest, folder)
     return digest.digest()
 
@@ -109,7 +138,7 @@ def _tools_digest() -> bytes:
 def book_key(book: Book, purpose: str, whole: bool = True) -> str:
     """A key for something made from the book by chapbook's current code and styles: from the
     whole book, or (`whole=False`) from the manifest alone, as the cover is."""
-    digest = hashlib.sha256(_tools_digest() + purpose.encode())
+    digest = hashlib.sha256(code_digest() + purpose.encode())
     manifest = book.manifest
     files: list[Path | None] = [manifest.path]
     if whole:

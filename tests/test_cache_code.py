@@ -1,0 +1,111 @@
+"""Issue 10, item 16: build/.cache is keyed on chapbook's own code.
+
+A copy of the package is run from a temporary folder; after a change to its Markdown parser, a
+build into the same build/ must parse again (and show the change) instead of serving the essays,
+font subsets, page map and cover that the old code made."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import chapbook
+
+ROOT = Path(__file__).resolve().parents[1]
+KINDS = ("essays", "fonts", "layout", "cover")
+
+MANIFEST = """slug: code-change
+metadata:
+  title: A Change of Code
+  author: The Test Desk
+  language: en-GB
+  identifier: urn:uuid:5e2b7d14-96c3-4f0a-b1de-7a4c2f9e0d31
+  date: "2026-05-01"
+page_size: A5
+parts:
+  - title: Only Part
+    chapters:
+      - file: essays/quotes.md
+back_matter: []
+"""
+
+ESSAY = """# Quotes
+
+It's a "quoted" word, and a dash -- here.
+"""
+
+
+def copy_of_chapbook(home: Path) -> Path:
+    """chapbook's package copied into `home`/src, with the real templates and styles beside it
+    (resources.home() is the folder two levels above the package)."""
+    package = Path(chapbook.__file__).resolve().parent
+    shutil.copytree(package, home / "src" / "chapbook",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("templates", "styles"):
+        (home / folder).symlink_to(ROOT / folder, target_is_directory=True)
+    return home / "src" / "chapbook"
+
+
+def build(src: Path, manifest: Path, out: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(src), "SOURCE_DATE_EPOCH": "1767225600"}
+    env.pop("CHAPBOOK_HOME", None)
+    subprocess.run([sys.executable, "-m", "chapbook", "build", "html", "pdf", "epub", "--quiet",
+                    "--book", str(manifest), "--out", str(out)], check=True, env=env,
+                   timeout=300, cwd=out.parent)
+
+
+def entries(out: Path) -> dict[str, set[str]]:
+    return {kind: {p.name for p in (out / ".cache" / kind).glob("*.pickle")} for kind in KINDS}
+
+
+def test_a_change_to_the_parser_is_not_served_from_the_cache(tmp_path: Path) -> None:
+    package = copy_of_chapbook(tmp_path / "home")
+    book = tmp_path / "book"
+    (book / "essays").mkdir(parents=True)
+    (book / "book.yml").write_text(MANIFEST, encoding="utf-8")
+    (book / "essays" / "quotes.md").write_text(ESSAY, encoding="utf-8")
+    out = tmp_path / "build"
+    out.mkdir()
+    html = out / "code-change.html"
+
+    build(package.parent, book / "book.yml", out)
+    first = entries(out)
+    assert all(first[kind] for kind in KINDS), first
+    assert "It’s a “quoted” word" in html.read_text(encoding="utf-8")
+
+    build(package.parent, book / "book.yml", out)  # the same code: everything from the cache
+    assert entries(out) == first
+
+    # The parser changes: typographer quotes and dashes switched off.
+    parser = package / "markdown.py"
+    source = parser.read_text(encoding="utf-8")
+    assert '"typographer": True' in source, "the test's edit no longer applies to markdown.py"
+    parser.write_text(source.replace('"typographer": True', '"typographer": False'),
+                      encoding="utf-8")
+    build(package.parent, book / "book.yml", out)
+    after = entries(out)
+    for kind in KINDS:
+        assert after[kind] - first[kind], f"no new {kind} entry after the code changed"
+    text = html.read_text(encoding="utf-8")
+    assert "It's a" in text and "It’s" not in text
+
+
+def test_an_unrelated_file_in_the_package_changes_the_key(tmp_path: Path) -> None:
+    """Any file of the package counts, not only the parser: a new module changes every key."""
+    package = copy_of_chapbook(tmp_path / "home")
+    probe = ("import sys; from chapbook import cache; "
+             "sys.stdout.write(cache.code_digest().hex())")
+    env = {**os.environ, "PYTHONPATH": str(package.parent)}
+    env.pop("CHAPBOOK_HOME", None)
+
+    def digest() -> str:
+        return subprocess.run([sys.executable, "-c", probe], check=True, env=env,
+                              capture_output=True, text=True, timeout=60).stdout
+
+    before = digest()
+    assert before == digest()
+    (package / "extra.py").write_text("VALUE = 1\n", encoding="utf-8")
+    assert digest() != before
