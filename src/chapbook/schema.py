@@ -124,6 +124,22 @@ _YAML_HINTS = {
 }
 
 
+def _yaml_hint(problem: str, text: str, mark: yaml.Mark | None) -> str:
+    """What to do about a YAML syntax error. "Mapping values are not allowed here" means a
+    second `: ` where YAML reads a value: on the line of its key, a value with a colon in it;
+    with no key before it on its line, a key indented more than its siblings, which YAML
+    reads as the rest of the value above it."""
+    kind = problem.split(",")[0]
+    if kind == "mapping values are not allowed here" and mark is not None:
+        lines = text.split("\n")
+        before = lines[mark.line][:mark.column] if mark.line < len(lines) else ""
+        if ": " not in before and not before.lstrip().startswith(("- ", "-\t")):
+            key = before.strip()
+            return (f"'{key}' is indented more than the keys beside it, so YAML reads it as "
+                    "the rest of the value on the line above; indent it as far as they are")
+    return _YAML_HINTS.get(kind, _YAML_HINT)
+
+
 def compose(path: Path, what: str) -> yaml.Node:
     """Parse a YAML file into nodes; a syntax error becomes a BookError at its line."""
     try:
@@ -139,7 +155,7 @@ def compose(path: Path, what: str) -> yaml.Node:
         problem = err.problem or "invalid YAML"
         raise BookError(f"this is not valid YAML: {problem}", path,
                         mark.line + 1 if mark else None, mark.column + 1 if mark else None,
-                        _YAML_HINTS.get(problem.split(",")[0], _YAML_HINT)) from err
+                        _yaml_hint(problem, text, mark)) from err
     except yaml.YAMLError as err:
         raise BookError(f"this is not valid YAML: {err}", path) from err
     if node is None:
