@@ -159,7 +159,7 @@ def test_report_prints_findings_and_a_summary(fixture_book, capsys) -> None:
     assert lines[:-1] == [str(f) for f in diagnostics.findings]
     assert lines[0].endswith("error: essay 'essays/gone.md' does not exist; check the file "
                              "name and folder [manifest]")
-    assert ":14: error:" in lines[0]
+    assert ":14:15: error:" in lines[0]  # line and column, as a build prints them
     assert lines[-1] == "2 errors, 2 warnings, 0 notes"
 
 

@@ -15,7 +15,8 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 import yaml
@@ -31,8 +32,11 @@ from chapbook.schema import compose
 from chapbook.sources import read_source
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
-# Folders under the book's folder that hold no essays: outputs and tool caches.
+# Folders under the book's folder that hold no essays: outputs and tool caches (and any hidden
+# folder); and the names of the copies editors and tools leave beside a file.
 SKIPPED_FOLDERS = {"build", "_build", "node_modules", "__pycache__"}
+BACKUP_NAMES = ("*~", "*~.*", ".#*", ".*", "*.orig", "*.orig.*", "*.bak", "*.bak.*",
+                "*.backup*", "*.swp", "#*#")
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _ALT = re.compile(r"""(?<![\w-])alt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>=`]+))""",
                   re.IGNORECASE)
@@ -65,9 +69,11 @@ def check_book(manifest_path: Path) -> Diagnostics:
         listed = _listed_chapters(manifest_path)  # what book.yml names, read leniently
         essays = _read_essays(root, manifest_path, listed or [], diagnostics)
         texts = [manifest_path, *(path for path, _, _ in listed or [])]
+        exclude = _lenient_exclude(manifest_path)
     else:
         listed = [(spec.source, spec.title, spec.line) for spec in manifest.chapters]
         texts = book_text_files(manifest)
+        exclude = manifest.exclude
         try:
             book = read_book(manifest, diagnostics)
         except (BookError, BookErrors) as err:
@@ -81,7 +87,7 @@ def check_book(manifest_path: Path) -> Diagnostics:
                       chapter.source, chapter.essay)
                 for chapter, spec in zip(book.chapters, manifest.chapters, strict=True)]
     if listed is not None:
-        _check_orphans(root, {path.resolve() for path, _, _ in listed}, diagnostics)
+        _check_orphans(root, {path.resolve() for path, _, _ in listed}, diagnostics, exclude)
     report_missing_glyphs(texts, diagnostics)
     chapters = {essay.source.resolve(): essay for essay in essays}
     for essay in essays:
@@ -92,14 +98,16 @@ def check_book(manifest_path: Path) -> Diagnostics:
     return diagnostics
 
 
-def report(diagnostics: Diagnostics, strict: bool) -> int:
-    """Print every finding and a summary; the exit status is 1 for errors, 2 for warnings when
-    strict (as for `chapbook build --strict`), else 0."""
+def report(diagnostics: Diagnostics, strict: bool, quiet: bool = False) -> int:
+    """Print every finding and a summary, or with `quiet` only the errors; the exit status is 1
+    for errors, 2 for warnings when strict (as for `chapbook build --strict`), else 0."""
     for finding in diagnostics.findings:
-        print(finding)
+        if not quiet or finding.level is Level.ERROR:
+            print(finding)
     errors, warnings, notes = (diagnostics.count(level)
                                for level in (Level.ERROR, Level.WARNING, Level.NOTE))
-    print(f"{errors} errors, {warnings} warnings, {notes} notes")
+    if not quiet:
+        print(f"{errors} errors, {warnings} warnings, {notes} notes")
     if errors:
         return 1
     return 2 if strict and warnings else 0
@@ -112,7 +120,8 @@ def _add_errors(err: BookError | BookErrors, code: str, default: Path,
     """One error-level finding per mistake, keeping its file and line, the hint after it."""
     for error in err.errors if isinstance(err, BookErrors) else [err]:
         message = f"{error.message}; {error.hint}" if error.hint else error.message
-        diagnostics.add(Level.ERROR, code, message, error.path or default, error.line)
+        diagnostics.add(Level.ERROR, code, message, error.path or default, error.line,
+                        error.column)
 
 
 def _listed_chapters(manifest_path: Path) -> list[tuple[Path, str | None, int]] | None:
@@ -134,6 +143,16 @@ def _listed_chapters(manifest_path: Path) -> list[tuple[Path, str | None, int]] 
                 listed.append((path, str(title.value) if isinstance(title, yaml.ScalarNode)
                                else None, chapter.start_mark.line + 1))
     return listed
+
+
+def _lenient_exclude(manifest_path: Path) -> tuple[str, ...]:
+    """The `exclude` patterns of an invalid book.yml, as far as they can be read."""
+    try:
+        node = compose(manifest_path, "manifest")
+    except BookError:
+        return ()
+    return tuple(str(item.value) for item in _items(_value(node, "exclude"))
+                 if isinstance(item, yaml.ScalarNode) and str(item.value).strip())
 
 
 def _value(node: yaml.Node | None, key: str) -> yaml.Node | None:
@@ -172,16 +191,43 @@ def _read_essays(root: Path, manifest_path: Path, listed: list[tuple[Path, str |
 
 # --- the checks ------------------------------------------------------------------------------
 
-def _check_orphans(root: Path, listed: set[Path], diagnostics: Diagnostics) -> None:
+def _matches(relative: PurePosixPath, is_folder: bool, pattern: str) -> bool:
+    """Whether a path below the book's folder matches an `exclude` pattern, as in .gitignore: a
+    pattern ending in `/` names folders only; one with a `/` elsewhere is anchored at the book's
+    folder, and one without matches a name at any depth."""
+    folders_only = pattern.endswith("/")
+    pattern = pattern.strip("/")
+    if not pattern or (folders_only and not is_folder):
+        return False
+    if "/" in pattern:
+        parts = pattern.split("/")
+        return len(parts) == len(relative.parts) and all(
+            fnmatchcase(name, part) for name, part in zip(relative.parts, parts, strict=True))
+    return fnmatchcase(relative.name, pattern)
+
+
+def _excluded(relative: PurePosixPath, is_folder: bool, patterns: tuple[str, ...]) -> bool:
+    """Left out of the orphan check: backup copies, and what the manifest's `exclude` names."""
+    name = relative.name
+    if is_folder and (name.startswith(".") or name in SKIPPED_FOLDERS):
+        return True
+    if not is_folder and any(fnmatchcase(name, backup) for backup in BACKUP_NAMES):
+        return True
+    return any(_matches(relative, is_folder, pattern) for pattern in patterns)
+
+
+def _check_orphans(root: Path, listed: set[Path], diagnostics: Diagnostics,
+                   exclude: tuple[str, ...] = ()) -> None:
     """An essay in the folder but not in book.yml is usually one the author forgot to add."""
     for folder, subfolders, files in os.walk(root):
+        below = PurePosixPath(Path(folder).relative_to(root).as_posix())
         subfolders[:] = sorted(d for d in subfolders
-                               if not d.startswith(".") and d not in SKIPPED_FOLDERS)
+                               if not _excluded(below / d, True, exclude))
         for name in sorted(files):
             path = Path(folder) / name
             is_readme = path.stem.upper() in ("README", "CHANGELOG", "LICENSE")
             if (path.suffix.lower() in MARKDOWN_SUFFIXES and path.resolve() not in listed
-                    and not is_readme):
+                    and not is_readme and not _excluded(below / name, False, exclude)):
                 shown = path.relative_to(root).as_posix()
                 diagnostics.warn("orphan-essay", f"'{shown}' is not a chapter of the book; add it "
                                  "to book.yml or remove it", path)

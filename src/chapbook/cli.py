@@ -138,10 +138,11 @@ def _check(args: argparse.Namespace) -> int:
     from chapbook.check import check_book, report, write_repaired
 
     diagnostics = check_book(args.book)
-    status = report(diagnostics, args.strict)
+    status = report(diagnostics, args.strict, args.quiet)
     if args.fix:
         for path in write_repaired(args.book, args.fix):
-            print(f"chapbook: wrote {path}")
+            if not args.quiet:
+                print(f"chapbook: wrote {path}")
     return status
 
 

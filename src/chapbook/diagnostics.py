@@ -29,12 +29,15 @@ class Finding:
     message: str
     path: Path | str | None = None
     line: int | None = None
+    column: int | None = None  # where known, as in a build's errors: file:line:column
 
     def __str__(self) -> str:
         where = ""
         if self.path is not None:
-            path = display_path(self.path)
-            where = f"{path}:{self.line}: " if self.line else f"{path}: "
+            where = display_path(self.path)
+            if self.line:
+                where += f":{self.line}" + (f":{self.column}" if self.column else "")
+            where += ": "
         return f"{where}{self.level.value}: {self.message} [{self.code}]"
 
 
@@ -43,8 +46,9 @@ class Diagnostics:
     findings: list[Finding] = field(default_factory=list)
 
     def add(self, level: Level, code: str, message: str,
-            path: Path | str | None = None, line: int | None = None) -> None:
-        finding = Finding(level, code, message, path, line)
+            path: Path | str | None = None, line: int | None = None,
+            column: int | None = None) -> None:
+        finding = Finding(level, code, message, path, line, column)
         if finding not in self.findings:
             self.findings.append(finding)
 

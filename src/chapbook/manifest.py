@@ -74,6 +74,7 @@ class Manifest:
     back_matter: tuple[str, ...]
     glossary: Path | None = None
     index: Path | None = None
+    exclude: tuple[str, ...] = ()  # what `chapbook check` should not call forgotten essays
     chapters: tuple[ChapterSpec, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -117,6 +118,7 @@ BOOK_KEYS = {
     "back_matter": Key(text_list),
     "glossary": Key(text_value),
     "index": Key(text_value),
+    "exclude": Key(text_list),
 }
 
 
@@ -229,6 +231,19 @@ def _parts(reader: Reader, values: dict[str, Any], root: Path) -> list[PartSpec]
     return parts
 
 
+def _exclude(reader: Reader, values: dict[str, Any]) -> tuple[str, ...]:
+    """Glob patterns, relative to the book's folder, of files that are not essays."""
+    patterns = values.get("exclude", ())
+    for number, pattern in enumerate(patterns):
+        if pattern.startswith(("/", "~")) or ".." in pattern.split("/"):
+            node = values["exclude@node"]
+            reader.error(node.value[number] if isinstance(node, yaml.SequenceNode) else node,
+                         f"exclude pattern '{pattern}' points outside the book's folder",
+                         "give patterns relative to book.yml, inside the book's folder, e.g. "
+                         "drafts/ or \"*.bak.md\"")
+    return tuple(patterns)
+
+
 def load_manifest(path: Path) -> Manifest:
     """Read and validate book.yml; raise BookError (or BookErrors) naming every mistake."""
     path = Path(path)
@@ -254,8 +269,9 @@ def load_manifest(path: Path) -> Manifest:
         raw = values.get(key)
         extra[key] = (_book_path(reader, root, raw, values[f"{key}@node"], f"the {key} file")
                       if raw else None)
+    exclude = _exclude(reader, values)
     raise_all(reader.errors)
     assert metadata is not None  # a missing field was reported above
     return Manifest(path=path, root=root, slug=slug, metadata=metadata, page_size=page_size,
                     front_matter=front, parts=tuple(parts), back_matter=back,
-                    glossary=extra["glossary"], index=extra["index"])
+                    glossary=extra["glossary"], index=extra["index"], exclude=exclude)
