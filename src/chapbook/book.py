@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from markupsafe import escape
+
+from chapbook import ids
 from chapbook.languages import direction
 from chapbook.manifest import Manifest, Metadata
 from chapbook.markdown import Footnote, Heading, ParsedEssay, render, render_note
@@ -22,6 +25,33 @@ class Chapter:
     essay: ParsedEssay
     part: Part | None = None
     language: str | None = None  # when it differs from the book's
+
+    @property
+    def subtitle(self) -> str | None:
+        return self.essay.front.subtitle
+
+    @property
+    def authors(self) -> tuple[str, ...]:
+        return self.essay.front.authors
+
+    @property
+    def abstract(self) -> str | None:
+        return self.essay.front.abstract
+
+    @property
+    def title_id(self) -> str:
+        return ids.title(self.id)
+
+    @property
+    def notes_id(self) -> str:
+        return ids.notes_section(self.id)
+
+    def title_html(self, flavour: str) -> str:
+        """The title as set in the chapter opener, with its notes' calls; the plain `title`
+        serves the contents, bookmarks and running heads. A title from book.yml has no notes."""
+        if self.title != self.essay.title or not self.essay.title_tokens:
+            return escape(self.title)
+        return render(self.essay.title_tokens, self.essay.env, flavour, 0).strip()
 
     @property
     def direction(self) -> str | None:

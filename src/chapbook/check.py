@@ -25,8 +25,9 @@ from markdown_it.token import Token
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
 from chapbook.fonts import book_text_files, report_missing_glyphs
+from chapbook.ids import slug
 from chapbook.manifest import load_manifest
-from chapbook.markdown import ParsedEssay, parse_essay, slug
+from chapbook.markdown import ParsedEssay, parse_essay
 from chapbook.pipeline import read_book
 from chapbook.schema import compose
 from chapbook.sources import read_source

@@ -22,9 +22,11 @@ from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
 
+from chapbook import ids
 from chapbook.collect.occurrences import index_mark_rule
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
+from chapbook.frontmatter import FrontMatter, split_front_matter
 from chapbook.safety import ImageResolver, audit, clean, rewrite_html_images, to_xhtml
 
 
@@ -42,6 +44,11 @@ class Footnote:
     id: str
     ref_id: str
     tokens: tuple[Token, ...]
+    citations: int = 1  # how many times the essay cites it
+
+    def ref(self, citation: int = 1) -> str:
+        """The id of the note's `citation`-th call (1 for the first)."""
+        return self.ref_id if citation == 1 else f"{self.ref_id}-{citation}"
 
 
 @dataclass
@@ -53,21 +60,23 @@ class ParsedEssay:
     tokens: list[Token]
     word_count: int
     env: dict[str, Any] = field(default_factory=dict)
-
-
-def slug(text: str) -> str:
-    """A readable ASCII id fragment: 'Why is it Vital?' → 'why-is-it-vital'."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    title_tokens: tuple[Token, ...] = ()  # the title as written, notes included
+    front: FrontMatter = field(default_factory=FrontMatter)
 
 
 @cache
 def parser() -> MarkdownIt:
     """Built once per process: markdown-it compiles its rule chains on construction."""
     md = MarkdownIt("commonmark", {"typographer": True, "html": True, "xhtmlOut": True})
+    # Every link is parsed, whatever its scheme, so that the audit (safety.py) can name and
+    # remove a `javascript:` or `file:` link and keep its text, instead of the whole link
+    # standing in the text as typed.
+    md.validateLink = lambda url: True
     md.enable(["replacements", "smartquotes", "table"])
     md.core.ruler.after("replacements", "spaced_dashes", _spaced_dashes)
     md.use(footnote_plugin)
+    md.core.ruler.before("footnote_tail", "first_footnote_definition", _first_definition_wins)
+    md.core.ruler.push("table_alignment", _table_alignment)
     md.add_render_rule("heading_open", _render_heading_open)
     md.add_render_rule("heading_close", _render_heading_close)
     md.add_render_rule("footnote_ref", _render_footnote_ref)
@@ -78,8 +87,9 @@ def parser() -> MarkdownIt:
     md.add_render_rule("term_open", _render_term_open)
     md.add_render_rule("term_close", lambda *args: "</a>")
     md.add_render_rule("image", _render_image)
+    md.add_render_rule("link_open", _render_link_open)
     md.add_render_rule("text", _render_text)
-    for kind in ("paragraph", "list_item"):
+    for kind in ("paragraph", "list_item", "th", "td"):
         md.add_render_rule(f"{kind}_open", _render_block_open)
         md.add_render_rule(f"{kind}_close", _render_block_close)
     md.add_render_rule("html_block", _render_html)
@@ -88,6 +98,40 @@ def parser() -> MarkdownIt:
 
 
 _SPACED_HYPHEN = re.compile(r"(?<= )-(?= )")
+
+
+def _first_definition_wins(state: Any) -> None:
+    """Of two definitions of one footnote label, keep the first, as CommonMark does for link
+    reference definitions (the plugin keeps the last); the others are recorded for a warning."""
+    seen: set[str] = set()
+    kept: list[Token] = []
+    dropping = False
+    for position, token in enumerate(state.tokens):
+        if token.type == "footnote_reference_open":
+            label = token.meta["label"]
+            dropping = label in seen
+            if dropping:
+                line = next((t.map[0] + 1 for t in state.tokens[position:] if t.map), None)
+                state.env.setdefault("chapbook_duplicate_notes", []).append((label, line))
+            seen.add(label)
+        if not dropping:
+            kept.append(token)
+        if token.type == "footnote_reference_close":
+            dropping = False
+    state.tokens = kept
+
+
+_ALIGNMENT = re.compile(r"text-align:\s*(left|center|right)")
+
+
+def _table_alignment(state: Any) -> None:
+    """A column's alignment (`:--:`) as a class: the sanitizer allows no style attributes."""
+    for token in state.tokens:
+        if token.type in ("th_open", "td_open"):
+            match = _ALIGNMENT.search(str(token.attrGet("style") or ""))
+            if match:
+                token.attrs.pop("style", None)
+                token.attrJoin("class", f"align-{match.group(1)}")
 
 
 def _spaced_dashes(state: Any) -> None:
@@ -110,23 +154,26 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
 
     `root` is the book's folder: images must lie inside it."""
     root = root or path.parent
+    front, text = split_front_matter(text, path, diagnostics)
     env: dict[str, Any] = {"images": ImageResolver(root.resolve())}
     tokens = parser().parse(text, env)
     _refuse_deep_nesting(tokens, path)
     images = audit(tokens, path, root, diagnostics)
     env["image_files"] = images
-    title, title_line = _take_title(tokens)
+    title, title_line, title_tokens = (front.title, front.title_line, []) if front.title \
+        else _take_title(tokens)
     headings = _number_headings(tokens, chapter_id, path, diagnostics)
     _point_links_at_headings(tokens, chapter_id, {h.id for h in headings})
     _number_blocks(tokens, chapter_id)
     for rule in token_rules:
         rule(tokens)
     _mark_directions(tokens, direction)
-    _check_footnotes(text, tokens, env, path, diagnostics)
+    _check_footnotes(text, [*title_tokens, *tokens], env, path, diagnostics)
     footnotes, tokens = _gather_footnotes(tokens, chapter_id, env)
     words = sum(len(child.content.split()) for token in tokens if token.type == "inline"
                 for child in token.children or [] if child.type == "text")
-    return ParsedEssay(title, title_line, headings, footnotes, tokens, words, env)
+    return ParsedEssay(title, title_line, headings, footnotes, tokens, words, env,
+                       tuple(title_tokens), front)
 
 
 def _refuse_deep_nesting(tokens: list[Token], path: Path) -> None:
@@ -170,14 +217,21 @@ _FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:", re.MULTILINE)
 
 def _check_footnotes(text: str, tokens: list[Token], env: dict[str, Any], path: Path,
                      diagnostics: Diagnostics) -> None:
-    """A reference with no note stays in the text as typed; a note never referenced is lost."""
+    """A reference with no note is left out of the text; a note never referenced is lost; of
+    two definitions of one label the first counts (CommonMark's rule for link references)."""
     for token in tokens:
         for child in token.children or []:
-            if child.type == "text":
+            if child.type == "text" and "[^" in child.content:
                 for match in _FOOTNOTE_REF.finditer(child.content):
                     diagnostics.warn("footnote-undefined", f"footnote [^{match.group(1)}] has no "
-                                     f"definition; add a line `[^{match.group(1)}]: …`", path,
+                                     f"definition, so the call is left out; add a line "
+                                     f"`[^{match.group(1)}]: …`", path,
                                      token.map[0] + 1 if token.map else None)
+                child.content = _FOOTNOTE_REF.sub("", child.content)
+    for label, line in env.get("chapbook_duplicate_notes", []):
+        diagnostics.warn("footnote-defined-twice", f"footnote [^{label}] is defined a second "
+                         "time here; the first definition is used and this one is left out",
+                         path, line)
     notes = env.get("footnotes", {}).get("list", {}).values()
     referenced = {note.get("label") for note in notes}
     for match in _FOOTNOTE_DEFINITION.finditer(text):
@@ -187,20 +241,24 @@ def _check_footnotes(text: str, tokens: list[Token], env: dict[str, Any], path: 
                              text[: match.start()].count("\n") + 1)
 
 
-def _take_title(tokens: list[Token]) -> tuple[str | None, int | None]:
-    """The leading `# ` heading is the chapter title; it leaves the body."""
+def _take_title(tokens: list[Token]) -> tuple[str | None, int | None, list[Token]]:
+    """The leading `# ` heading is the chapter title; it leaves the body. Its plain text names
+    the chapter (contents, bookmarks, running heads); its tokens, notes included, are set in the
+    chapter opener."""
     if len(tokens) >= 3 and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
         title = _inline_text(tokens[1]).strip()
         line = tokens[0].map[0] + 1 if tokens[0].map else 1
+        inline = tokens[1]
         del tokens[:3]
-        return title or None, line
-    return None, None
+        return title or None, line, [inline] if title else []
+    return None, None, []
 
 
 def _number_headings(tokens: list[Token], chapter_id: str, path: Path,
                      diagnostics: Diagnostics) -> list[Heading]:
     headings: list[Heading] = []
     used: set[str] = {chapter_id}
+    counters: dict[str, int] = {}  # the next number to try for each base: linear, not quadratic
     previous = 1
     for i, token in enumerate(tokens):
         if token.type != "heading_open":
@@ -217,10 +275,11 @@ def _number_headings(tokens: list[Token], chapter_id: str, path: Path,
             level = previous + 1
         previous = level
         text = _inline_text(tokens[i + 1]).strip()
-        base = f"{chapter_id}-{slug(text) or 'section'}"
-        unique, n = base, 2
+        base = ids.heading(chapter_id, text)
+        unique, n = base, counters.get(base, 2)
         while unique in used:
             unique, n = f"{base}-{n}", n + 1
+        counters[base] = n
         used.add(unique)
         token.attrSet("id", unique)
         token.meta["level"] = level
@@ -239,13 +298,17 @@ def _point_links_at_headings(tokens: list[Token], chapter_id: str, ids: set[str]
                 child.attrSet("href", f"#{chapter_id}-{href[1:]}")
 
 
+_NUMBERED_BLOCKS = ("paragraph_open", "list_item_open", "th_open", "td_open")
+
+
 def _number_blocks(tokens: list[Token], chapter_id: str) -> None:
-    """Paragraphs and list items get ids too: the print map places page breaks by them."""
+    """Paragraphs, list items and table cells get ids too: the print map places page breaks
+    by them, so a printed page that begins inside any of them has a marker in the EPUB."""
     number = 0
     for token in tokens:
-        if token.type in ("paragraph_open", "list_item_open") and not token.hidden:
+        if token.type in _NUMBERED_BLOCKS and not token.hidden:
             number += 1
-            token.attrSet("id", f"{chapter_id}-b{number}")
+            token.attrSet("id", ids.block(chapter_id, number))
 
 
 def _gather_footnotes(tokens: list[Token], chapter_id: str,
@@ -270,8 +333,9 @@ def _gather_footnotes(tokens: list[Token], chapter_id: str,
             current.append(token)
         elif not in_block:
             body.append(token)
-    footnotes = [Footnote(number, f"{chapter_id}-fn{number}", f"{chapter_id}-fnref{number}",
-                          tuple(notes[note_id]))
+    cited = env.get("footnotes", {}).get("list", {})
+    footnotes = [Footnote(number, ids.note(chapter_id, number), ids.noteref(chapter_id, number),
+                          tuple(notes[note_id]), max(1, cited.get(note_id, {}).get("count", 1)))
                  for number, note_id in enumerate(sorted(notes), 1)]
     env["chapbook_notes"] = {note_id: note for note_id, note in zip(sorted(notes), footnotes,
                                                                      strict=True)}
@@ -304,50 +368,76 @@ def pagebreak(number: int) -> str:
             f'aria-label="{number}"></span>')
 
 
-def _open_breaks(token: Token, env: dict[str, Any]) -> None:
-    """Entering a block: the page breaks that fall inside it, by words of its text before them."""
-    breaks = env.get("page_breaks", {}).get(token.attrGet("id"), [])
-    env["_breaks"] = sorted(breaks)
-    env["_words"] = 0
-    env["_in_word"] = False
+class _Breaks:
+    """The page breaks still to place inside one open block, and its words so far."""
+
+    def __init__(self, breaks: list[tuple[int, int]]) -> None:
+        self.breaks = sorted(breaks)
+        self.words = 0
+        self.in_word = False
+
+    def due(self) -> str:
+        """The markers of breaks that come before the next word."""
+        out = []
+        while self.breaks and self.breaks[0][0] <= self.words:
+            out.append(pagebreak(self.breaks.pop(0)[1]))
+        return "".join(out)
+
+    def rest(self) -> str:
+        out = "".join(pagebreak(number) for _, number in self.breaks)
+        self.breaks = []
+        return out
+
+
+def _open_breaks(token: Token, env: dict[str, Any]) -> str:
+    """Entering a block: the page breaks that fall inside it, by words of its text before them.
+    Blocks nest (a paragraph in a list item): the enclosing block's breaks that are due are
+    placed before the inner one opens."""
+    stack: list[_Breaks] = env.setdefault("_breaks", [])
+    due = stack[-1].due() if stack else ""
+    stack.append(_Breaks(env["page_breaks"].get(token.attrGet("id"), [])))
+    return due
 
 
 def _close_breaks(env: dict[str, Any]) -> str:
-    rest = env.pop("_breaks", [])
-    return "".join(pagebreak(number) for _, number in rest)
+    """Leaving a block: its breaks not yet placed go at its end, so no marker is ever lost."""
+    stack: list[_Breaks] = env.get("_breaks", [])
+    return stack.pop().rest() if stack else ""
+
+
+def _tracks_breaks(token: Token, env: dict[str, Any]) -> bool:
+    return "page_breaks" in env and not token.hidden
 
 
 def _render_block_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
                        env: dict[str, Any]) -> str:
-    if "page_breaks" in env:
-        _open_breaks(tokens[idx], env)
-    return str(self.renderToken(tokens, idx, options, env))
+    due = _open_breaks(tokens[idx], env) if _tracks_breaks(tokens[idx], env) else ""
+    return due + str(self.renderToken(tokens, idx, options, env))
 
 
 def _render_block_close(self: Any, tokens: Sequence[Token], idx: int, options: Any,
                         env: dict[str, Any]) -> str:
-    return _close_breaks(env) + str(self.renderToken(tokens, idx, options, env))
+    rest = _close_breaks(env) if _tracks_breaks(tokens[idx], env) else ""
+    return rest + str(self.renderToken(tokens, idx, options, env))
 
 
 def _render_text(self: Any, tokens: Sequence[Token], idx: int, options: Any,
                  env: dict[str, Any]) -> str:
     content = tokens[idx].content
-    breaks = env.get("_breaks")
-    if not breaks:
-        if breaks is not None:
-            env["_in_word"] = bool(content) and not content[-1].isspace()
+    stack: list[_Breaks] = env.get("_breaks", [])
+    if not stack:
         return escapeHtml(content)
+    block = stack[-1]
     out = []
     for piece in re.split(r"(\s+)", content):
         if not piece:
             continue
         if piece.isspace():
-            env["_in_word"] = False
-        elif not env["_in_word"]:  # a new word: the breaks before it come first
-            while breaks and breaks[0][0] <= env["_words"]:
-                out.append(pagebreak(breaks.pop(0)[1]))
-            env["_words"] += 1
-            env["_in_word"] = True
+            block.in_word = False
+        elif not block.in_word:  # a new word: the breaks before it come first
+            out.append(block.due())
+            block.words += 1
+            block.in_word = True
         out.append(escapeHtml(piece))
     return "".join(out)
 
@@ -362,6 +452,20 @@ def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any,
     title = token.attrGet("title")
     title_attribute = f' title="{escapeHtml(str(title))}"' if title else ""
     return f'<img src="{src}" alt="{alt}"{title_attribute} />'
+
+
+def _render_link_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                      env: dict[str, Any]) -> str:
+    """A link into the book (collect/links.py) written for this edition: a fragment in the
+    one-file HTML and the PDF, the chapter's document in the EPUB."""
+    token = tokens[idx]
+    internal = token.meta.get("internal")
+    if internal:
+        chapter, anchor = internal
+        document = f"{chapter}.xhtml" if env.get("flavour") == "epub" else ""
+        token = token.copy()
+        token.attrSet("href", f"{document}#{anchor}")
+    return str(self.renderToken([token], 0, options, env))
 
 
 def _render_html(self: Any, tokens: Sequence[Token], idx: int, options: Any,
@@ -401,10 +505,9 @@ def _heading_tag(token: Token, env: dict[str, Any]) -> str:
 def _render_heading_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
                          env: dict[str, Any]) -> str:
     token = tokens[idx]
-    if "page_breaks" in env:
-        _open_breaks(token, env)
+    due = _open_breaks(token, env) if _tracks_breaks(token, env) else ""
     direction = f' dir="{token.attrGet("dir")}"' if token.attrGet("dir") else ""
-    return f'<{_heading_tag(token, env)} id="{token.attrGet("id")}"{direction}>'
+    return f'{due}<{_heading_tag(token, env)} id="{token.attrGet("id")}"{direction}>'
 
 
 def _render_heading_close(self: Any, tokens: Sequence[Token], idx: int, options: Any,
@@ -412,22 +515,34 @@ def _render_heading_close(self: Any, tokens: Sequence[Token], idx: int, options:
     # The matching opener is the nearest heading_open before this token.
     for back in range(idx - 1, -1, -1):
         if tokens[back].type == "heading_open":
-            return f"{_close_breaks(env)}</{_heading_tag(tokens[back], env)}>\n"
+            rest = _close_breaks(env) if _tracks_breaks(tokens[idx], env) else ""
+            return f"{rest}</{_heading_tag(tokens[back], env)}>\n"
     return f"</{tokens[idx].tag}>\n"
 
 
 def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: Any,
                          env: dict[str, Any]) -> str:
+    """A note's call. A note cited again keeps its number: its later calls link to it (in print
+    they are set as calls and the note is printed once, on the page of its first call)."""
     token = tokens[idx]
     note: Footnote = env["chapbook_notes"][token.meta["id"]]
-    sub = token.meta.get("subId", 0)
-    ref_id = note.ref_id if sub == 0 else f"{note.ref_id}-{sub + 1}"
-    if env.get("flavour") == "epub":
-        return (f'<a class="noteref" id="{ref_id}" href="#{note.id}" epub:type="noteref" '
+    citation = token.meta.get("subId", 0) + 1
+    ref_id = note.ref(citation)
+    flavour = env.get("flavour", "print")
+    # Two calls in a row would read as one number ("12"): a separator keeps them apart.
+    separator = ('<span class="note-separator">,</span>'
+                 if idx > 0 and tokens[idx - 1].type == "footnote_ref" else "")
+    if flavour == "epub":
+        return (f'{separator}<a class="noteref" id="{ref_id}" href="#{note.id}" '
+                f'epub:type="noteref" role="doc-noteref">{note.number}</a>')
+    if citation > 1 or not env.get("anchors", True):
+        return (f'{separator}<a class="noteref noteref-again" id="{ref_id}" href="#{note.id}" '
                 f'role="doc-noteref">{note.number}</a>')
     # The book HTML carries the note twice: a link for the screen, and the note's text in
     # place, which the print stylesheet floats to the foot of the page (`float: footnote`).
-    inline = "".join(render(t.children or [], env, env.get("flavour", "print"), 0)
-                     for t in note.tokens if t.type == "inline")
-    return (f'<a class="noteref" id="{ref_id}" href="#{note.id}" role="doc-noteref">'
-            f'{note.number}</a><span class="footnote">{inline}</span>')
+    # The note's line breaks are the source's: spaces here, or print keeps them as breaks.
+    inline = " ".join(render(t.children or [], env, flavour, 0).replace("\n", " ")
+                      for t in note.tokens if t.type == "inline")
+    print_id = f' id="{note.id}"' if flavour == "print" else ""
+    return (f'{separator}<a class="noteref" id="{ref_id}" href="#{note.id}" role="doc-noteref">'
+            f'{note.number}</a><span class="footnote"{print_id}>{inline}</span>')

@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from chapbook import ids
 from chapbook.book import Book, Chapter, Part
 from chapbook.cache import EssayCache, essay_key, freeze, thaw
 from chapbook.collect.glossary import Glossary, load_glossary
 from chapbook.collect.index import Index, IndexHeading, load_index
+from chapbook.collect.links import Target, resolve_links
 from chapbook.collect.occurrences import Found, TermMatcher
 from chapbook.diagnostics import Diagnostics
 from chapbook.languages import direction
 from chapbook.limits import blame
 from chapbook.manifest import ChapterSpec, Manifest, load_manifest
-from chapbook.markdown import ParsedEssay, parse_essay, slug
+from chapbook.markdown import ParsedEssay, parse_essay
 from chapbook.sources import read_source
 
 
@@ -41,10 +43,7 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics,
         part = Part(f"part-{part_number}", part_number, part_spec.title, part_spec.intro)
         for spec in part_spec.chapters:
             number += 1
-            chapter_id = slug(spec.source.stem) or f"chapter-{number}"
-            while chapter_id in used_ids or chapter_id.startswith("part-"):
-                chapter_id = f"{chapter_id}-{number}"
-            used_ids.add(chapter_id)
+            chapter_id = ids.chapter_id(spec.source.stem, number, used_ids)
             with blame(spec.source, "reading the essay"):
                 essay = _parsed_essay(manifest, spec, number, chapter_id, matcher, found,
                                       diagnostics, essays, terms, glossary, index)
@@ -96,9 +95,10 @@ def _chapter(spec: ChapterSpec, part: Part, number: int, chapter_id: str, essay:
              diagnostics: Diagnostics) -> Chapter:
     title = spec.title or essay.title
     if title is None:
-        title = spec.source.stem.replace("-", " ").replace("_", " ").capitalize()
-        diagnostics.warn("no-title", f"the essay has no `# ` title; using '{title}'",
-                         spec.source, 1)
+        title = ids.without_ordering_number(spec.source.stem).replace("-", " ") \
+            .replace("_", " ").strip().capitalize() or f"Chapter {number}"
+        diagnostics.warn("no-title", f"the essay has no title (a first `# ` heading, or "
+                         f"`title:` in front matter); using '{title}'", spec.source, 1)
     return Chapter(chapter_id, number, title, spec.running_head or _running_head(title),
                    spec.key_points, spec.source, essay, part, spec.language)
 
@@ -106,6 +106,12 @@ def _chapter(spec: ChapterSpec, part: Part, number: int, chapter_id: str, essay:
 def collect(book: Book, found: Found, diagnostics: Diagnostics) -> None:
     """The whole-book pass: occurrences onto their entries, then what can only be checked now."""
     sources = {chapter.id: chapter.source for chapter in book.chapters}
+    resolve_links([Target(chapter.id, chapter.source, chapter.title_id,
+                          tuple(heading.id for heading in chapter.headings))
+                   for chapter in book.chapters],
+                  {chapter.id: [chapter.essay.tokens, list(chapter.essay.title_tokens),
+                                *(list(note.tokens) for note in chapter.footnotes)]
+                   for chapter in book.chapters}, diagnostics)
     for entry, occurrence in found.glossary:
         entry.occurrences.append(occurrence)
     for heading, occurrence in found.index:
@@ -124,7 +130,7 @@ def _place_marks(index: Index, found: Found, sources: dict[str, Path],
     for path, occurrence in found.marks:
         heading = index.find(path[0])
         if heading is None:
-            heading = IndexHeading(path[0], f"index-{slug(path[0])}", (), occurrence.line)
+            heading = IndexHeading(path[0], f"index-{ids.slug(path[0])}", (), occurrence.line)
             index.add(heading)
             diagnostics.note("index-mark", f"index heading '{path[0]}' is not in index.yml; "
                              "added from the mark", sources[occurrence.chapter_id],
@@ -133,13 +139,13 @@ def _place_marks(index: Index, found: Found, sources: dict[str, Path],
             sub = next((s for s in heading.subentries if s.text.casefold() == path[1].casefold()),
                        None)
             if sub is None:
-                sub = IndexHeading(path[1], f"{heading.id}--{slug(path[1])}", (),
+                sub = IndexHeading(path[1], f"{heading.id}--{ids.slug(path[1])}", (),
                                    occurrence.line, parent=heading)
                 heading.subentries.append(sub)
             heading = sub
         heading.occurrences.append(occurrence)
     for heading in index.all_headings():
-        heading.occurrences.sort(key=lambda o: (o.chapter_number, int(o.anchor.rsplit("t", 1)[1])))
+        heading.occurrences.sort(key=lambda o: (o.chapter_number, ids.term_serial(o.anchor)))
 
 
 def _check_glossary(glossary: Glossary, diagnostics: Diagnostics) -> None:

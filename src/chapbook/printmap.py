@@ -25,6 +25,8 @@ def _runs(box: boxes.Box, block: str | None, pattern: re.Pattern[str],
     """(block id, text, starts a line) for each text box, in reading order."""
     if isinstance(box, (boxes.MarginBox, boxes.FootnoteAreaBox)):
         return
+    if "::" in (box.element_tag or ""):
+        return  # a list marker or generated text: not words of the text the EPUB has
     element = getattr(box, "element", None)
     if element is not None and box.element_tag not in (None, "html", "body"):
         classes = set((element.get("class") or "").split())

@@ -137,7 +137,8 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
                                  "is left out", essay, _line(token))
                 token.content = ""
                 depth_reported = True
-        for child in token.children or []:
+        children = token.children or []
+        for position, child in enumerate(children):
             line = _line(child, token)
             if child.type == "image":
                 check_image(child, child.attrGet("src") or "", line)
@@ -146,10 +147,19 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
                 if _scheme(href) and _scheme(href) not in LINK_SCHEMES:
                     diagnostics.warn("blocked-link", f"link to '{href[:60]}' removed: only http, "
                                      "https and mailto links are kept", essay, line)
-                    child.attrSet("href", "")
+                    _unlink(children, position)
             elif child.type == "html_inline":
                 _audit_html(child, child.content, line, essay, root, diagnostics, images)
     return images
+
+
+def _unlink(children: list[Token], position: int) -> None:
+    """The link goes and its text stays: both of its tokens render as nothing."""
+    children[position].hidden = True
+    children[position].attrSet("href", "")
+    closing = next((c for c in children[position + 1:] if c.type == "link_close"), None)
+    if closing is not None:
+        closing.hidden = True
 
 
 def _check_table(opening: Token, tokens: list[Token], essay: Path,

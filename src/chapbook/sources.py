@@ -5,6 +5,8 @@ Repairs are reported as findings so the author can fix the source when they choo
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from chapbook.errors import BookError
 
 # ftfy repairs encoding damage only: the author's straight quotes stay for the typographer.
 _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=False,
-                             fix_character_width=False, normalization="NFC",
+                             fix_character_width=False, normalization=None,
                              explain=False)
 
 
@@ -33,12 +35,35 @@ def _first_changed_line(before: str, after: str) -> int:
     return 1
 
 
+# What a chapter file that is not text usually is, by its first bytes.
+_SIGNATURES = ((b"%PDF-", "a PDF"), (b"PK\x03\x04", "a ZIP archive (a Word .docx, an OpenDocument "
+               "file or an EPUB)"), (b"\xd0\xcf\x11\xe0", "an old Word or Office document"),
+               (b"{\\rtf", "an RTF document"), (b"\x89PNG", "a PNG image"),
+               (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"))
+_TEXT_CONTROLS = {9, 10, 12, 13, 27}
+
+
+def _not_text(raw: bytes) -> str | None:
+    """What the bytes are, when they are plainly not a text file; None for text."""
+    for signature, kind in _SIGNATURES:
+        if raw.startswith(signature):
+            return kind
+    sample = raw[:8192]
+    controls = sum(1 for byte in sample if byte < 32 and byte not in _TEXT_CONTROLS)
+    return "binary data" if sample and controls > len(sample) // 10 else None
+
+
 def read_source(path: Path, diagnostics: Diagnostics) -> SourceText:
     try:
         raw = path.read_bytes()
     except OSError as err:
         raise BookError(f"cannot read the essay: {err.strerror}", path,
                         hint="check that the file exists and is readable") from err
+    kind = _not_text(raw)
+    if kind is not None:
+        raise BookError(f"this chapter is {kind}, not a Markdown essay", path,
+                        hint="convert it to Markdown (for a Word file: `pandoc FILE.docx -t "
+                             "commonmark_x -o FILE.md`) and name the .md file in book.yml")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -50,9 +75,36 @@ def read_source(path: Path, diagnostics: Diagnostics) -> SourceText:
                          text[: text.index("\x00")].count("\n") + 1)
         text = text.replace("\x00", "")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # Decomposed accents (as macOS writes file names and some editors text) become composed
+    # ones: the same text to a reader, so it is no repair to report.
+    text = unicodedata.normalize("NFC", text)
+    text = _controls(text, path, diagnostics)
     fixed = ftfy.fix_text(text, _FTFY)
     if fixed != text:
         diagnostics.note("mojibake", "mojibake repaired in the output (the source is unchanged)",
                          path, _first_changed_line(text, fixed))
         text = fixed
+    if "\ufffd" in text:
+        diagnostics.warn("replacement-character", "a character was lost before this essay "
+                         "reached chapbook and stands as � (U+FFFD); put the right one back",
+                         path, text[: text.index("\ufffd")].count("\n") + 1)
     return SourceText(path, text)
+
+
+_CONTROLS = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _controls(text: str, path: Path, diagnostics: Diagnostics) -> str:
+    """Control characters print as boxes. A form feed (a page break in old text files) becomes
+    a line end; the others are removed. Each kind is noted at its first line."""
+    found = _CONTROLS.search(text)
+    if found is None:
+        return text
+    line = text[: found.start()].count("\n") + 1
+    if found.group() == "\f" and not _CONTROLS.search(text.replace("\f", "")):
+        diagnostics.note("control-characters", "form feeds (page breaks of old text files) read "
+                         "as line ends", path, line)
+    else:
+        diagnostics.warn("control-characters", "control characters removed (they print as "
+                         "empty boxes)", path, line)
+    return _CONTROLS.sub("", text.replace("\f", "\n"))

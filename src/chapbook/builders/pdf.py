@@ -22,6 +22,7 @@ from typing import Any
 
 from weasyprint import Document, Page
 
+from chapbook import ids
 from chapbook.book import Book, Chapter, Part
 from chapbook.builders import write_atomic
 from chapbook.builders.artifacts import mark_artifacts
@@ -186,8 +187,8 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
                 document = render(start, sections=("body",), segment=segment)
             pages.update(anchor_pages(document, start))
             if segment.chapter:
-                blocks = re.compile(rf"^{re.escape(segment.chapter.id)}-(?!t\d+$|fn)")
-                starts += body_starts(document, start, segment.chapter.id, blocks)
+                starts += body_starts(document, start, segment.chapter.id,
+                                      ids.text_blocks(segment.chapter.id))
                 run_words += segment.chapter.word_count
             else:
                 starts.append(PageStart(start, segment.part.id))

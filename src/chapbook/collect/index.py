@@ -8,7 +8,7 @@ from pathlib import Path
 
 from chapbook.collect.occurrences import Occurrence
 from chapbook.errors import raise_all
-from chapbook.markdown import slug
+from chapbook.ids import slug
 from chapbook.schema import Key, Reader, compose, list_of, text_list, text_value
 from chapbook.sorting import letter_of, sort_key
 

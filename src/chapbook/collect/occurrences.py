@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
+from chapbook import ids
+
 if TYPE_CHECKING:
     from chapbook.collect.glossary import Glossary, GlossaryEntry
     from chapbook.collect.index import Index, IndexHeading
@@ -120,7 +122,7 @@ class _ChapterPass:
 
     def anchor_id(self) -> str:
         self.serial += 1
-        return f"{self.chapter_id}-t{self.serial}"
+        return ids.term_anchor(self.chapter_id, self.serial)
 
     def run(self, tokens: list[Token]) -> None:
         in_heading = False
@@ -142,6 +144,7 @@ class _ChapterPass:
                           self.section_title, line)
 
     def rewrite(self, children: list[Token], in_heading: bool, line: int) -> list[Token]:
+        children = _join_lines(children)
         # A hand-placed mark anchors the word just before it (`alliance{^Diplomacy}`), or the
         # word after it when it opens the paragraph.
         marks_of: dict[int, list[tuple[tuple[str, ...], bool]]] = {}  # text → (path, at its end)
@@ -241,6 +244,26 @@ class _ChapterPass:
             if following is not None:
                 out.append(_text(text[position:following]))
         return out
+
+
+def _join_lines(children: list[Token]) -> list[Token]:
+    """Text broken over source lines as one text, so that a phrase the author wrapped
+    ("maritime⏎law") is found like any other; the line end stays in it as a space would."""
+    out: list[Token] = []
+    for child in children:
+        previous = out[-1] if out else None
+        if child.type == "text" and previous is not None and previous.type == "text" \
+                and previous.meta.get("joined"):
+            out[-1] = _text(previous.content + child.content)
+            out[-1].meta["joined"] = True
+        elif child.type == "softbreak" and previous is not None and previous.type == "text":
+            out[-1] = _text(previous.content + "\n")
+            out[-1].meta["joined"] = True
+        else:
+            out.append(child)
+    for token in out:
+        token.meta.pop("joined", None)
+    return out
 
 
 def _anchor_open(anchor: str) -> Token:

@@ -1,0 +1,110 @@
+"""Links between chapters, resolved once the whole book is read.
+
+An author links to another essay by its file, as on disk: `[see](02-on-kings.md)` or
+`[see](02-on-kings.md#the-customs-regime)`, and to a heading of any chapter by its id. Each such
+link is resolved to a chapter and an anchor, and every edition writes it its own way (a fragment
+in the one-file HTML and the PDF, `document.xhtml#id` in the EPUB). A link that goes nowhere is a
+warning at the essay's line, in `chapbook build` and `chapbook check` alike.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from markdown_it.token import Token
+
+from chapbook.diagnostics import Diagnostics
+
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a link may point at: a chapter, by its id, file and the ids of its headings."""
+
+    id: str
+    source: Path
+    title_id: str
+    heading_ids: tuple[str, ...]
+
+    def anchor(self, fragment: str) -> str | None:
+        """The id a fragment names here (a heading's id or its slug), or None."""
+        if fragment in (self.id, self.title_id) or fragment in self.heading_ids:
+            return fragment
+        prefixed = f"{self.id}-{fragment}"
+        return prefixed if prefixed in self.heading_ids else None
+
+    def suggestion(self, fragment: str, where: str) -> str:
+        short = [heading.removeprefix(f"{self.id}-") for heading in self.heading_ids]
+        close = difflib.get_close_matches(fragment, short, n=1)
+        if close:
+            return f"did you mean '#{close[0]}'?"
+        if short:
+            return f"link to the slug of a heading, e.g. '#{short[0]}'"
+        return f"{where} has no `## ` headings to link to"
+
+
+def links(tokens: list[Token] | tuple[Token, ...]) -> Iterator[tuple[Token, int | None]]:
+    """Each link in the tokens, with the line of the block it stands in."""
+    line: int | None = None
+    for token in tokens:
+        if token.map:
+            line = token.map[0] + 1
+        for child in token.children or []:
+            if child.type == "link_open":
+                yield child, line
+
+
+def resolve(href: str, here: Target, chapters: dict[Path, Target]) -> tuple[str | None, str]:
+    """(anchor, "") for a link inside this chapter; (chapter id + "#" + anchor, "") for one into
+    another; (None, why) for one that goes nowhere; (None, "") for one off the book."""
+    if href.startswith("#"):
+        fragment = unquote(href[1:])
+        anchor = here.anchor(fragment)
+        if anchor is not None:
+            return anchor, ""
+        for other in chapters.values():  # a heading of another chapter, by its book-wide id
+            if other is not here and other.anchor(fragment) == fragment:
+                return f"{other.id}#{fragment}", ""
+        return None, (f"'#{fragment}' names no heading in this chapter; "
+                      + here.suggestion(fragment, "this chapter"))
+    parts = urlsplit(href)
+    if (parts.scheme or parts.netloc or href.startswith("/")
+            or not parts.path.lower().endswith(MARKDOWN_SUFFIXES)):
+        return None, ""
+    path = unquote(parts.path)
+    file = (here.source.parent / path).resolve()
+    other = chapters.get(file)
+    if other is None:
+        state = "is not a chapter of the book" if file.is_file() else "does not exist"
+        return None, f"'{path}' {state}; link to a chapter's file or remove the link"
+    if not parts.fragment:
+        return f"{other.id}#{other.id}", ""
+    fragment = unquote(parts.fragment)
+    anchor = other.anchor(fragment)
+    if anchor is None:
+        return None, (f"'#{fragment}' names no heading in '{path}'; "
+                      + other.suggestion(fragment, f"'{path}'"))
+    return f"{other.id}#{anchor}", ""
+
+
+def resolve_links(targets: list[Target], token_lists: dict[str, list[list[Token]]],
+                  diagnostics: Diagnostics) -> None:
+    """Mark every link into the book with its chapter and anchor (`meta["internal"]`), which
+    the renderer writes per edition; warn at each link that goes nowhere."""
+    chapters = {target.source.resolve(): target for target in targets}
+    for target in targets:
+        for tokens in token_lists.get(target.id, []):
+            for link, line in links(tokens):
+                href = str(link.attrGet("href") or "")
+                resolved, problem = resolve(href, target, chapters) if href else (None, "")
+                if resolved is not None:
+                    chapter, _, anchor = resolved.rpartition("#")
+                    link.meta["internal"] = (chapter or target.id, anchor)
+                elif problem:
+                    diagnostics.warn("broken-link", f"the link to '{href}' goes nowhere: "
+                                     f"{problem}", target.source, line)

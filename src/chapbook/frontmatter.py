@@ -1,0 +1,88 @@
+"""YAML front matter at the top of an essay, as Pandoc, Jekyll and Quarto read it:
+
+    ---
+    title: "Introduction: Reading the Middle Sea"
+    subtitle: Why ports remember what capitals forget
+    authors: [Miriam Adler, Yusuf Haddad]
+    abstract: One paragraph.
+    ---
+
+The block is taken out of the text (its lines left blank, so every later line keeps its number),
+and its keys are checked: an unknown key or a value of the wrong kind is a warning at its line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from chapbook.diagnostics import Diagnostics
+from chapbook.errors import BookError
+
+_BLOCK = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+KEYS = ("title", "subtitle", "authors", "abstract")
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    title: str | None = None
+    title_line: int | None = None
+    subtitle: str | None = None
+    authors: tuple[str, ...] = ()
+    abstract: str | None = None
+    lines: int = 0  # how many lines of the file the block takes
+
+
+def split_front_matter(text: str, path: Path,
+                       diagnostics: Diagnostics) -> tuple[FrontMatter, str]:
+    """The essay's front matter and its text with the block blanked out."""
+    match = _BLOCK.match(text)
+    if not match:
+        return FrontMatter(), text
+    block = match.group(1) or ""
+    lines = match.group(0).count("\n") + (0 if match.group(0).endswith("\n") else 1)
+    blanked = "\n" * match.group(0).count("\n") + text[match.end():]
+    try:
+        node = yaml.compose(block, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        raise BookError(f"the front matter is not valid YAML: {getattr(err, 'problem', err)}",
+                        path, line, hint="fix the block between the `---` lines, or remove it"
+                        ) from err
+    if node is None:
+        return FrontMatter(lines=lines), blanked
+    if not isinstance(node, yaml.MappingNode):
+        diagnostics.warn("front-matter", "the front matter should be `key: value` lines; it is "
+                         "left out", path, 2)
+        return FrontMatter(lines=lines), blanked
+    values: dict[str, object] = {}
+    title_line = None
+    for key_node, value_node in node.value:
+        key = str(key_node.value)
+        line = key_node.start_mark.line + 2
+        if key not in KEYS:
+            diagnostics.warn("front-matter", f"the front matter key '{key}' is not one chapbook "
+                             f"reads; it is left out (known keys: {', '.join(KEYS)})", path, line)
+            continue
+        value = yaml.safe_load(yaml.serialize(value_node))
+        if key == "authors":
+            value = [value] if isinstance(value, str) else value
+            if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+                diagnostics.warn("front-matter", "`authors` should be a name or a list of "
+                                 "names; it is left out", path, line)
+                continue
+            value = tuple(a.strip() for a in value if a.strip())
+        elif not isinstance(value, str) or not value.strip():
+            diagnostics.warn("front-matter", f"`{key}` should be text; it is left out", path,
+                             line)
+            continue
+        else:
+            value = " ".join(value.split())
+        if key == "title":
+            title_line = line
+        values[key] = value
+    return FrontMatter(title_line=title_line, lines=lines, **values), blanked  # type: ignore[arg-type]
