@@ -32,7 +32,9 @@ def styles_dir() -> Path:
 
 
 def roman(number: int) -> str:
-    numerals = [(10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
+    """`number` (1 to 3999) in Roman numerals: 40 is XL, 1994 is MCMXCIV."""
+    numerals = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+                (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
     out = ""
     for value, letters in numerals:
         while number >= value:
