@@ -20,7 +20,8 @@ from .conftest import build
 
 CHAPTERS = 120
 PER_PART = 40
-WORDS = ["harbour", "ledger", "treaty", "passage", "cargo", "berth", "flag", "decade", "master", "chart", "coast", "tongue"]
+WORDS = ["harbour", "ledger", "treaty", "passage", "cargo", "berth", "flag", "decade", "master",
+         "chart", "coast", "tongue"]
 
 
 @pytest.mark.parametrize(("number", "numeral"), [
