@@ -91,20 +91,22 @@ def read_source(path: Path, diagnostics: Diagnostics) -> SourceText:
     return SourceText(path, text)
 
 
+_FORM_FEED_INSIDE_A_LINE = re.compile(r"(?<=[^\n])\f(?=[^\n])")
 _CONTROLS = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _controls(text: str, path: Path, diagnostics: Diagnostics) -> str:
-    """Control characters print as boxes. A form feed (a page break in old text files) becomes
-    a line end; the others are removed. Each kind is noted at its first line."""
+    """Control characters print as boxes. A form feed (a page break in old text files, usually
+    on a line of its own) is read as white space; the others are removed. Line ends stay as
+    they are, so every later finding keeps its line. Each kind is reported at its first line."""
     found = _CONTROLS.search(text)
     if found is None:
         return text
     line = text[: found.start()].count("\n") + 1
     if found.group() == "\f" and not _CONTROLS.search(text.replace("\f", "")):
         diagnostics.note("control-characters", "form feeds (page breaks of old text files) read "
-                         "as line ends", path, line)
+                         "as white space", path, line)
     else:
         diagnostics.warn("control-characters", "control characters removed (they print as "
                          "empty boxes)", path, line)
-    return _CONTROLS.sub("", text.replace("\f", "\n"))
+    return _CONTROLS.sub("", _FORM_FEED_INSIDE_A_LINE.sub(" ", text))

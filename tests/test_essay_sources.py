@@ -1,0 +1,146 @@
+"""What an essay file may hold that the bundled book never does: front matter, notes defined
+twice or never, control characters, decomposed accents, links with other schemes, and files
+that are not Markdown at all. Each is built through the command line on a small book."""
+
+from __future__ import annotations
+
+import unicodedata
+import zipfile
+from pathlib import Path
+
+from lxml import etree
+
+from .conftest import run_cli
+
+MANIFEST = """slug: small
+metadata:
+  title: A Small Book
+  author: The Test Desk
+  language: en-GB
+  identifier: urn:uuid:7d4f1c2a-9b3e-4e5f-8a6b-1c2d3e4f5a6b
+  date: "2026-11-24"
+front_matter: []
+parts:
+  - title: Only
+    chapters:
+      - file: essays/{name}
+back_matter: []
+"""
+XHTML = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
+
+
+def small_book(folder: Path, essay: bytes | str, name: str = "essay.md") -> Path:
+    (folder / "essays").mkdir(parents=True)
+    data = essay.encode("utf-8") if isinstance(essay, str) else essay
+    (folder / "essays" / name).write_bytes(data)
+    (folder / "book.yml").write_text(MANIFEST.format(name=name), "utf-8")
+    return folder / "book.yml"
+
+
+def chapter_xhtml(epub: Path) -> etree._Element:
+    archive = zipfile.ZipFile(epub)
+    name = next(n for n in archive.namelist() if n.endswith(".xhtml")
+                and "chapter" in archive.read(n).decode() and "part-" not in n
+                and "nav" not in n)
+    return etree.fromstring(archive.read(name))
+
+
+def test_the_first_of_two_definitions_counts_and_the_second_is_named(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path, "# Notes twice\n\nA claim.[^a]\n\n"
+                                    "[^a]: The first definition.\n\n"
+                                    "[^a]: The second definition.\n")
+    result = run_cli("build", "epub", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0
+    assert "essays/essay.md:7: warning: footnote [^a] is defined a second time" in \
+        result.stderr
+    text = "".join(chapter_xhtml(tmp_path / "out" / "small.epub").itertext())
+    assert "The first definition." in text and "The second definition." not in text
+    check = run_cli("check", "--book", str(manifest))
+    assert "essay.md:7" in check.stdout and "defined a second time" in check.stdout
+
+
+def test_an_undefined_note_call_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path, "# Missing\n\nA claim.[^missing] And more.\n")
+    result = run_cli("build", "epub", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert "essay.md:3: warning: footnote [^missing] has no definition" in result.stderr
+    text = "".join(chapter_xhtml(tmp_path / "out" / "small.epub").itertext())
+    assert "A claim. And more." in text and "[^missing]" not in text
+
+
+def test_front_matter_unknown_keys_are_named_at_their_line(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path, "---\ntitle: From the Front\nauthor: Someone\n"
+                                    "authors: [A. Writer]\n---\n\nThe text.\n")
+    result = run_cli("check", "--book", str(manifest))
+    assert "essay.md:3" in result.stdout and "'author' is not one chapbook reads" in \
+        result.stdout
+    assert "no-title" not in result.stdout
+    built = run_cli("build", "epub", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert built.returncode == 0
+    chapter = chapter_xhtml(tmp_path / "out" / "small.epub")
+    assert "".join(chapter.xpath("//x:h1", namespaces=XHTML)[0].itertext()) == "From the Front"
+    assert not chapter.xpath("//x:hr", namespaces=XHTML)
+
+
+def test_broken_front_matter_is_an_error_at_its_line(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path, "---\ntitle: [unclosed\n---\n\nText.\n")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "essay.md:" in result.stderr and "front matter is not valid YAML" in result.stderr
+
+
+def test_a_chapter_that_is_not_markdown_is_refused(tmp_path: Path) -> None:
+    docx = tmp_path / "word.docx"
+    with zipfile.ZipFile(docx, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    for name, data, kind in (("essay.docx", docx.read_bytes(), "Word"),
+                             ("essay.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "PDF"),
+                             ("essay.md", bytes(range(256)) * 8, "binary data")):
+        folder = tmp_path / name
+        manifest = small_book(folder, data, name)
+        result = run_cli("build", "pdf", "--book", str(manifest), "--out", str(folder / "out"))
+        assert result.returncode == 1, name
+        assert "Traceback" not in result.stderr
+        assert f"essays/{name}" in result.stderr and kind in result.stderr
+        assert "not a Markdown essay" in result.stderr and "pandoc" in result.stderr
+        assert not (folder / "out" / "small.pdf").exists()
+
+
+def test_decomposed_accents_are_not_called_mojibake(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path, unicodedata.normalize("NFD", "# Café\n\nA naïve résumé.\n"))
+    result = run_cli("check", "--book", str(manifest))
+    assert "mojibake" not in result.stdout + result.stderr
+    built = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert "A naïve résumé." in (tmp_path / "out" / "small.html").read_text("utf-8")
+    assert built.returncode == 0
+
+
+def test_control_characters_and_lost_characters_are_reported(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path, "# Controls\n\nPage one.\n\x0c\nPage two with a lost "
+                                    "\ufffd character and a bell\x07.\n")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert "essay.md:4: warning: control characters removed" in result.stderr
+    assert "essay.md:5: warning: a character was lost" in result.stderr
+    html = (tmp_path / "out" / "small.html").read_text("utf-8")
+    assert "\x0c" not in html and "\x07" not in html and "Page two" in html
+
+
+def test_a_form_feed_alone_is_a_line_end_and_a_note(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path, "# Feeds\n\nPage one.\n\x0c\nPage two.\n")
+    result = run_cli("check", "--book", str(manifest), "--strict")
+    assert result.returncode == 0, result.stdout
+    assert "essay.md:4" in result.stdout and "form feeds" in result.stdout
+
+
+def test_a_javascript_link_keeps_its_text_and_loses_the_link(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path, "# Links\n\nSee [the details](javascript:alert(1)) and "
+                                    "[this file](file:///etc/passwd) here.\n")
+    result = run_cli("build", "epub", "html", "--book", str(manifest),
+                     "--out", str(tmp_path / "out"))
+    assert result.stderr.count("warning: link to") == 2
+    chapter = chapter_xhtml(tmp_path / "out" / "small.epub")
+    text = "".join(chapter.itertext())
+    assert "See the details and this file here." in " ".join(text.split())
+    assert not chapter.xpath("//x:a[@href='' or contains(@href, 'javascript') or "
+                             "contains(@href, 'file:')]", namespaces=XHTML)
+    html = (tmp_path / "out" / "small.html").read_text("utf-8")
+    assert "](javascript" not in html and "javascript:" not in html
