@@ -7,7 +7,9 @@ The live-reload script exists only in what this server sends: built files carry 
 
 from __future__ import annotations
 
+import errno
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,6 +19,7 @@ import watchfiles
 from chapbook.builders.html import render_book_html, screen_css
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError, BookErrors
+from chapbook.fonts import book_text_files, report_missing_glyphs
 from chapbook.pipeline import load_book
 from chapbook.resources import environment, styles_dir, templates_dir
 
@@ -35,11 +38,13 @@ class Preview:
         self.version = 0
         self.page = ""
 
-    def rebuild(self) -> None:
+    def rebuild(self) -> Diagnostics:
+        """Build the page again; its findings, as a build would print them."""
         diagnostics = Diagnostics()
         try:
             environment.cache_clear()  # templates may have changed
             book = load_book(self.manifest, diagnostics)
+            report_missing_glyphs(book_text_files(book.manifest), diagnostics)  # as build does
             draft = render_book_html(book)
             page = render_book_html(book, screen_css=screen_css(draft), body_flavour="web")
         except (BookError, BookErrors) as error:
@@ -51,6 +56,7 @@ class Preview:
         with self.lock:
             self.page = page
             self.version += 1
+        return diagnostics
 
     def watched(self) -> list[Path]:
         return [self.manifest.parent.resolve(), templates_dir(), styles_dir()]
@@ -81,24 +87,46 @@ def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve(manifest: Path, port: int, stop: threading.Event | None = None,
-          announce=print) -> None:
-    preview = Preview(manifest)
-    preview.rebuild()
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(preview))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    announce(f"chapbook: serving {manifest} at http://127.0.0.1:{server.server_port}/ "
-             "(Ctrl-C stops)")
-    stop = stop or threading.Event()
+def _listen(preview: Preview, port: int) -> ThreadingHTTPServer:
     try:
+        return ThreadingHTTPServer(("127.0.0.1", port), _handler(preview))
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise BookError(f"port {port} is in use by another program",
+                            hint=f"choose another with --port, e.g. --port {port + 1}") from err
+        raise BookError(f"cannot serve on port {port}: {err.strerror or err}",
+                        hint="choose another with --port, e.g. --port 8001") from err
+
+
+def serve(manifest: Path, port: int, stop: threading.Event | None = None,
+          announce: Callable[[str], object] = print) -> None:
+    """Serve until stopped. A missing manifest or a port in use is a BookError before anything
+    is served; after each build, its findings are announced as a build prints them."""
+    if not Path(manifest).is_file():
+        raise BookError(f"there is no manifest at '{manifest}'", hint="pass the book's "
+                        "manifest with --book, e.g. --book book/book.yml")
+    preview = Preview(manifest)
+    server = _listen(preview, port)
+    thread: threading.Thread | None = None
+    try:
+        findings = preview.rebuild()
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        announce(f"chapbook: serving {manifest} at http://127.0.0.1:{server.server_port}/ "
+                 "(Ctrl-C stops)")
+        for finding in findings.findings:
+            announce(str(finding))
+        stop = stop or threading.Event()
         for changes in watchfiles.watch(*preview.watched(), stop_event=stop,
                                         debounce=200, step=50):
             names = sorted({Path(path).name for _, path in changes})
-            preview.rebuild()
+            findings = preview.rebuild()
             announce(f"chapbook: rebuilt after {', '.join(names)[:80]}")
+            for finding in findings.findings:
+                announce(str(finding))
     finally:
-        server.shutdown()
+        if thread is not None:
+            server.shutdown()  # waits for serve_forever, so only once it runs
         server.server_close()
 
 
