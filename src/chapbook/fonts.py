@@ -158,7 +158,8 @@ def _subset(face: FontFace, characters: str) -> bytes:
     options.glyph_names = False
     options.hinting = False
     # Graphite tables (Charis SIL's) cannot be subset; browsers and readers use OpenType anyway.
-    options.drop_tables += ["Silf", "Silt", "Sill", "Glat", "Gloc", "Feat"]
+    # FFTM is FontForge's timestamp (Nanum Myeongjo's): nothing reads it.
+    options.drop_tables += ["Silf", "Silt", "Sill", "Glat", "Gloc", "Feat", "FFTM"]
     font = subset.load_font(str(face.file), options)
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=characters)
