@@ -144,3 +144,20 @@ def test_a_javascript_link_keeps_its_text_and_loses_the_link(tmp_path: Path) -> 
                              "contains(@href, 'file:')]", namespaces=XHTML)
     html = (tmp_path / "out" / "small.html").read_text("utf-8")
     assert "](javascript" not in html and "javascript:" not in html
+
+
+def test_a_build_warns_at_a_link_to_a_chapter_or_heading_that_does_not_exist(
+        tmp_path: Path) -> None:
+    manifest = small_book(tmp_path, "# Links\n\n## Kept\n\nSee [kept](essay.md#kept),\n"
+                                    "[gone](other.md) and [typo](essay.md#kep).\n")
+    result = run_cli("build", "epub", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0
+    assert "essay.md:6: warning: the link to 'other.md' goes nowhere" in result.stderr
+    assert "essay.md:6: warning: the link to 'essay.md#kep' goes nowhere" in result.stderr
+    assert "did you mean '#kept'?" in result.stderr
+    assert "essay.md#kept'" not in result.stderr
+    chapter = chapter_xhtml(tmp_path / "out" / "small.epub")
+    assert chapter.xpath("//x:a[text()='kept']/@href", namespaces=XHTML) == [
+        "essay.xhtml#essay-kept"]
+    assert not chapter.xpath("//x:a[text()='gone' or text()='typo']", namespaces=XHTML)
+    assert "[gone] and [typo]" not in "".join(chapter.itertext())

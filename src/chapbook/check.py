@@ -10,22 +10,21 @@ do. Nothing is written, and no source is changed.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
 
 import yaml
 from markdown_it.token import Token
 
+from chapbook import ids
+from chapbook.collect.links import Target, children_with_lines, resolve_links
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
 from chapbook.fonts import book_text_files, report_missing_glyphs
-from chapbook.ids import slug
 from chapbook.manifest import load_manifest
 from chapbook.markdown import ParsedEssay, parse_essay
 from chapbook.pipeline import read_book
@@ -69,6 +68,7 @@ def check_book(manifest_path: Path) -> Diagnostics:
         _add_errors(err, "manifest", manifest_path, diagnostics)
         listed = _listed_chapters(manifest_path)  # what book.yml names, read leniently
         essays = _read_essays(root, manifest_path, listed or [], diagnostics)
+        _check_links(essays, diagnostics)
         texts = [manifest_path, *(path for path, _, _ in listed or [])]
         exclude = _lenient_exclude(manifest_path)
     else:
@@ -76,10 +76,11 @@ def check_book(manifest_path: Path) -> Diagnostics:
         texts = book_text_files(manifest)
         exclude = manifest.exclude
         try:
-            book = read_book(manifest, diagnostics)
+            book = read_book(manifest, diagnostics)  # which also resolves and checks links
         except (BookError, BookErrors) as err:
             _add_errors(err, "source", manifest_path, diagnostics)
             essays = _read_essays(root, manifest_path, listed, diagnostics)
+            _check_links(essays, diagnostics)
         else:
             essays = [
                 Essay(chapter.id, chapter.title,
@@ -90,10 +91,8 @@ def check_book(manifest_path: Path) -> Diagnostics:
     if listed is not None:
         _check_orphans(root, {path.resolve() for path, _, _ in listed}, diagnostics, exclude)
     report_missing_glyphs(texts, diagnostics)
-    chapters = {essay.source.resolve(): essay for essay in essays}
     for essay in essays:
         _check_images(essay, diagnostics)
-        _check_links(essay, chapters, diagnostics)
         _check_empty(essay, diagnostics)
     _check_titles(essays, diagnostics)
     return diagnostics
@@ -174,10 +173,7 @@ def _read_essays(root: Path, manifest_path: Path, listed: list[tuple[Path, str |
     for number, (path, spec_title, line) in enumerate(listed, 1):
         if not path.is_file():
             continue  # the manifest error already names it
-        chapter_id = slug(path.stem) or f"chapter-{number}"
-        while chapter_id in used or chapter_id.startswith("part-"):
-            chapter_id = f"{chapter_id}-{number}"
-        used.add(chapter_id)
+        chapter_id = ids.chapter_id(path.stem, number, used)
         try:
             source = read_source(path, diagnostics)
         except BookError as err:
@@ -260,14 +256,7 @@ def _line(token: Token, default: int = 1) -> int:
     return token.map[0] + 1 if token.map else default
 
 
-def _children(inline: Token, line: int) -> Iterator[tuple[Token, int]]:
-    """The children of an inline token, each with its own line: a paragraph spans lines."""
-    for child in inline.children or []:
-        yield child, line
-        if child.type in ("softbreak", "hardbreak"):
-            line += 1
-        elif child.type == "html_inline":
-            line += child.content.count("\n")
+_children = children_with_lines
 
 
 def _attribute(pattern: re.Pattern[str], tag: str) -> str | None:
@@ -302,55 +291,15 @@ def _check_images(essay: Essay, diagnostics: Diagnostics) -> None:
                 check_html(child.content, line)
 
 
-def _targets(essay: Essay) -> set[str]:
-    """The ids a link into the chapter may name: its headings, its title, the chapter itself."""
-    return {heading.id for heading in essay.parsed.headings} | {essay.id, f"{essay.id}-title"}
-
-
-def _fragment_problem(fragment: str, essay: Essay, where: str) -> str | None:
-    """None when the fragment names a heading, either by its id or by the slug of its text."""
-    targets = _targets(essay)
-    if fragment in targets or f"{essay.id}-{fragment}" in targets:
-        return None
-    short = [heading.id.removeprefix(f"{essay.id}-") for heading in essay.parsed.headings]
-    close = difflib.get_close_matches(fragment, short, n=1)
-    if close:
-        hint = f"did you mean '#{close[0]}'?"
-    elif short:
-        hint = f"link to the slug of a heading, e.g. '#{short[0]}'"
-    else:
-        hint = f"{where} has no `## ` headings to link to"
-    return f"'#{fragment}' names no heading in {where}; {hint}"
-
-
-def _link_problem(href: str, essay: Essay, chapters: dict[Path, Essay]) -> str | None:
-    """Why an internal link goes nowhere, or None; links off the book are not checked here."""
-    if href.startswith("#"):
-        return _fragment_problem(unquote(href[1:]), essay, "this chapter")
-    parts = urlsplit(href)
-    if (parts.scheme or parts.netloc or href.startswith("/")
-            or not parts.path.lower().endswith(MARKDOWN_SUFFIXES)):
-        return None
-    path = unquote(parts.path)
-    other = chapters.get((essay.source.parent / path).resolve())
-    if other is None:
-        state = "is not a chapter of the book" if (essay.source.parent / path).is_file() \
-            else "does not exist"
-        return f"'{path}' {state}; link to a chapter's file or remove the link"
-    if parts.fragment:
-        return _fragment_problem(unquote(parts.fragment), other, f"'{path}'")
-    return None
-
-
-def _check_links(essay: Essay, chapters: dict[Path, Essay], diagnostics: Diagnostics) -> None:
-    """A link inside the book that goes nowhere is a dead end in the EPUB and the web edition."""
-    for token, start in _text_tokens(essay):
-        for child, line in _children(token, start):
-            href = child.attrGet("href") if child.type == "link_open" else None
-            problem = _link_problem(str(href), essay, chapters) if href else None
-            if problem:
-                diagnostics.warn("broken-link", f"the link to '{href}' goes nowhere: {problem}",
-                                 essay.source, line)
+def _check_links(essays: list[Essay], diagnostics: Diagnostics) -> None:
+    """Links between the essays, when the book could not be read whole (a build resolves them
+    in its collect phase, and reports the same findings)."""
+    resolve_links([Target(essay.id, essay.source, ids.title(essay.id),
+                          tuple(heading.id for heading in essay.parsed.headings))
+                   for essay in essays],
+                  {essay.id: [essay.parsed.tokens, list(essay.parsed.title_tokens),
+                              *(list(note.tokens) for note in essay.parsed.footnotes)]
+                   for essay in essays}, diagnostics)
 
 
 def _check_titles(essays: list[Essay], diagnostics: Diagnostics) -> None:

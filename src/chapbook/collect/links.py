@@ -48,15 +48,26 @@ class Target:
         return f"{where} has no `## ` headings to link to"
 
 
+def children_with_lines(inline: Token, line: int) -> Iterator[tuple[Token, int]]:
+    """The children of an inline token, each with its own line: a paragraph spans lines (as
+    line breaks, or as line ends inside text that the term pass joined)."""
+    for child in inline.children or []:
+        yield child, line
+        if child.type in ("softbreak", "hardbreak"):
+            line += 1
+        elif child.type in ("text", "html_inline"):
+            line += child.content.count("\n")
+
+
 def links(tokens: list[Token] | tuple[Token, ...]) -> Iterator[tuple[Token, int | None]]:
-    """Each link in the tokens, with the line of the block it stands in."""
-    line: int | None = None
+    """Each link in the tokens, with its line."""
+    line = 1
     for token in tokens:
         if token.map:
             line = token.map[0] + 1
-        for child in token.children or []:
+        for child, child_line in children_with_lines(token, line):
             if child.type == "link_open":
-                yield child, line
+                yield child, child_line
 
 
 def resolve(href: str, here: Target, chapters: dict[Path, Target]) -> tuple[str | None, str]:
@@ -92,6 +103,19 @@ def resolve(href: str, here: Target, chapters: dict[Path, Target]) -> tuple[str 
     return f"{other.id}#{anchor}", ""
 
 
+def _unlink(link: Token, tokens: list[Token]) -> None:
+    """A dead link would be an error in the EPUB and a dead end elsewhere: its text stays."""
+    for token in tokens:
+        children = token.children or []
+        position = next((i for i, child in enumerate(children) if child is link), None)
+        if position is not None:
+            link.hidden = True
+            closing = next((c for c in children[position + 1:] if c.type == "link_close"), None)
+            if closing is not None:
+                closing.hidden = True
+            return
+
+
 def resolve_links(targets: list[Target], token_lists: dict[str, list[list[Token]]],
                   diagnostics: Diagnostics) -> None:
     """Mark every link into the book with its chapter and anchor (`meta["internal"]`), which
@@ -107,4 +131,6 @@ def resolve_links(targets: list[Target], token_lists: dict[str, list[list[Token]
                     link.meta["internal"] = (chapter or target.id, anchor)
                 elif problem:
                     diagnostics.warn("broken-link", f"the link to '{href}' goes nowhere: "
-                                     f"{problem}", target.source, line)
+                                     f"{problem}; its text is kept without the link",
+                                     target.source, line)
+                    _unlink(link, tokens)
