@@ -65,3 +65,23 @@ def test_strict_check_fails_on_missing_glyphs(glyphs_book: Path) -> None:
 def test_the_bundled_book_has_every_glyph() -> None:
     assert not [f for f in check_book(BUNDLED).findings
                 if f.code == "missing-glyph" or f.level is Level.WARNING]
+
+
+def test_other_typesetting_warnings_are_placed_at_the_text_they_name(glyphs_book: Path) -> None:
+    """A glyph some shipped font has but the font chosen for that text lacks (WeasyPrint's
+    message, kept), and a warning about a file of the book: at the line that holds them."""
+    import logging
+
+    from chapbook.diagnostics import Diagnostics
+    from chapbook.typeset import captured_logs
+
+    diagnostics = Diagnostics()
+    with captured_logs(diagnostics, glyphs_book / "book.yml"):
+        logger = logging.getLogger("weasyprint")
+        logger.warning('.notdef glyph rendered for Unicode string unsupported by fonts: '
+                       '"%s" (U+%04X)', "α", ord("α"))
+        logger.warning("Failed to load image at %r", "file:///chapbook-book/essays/samples.md")
+        logger.warning("Something about the whole book")
+    placed = [(Path(f.path).resolve().relative_to(glyphs_book.resolve()).as_posix(), f.line)
+              for f in diagnostics.findings]
+    assert placed == [("essays/samples.md", 3), ("book.yml", 15), ("book.yml", None)]
