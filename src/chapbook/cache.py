@@ -125,7 +125,7 @@ def _library_version(name: str) -> str:
 def code_digest() -> bytes:
     """chapbook's own code (every file of the package), its templates and styles (fonts
     included), and the versions of the libraries that shape its output: what every cache entry
-    is keyed on. Hashed once per process (about 10 ms; the styles' fonts are most of it)."""
+    is keyed on. Hashed once per process (about 30 ms; the styles' fonts are most of it)."""
     digest = hashlib.sha256(__version__.encode())
     for library in LIBRARIES:
         digest.update(f"\0{library} {_library_version(library)}".encode())
