@@ -21,8 +21,11 @@ from generate import BUNDLED, sentences  # noqa: E402  (bench/generate.py: the s
 WORDS = ["θάλασσα", "שָׁלוֹם", "البحر", "바다", "mer", "Meer"]
 
 
-def _chapter(number: int, chapters: int, pool: list[str], shuffle: random.Random) -> str:
-    title = " ".join(shuffle.choice(pool).split()[:7]).rstrip(".,;:!?")
+def _chapter(number: int, pool: list[str], shuffle: random.Random, titles: set[str]) -> str:
+    title = ""
+    while not title or title in titles:  # two chapters with one title are a finding of check
+        title = " ".join(shuffle.choice(pool).split()[:shuffle.randint(4, 9)]).rstrip(".,;:!?")
+    titles.add(title)
     note_in_title = "[^t]" if number % 15 == 0 else ""
     lines = [f"# {title}{note_in_title}", ""]
     notes = []
@@ -60,6 +63,7 @@ def generate(folder: Path, chapters: int = 120) -> Path:
     (folder / "essays").mkdir(parents=True)
     pool = sentences()
     shuffle = random.Random(chapters)
+    titles: set[str] = set()
     manifest = ["slug: long-book", "metadata:", f"  title: A Long Book of {chapters} Chapters",
                 "  author: The Long Desk", "  language: en-GB",
                 f"  identifier: urn:chapbook:long-book:{chapters}", '  date: "2026-11-24"',
@@ -68,7 +72,7 @@ def generate(folder: Path, chapters: int = 120) -> Path:
         if number % 20 == 1:
             manifest += [f"  - title: Part {number // 20 + 1}", "    chapters:"]
         name = f"{number:03}-chapter.md"
-        (folder / "essays" / name).write_text(_chapter(number, chapters, pool, shuffle),
+        (folder / "essays" / name).write_text(_chapter(number, pool, shuffle, titles),
                                               "utf-8")
         manifest.append(f"      - file: essays/{name}")
     manifest += ["back_matter: [glossary, index]", "glossary: glossary.yml", "index: index.yml"]
