@@ -21,8 +21,9 @@ _SKIPPED_CLASSES = {"footnote", "noteref", "visually-hidden"}
 
 
 def _runs(box: boxes.Box, block: str | None, pattern: re.Pattern[str],
-          line: list[object]) -> Iterator[tuple[str | None, str, bool]]:
-    """(block id, text, starts a line) for each text box, in reading order."""
+          line: list[object], header: bool = False) -> Iterator[tuple[str | None, str, bool, bool]]:
+    """(block id, text, starts a line, in a table's header) for each text box, in reading
+    order. Table cells are blocks too; a header is repeated on every page a table crosses."""
     if isinstance(box, (boxes.MarginBox, boxes.FootnoteAreaBox)):
         return
     if "::" in (box.element_tag or ""):
@@ -33,17 +34,20 @@ def _runs(box: boxes.Box, block: str | None, pattern: re.Pattern[str],
         if classes & _SKIPPED_CLASSES:
             return
         identifier = element.get("id")
-        if identifier and pattern.match(identifier) and isinstance(box, boxes.BlockLevelBox):
+        if identifier and pattern.match(identifier) and isinstance(
+                box, (boxes.BlockLevelBox, boxes.TableCellBox)):
             block = identifier
+    if isinstance(box, boxes.TableRowGroupBox) and box.is_header:
+        header = True
     if isinstance(box, boxes.LineBox):
         line[0] = box
     if isinstance(box, boxes.TextBox):
         starts = line[1] is not line[0]
         line[1] = line[0]
-        yield block, box.text, starts
+        yield block, box.text, starts, header
         return
     for child in getattr(box, "children", ()):
-        yield from _runs(child, block, pattern, line)
+        yield from _runs(child, block, pattern, line, header)
 
 
 def _words_before(parts: list[tuple[str, bool]]) -> int:
@@ -67,8 +71,8 @@ def body_starts(document: Document, first_page: int, epub_document: str,
     for number, page in enumerate(document.pages, first_page):
         found = False
         line: list[object] = [None, None]
-        for block, text, new_line in _runs(page._page_box, None, block_ids, line):
-            if block is None:
+        for block, text, new_line, header in _runs(page._page_box, None, block_ids, line):
+            if block is None or (header and block in seen):  # a repeated table header
                 continue
             parts = seen.setdefault(block, [])
             if not found and number > first_page and text.strip():
@@ -92,7 +96,7 @@ def element_starts(document: Document, first_page: int, epub_documents: dict[str
             starts.append(PageStart(number, epub_documents[opening]))
             continue
         line: list[object] = [None, None]
-        for block, text, _ in _runs(page._page_box, None, entry_ids, line):
+        for block, text, _, _ in _runs(page._page_box, None, entry_ids, line):
             if block is not None and text.strip():
                 document_name = next(iter(epub_documents.values()))
                 for anchor, name in epub_documents.items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import mimetypes
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,15 @@ def print_page_map(book: Book, diagnostics: Diagnostics,
             "chapter_breaks": page_breaks, "page_list": page_list}
 
 
+def _written(page_list: list[tuple[int, str]],
+             documents: list[epub.EpubItem]) -> list[tuple[int, str]]:
+    """The page list, less any page whose marker no document carries: a target that is not
+    there is an error to every reading system (and should never happen; the tests see to it)."""
+    markers = {f"{d.file_name}#{marker.decode()}" for d in documents
+               for marker in re.findall(rb'id="(page-\d+)"', d.content)}
+    return [(number, href) for number, href in page_list if href in markers]
+
+
 def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
     cache = out_dir / ".cache"
     context = {**book_context(book), **print_page_map(book, diagnostics, cache)}
@@ -132,7 +142,7 @@ def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
     for matter in ("title", "imprint"):
         if matter in book.manifest.front_matter:
             documents.append(_document(matter, f"{matter}.xhtml", f"{matter}.xhtml.j2", context))
-    documents.append(_document("nav", "nav.xhtml", "nav.xhtml.j2", context, ["nav"]))
+    nav_position = len(documents)  # the navigation is written last, from what the others hold
     for part in book.parts:
         documents.append(_document(part.id, f"{part.id}.xhtml", "part.xhtml.j2",
                                    {**context, "part": part}))
@@ -151,6 +161,9 @@ def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
             documents.append(_document(matter, f"{matter}.xhtml", f"{matter}.xhtml.j2", context,
                                        [matter]))
             toc.append(epub.Link(f"{matter}.xhtml", matter.capitalize(), matter))
+    nav = _document("nav", "nav.xhtml", "nav.xhtml.j2", context, ["nav"])
+    documents.insert(nav_position, _document("nav", "nav.xhtml", "nav.xhtml.j2", {
+        **context, "page_list": _written(context["page_list"], [*documents, nav])}, ["nav"]))
     for document in documents:
         package.add_item(document)
     if book.has("glossary"):
