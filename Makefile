@@ -14,7 +14,7 @@ INPUTS := $(shell find $(dir $(BOOK)) templates styles src -type f -not -name '*
 READY := $(VENV)/.ready
 CHAPBOOK := $(BIN)/chapbook
 
-.PHONY: all pdf epub html booklet print test lint check bench clean system-deps
+.PHONY: all pdf epub html booklet print test lint check check-long bench clean system-deps
 
 # `make all` builds the three editions in one process: one read, one layout, each warning once.
 all: $(OUT)/.all-$(SLUG)
@@ -71,6 +71,12 @@ check: $(READY) $(NODE_TOOLS) $(OUT)/.all-$(SLUG)
 	PUPPETEER_EXECUTABLE_PATH=$(CHROMIUM) tools/node_modules/.bin/ace-puppeteer --exiterror2 --force --silent --outdir $(OUT)/ace $(OUT)/$(SLUG).epub
 	$(BIN)/python tools/ace_report.py $(OUT)/ace/report.json
 	CHROMIUM=$(CHROMIUM) node tools/axe-html.mjs $(OUT)/$(SLUG).html $(OUT)/screenshot.png
+
+# make check on a long generated book of the kind users bring (tools/long_book.py).
+LONG_BOOK := $(OUT)/long-book
+check-long: $(READY)
+	$(BIN)/python tools/long_book.py $(LONG_BOOK)/source 120
+	$(MAKE) check BOOK=$(LONG_BOOK)/source/book.yml OUT=$(LONG_BOOK)/out
 
 # Benchmark against raw WeasyPrint and pandoc (BENCH_SIZES=5,200,1000 for the largest book).
 bench: $(READY)
