@@ -232,3 +232,38 @@ def test_front_matter_sets_the_title_subtitle_authors_and_abstract(
     first_page = next(t for t in _pdf_text(field_notes["pdf"]) if "CHAPTER 1" in t.upper()
                       and "Reading the Middle Sea" in t)
     assert "Miriam Adler and Yusuf Haddad" in first_page and "abstract:" not in first_page
+
+
+def test_notes_sections_have_unique_names_and_backlinks_say_what_they_show(
+        field_notes: dict[str, Path]) -> None:
+    # what axe-core checks in `make check` (landmark-unique, label-content-name-mismatch)
+    web = _book_html(field_notes)
+    sections = web.xpath("//section[@role='doc-endnotes']")
+    names = [" ".join("".join(web.get_element_by_id(s.get("aria-labelledby")).itertext())
+                      .split()) for s in sections]
+    assert len(names) == 3 and len(set(names)) == 3
+    for backlink in web.xpath("//a[@role='doc-backlink']"):
+        visible = "".join(backlink.itertext()).replace("↩", "").strip()
+        assert visible in backlink.get("aria-label")
+    css = (Path(__file__).resolve().parents[1] / "styles" / "screen.css").read_text()
+    assert ".backlink { text-decoration: underline; }" in css
+
+
+def test_make_all_reads_the_book_once_and_says_each_warning_once(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    book = tmp_path / "book"
+    shutil.copytree(ROOTS / "field-notes", book)
+    essay = book / "essays" / "03-ledgers.md"
+    essay.write_text(essay.read_text("utf-8").replace("# The Ledgers", "The Ledgers", 1), "utf-8")
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(["make", "-s", "all", f"BOOK={book / 'book.yml'}",
+                             f"OUT={tmp_path / 'out'}"], cwd=root, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert output.count("[no-title]") == 1
+    assert output.count("reading") == 1
+    assert {p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")} == {
+        "field-notes.pdf", "field-notes.epub", "field-notes.html"}
