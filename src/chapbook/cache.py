@@ -22,10 +22,11 @@ one that leaves its version number alone, makes everything again instead of serv
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import hmac
 import os
-import pickle
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -34,12 +35,15 @@ from typing import Any, Generic, TypeVar
 import chapbook
 from chapbook import __version__
 from chapbook.book import Book
+from chapbook.cachecodec import CacheDataError, Codec
 from chapbook.collect.glossary import Glossary
 from chapbook.collect.index import Index
 from chapbook.collect.occurrences import Found, Occurrence
-from chapbook.diagnostics import Finding
-from chapbook.markdown import ParsedEssay
+from chapbook.diagnostics import Finding, Level
+from chapbook.frontmatter import FrontMatter
+from chapbook.markdown import Footnote, Heading, ParsedEssay
 from chapbook.resources import styles_dir, templates_dir
+from chapbook.safety import IMAGE_TYPES, ImageResolver
 
 T = TypeVar("T")
 
@@ -61,44 +65,113 @@ def essay_key(*parts: bytes | str) -> str:
     return digest.hexdigest()
 
 
-class PickleCache(Generic[T]):
-    """Entries of one kind, pickled under their key; a missing, unreadable or foreign entry is
-    simply not there."""
+# Entries a build found damaged, foreign or unreadable, and made again: reported once, as a note.
+_ignored: list[Path] = []
 
-    def __init__(self, folder: Path | None, kind: str, type_: type[T]) -> None:
+
+def ignored_entries() -> list[Path]:
+    """The entries set aside since the last call (and forgets them)."""
+    found = list(dict.fromkeys(_ignored))
+    _ignored.clear()
+    return found
+
+
+@functools.cache
+def _secret() -> bytes | None:
+    """The key that signs this machine's cache entries, kept outside build/ (in the user's cache
+    folder, readable by the user alone), so whoever can write build/ cannot make an entry this
+    chapbook accepts. None where it cannot be kept: then nothing is cached."""
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chapbook"
+    path = folder / "cache-key"
+    try:
+        key = path.read_bytes()
+        if len(key) == 32:
+            return key
+    except OSError:
+        pass
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f".cache-key.{os.getpid()}"
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(os.urandom(32))
+        os.replace(temporary, path)
+        key = path.read_bytes()
+    except OSError:
+        return None
+    return key if len(key) == 32 else None
+
+
+class DataCache(Generic[T]):
+    """Entries of one kind under their key, as data, never as code: bytes as they are, other
+    values through `codec` (cachecodec.py: JSON that can only become the types it names). Each
+    entry is signed (HMAC-SHA256 with a key kept outside build/) over its name and content, so a
+    planted, edited or copied-in entry is set aside and made again, as a damaged one is."""
+
+    MAX_ENTRY = 256 * 1024 * 1024  # the largest font subset or page map is far smaller
+
+    def __init__(self, folder: Path | None, kind: str, type_: type[T],
+                 codec: Codec | None = None) -> None:
         self.folder = folder / kind if folder else None
         self.type = type_
+        self.codec = codec
+        if codec is None and type_ is not bytes:
+            raise TypeError("a cache of anything but bytes needs a codec")
 
     @staticmethod
     def _name(key: str) -> str:
         """The entry's file name: its key, bound to the code that makes the entry."""
         return hashlib.sha256(code_digest() + key.encode()).hexdigest()
 
+    @staticmethod
+    def _tag(secret: bytes, name: str, body: bytes) -> bytes:
+        return hmac.new(secret, name.encode() + b"\0" + body, hashlib.sha256).hexdigest().encode()
+
     def load(self, key: str) -> T | None:
-        if self.folder is None:
+        secret = _secret()
+        if self.folder is None or secret is None:
             return None
-        path = self.folder / f"{self._name(key)}.pickle"
+        name = self._name(key)
+        path = self.folder / f"{name}.entry"
         try:
-            with path.open("rb") as stream:
-                entry = pickle.load(stream)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            if not path.exists():
+                return None
+            if not path.is_file() or path.stat().st_size > self.MAX_ENTRY:
+                raise CacheDataError("not an entry")
+            tag, _, body = path.read_bytes().partition(b"\n")
+            if not hmac.compare_digest(tag, self._tag(secret, name, body)):
+                raise CacheDataError("not signed by this machine's chapbook")
+            value = body if self.codec is None else self.codec.loads(body)
+            if not isinstance(value, self.type):
+                raise CacheDataError("an entry of another kind")
+        except (OSError, CacheDataError):
+            _ignored.append(path)
             return None
-        return entry if isinstance(entry, self.type) else None
+        return value
 
     def store(self, key: str, entry: T) -> None:
-        if self.folder is None:
+        secret = _secret()
+        if self.folder is None or secret is None:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
         name = self._name(key)
-        temporary = self.folder / f".{name}.{os.getpid()}.part"
-        with temporary.open("wb") as stream:
-            pickle.dump(entry, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, self.folder / f"{name}.pickle")
+        body = entry if self.codec is None else self.codec.dumps(entry)
+        assert isinstance(body, bytes)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temporary = self.folder / f".{name}.{os.getpid()}.part"
+            temporary.write_bytes(self._tag(secret, name, body) + b"\n" + body)
+            os.replace(temporary, self.folder / f"{name}.entry")
+        except OSError:
+            pass  # a cache that cannot be written only costs the next build its time
 
 
-class EssayCache(PickleCache[CachedEssay]):
+ESSAY_CODEC = Codec((CachedEssay, ParsedEssay, Heading, Footnote, FrontMatter, Occurrence,
+                     Finding, Level))
+
+
+class EssayCache(DataCache[CachedEssay]):
     def __init__(self, folder: Path | None) -> None:
-        super().__init__(folder, "essays", CachedEssay)
+        super().__init__(folder, "essays", CachedEssay, ESSAY_CODEC)
 
 
 def _tree(digest: Any, folder: Path) -> None:
@@ -152,15 +225,53 @@ def book_key(book: Book, purpose: str, whole: bool = True) -> str:
 
 
 def freeze(essay: ParsedEssay, found: Found, findings: list[Finding]) -> CachedEssay:
-    return CachedEssay(essay, [(entry.id, o) for entry, o in found.glossary],
+    """What is kept of a parsed essay: all of it but the image resolver, which is the book's."""
+    env = {key: value for key, value in essay.env.items() if key != "images"}
+    return CachedEssay(dataclasses.replace(essay, env=env),
+                       [(entry.id, o) for entry, o in found.glossary],
                        [(heading.id, o) for heading, o in found.index], list(found.marks),
                        findings)
 
 
+def _images_in_book(essay: ParsedEssay, root: Path) -> bool:
+    """The images a cached essay names are files inside the book, as the audit left them: an
+    entry is checked as if it came from the book, signed or not."""
+    images = essay.env.get("image_files", [])
+    if not isinstance(images, list):
+        return False
+    folder = root.resolve()
+    for image in images:
+        if not isinstance(image, str):
+            return False
+        path = (folder / image).resolve()
+        if not path.is_relative_to(folder) or not path.is_file() \
+                or path.suffix.lower() not in IMAGE_TYPES:
+            return False
+    # and every image a token points at (Markdown's, or raw HTML's) is one of those
+    named: set[object] = set()
+    stack = [*essay.tokens, *essay.title_tokens,
+             *(token for note in essay.footnotes for token in note.tokens)]
+    while stack:
+        token = stack.pop()
+        if "image" in token.meta:
+            named.add(token.meta["image"])
+        if "images" in token.meta:
+            approved = token.meta["images"]
+            if not isinstance(approved, dict):
+                return False
+            named.update(approved.values())
+        stack.extend(token.children or [])
+    return named <= set(images)
+
+
 def thaw(entry: CachedEssay, glossary: Glossary | None, index: Index | None,
-         found: Found) -> bool:
+         found: Found, root: Path) -> bool:
     """Re-attach a cached essay's occurrences to the book's glossary and index; False if any
-    entry they name is gone (then the essay is parsed again)."""
+    entry they name is gone, or its images are not the book's (then the essay is parsed
+    again)."""
+    if not _images_in_book(entry.essay, root):
+        return False
+    entry.essay.env["images"] = ImageResolver(root.resolve())
     entries = {e.id: e for e in glossary.entries} if glossary else {}
     headings = {h.id: h for h in index.all_headings()} if index else {}
     if any(i not in entries for i, _ in entry.glossary) or \

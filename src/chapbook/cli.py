@@ -76,6 +76,16 @@ def _print_findings(diagnostics: Diagnostics, quiet: bool) -> None:
         print(finding, file=sys.stderr)
 
 
+def _note_ignored_cache(folder: Path, diagnostics: Diagnostics) -> None:
+    from chapbook.cache import ignored_entries
+
+    ignored = ignored_entries()
+    if ignored:
+        diagnostics.note("cache", f"{len(ignored)} entr{'y' if len(ignored) == 1 else 'ies'} "
+                         "of the build cache were damaged, or not made by chapbook on this "
+                         "machine, and were made again", folder)
+
+
 def _build(args: argparse.Namespace) -> int:
     from chapbook.builders import builder, held_outputs
     from chapbook.fonts import book_text_files, report_missing_glyphs
@@ -114,6 +124,7 @@ def _build(args: argparse.Namespace) -> int:
                 if target.suffix == ".pdf" and report.fancy:  # the bar ends at the file's pages
                     report.settle(_page_count(held.file(target)))
             targets[fmt] = target
+        _note_ignored_cache(args.out / ".cache", diagnostics)
         _print_findings(diagnostics, args.quiet)
         warnings = diagnostics.count(Level.WARNING)
         pages = _page_count(held.file(targets["pdf"])) if "pdf" in targets else None

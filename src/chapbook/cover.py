@@ -8,7 +8,7 @@ from pathlib import Path
 
 from chapbook.book import Book
 from chapbook.builders.html import render_book_html
-from chapbook.cache import PickleCache, book_key
+from chapbook.cache import DataCache, book_key
 from chapbook.diagnostics import Diagnostics
 
 COVER_WIDTH_PX = 1400
@@ -17,7 +17,7 @@ COVER_WIDTH_PX = 1400
 def cover_png(book: Book, diagnostics: Diagnostics, cache: Path | None = None) -> bytes:
     """The cover as a PNG, from `cache` (build/.cache/cover) when the same book and code made
     it before."""
-    covers = PickleCache(cache, "cover", bytes)
+    covers = DataCache(cache, "cover", bytes)
     key = book_key(book, "cover", whole=False)  # the cover shows the manifest's metadata only
     if (cached := covers.load(key)) is not None:
         return cached

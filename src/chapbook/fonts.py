@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import tinycss2
 
 from chapbook import __version__
-from chapbook.cache import PickleCache
+from chapbook.cache import DataCache
 from chapbook.diagnostics import Diagnostics, Finding, Level
 from chapbook.resources import styles_dir
 
@@ -108,7 +108,7 @@ def subset_fonts(faces: tuple[FontFace, ...], text: str, flavor: str | None,
     back instead: subsetting is most of the time an HTML or EPUB build takes. The faces still to
     be subset are shared among processes, one per core. The cache is safe to delete."""
     characters = _characters(text)
-    store = PickleCache(cache, "fonts", bytes)
+    store = DataCache(cache, "fonts", bytes)
 
     def load(face: FontFace, flavor: str | None) -> bytes | None:
         return store.load(_subset_key(face, characters, flavor)) if cache else None

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chapbook.book import Book
-from chapbook.cache import PickleCache, book_key
+from chapbook.cache import DataCache, book_key
+from chapbook.cachecodec import Codec
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,8 @@ class PageMap:
     starts: list[PageStart]
 
 
-def _maps(cache: Path | None) -> PickleCache[PageMap]:
-    return PickleCache(cache, "layout", PageMap)
+def _maps(cache: Path | None) -> DataCache[PageMap]:
+    return DataCache(cache, "layout", PageMap, Codec((PageMap, PageStart)))
 
 
 def cached_page_map(book: Book, cache: Path | None, edition: str = "pdf") -> PageMap | None:

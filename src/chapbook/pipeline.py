@@ -69,7 +69,7 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
     key = essay_key(raw, chapter_id, str(number), language, str(manifest.root.resolve()),
                     str(spec.source.resolve()), terms)
     cached = essays.load(key)
-    if cached is not None and thaw(cached, glossary, index, found):
+    if cached is not None and thaw(cached, glossary, index, found, manifest.root):
         for finding in cached.findings:
             diagnostics.add(finding.level, finding.code, finding.message, finding.path,
                             finding.line)

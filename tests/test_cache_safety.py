@@ -1,0 +1,142 @@
+"""build/.cache is untrusted: whoever can write it (a CI cache restored from another branch, a
+shared folder) must not be able to run code, smuggle files into the outputs or crash a build.
+Each test builds a real book, tampers with its cache as an attacker or a bad disk would, and
+builds again (issue 11, finding 1)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chapbook.cache import CachedEssay, freeze, thaw
+from chapbook.collect.occurrences import Found
+from chapbook.diagnostics import Diagnostics
+from chapbook.markdown import parse_essay
+
+from .conftest import ROOTS
+
+BOOK = ROOTS / "field-notes"
+
+
+def chapbook(*args: str, secrets: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XDG_CACHE_HOME": str(secrets)}
+    return subprocess.run([sys.executable, "-m", "chapbook", *args], capture_output=True,
+                          text=True, env=env, timeout=600)
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> dict[str, Path]:
+    book = tmp_path / "book"
+    shutil.copytree(BOOK, book)
+    manifest = (book / "book.yml").read_text("utf-8")  # one chapter, with its two images
+    (book / "book.yml").write_text(manifest.split("parts:")[0] + (
+        "parts:\n  - title: Pictures\n    chapters:\n      - file: essays/04-charts.md\n"
+        "back_matter: []\n"), "utf-8")
+    out = tmp_path / "out"
+    result = chapbook("build", "html", "epub", "--book", str(book / "book.yml"), "--out",
+                      str(out), secrets=tmp_path / "home-cache")
+    assert result.returncode == 0, result.stderr
+    entries = sorted((out / ".cache").rglob("*.entry"))
+    assert {p.parent.name for p in entries} >= {"essays", "fonts", "layout", "cover"}
+    return {"book": book, "out": out, "secrets": tmp_path / "home-cache",
+            "epub": (out / "field-notes.epub").read_bytes(),
+            "html": (out / "field-notes.html").read_bytes()}
+
+
+def rebuild(built: dict[str, Path]) -> subprocess.CompletedProcess[str]:
+    return chapbook("build", "html", "epub", "--book", str(built["book"] / "book.yml"),
+                    "--out", str(built["out"]), secrets=built["secrets"])
+
+
+class Planted:
+    """A pickle that runs a command when it is loaded."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_planted_pickle_runs_nothing_and_the_outputs_are_made_again(
+        built: dict[str, Path], tmp_path: Path) -> None:
+    marker = tmp_path / "owned"
+    payload = pickle.dumps(Planted(marker))
+    for entry in (built["out"] / ".cache").rglob("*.entry"):
+        entry.write_bytes(payload)
+        entry.with_suffix(".pickle").write_bytes(payload)  # the old format's name too
+    result = rebuild(built)
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+    assert (built["out"] / "field-notes.epub").read_bytes() == built["epub"]
+    assert (built["out"] / "field-notes.html").read_bytes() == built["html"]
+    assert "entries of the build cache were damaged, or not made by chapbook on this machine" \
+        in result.stderr
+
+
+def test_an_edited_entry_cannot_bring_a_file_from_outside_the_book(
+        built: dict[str, Path], tmp_path: Path) -> None:
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG\r\n\x1a\n" + b"SECRET" * 100)
+    for entry in (built["out"] / ".cache" / "essays").glob("*.entry"):
+        data = entry.read_bytes()
+        entry.write_bytes(data.replace(b"figures/harbour-traffic.png",
+                                       b"../../secret.png"))
+    result = rebuild(built)
+    assert result.returncode == 0, result.stderr
+    epub = (built["out"] / "field-notes.epub").read_bytes()
+    assert b"SECRET" not in epub and epub == built["epub"]
+    assert b"U0VDUkVU" not in (built["out"] / "field-notes.html").read_bytes()  # base64
+
+
+def test_an_entry_signed_elsewhere_is_made_again(built: dict[str, Path], tmp_path: Path) -> None:
+    built["secrets"] = tmp_path / "another-machine"
+    result = rebuild(built)
+    assert result.returncode == 0
+    assert "were made again" in result.stderr
+    assert (built["out"] / "field-notes.epub").read_bytes() == built["epub"]
+
+
+def test_damaged_entries_are_no_traceback(built: dict[str, Path]) -> None:
+    damages = ["random bytes", "a folder", "empty", "truncated"]
+    for number, entry in enumerate(sorted((built["out"] / ".cache").rglob("*.entry"))):
+        damage = damages[number % len(damages)]
+        if damage == "random bytes":
+            entry.write_bytes(os.urandom(4096))
+        elif damage == "a folder":
+            entry.unlink()
+            entry.mkdir()
+        elif damage == "empty":
+            entry.write_bytes(b"")
+        else:
+            entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+    result = rebuild(built)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (built["out"] / "field-notes.epub").read_bytes() == built["epub"]
+
+
+def test_a_cached_essay_is_checked_as_if_it_came_from_the_book(tmp_path: Path) -> None:
+    # Even an entry that passed its signature names only images inside the book.
+    essay = BOOK / "essays" / "04-charts.md"
+    parsed = parse_essay(essay.read_text("utf-8"), "charts", essay, Diagnostics(), root=BOOK)
+    entry = freeze(parsed, Found(), [])
+    assert thaw(entry, None, None, Found(), BOOK)
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(b"\x89PNG\r\n\x1a\n")
+    for images in (["../../secret.png"], [str(outside)], ["essays/figures/missing.png"]):
+        tampered = freeze(parsed, Found(), [])
+        tampered.essay.env["image_files"] = images
+        assert not thaw(tampered, None, None, Found(), BOOK), images
+    token = next(t for t in parsed.tokens if t.children and any(
+        c.type == "image" for c in t.children))
+    image = next(c for c in token.children or [] if c.type == "image")
+    image.meta["image"] = "../../secret.png"
+    assert not thaw(freeze(parsed, Found(), []), None, None, Found(), BOOK)
+    assert isinstance(entry, CachedEssay)
