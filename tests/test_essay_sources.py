@@ -161,3 +161,23 @@ def test_a_build_warns_at_a_link_to_a_chapter_or_heading_that_does_not_exist(
         "essay.xhtml#essay-kept"]
     assert not chapter.xpath("//x:a[text()='gone' or text()='typo']", namespaces=XHTML)
     assert "[gone] and [typo]" not in "".join(chapter.itertext())
+
+
+def test_the_image_tag_is_audited_as_img(tmp_path: Path) -> None:
+    svg = ("data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=")
+    manifest = small_book(tmp_path, f'# Images\n\nOne <image src="/etc/hosts" alt="hosts"> and '
+                                    f'<IMAGE src="../../outside.png">.\n\n'
+                                    f'<p><image src="{svg}" alt="drawn"/></p>\n')
+    (tmp_path.parent / "outside.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    result = run_cli("build", "epub", "html", "--book", str(manifest),
+                     "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("essay.md:3: warning: image") == 2
+    assert "essay.md:5: warning" in result.stderr
+    html = (tmp_path / "out" / "small.html").read_text("utf-8")
+    archive = zipfile.ZipFile(tmp_path / "out" / "small.epub")
+    assert not [n for n in archive.namelist() if "hosts" in n or "outside" in n]
+    chapter = etree.tostring(chapter_xhtml(tmp_path / "out" / "small.epub"), encoding="unicode")
+    for text in (html, chapter):
+        assert "/etc/hosts" not in text and "outside.png" not in text
+        assert "PHN2Zy" not in text

@@ -131,6 +131,7 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
         if token.type == "table_open":
             _check_table(token, tokens, essay, diagnostics)
         if token.type == "html_block":
+            token.content = _as_parsed(token.content)
             _audit_html(token, token.content, _line(token), essay, root, diagnostics, images)
             if not depth_reported and _html_depth(token.content) > MAX_HTML_DEPTH:
                 diagnostics.warn("nesting", f"raw HTML nested over {MAX_HTML_DEPTH} levels deep "
@@ -149,8 +150,18 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
                                      "https and mailto links are kept", essay, line)
                     _unlink(children, position)
             elif child.type == "html_inline":
+                child.content = _as_parsed(child.content)
                 _audit_html(child, child.content, line, essay, root, diagnostics, images)
     return images
+
+
+_IMAGE_TAG = re.compile(r"<(/?)image\b", re.IGNORECASE)
+
+
+def _as_parsed(fragment: str) -> str:
+    """Raw HTML as the sanitizer's HTML5 parser will read it: `<image>` is `<img>` there, so it
+    is `<img>` for the audit and the image rewriter too, and cannot slip past them."""
+    return _IMAGE_TAG.sub(lambda m: f"<{m.group(1)}img", fragment)
 
 
 def _unlink(children: list[Token], position: int) -> None:
