@@ -181,3 +181,22 @@ def test_the_image_tag_is_audited_as_img(tmp_path: Path) -> None:
     for text in (html, chapter):
         assert "/etc/hosts" not in text and "outside.png" not in text
         assert "PHN2Zy" not in text
+
+
+def test_links_to_local_files_are_left_out_with_a_warning(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path, "# Local\n\nSee [passwords](/etc/passwd), "
+                                    "[up](../../../x.pdf) and\n"
+                                    '<a href="../secret.txt">raw</a>, but [the web]'
+                                    "(https://example.org) stays.\n")
+    result = run_cli("build", "pdf", "epub", "html", "--book", str(manifest),
+                     "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("essay.md:3: warning") == 2
+    assert "essay.md:4: warning: link to the local file '../secret.txt'" in result.stderr
+    chapter = chapter_xhtml(tmp_path / "out" / "small.epub")
+    assert chapter.xpath("//x:a/@href", namespaces=XHTML) == ["https://example.org"]
+    html = (tmp_path / "out" / "small.html").read_text("utf-8")
+    pdf = (tmp_path / "out" / "small.pdf").read_bytes()
+    for text in (html, pdf.decode("latin-1")):
+        assert "passwd" not in text and "x.pdf" not in text and "secret.txt" not in text
+    assert b"file:" not in pdf

@@ -20,6 +20,7 @@ from lxml import etree
 from lxml import html as lxml_html
 from markdown_it.token import Token
 
+from chapbook.collect.links import children_with_lines
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 
@@ -139,8 +140,9 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
                 token.content = ""
                 depth_reported = True
         children = token.children or []
+        lines = [line for _, line in children_with_lines(token, _line(token) or 1)]
         for position, child in enumerate(children):
-            line = _line(child, token)
+            line = lines[position] if token.map else None
             if child.type == "image":
                 check_image(child, child.attrGet("src") or "", line)
             elif child.type == "link_open":
@@ -237,6 +239,11 @@ def _audit_html(token: Token, fragment: str, line: int | None, essay: Path, root
                     elif _scheme(value) and _scheme(value) not in LINK_SCHEMES:
                         diagnostics.warn("blocked-link", f"'{value[:60]}' removed from <{tag}>",
                                          essay, line)
+                    elif tag == "a" and lowered == "href" and not _kept_href(value):
+                        diagnostics.warn("blocked-link", f"link to the local file "
+                                         f"'{value[:60]}' removed from <a>: a reader has no "
+                                         "such file; link to a chapter in Markdown, "
+                                         "[text](essay.md), or to the web", essay, line)
 
 
 def rewrite_html_images(fragment: str, token: Token, resolver: ImageResolver,
@@ -264,7 +271,21 @@ def clean(html: str) -> str:
                      attribute_filter=_attribute_filter)
 
 
+_BOOK_DOCUMENT = re.compile(r"^[a-z][a-z0-9-]*\.xhtml(#[\w.:-]*)?$")
+
+
+def _kept_href(value: str) -> bool:
+    """A link an edition can keep: to the web or mail, to a place in the book (`#id`), or to one
+    of the EPUB's own documents, as chapbook writes links between chapters. Anything else is a
+    path on the author's disk."""
+    value = value.strip()
+    return (_scheme(value) in LINK_SCHEMES or value.startswith("#")
+            or bool(_BOOK_DOCUMENT.match(value)))
+
+
 def _attribute_filter(tag: str, name: str, value: str) -> str | None:
+    if tag == "a" and name == "href" and not _kept_href(value):
+        return None
     lowered = value.strip().lower()
     if tag == "img" and name == "src":
         # only the book's own files (relative) or the images we embedded ourselves

@@ -84,9 +84,11 @@ def resolve(href: str, here: Target, chapters: dict[Path, Target]) -> tuple[str 
         return None, (f"'#{fragment}' names no heading in this chapter; "
                       + here.suggestion(fragment, "this chapter"))
     parts = urlsplit(href)
-    if (parts.scheme or parts.netloc or href.startswith("/")
-            or not parts.path.lower().endswith(MARKDOWN_SUFFIXES)):
-        return None, ""
+    if parts.scheme or parts.netloc:
+        return None, ""  # the web, or mail: not the book's to check
+    if href.startswith("/") or not parts.path.lower().endswith(MARKDOWN_SUFFIXES):
+        return None, (f"'{href[:60]}' is a file on the author's disk, which no reader has; "
+                      "link to a chapter's file (essay.md) or to the web")
     path = unquote(parts.path)
     file = (here.source.parent / path).resolve()
     other = chapters.get(file)
