@@ -200,3 +200,14 @@ def test_links_to_local_files_are_left_out_with_a_warning(tmp_path: Path) -> Non
     for text in (html, pdf.decode("latin-1")):
         assert "passwd" not in text and "x.pdf" not in text and "secret.txt" not in text
     assert b"file:" not in pdf
+
+
+def test_no_output_is_written_over_a_file_the_book_reads(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path, "# An essay named like an output\n\nText.\n", "small.html")
+    essay = tmp_path / "essays" / "small.html"
+    before = essay.read_bytes()
+    result = run_cli("build", "all", "--book", str(manifest), "--out", str(tmp_path / "essays"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "would be written over" in result.stderr and "--out build" in result.stderr
+    assert essay.read_bytes() == before
+    assert not (tmp_path / "essays" / "small.pdf").exists()

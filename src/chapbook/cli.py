@@ -87,7 +87,7 @@ def _note_ignored_cache(folder: Path, diagnostics: Diagnostics) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from chapbook.builders import builder, held_outputs
+    from chapbook.builders import builder, held_outputs, refuse_writing_over_sources
     from chapbook.fonts import book_text_files, report_missing_glyphs
     from chapbook.manifest import load_manifest
     from chapbook.pipeline import read_book
@@ -111,6 +111,7 @@ def _build(args: argparse.Namespace) -> int:
         with report.stage("reading", total=len(manifest.chapters)):
             book = read_book(manifest, diagnostics, on_chapter=report.advance,
                              cache=args.out / ".cache")
+        refuse_writing_over_sources(book, args.out, formats)
         report_missing_glyphs(book_text_files(manifest), diagnostics)  # as `check` does
         report.line(f"read {len(book.chapters)} chapters in {len(book.parts)} parts, "
                     f"{book.word_count:,} words")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from chapbook.book import Book
 from chapbook.diagnostics import Diagnostics
+from chapbook.errors import BookError
 
 Builder = Callable[[Book, Path, Diagnostics], Path]
 
@@ -95,3 +96,31 @@ def builder(edition: str) -> Builder:
     the typesetter."""
     module, function = _BUILDERS[edition].split(":")
     return getattr(importlib.import_module(f"chapbook.builders.{module}"), function)
+
+
+# What each edition writes into the output folder, by the book's slug.
+OUTPUT_NAMES = {"html": "{slug}.html", "pdf": "{slug}.pdf", "epub": "{slug}.epub",
+                "booklet": "{slug}-booklet.pdf", "print": "{slug}-print.pdf"}
+
+
+def refuse_writing_over_sources(book: Book, out: Path, editions: list[str]) -> None:
+    """No output may replace a file the book reads (an essay called `<slug>.html` in a folder
+    given as --out, say): stop before anything is written."""
+    manifest = book.manifest
+    sources = {path.resolve(): path for path in (
+        manifest.path, manifest.glossary, manifest.index,
+        *(chapter.source for chapter in book.chapters),
+        *(manifest.root / image for chapter in book.chapters for image in chapter.images))
+        if path is not None}
+    for edition in editions:
+        target = (out / OUTPUT_NAMES[edition].format(slug=book.slug)).resolve()
+        if target in sources:
+            raise BookError(f"the {edition} edition would be written over this file, which "
+                            "the book reads",
+                            sources[target], hint="give --out a folder that holds none of "
+                            "the book's files, such as --out build")
+    cache = (out / ".cache").resolve()
+    inside = [path for path in sources if path.is_relative_to(cache)]
+    if inside:
+        raise BookError("the book's files are inside the build cache, which builds replace",
+                        sources[inside[0]], hint="move them, or give --out another folder")
