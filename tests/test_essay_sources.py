@@ -211,3 +211,50 @@ def test_no_output_is_written_over_a_file_the_book_reads(tmp_path: Path) -> None
     assert "would be written over" in result.stderr and "--out build" in result.stderr
     assert essay.read_bytes() == before
     assert not (tmp_path / "essays" / "small.pdf").exists()
+
+
+SVG_ATTACKS = {
+    "entity": '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/hosts">]>'
+              '<svg xmlns="http://www.w3.org/2000/svg"><text>&x;</text></svg>',
+    "dtd": '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/'
+           'DTD/svg11.dtd"><svg xmlns="http://www.w3.org/2000/svg"/>',
+    "import": '<svg xmlns="http://www.w3.org/2000/svg"><style>@import url(http://x/a.css);'
+              '</style></svg>',
+    "style-url": '<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill:url(/etc/x)"/></svg>',
+    "fill-url": '<svg xmlns="http://www.w3.org/2000/svg"><rect fill="url(http://x/p#g)"/></svg>',
+    "font-face": '<svg xmlns="http://www.w3.org/2000/svg"><style>@font-face{font-family:a;'
+                 'src:url(../../f.ttf)}</style></svg>',
+    "set-href": '<svg xmlns="http://www.w3.org/2000/svg"><a><set attributeName="href" '
+                'to="http://x"/></a></svg>',
+    "stylesheet-pi": '<?xml-stylesheet href="http://x/s.css"?><svg '
+                     'xmlns="http://www.w3.org/2000/svg"/>',
+    "image": '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+             '<image xlink:href="data:image/png;base64,iVBORw0KGgo="/></svg>',
+}
+
+
+def test_svg_files_may_draw_and_nothing_else(tmp_path: Path) -> None:
+    lines = ["# Drawings", ""]
+    for name in SVG_ATTACKS:
+        lines += [f"![{name}](figures/{name}.svg)", ""]
+    lines += ["![fine](figures/fine.svg)", ""]
+    manifest = small_book(tmp_path, "\n".join(lines))
+    figures = tmp_path / "essays" / "figures"
+    figures.mkdir()
+    for name, svg in SVG_ATTACKS.items():
+        (figures / f"{name}.svg").write_text(svg, "utf-8")
+    (figures / "fine.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><defs><linearGradient '
+        'id="g"><stop offset="0"/></linearGradient></defs><rect width="10" height="10" '
+        'fill="url(#g)"/><title>A square</title></svg>', "utf-8")
+    result = run_cli("build", "epub", "html", "--book", str(manifest),
+                     "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    for number, name in enumerate(SVG_ATTACKS):
+        assert f"essay.md:{3 + 2 * number}: warning: image 'figures/{name}.svg' left out" in \
+            result.stderr, name
+    archive = zipfile.ZipFile(tmp_path / "out" / "small.epub")
+    assert [n for n in archive.namelist() if n.endswith(".svg")] == ["EPUB/images/essays/"
+                                                                     "figures/fine.svg"]
+    html = (tmp_path / "out" / "small.html").read_text("utf-8")
+    assert html.count("<img") == 1

@@ -96,21 +96,63 @@ def resolve_image(src: str, essay: Path, root: Path) -> tuple[str | None, str]:
     return target.relative_to(root.resolve()).as_posix(), ""
 
 
+# What a drawing may hold: shapes, text, paint servers and their plumbing. Everything else
+# (scripts, foreign content, images, fonts, links, animation, styles' imports) is refused.
+SVG_ELEMENTS = {
+    "svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "path", "rect", "circle",
+    "ellipse", "line", "polyline", "polygon", "text", "tspan", "textPath", "linearGradient",
+    "radialGradient", "stop", "pattern", "clipPath", "mask", "marker", "filter", "style",
+    "feBlend", "feColorMatrix", "feComponentTransfer", "feComposite", "feFlood",
+    "feGaussianBlur", "feMerge", "feMergeNode", "feMorphology", "feOffset", "feFuncA",
+    "feFuncR", "feFuncG", "feFuncB", "feDropShadow", "switch",
+}
+_LOCAL_URL = re.compile(r"url\(\s*(['\"]?)#[^)]*\1\s*\)", re.IGNORECASE)
+MAX_SVG_BYTES = 5 * 1024 * 1024
+
+
+def _outside_reference(value: str) -> bool:
+    """A url(…) or @import in a value that points anywhere but into the drawing itself."""
+    lowered = value.lower()
+    return "@import" in lowered or "url(" in _LOCAL_URL.sub("", lowered) \
+        or "image-set(" in lowered or "src(" in lowered
+
+
 def _svg_problem(path: Path, root: Path) -> str:
-    """An SVG is a document: no scripts, and nothing it references from outside the book."""
+    """An SVG is a document: it may draw, and nothing else. Parsed with entities, DTDs and the
+    network off; its elements allow-listed; every reference must stay inside the drawing."""
     try:
-        tree = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError:
+        if path.stat().st_size > MAX_SVG_BYTES:
+            return f"the SVG is larger than {MAX_SVG_BYTES // 1024 // 1024} MB"
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                                 dtd_validation=False, huge_tree=False)
+        tree = etree.parse(str(path), parser)
+    except (etree.XMLSyntaxError, OSError):
         return "the SVG file is not well-formed XML"
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        return "the SVG has a DOCTYPE (entities or a DTD); remove it"
+    for node in tree.getroot().itersiblings(preceding=True):
+        if isinstance(node, etree._ProcessingInstruction):
+            return f"the SVG has a processing instruction <?{node.target}?>; remove it"
     for element in tree.iter():
-        tag = element.tag if isinstance(element.tag, str) else ""
-        if tag.rsplit("}", 1)[-1] in ("script", "foreignObject"):
-            return "the SVG contains a script or foreign content"
+        if isinstance(element, etree._ProcessingInstruction):
+            return f"the SVG has a processing instruction <?{element.target}?>; remove it"
+        if isinstance(element, etree._Entity):
+            return "the SVG uses an entity; write the text out"
+        if not isinstance(element.tag, str):
+            continue  # a comment
+        tag = etree.QName(element).localname
+        if tag not in SVG_ELEMENTS:
+            return f"the SVG contains <{tag}>, which a drawing in a book may not hold"
+        if tag == "style" and _outside_reference(element.text or ""):
+            return "the SVG's styles refer to something outside it"
         for name, value in element.attrib.items():
-            if name.rsplit("}", 1)[-1] == "href" and not value.startswith("#"):
-                return f"the SVG refers to '{value}'; embed what it shows instead"
-            if name.startswith("on"):
+            local = etree.QName(name).localname
+            if local == "href" and not value.startswith("#"):
+                return f"the SVG refers to '{value[:60]}'; embed what it shows instead"
+            if local.startswith("on"):
                 return "the SVG has event handlers"
+            if _outside_reference(value):
+                return f"the SVG's {local} refers to something outside it"
     return ""
 
 
