@@ -58,7 +58,7 @@ def build(src: Path, manifest: Path, out: Path) -> None:
 
 
 def entries(out: Path) -> dict[str, set[str]]:
-    return {kind: {p.name for p in (out / ".cache" / kind).glob("*.pickle")} for kind in KINDS}
+    return {kind: {p.name for p in (out / ".cache" / kind).glob("*.entry")} for kind in KINDS}
 
 
 def test_a_change_to_the_parser_is_not_served_from_the_cache(tmp_path: Path) -> None:

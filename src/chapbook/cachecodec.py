@@ -49,10 +49,10 @@ class Codec:
         if depth > MAX_DEPTH:
             raise CacheDataError("nested too deep")
         depth += 1
+        if isinstance(value, enum.Enum):  # before str: an enum may be a str too
+            return {"$enum": [type(value).__name__, value.value]}
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
-        if isinstance(value, enum.Enum):
-            return {"$enum": [type(value).__name__, value.value]}
         if isinstance(value, list):
             return [self._encode(item, depth) for item in value]
         if isinstance(value, tuple):
