@@ -53,7 +53,7 @@ lint: $(READY)
 	$(BIN)/ruff check src tests tools bench
 
 test: $(READY) lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # Everything the receiving tools would say: chapbook's editorial check (warnings fail), EPUBCheck,
 # DAISY Ace on the EPUB and axe-core on the HTML edition, both in Debian's headless Chromium.

@@ -258,3 +258,38 @@ def test_svg_files_may_draw_and_nothing_else(tmp_path: Path) -> None:
                                                                      "figures/fine.svg"]
     html = (tmp_path / "out" / "small.html").read_text("utf-8")
     assert html.count("<img") == 1
+
+
+def test_names_that_look_like_chapbooks_own_ids_do_not_collide(tmp_path: Path) -> None:
+    from .test_epub import epubcheck_messages
+
+    essay = ("# Index\n\n## Title\n\nC and C++ and C# are languages.[^1] {^!!!} {^???}\n\n"
+             "## B1\n\nText.\n\n## FN1\n\nMore text.\n\n## Notes\n\nThe essay's own notes.\n\n"
+             "[^1]: A note.\n")
+    manifest = small_book(tmp_path, essay, "index.md")
+    text = manifest.read_text("utf-8").replace(
+        "back_matter: []", "back_matter: [glossary, index]\nglossary: glossary.yml\n"
+        "index: index.yml")
+    manifest.write_text(text, "utf-8")
+    (tmp_path / "glossary.yml").write_text(
+        "terms:\n" + "".join(f"  - term: '{term}'\n    forms: ['{term}']\n"
+                             f"    definition: The term {term}.\n"
+                             for term in ("C", "C++", "C#", "Title")), "utf-8")
+    (tmp_path / "index.yml").write_text("headings:\n  - heading: languages\n", "utf-8")
+    result = run_cli("build", "epub", "html", "--book", str(manifest),
+                     "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    epub = tmp_path / "out" / "small.epub"
+    messages = epubcheck_messages(epub, tmp_path)
+    assert [(m["ID"], m["message"]) for m in messages
+            if m["severity"] in ("FATAL", "ERROR", "WARNING")] == []
+    archive = zipfile.ZipFile(epub)
+    names = archive.namelist()
+    assert len(names) == len(set(names)) and "EPUB/chapter-index.xhtml" in names
+    for name in names:
+        if name.endswith(".xhtml"):
+            found = etree.fromstring(archive.read(name)).xpath("//@id")
+            assert len(found) == len(set(found)), name
+    html = etree.HTML((tmp_path / "out" / "small.html").read_bytes())
+    found = html.xpath("//@id")
+    assert len(found) == len(set(found))

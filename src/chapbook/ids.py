@@ -50,6 +50,25 @@ def chapter_id(stem: str, number: int, used: set[str]) -> str:
     return candidate
 
 
+def unique(base: str, used: set[str]) -> str:
+    """`base`, or `base-2`, `base-3`… if it is taken; the id is then taken."""
+    candidate, number = base, 2
+    while candidate in used:
+        candidate, number = f"{base}-{number}", number + 1
+    used.add(candidate)
+    return candidate
+
+
+def glossary_entry(term: str, used: set[str]) -> str:
+    """A glossary term's id: 'C', 'C++' and 'C#' get three ids, and 'Title' is not the
+    glossary's own heading."""
+    return unique(f"glossary--{slug(term) or 'term'}", used)
+
+
+def index_heading(text: str, used: set[str], parent: str | None = None) -> str:
+    return unique(f"{parent or 'index'}--{slug(text) or 'entry'}", used)
+
+
 def heading(chapter: str, text: str) -> str:
     return f"{chapter}-{slug(text) or 'section'}"
 

@@ -130,7 +130,8 @@ def _place_marks(index: Index, found: Found, sources: dict[str, Path],
     for path, occurrence in found.marks:
         heading = index.find(path[0])
         if heading is None:
-            heading = IndexHeading(path[0], f"index-{ids.slug(path[0])}", (), occurrence.line)
+            heading = IndexHeading(path[0], ids.index_heading(path[0], index.used_ids), (),
+                                   occurrence.line)
             index.add(heading)
             diagnostics.note("index-mark", f"index heading '{path[0]}' is not in index.yml; "
                              "added from the mark", sources[occurrence.chapter_id],
@@ -139,7 +140,8 @@ def _place_marks(index: Index, found: Found, sources: dict[str, Path],
             sub = next((s for s in heading.subentries if s.text.casefold() == path[1].casefold()),
                        None)
             if sub is None:
-                sub = IndexHeading(path[1], f"{heading.id}--{ids.slug(path[1])}", (),
+                sub = IndexHeading(path[1],
+                                   ids.index_heading(path[1], index.used_ids, heading.id), (),
                                    occurrence.line, parent=heading)
                 heading.subentries.append(sub)
             heading = sub

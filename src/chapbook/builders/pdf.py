@@ -202,7 +202,7 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
                 document = render(start, sections=("back",), pages=pages)
             pages.update(anchor_pages(document, start))
             starts += element_starts(document, start, {"glossary": "glossary", "index": "index"},
-                                     re.compile(r"^(glossary-(?!title)|index-(?!letter|title))"))
+                                     re.compile(r"^(glossary|index)--"))
             run += document.pages
 
         with blame(book.manifest.path, "laying out the front matter"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chapbook import ids
 from chapbook.collect.occurrences import Occurrence
 from chapbook.errors import raise_all
-from chapbook.ids import slug
 from chapbook.schema import Key, Reader, compose, list_of, text_list, text_value
 from chapbook.sorting import sort_key
 
@@ -48,6 +48,7 @@ def load_glossary(path: Path) -> Glossary:
     values = reader.mapping(compose(path, "glossary"), "", GLOSSARY_KEYS)
     entries: list[GlossaryEntry] = []
     seen: dict[str, int] = {}
+    used: set[str] = set()
     for raw in values.get("terms", []):
         if not raw.get("term") or not raw.get("definition"):
             continue
@@ -58,7 +59,7 @@ def load_glossary(path: Path) -> Glossary:
             continue
         seen[term.casefold()] = raw["@line"]
         forms = tuple(dict.fromkeys([term, *raw.get("forms", ())]))
-        entries.append(GlossaryEntry(term, f"glossary-{slug(term)}", forms, raw["definition"],
+        entries.append(GlossaryEntry(term, ids.glossary_entry(term, used), forms, raw["definition"],
                                      raw.get("see_also", ()), raw["@line"]))
     raise_all(reader.errors)
     entries.sort(key=lambda entry: sort_key(entry.term))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 
+from chapbook import ids
 from chapbook.collect.occurrences import Occurrence
 from chapbook.errors import raise_all
-from chapbook.ids import slug
 from chapbook.schema import Key, Reader, compose, list_of, text_list, text_value
 from chapbook.sorting import letter_of, sort_key
 
@@ -56,6 +57,10 @@ class LetterGroup:
 class Index:
     path: Path
     headings: list[IndexHeading]
+    used_ids: set[str] = field(default_factory=set)  # every heading's id, for new ones
+
+    def __post_init__(self) -> None:
+        self._by_text = {h.text.casefold(): h for h in self.headings}
 
     def __bool__(self) -> bool:
         return bool(self.headings)
@@ -64,12 +69,12 @@ class Index:
         return [h for heading in self.headings for h in (heading, *heading.subentries)]
 
     def find(self, text: str) -> IndexHeading | None:
-        folded = text.casefold()
-        return next((h for h in self.headings if h.text.casefold() == folded), None)
+        return self._by_text.get(text.casefold())
 
     def add(self, heading: IndexHeading) -> None:
-        self.headings.append(heading)
-        self.headings.sort(key=lambda h: sort_key(h.text))
+        """A heading made from a mark, in its place in the order (not a sort per mark)."""
+        bisect.insort(self.headings, heading, key=lambda h: sort_key(h.text))
+        self._by_text[heading.text.casefold()] = heading
 
     def groups(self) -> list[LetterGroup]:
         """Letter groups of the headings that have something to show."""
@@ -83,6 +88,7 @@ def load_index(path: Path) -> Index:
     values = reader.mapping(compose(path, "index"), "", INDEX_KEYS)
     headings: list[IndexHeading] = []
     seen: dict[str, int] = {}
+    used: set[str] = set()
     for raw in values.get("headings", []):
         if not raw.get("heading"):
             continue
@@ -96,16 +102,16 @@ def load_index(path: Path) -> Index:
             reader.error(raw["see@node"], f"'{text}' has both 'see' and forms or sub-entries",
                          "a 'see' heading only points elsewhere; move its forms to the target")
         forms = () if raw.get("see") else tuple(dict.fromkeys(raw.get("forms", ()) or (text,)))
-        heading = IndexHeading(text, f"index-{slug(text)}", forms, raw["@line"],
+        heading = IndexHeading(text, ids.index_heading(text, used), forms, raw["@line"],
                                raw.get("see"), raw.get("see_also", ()))
         for sub in raw.get("subentries", []):
             if sub.get("heading"):
                 heading.subentries.append(IndexHeading(
-                    sub["heading"], f"{heading.id}--{slug(sub['heading'])}",
+                    sub["heading"], ids.index_heading(sub["heading"], used, heading.id),
                     tuple(dict.fromkeys(sub.get("forms", ()) or (sub["heading"],))),
                     sub["@line"], parent=heading))
         heading.subentries.sort(key=lambda h: sort_key(h.text))
         headings.append(heading)
     raise_all(reader.errors)
     headings.sort(key=lambda h: sort_key(h.text))
-    return Index(path, headings)
+    return Index(path, headings, used)
