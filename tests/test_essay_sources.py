@@ -8,6 +8,7 @@ import unicodedata
 import zipfile
 from pathlib import Path
 
+import pytest
 from lxml import etree
 
 from .conftest import run_cli
@@ -293,3 +294,38 @@ def test_names_that_look_like_chapbooks_own_ids_do_not_collide(tmp_path: Path) -
     html = etree.HTML((tmp_path / "out" / "small.html").read_bytes())
     found = html.xpath("//@id")
     assert len(found) == len(set(found))
+
+
+@pytest.mark.parametrize(("line", "value", "message"), [
+    ("date", '"20261124"', "is not a date"),
+    ("date", '"2026-W48-2"', "is not a date"),
+    ("title", '"A\\fB"', "U+000C"),
+    ("title", '"A\\uFFFEB"', "U+FFFE"),
+    ("author", '"Desk\\x07"', "U+0007"),
+])
+def test_metadata_an_epub_cannot_hold_is_an_error_at_its_line(
+        tmp_path: Path, line: str, value: str, message: str) -> None:
+    manifest = small_book(tmp_path, "# Text\n\nText.\n")
+    text = manifest.read_text("utf-8")
+    lines = text.splitlines()
+    number = next(i for i, item in enumerate(lines) if item.strip().startswith(f"{line}:"))
+    lines[number] = f"  {line}: {value}"
+    manifest.write_text("\n".join(lines) + "\n", "utf-8")
+    result = run_cli("build", "epub", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"book.yml:{number + 1}:" in result.stderr and message in result.stderr
+    assert not (tmp_path / "out" / "small.epub").exists()
+
+
+def test_raw_html_attributes_keep_only_values_they_can_take(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path, '# Values\n\n<p dir="sideways">A paragraph.</p>\n\n'
+                                    '<table><tr><td colspan="1000000" rowspan="-1">cell</td>'
+                                    '<td colspan="2">two</td></tr></table>\n')
+    result = run_cli("build", "epub", "html", "pdf", "--book", str(manifest),
+                     "--out", str(tmp_path / "out"), "--timeout", "120")
+    assert result.returncode == 0, result.stderr
+    assert 'dir="sideways" on <p> removed' in result.stderr
+    assert 'colspan="1000000" on <td> removed' in result.stderr
+    chapter = etree.tostring(chapter_xhtml(tmp_path / "out" / "small.epub"), encoding="unicode")
+    assert "sideways" not in chapter and "1000000" not in chapter and "-1" not in chapter
+    assert 'colspan="2"' in chapter

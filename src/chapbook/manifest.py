@@ -24,6 +24,7 @@ PAGE_SIZES = {"a4": "A4", "a5": "A5", "a6": "A6", "b5": "B5", "letter": "letter"
               "legal": "legal"}
 _CUSTOM_SIZE = re.compile(r"^\d+(\.\d+)?(mm|cm|in|pt)\s+\d+(\.\d+)?(mm|cm|in|pt)$")
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 
 
@@ -170,6 +171,8 @@ def _metadata(reader: Reader, values: dict[str, Any]) -> Metadata | None:
                      "use a BCP 47 tag such as en, en-GB, ar or zh-Hans")
     if meta.get("date"):
         try:
+            if not _DATE.match(meta["date"]):  # Python reads 20261124 and 2026-W48-2 too
+                raise ValueError(meta["date"])
             date.fromisoformat(meta["date"])
         except ValueError:
             reader.error(meta["date@node"], f"'{meta['date']}' is not a date",

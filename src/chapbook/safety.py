@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import mimetypes
 import re
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -269,6 +270,9 @@ def _audit_html(token: Token, fragment: str, line: int | None, essay: Path, root
                 elif lowered == "style":
                     diagnostics.warn("unsafe-html", f"style attribute on <{tag}> removed: the "
                                      "look of the book lives in its stylesheets", essay, line)
+                elif not valid_value(lowered, value):
+                    diagnostics.warn("unsafe-html", f"{name}=\"{value[:40]}\" on <{tag}> "
+                                     "removed: not a value it can take", essay, line)
                 elif lowered in ("href", "src", "xlink:href", "action", "formaction", "srcset"):
                     if tag == "img" and lowered == "src":
                         relative, why = resolve_image(value, essay, root)
@@ -325,8 +329,36 @@ def _kept_href(value: str) -> bool:
             or bool(_BOOK_DOCUMENT.match(value)))
 
 
+def _whole_number(low: int, high: int) -> Callable[[str], bool]:
+    return lambda value: value.strip().isdigit() and low <= int(value) <= high
+
+
+# Allow-listed attributes whose value has a form: anything else is dropped. A colspan of a
+# million made the layout hang; `dir="sideways"` fails EPUBCheck.
+ATTRIBUTE_VALUES: dict[str, Callable[[str], bool]] = {
+    "dir": lambda value: value in ("ltr", "rtl", "auto"),
+    "colspan": _whole_number(1, MAX_TABLE_COLUMNS),
+    "rowspan": _whole_number(0, 1000),
+    "start": lambda value: value.strip().lstrip("-").isdigit() and abs(int(value)) < 10**6,
+    "width": _whole_number(1, 10000),
+    "height": _whole_number(1, 10000),
+    "scope": lambda value: value in ("row", "col", "rowgroup", "colgroup"),
+    "reversed": lambda value: value in ("", "reversed"),
+    "aria-hidden": lambda value: value in ("true", "false"),
+    "lang": lambda value: bool(re.match(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$", value)),
+    "id": lambda value: bool(re.match(r"^[A-Za-z_][\w.-]*$", value)),
+}
+
+
+def valid_value(name: str, value: str) -> bool:
+    check = ATTRIBUTE_VALUES.get(name)
+    return check is None or check(value)
+
+
 def _attribute_filter(tag: str, name: str, value: str) -> str | None:
     if tag == "a" and name == "href" and not _kept_href(value):
+        return None
+    if not valid_value(name, value):
         return None
     lowered = value.strip().lower()
     if tag == "img" and name == "src":

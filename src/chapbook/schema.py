@@ -7,6 +7,7 @@ Used for book.yml, glossary.yml and index.yml.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +76,20 @@ def text_value(reader: Reader, node: yaml.Node, where: str) -> str | None:
     if not value:
         reader.error(node, f"{where} is empty", "give it a value or remove the key")
         return None
+    bad = next((c for c in value if _unprintable(c)), None)
+    if bad is not None:
+        reader.error(node, f"{where} contains U+{ord(bad):04X}, a control character no edition "
+                     "can hold", "remove it (a YAML escape such as \\f or \\x07 makes one)")
+        return None
     return value
+
+
+def _unprintable(character: str) -> bool:
+    """Control characters (but tab and line end), lone surrogates and noncharacters: XML
+    forbids them, so the EPUB could not be written."""
+    code = ord(character)
+    return (unicodedata.category(character) in ("Cc", "Cs") and character not in "\t\n") \
+        or 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
 
 
 def text_list(reader: Reader, node: yaml.Node, where: str) -> tuple[str, ...]:
