@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from chapbook import __version__
@@ -23,6 +25,35 @@ EDITIONS = (*FORMATS, "booklet", "print")
 EXIT_OK, EXIT_BOOK_ERROR, EXIT_STRICT = 0, 1, 2
 
 
+def _number(option: str, low: float, high: float,
+            whole: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number from low to high (a whole one if `whole`)."""
+    def parse(text: str) -> float:
+        try:
+            value = int(text) if whole else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"'{text}' is not a {'whole ' if whole else ''}number") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{option} takes a number from {low:g} to "
+                                             f"{high:.0f}" if whole else f"{high:g}")
+        return value
+    return parse
+
+
+def _from_environment(name: str, default: float, low: float, high: float,
+                      whole: bool = False) -> float:
+    """A default from the environment, checked as its option is; a bad one is a clear error."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return _number(name, low, high, whole)(text)
+    except argparse.ArgumentTypeError as err:
+        raise BookError(f"{name}={text!r}: {err}", hint=f"unset it, or give a number from "
+                        f"{low:g} to {high:.0f}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chapbook",
@@ -36,15 +67,17 @@ def _parser() -> argparse.ArgumentParser:
                             "crop marks, PDF/X-4) or all: html, pdf and epub (default: all)")
     build.add_argument("--out", type=Path, default=Path("build"),
                        help="the output folder (default: build/)")
-    build.add_argument("--creep", type=float, default=0.0, metavar="MM",
+    build.add_argument("--creep", type=_number("--creep", -10, 10), default=0.0, metavar="MM",
                        help="booklet: shift each sheet's pages by this much more than the sheet "
                             "outside it (paper thickness; positive away from the spine)")
-    build.add_argument("--timeout", type=float, metavar="SECONDS",
-                       default=float(os.environ.get("CHAPBOOK_TIMEOUT", DEFAULT_TIMEOUT_S)),
+    build.add_argument("--timeout", type=_number("--timeout", 0, 7 * 24 * 3600),
+                       metavar="SECONDS", default=_from_environment(
+                           "CHAPBOOK_TIMEOUT", DEFAULT_TIMEOUT_S, 0, 7 * 24 * 3600),
                        help=f"stop a build that takes longer (default: {DEFAULT_TIMEOUT_S}; "
                             "0 for none; or set CHAPBOOK_TIMEOUT)")
-    build.add_argument("--max-memory", type=int, metavar="MIB",
-                       default=int(os.environ.get("CHAPBOOK_MAX_MEMORY", DEFAULT_MEMORY_MIB)),
+    build.add_argument("--max-memory", type=_number("--max-memory", 0, 1 << 30, whole=True),
+                       metavar="MIB", default=_from_environment(
+                           "CHAPBOOK_MAX_MEMORY", DEFAULT_MEMORY_MIB, 0, 1 << 30, whole=True),
                        help="stop a build whose resident memory passes this (default: "
                             f"{DEFAULT_MEMORY_MIB}; 0 for none; or set CHAPBOOK_MAX_MEMORY)")
     build.add_argument("--jobs", type=int, metavar="N",
@@ -74,6 +107,20 @@ def _print_findings(diagnostics: Diagnostics, quiet: bool) -> None:
         if quiet and finding.level is not Level.ERROR:
             continue
         print(finding, file=sys.stderr)
+
+
+def _usable_output_folder(out: Path) -> None:
+    """--out must be a folder chapbook can write: not a file, not a device, not read-only."""
+    hint = "give --out a folder you can write, such as --out build"
+    if out.exists() and not out.is_dir():
+        raise BookError("the output folder is a file, not a folder", out, hint=hint)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise BookError(f"cannot make the output folder: {err.strerror}", out,
+                        hint=hint) from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise BookError("the output folder is not writable", out, hint=hint)
 
 
 def _note_ignored_cache(folder: Path, diagnostics: Diagnostics) -> None:
@@ -111,6 +158,7 @@ def _build(args: argparse.Namespace) -> int:
         with report.stage("reading", total=len(manifest.chapters)):
             book = read_book(manifest, diagnostics, on_chapter=report.advance,
                              cache=args.out / ".cache")
+        _usable_output_folder(args.out)
         refuse_writing_over_sources(book, args.out, formats)
         report_missing_glyphs(book_text_files(manifest), diagnostics)  # as `check` does
         report.line(f"read {len(book.chapters)} chapters in {len(book.parts)} parts, "
@@ -159,7 +207,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except BookError as error:  # a bad CHAPBOOK_* setting
+        print(error, file=sys.stderr)
+        return EXIT_BOOK_ERROR
     try:
         if args.command == "build":
             with bounded(args.timeout or None, args.max_memory or None):

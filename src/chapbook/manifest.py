@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -125,8 +126,16 @@ BOOK_KEYS = {
 
 # --- from values to the Manifest ----------------------------------------------------------
 
+MAX_SLUG = 80  # the output names add "-booklet.pdf"; a file name may have 255 bytes
+
+
 def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "book"
+    """A slug from a title: ASCII, and short enough for a file name (cut at a hyphen)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if len(slug) > MAX_SLUG:
+        slug = slug[:MAX_SLUG].rsplit("-", 1)[0] or slug[:MAX_SLUG]
+    return slug or "book"
 
 
 def _book_path(reader: Reader, root: Path, raw: str, node: yaml.Node, what: str,
@@ -264,9 +273,10 @@ def load_manifest(path: Path) -> Manifest:
     back = _kinds(reader, values, "back_matter", BACK_MATTER_KINDS, ("glossary", "index"))
     parts = _parts(reader, values, root)
     slug = values.get("slug") or (slugify(metadata.title) if metadata else "book")
-    if not _SLUG.match(slug):
-        reader.error(values.get("slug@node"), f"'{slug}' is not a usable slug",
-                     "use lower-case letters, digits and hyphens, e.g. my-briefing")
+    if not _SLUG.match(slug) or len(slug) > MAX_SLUG:
+        reader.error(values.get("slug@node"), f"'{slug[:MAX_SLUG]}' is not a usable slug",
+                     f"use at most {MAX_SLUG} lower-case letters, digits and hyphens, e.g. "
+                     "my-briefing")
     extra: dict[str, Path | None] = {}
     for key in ("glossary", "index"):
         raw = values.get(key)

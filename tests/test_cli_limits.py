@@ -1,0 +1,78 @@
+"""Numbers and folders a user may get wrong on the command line or in the environment: one clear
+line and a non-zero exit, never a traceback (issue 11, finding 6)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import BUNDLED, run_cli
+
+
+@pytest.mark.parametrize("option", [
+    ["--timeout", "-5"], ["--timeout", "nan"], ["--timeout", "inf"], ["--timeout", "1e300"],
+    ["--creep", "nan"], ["--creep", "1e9"], ["--max-memory", "1.5"], ["--max-memory", "-1"],
+])
+def test_a_bad_number_is_one_line_of_usage(option: list[str], tmp_path: Path) -> None:
+    result = run_cli("build", "html", "--book", str(BUNDLED), "--out", str(tmp_path), *option)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"argument {option[0]}" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("name", "value"), [("CHAPBOOK_TIMEOUT", "abc"),
+                                             ("CHAPBOOK_MAX_MEMORY", "1.5"),
+                                             ("CHAPBOOK_TIMEOUT", "nan")])
+def test_a_bad_setting_in_the_environment_is_named(name: str, value: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "chapbook", "build", "--book", str(BUNDLED)],
+                            capture_output=True, text=True, env={**os.environ, name: value},
+                            timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {name}=") and "hint: unset it" in result.stderr
+
+
+def test_an_empty_setting_is_the_default(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "chapbook", "build", "html", "--quiet",
+                             "--book", str(BUNDLED), "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "CHAPBOOK_MAX_MEMORY": "", "CHAPBOOK_TIMEOUT": ""})
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_output_folder_that_is_a_file_or_cannot_be_made_is_refused(tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    for out, message in ((a_file, "is a file, not a folder"), (Path("/dev/null"),
+                                                               "is a file, not a folder"),
+                         (a_file / "below", "cannot make the output folder")):
+        result = run_cli("build", "html", "--book", str(BUNDLED), "--out", str(out))
+        assert result.returncode == 1 and "Traceback" not in result.stderr, out
+        assert message in result.stderr and "hint: give --out" in result.stderr
+    assert a_file.read_text() == "not a folder"
+
+
+def test_a_long_title_gives_a_file_name_that_fits_and_a_long_slug_is_refused(
+        tmp_path: Path) -> None:
+    text = BUNDLED.read_text("utf-8")
+    long_title = " ".join(["Considerations"] * 25)  # 374 characters, no slug given
+    book = tmp_path / "book"
+    import shutil
+
+    shutil.copytree(BUNDLED.parent, book)
+    manifest = book / "book.yml"
+    manifest.write_text(text.replace("slug: defence-diplomacy-briefing\n", "").replace(
+        "title: Defence Diplomacy", f"title: {long_title}"), "utf-8")
+    result = run_cli("build", "html", "--quiet", "--book", str(manifest), "--out",
+                     str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    [written] = [p for p in (tmp_path / "out").iterdir() if p.suffix == ".html"]
+    assert len(written.name) <= 85 and written.name.startswith("considerations-")
+    manifest.write_text(text.replace("slug: defence-diplomacy-briefing",
+                                     "slug: " + "-".join(["a"] * 150)), "utf-8")
+    refused = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "o2"))
+    assert refused.returncode == 1 and "is not a usable slug" in refused.stderr
+    assert "book.yml:3:" in refused.stderr and "Traceback" not in refused.stderr
