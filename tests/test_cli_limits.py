@@ -76,3 +76,32 @@ def test_a_long_title_gives_a_file_name_that_fits_and_a_long_slug_is_refused(
     refused = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "o2"))
     assert refused.returncode == 1 and "is not a usable slug" in refused.stderr
     assert "book.yml:3:" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_second_build_into_a_busy_folder_stops_and_leaves_the_first_alone(
+        tmp_path: Path) -> None:
+    import fcntl
+
+    out = tmp_path / "out"
+    (out / ".cache").mkdir(parents=True)
+    with (out / ".cache" / "lock").open("a") as held:  # as a running build holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        (out / ".defence-diplomacy-briefing.html.abc.part").write_bytes(b"the first build's")
+        result = run_cli("build", "html", "--book", str(BUNDLED), "--out", str(out))
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert "another chapbook build is writing into this folder" in result.stderr
+        assert (out / ".defence-diplomacy-briefing.html.abc.part").exists()
+    assert run_cli("build", "html", "--book", str(BUNDLED), "--out", str(out)).returncode == 0
+
+
+def test_what_a_killed_build_left_is_swept_by_the_next(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    leftovers = [out / ".defence-diplomacy-briefing.pdf.x1.part",
+                 out / ".cache" / "essays" / ".0123.99.part",
+                 out / ".cache" / "tmp" / "chapbook-pieces-x" / "piece-1.pdf"]
+    for path in leftovers:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"left by a killed build")
+    assert run_cli("build", "html", "--book", str(BUNDLED), "--out", str(out)).returncode == 0
+    assert [path for path in leftovers if path.exists()] == []
+    assert not (out / ".cache" / "tmp").exists()

@@ -134,7 +134,12 @@ def _note_ignored_cache(folder: Path, diagnostics: Diagnostics) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from chapbook.builders import builder, held_outputs, refuse_writing_over_sources
+    from chapbook.builders import (
+        builder,
+        held_outputs,
+        output_folder_lock,
+        refuse_writing_over_sources,
+    )
     from chapbook.fonts import book_text_files, report_missing_glyphs
     from chapbook.manifest import load_manifest
     from chapbook.pipeline import read_book
@@ -153,12 +158,12 @@ def _build(args: argparse.Namespace) -> int:
                             hint="give 0 or more; 0 writes the PDF in the main process")
         os.environ["CHAPBOOK_JOBS"] = str(args.jobs)  # read where the PDF is written
     diagnostics = Diagnostics()
-    with Reporter(args.quiet) as report, held_outputs() as held:
+    _usable_output_folder(args.out)
+    with Reporter(args.quiet) as report, output_folder_lock(args.out), held_outputs() as held:
         manifest = load_manifest(args.book)
         with report.stage("reading", total=len(manifest.chapters)):
             book = read_book(manifest, diagnostics, on_chapter=report.advance,
                              cache=args.out / ".cache")
-        _usable_output_folder(args.out)
         refuse_writing_over_sources(book, args.out, formats)
         report_missing_glyphs(book_text_files(manifest), diagnostics)  # as `check` does
         report.line(f"read {len(book.chapters)} chapters in {len(book.parts)} parts, "

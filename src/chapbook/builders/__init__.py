@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import importlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -57,6 +59,45 @@ def held_outputs() -> Iterator[HeldOutputs]:
     finally:
         _held.reset(token)
         held.discard()
+
+
+_scratch: ContextVar[Path | None] = ContextVar("scratch", default=None)
+
+
+def scratch_folder() -> Path | None:
+    """Where a build keeps its temporary folders (PDF pieces): inside the locked output folder,
+    so the next build sweeps what a killed one left. None outside `output_folder_lock`."""
+    folder = _scratch.get()
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def output_folder_lock(out: Path) -> Iterator[None]:
+    """One build at a time writes into a folder: a second stops at once with a clear error
+    instead of deleting the first one's temporary files. Under the lock, whatever killed builds
+    left behind (temporary outputs and cache entries, pieces folders) is swept first."""
+    (out / ".cache").mkdir(parents=True, exist_ok=True)
+    handle = (out / ".cache" / "lock").open("a")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BookError("another chapbook build is writing into this folder", out,
+                            hint="wait for it to finish, or give this build another --out"
+                            ) from None
+        for stale in [*out.glob(".*.part"), *(out / ".cache").glob("*/.*.part")]:
+            stale.unlink(missing_ok=True)
+        shutil.rmtree(out / ".cache" / "tmp", ignore_errors=True)
+        token = _scratch.set(out / ".cache" / "tmp")
+        try:
+            yield
+        finally:
+            _scratch.reset(token)
+            shutil.rmtree(out / ".cache" / "tmp", ignore_errors=True)
+    finally:
+        handle.close()  # and with it the lock
 
 
 def write_atomic(target: Path, data: bytes) -> Path:

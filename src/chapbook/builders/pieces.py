@@ -30,6 +30,7 @@ import pikepdf
 import weasyprint.pdf
 from weasyprint import Document, Page
 
+from chapbook.builders import scratch_folder
 from chapbook.diagnostics import Diagnostics, Finding
 from chapbook.errors import BookError
 
@@ -78,7 +79,8 @@ class PieceWriter:
         self.write = write
         self.diagnostics = diagnostics
         self.jobs = jobs
-        self.folder = tempfile.TemporaryDirectory(prefix="chapbook-pieces-")
+        self.folder = tempfile.TemporaryDirectory(prefix="chapbook-pieces-",
+                                                  dir=scratch_folder())
         self.pieces: list[bytes | Path] = []
         self.levels: list[list[int]] = []  # each piece's bookmark levels, for combine()
         self.running: dict[int, Path] = {}
