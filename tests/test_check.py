@@ -169,4 +169,4 @@ def test_report_exit_status(essays_book: Path, capsys) -> None:
     assert report(warnings, strict=True) == 2
     notes_only = check_book(BUNDLED)
     assert report(notes_only, strict=True) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "0 errors, 0 warnings, 1 notes"
+    assert capsys.readouterr().out.splitlines()[-1] == "0 errors, 0 warnings, 1 note"

@@ -267,3 +267,16 @@ def test_make_all_reads_the_book_once_and_says_each_warning_once(tmp_path: Path)
     assert output.count("reading") == 1
     assert {p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")} == {
         "field-notes.pdf", "field-notes.epub", "field-notes.html"}
+
+
+def test_greek_words_carry_their_language_and_one_face(field_notes: dict[str, Path]) -> None:
+    tongues = _chapter(field_notes["epub"], "many-tongues.xhtml")
+    spans = {("".join(s.itertext()), s.get("lang"))
+             for s in tongues.xpath("//x:span[@lang='el' or @lang='grc']", namespaces=NS)}
+    assert ("θάλασσα", "el") in spans and ("νόμος ῥοδίων ναυτικός", "grc") in spans
+    import subprocess
+
+    fonts = subprocess.run(["pdffonts", str(field_notes["pdf"])], capture_output=True,
+                           text=True, check=True).stdout
+    assert "Gentium-Plus" in fonts
+    assert "DejaVu" not in fonts and "Noto" not in fonts  # no machine font is reached

@@ -107,7 +107,8 @@ def report(diagnostics: Diagnostics, strict: bool, quiet: bool = False) -> int:
     errors, warnings, notes = (diagnostics.count(level)
                                for level in (Level.ERROR, Level.WARNING, Level.NOTE))
     if not quiet:
-        print(f"{errors} errors, {warnings} warnings, {notes} notes")
+        print(", ".join(f"{count} {word}{'' if count == 1 else 's'}" for count, word in
+                        ((errors, "error"), (warnings, "warning"), (notes, "note"))))
     if errors:
         return 1
     return 2 if strict and warnings else 0

@@ -74,6 +74,7 @@ def font_faces() -> tuple[FontFace, ...]:
 
 # Faces that only set other scripts: left out of a book whose text has none of those letters.
 SCRIPT_FACES = {"Amiri": ("ARABIC",), "Ezra SIL": ("HEBREW",), "Nanum Myeongjo": ("HANGUL",),
+                "Gentium Plus": ("GREEK",),
                 "Droid Sans Fallback": ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO")}
 
 

@@ -87,6 +87,9 @@ def parser() -> MarkdownIt:
     md.add_render_rule("term_open", _render_term_open)
     md.add_render_rule("term_close", lambda *args: "</a>")
     md.add_render_rule("image", _render_image)
+    md.add_render_rule("lang_open", lambda self, tokens, idx, options, env:
+                       f'<span lang="{tokens[idx].meta["lang"]}">')
+    md.add_render_rule("lang_close", lambda *args: "</span>")
     md.add_render_rule("link_open", _render_link_open)
     md.add_render_rule("text", _render_text)
     for kind in ("paragraph", "list_item", "th", "td"):
@@ -168,6 +171,7 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     for rule in token_rules:
         rule(tokens)
     _mark_directions(tokens, direction)
+    _mark_greek(tokens)
     _check_footnotes(text, [*title_tokens, *tokens], env, path, diagnostics)
     footnotes, tokens = _gather_footnotes(tokens, chapter_id, env)
     words = sum(len(child.content.split()) for token in tokens if token.type == "inline"
@@ -209,6 +213,42 @@ def _mark_directions(tokens: list[Token], base: str) -> None:
             found = first_strong_direction(inline.content)
             if found and found != base:
                 opening.attrSet("dir", found)
+
+
+_GREEK_LETTER = "\u0370-\u03ff\u1f00-\u1fff"
+_GREEK_RUN = re.compile(rf"[{_GREEK_LETTER}]+(?:[\s\u00b7\u0387,;:'’\-]+[{_GREEK_LETTER}]+)*")
+
+
+def _mark_greek(tokens: list[Token]) -> None:
+    """A run of Greek in the text gets its language: a reader's voice reads it as Greek, and
+    every edition sets the whole word in the Greek face (Charis has only the Greek letters of
+    IPA and mathematics, so a word would otherwise mix two faces). Polytonic is Ancient Greek."""
+    for token in tokens:
+        if token.type != "inline" or not token.children:
+            continue
+        children: list[Token] = []
+        for child in token.children:
+            if child.type != "text" or not _GREEK_RUN.search(child.content):
+                children.append(child)
+                continue
+            position = 0
+            for match in _GREEK_RUN.finditer(child.content):
+                if match.start() > position:
+                    children.append(_text_token(child.content[position:match.start()]))
+                ancient = any("\u1f00" <= c <= "\u1fff" for c in match.group())
+                children += [Token("lang_open", "span", 1,
+                                   meta={"lang": "grc" if ancient else "el"}),
+                             _text_token(match.group()), Token("lang_close", "span", -1)]
+                position = match.end()
+            if position < len(child.content):
+                children.append(_text_token(child.content[position:]))
+        token.children = children
+
+
+def _text_token(content: str) -> Token:
+    token = Token("text", "", 0)
+    token.content = content
+    return token
 
 
 _FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\]")
@@ -540,9 +580,10 @@ def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: 
                 f'role="doc-noteref">{note.number}</a>')
     # The book HTML carries the note twice: a link for the screen, and the note's text in
     # place, which the print stylesheet floats to the foot of the page (`float: footnote`).
-    # The note's line breaks are the source's: spaces here, or print keeps them as breaks.
-    inline = " ".join(render(t.children or [], env, flavour, 0).replace("\n", " ")
-                      for t in note.tokens if t.type == "inline")
+    # The note's line ends are the source's: spaces here, or print keeps them as breaks. Its
+    # paragraphs (a span cannot hold a <p>) are kept apart by a line break.
+    inline = "<br />".join(render(t.children or [], env, flavour, 0).replace("\n", " ")
+                           for t in note.tokens if t.type == "inline")
     print_id = f' id="{note.id}"' if flavour == "print" else ""
     return (f'{separator}<a class="noteref" id="{ref_id}" href="#{note.id}" role="doc-noteref">'
             f'{note.number}</a><span class="footnote"{print_id}>{inline}</span>')

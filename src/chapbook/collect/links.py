@@ -133,6 +133,6 @@ def resolve_links(targets: list[Target], token_lists: dict[str, list[list[Token]
                     link.meta["internal"] = (chapter or target.id, anchor)
                 elif problem:
                     diagnostics.warn("broken-link", f"the link to '{href}' goes nowhere: "
-                                     f"{problem}; its text is kept without the link",
+                                     f"{problem} (its text is kept, without the link)",
                                      target.source, line)
                     _unlink(link, tokens)
