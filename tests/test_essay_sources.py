@@ -173,7 +173,8 @@ def test_the_image_tag_is_audited_as_img(tmp_path: Path) -> None:
     result = run_cli("build", "epub", "html", "--book", str(manifest),
                      "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
-    assert result.stderr.count("essay.md:3: warning: image") == 2
+    assert result.stderr.count("essay.md:3: warning: image") == 3  # two left out, one no alt
+    assert result.stderr.count("left out") == 3
     assert "essay.md:5: warning" in result.stderr
     html = (tmp_path / "out" / "small.html").read_text("utf-8")
     archive = zipfile.ZipFile(tmp_path / "out" / "small.epub")
@@ -329,3 +330,15 @@ def test_raw_html_attributes_keep_only_values_they_can_take(tmp_path: Path) -> N
     chapter = etree.tostring(chapter_xhtml(tmp_path / "out" / "small.epub"), encoding="unicode")
     assert "sideways" not in chapter and "1000000" not in chapter and "-1" not in chapter
     assert 'colspan="2"' in chapter
+
+
+def test_build_and_check_name_an_image_without_alt_text_at_its_line(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path, "# Pictures\n\nA paragraph\nwith ![](dot.svg) inside.\n")
+    (tmp_path / "essays" / "dot.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 2 2"><circle r="1"/></svg>')
+    build = run_cli("build", "pdf", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    check = run_cli("check", "--book", str(manifest))
+    expected = "essay.md:4: warning: image 'dot.svg' has no alt text"
+    assert expected in build.stderr and expected in check.stdout
+    assert build.stderr.count("[image-alt]") == 1
+    assert "no required alt description" not in build.stderr and "book.yml" not in build.stderr

@@ -11,17 +11,16 @@ do. Nothing is written, and no source is changed.
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
 import yaml
-from markdown_it.token import Token
 
 from chapbook import ids
-from chapbook.collect.links import Target, children_with_lines, resolve_links
+from chapbook.book import Book
+from chapbook.collect.alttext import check_alt_text
+from chapbook.collect.links import Target, resolve_links
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
 from chapbook.fonts import book_text_files, report_missing_glyphs
@@ -37,11 +36,6 @@ MARKDOWN_SUFFIXES = (".md", ".markdown")
 SKIPPED_FOLDERS = {"build", "_build", "node_modules", "__pycache__"}
 BACKUP_NAMES = ("*~", "*~.*", ".#*", ".*", "*.orig", "*.orig.*", "*.bak", "*.bak.*",
                 "*.backup*", "*.swp", "#*#")
-_IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
-_ALT = re.compile(r"""(?<![\w-])alt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>=`]+))""",
-                  re.IGNORECASE)
-_SRC = re.compile(r"""(?<![\w-])src\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>=`]+))""",
-                  re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -62,6 +56,7 @@ def check_book(manifest_path: Path) -> Diagnostics:
     diagnostics = Diagnostics()
     root = manifest_path.parent
     listed: list[tuple[Path, str | None, int]] | None
+    book: Book | None = None
     try:
         manifest = load_manifest(manifest_path)
     except (BookError, BookErrors) as err:
@@ -92,7 +87,8 @@ def check_book(manifest_path: Path) -> Diagnostics:
         _check_orphans(root, {path.resolve() for path, _, _ in listed}, diagnostics, exclude)
     report_missing_glyphs(texts, diagnostics)
     for essay in essays:
-        _check_images(essay, diagnostics)
+        if book is None:  # a build's collect phase checks alt text; here it did not run
+            check_alt_text(essay.source, essay.parsed, diagnostics)
         _check_empty(essay, diagnostics)
     _check_titles(essays, diagnostics)
     return diagnostics
@@ -229,67 +225,6 @@ def _check_orphans(root: Path, listed: set[Path], diagnostics: Diagnostics,
                 shown = path.relative_to(root).as_posix()
                 diagnostics.warn("orphan-essay", f"'{shown}' is not a chapter of the book; add it "
                                  "to book.yml or remove it", path)
-
-
-_TEXT = ("inline", "html_block")
-
-
-def _text_tokens(essay: Essay) -> Iterator[tuple[Token, int]]:
-    """Every inline and raw HTML block token of the body, then of the notes, in order, with the
-    source line it starts on. An inline note (`^[…]`) has no line of its own: it takes the line
-    of its reference."""
-    note_lines: dict[int, int] = {}
-    notes = essay.parsed.env.get("chapbook_notes", {})
-    for token in essay.parsed.tokens:
-        if token.type == "inline":
-            for child, line in _children(token, _line(token)):
-                if child.type == "footnote_ref" and child.meta.get("id") in notes:
-                    note_lines.setdefault(notes[child.meta["id"]].number, line)
-        if token.type in _TEXT:
-            yield token, _line(token)
-    for note in essay.parsed.footnotes:
-        for token in note.tokens:
-            if token.type in _TEXT:
-                yield token, _line(token, note_lines.get(note.number, 1))
-
-
-def _line(token: Token, default: int = 1) -> int:
-    return token.map[0] + 1 if token.map else default
-
-
-_children = children_with_lines
-
-
-def _attribute(pattern: re.Pattern[str], tag: str) -> str | None:
-    match = pattern.search(tag)
-    return next((g for g in match.groups() if g is not None), "") if match else None
-
-
-def _check_images(essay: Essay, diagnostics: Diagnostics) -> None:
-    """A reader who cannot see an image (screen reader, EPUB without images) gets only its alt."""
-    def warn(src: str, line: int, how: str) -> None:
-        diagnostics.warn("image-alt", f"image '{src}' has no alt text; {how}",
-                         essay.source, line)
-
-    def check_html(fragment: str, line: int) -> None:
-        for match in _IMG_TAG.finditer(fragment):
-            alt = _attribute(_ALT, match.group())
-            if not (alt or "").strip():
-                warn(_attribute(_SRC, match.group()) or "", line +
-                     fragment[:match.start()].count("\n"),
-                     'give the <img> an alt="…" that says what it shows')
-
-    for token, start in _text_tokens(essay):
-        if token.type == "html_block":
-            check_html(token.content, start)
-        for child, line in _children(token, start):
-            if child.type == "image":
-                alt = "".join(c.content for c in child.children or []) or child.content
-                if not alt.strip():
-                    src = child.attrGet("src") or ""
-                    warn(str(src), line, f"say what it shows: ![what it shows]({src})")
-            elif child.type == "html_inline":
-                check_html(child.content, line)
 
 
 def _check_links(essays: list[Essay], diagnostics: Diagnostics) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from chapbook import ids
 from chapbook.book import Book, Chapter, Part
 from chapbook.cache import EssayCache, essay_key, freeze, thaw
+from chapbook.collect.alttext import check_alt_text
 from chapbook.collect.glossary import Glossary, load_glossary
 from chapbook.collect.index import Index, IndexHeading, load_index
 from chapbook.collect.links import Target, resolve_links
@@ -112,6 +113,8 @@ def collect(book: Book, found: Found, diagnostics: Diagnostics) -> None:
                   {chapter.id: [chapter.essay.tokens, list(chapter.essay.title_tokens),
                                 *(list(note.tokens) for note in chapter.footnotes)]
                    for chapter in book.chapters}, diagnostics)
+    for chapter in book.chapters:
+        check_alt_text(chapter.source, chapter.essay, diagnostics)
     for entry, occurrence in found.glossary:
         entry.occurrences.append(occurrence)
     for heading, occurrence in found.index:
