@@ -280,3 +280,13 @@ def test_greek_words_carry_their_language_and_one_face(field_notes: dict[str, Pa
                            text=True, check=True).stdout
     assert "Gentium-Plus" in fonts
     assert "DejaVu" not in fonts and "Noto" not in fonts  # no machine font is reached
+
+
+def test_a_word_in_a_note_is_located_in_the_section_of_the_notes_call(
+        field_notes: dict[str, Path]) -> None:
+    # "ledgers" occurs in chapter 2 only in note 2, called before the first section; the
+    # notes come after the last section ("Notes") in the text, which must not count
+    index = _chapter(field_notes["epub"], "index.xhtml")
+    entry = index.xpath("//x:li[x:span[@class='index-term']='ledgers']", namespaces=NS)[0]
+    labels = [a.text for a in entry.xpath("./x:a[@class='locator']", namespaces=NS)]
+    assert "2" in labels and "2.2" not in labels

@@ -126,8 +126,14 @@ class _ChapterPass:
 
     def run(self, tokens: list[Token]) -> None:
         in_heading = False
+        # A note's words belong to the section of its first call, not to the last section
+        # (the notes follow the chapter's text in the token stream); a note called only from
+        # the title belongs before the first section.
+        note_sections: dict[int, tuple[int, str]] = {}
         for token in tokens:
-            if token.type == "heading_open":
+            if token.type == "footnote_open":
+                self.section, self.section_title = note_sections.get(token.meta["id"], (0, ""))
+            elif token.type == "heading_open":
                 in_heading = True
                 if token.meta.get("level") == 2:
                     self.section += 1
@@ -136,6 +142,10 @@ class _ChapterPass:
             elif token.type == "inline" and token.children is not None:
                 if in_heading:
                     self.section_title = "".join(c.content for c in token.children)
+                for child in token.children:
+                    if child.type == "footnote_ref":
+                        note_sections.setdefault(child.meta["id"],
+                                                 (self.section, self.section_title))
                 line = token.map[0] + 1 if token.map else 0
                 token.children = self.rewrite(token.children, in_heading, line)
 
