@@ -105,3 +105,36 @@ def test_what_a_killed_build_left_is_swept_by_the_next(tmp_path: Path) -> None:
     assert run_cli("build", "html", "--book", str(BUNDLED), "--out", str(out)).returncode == 0
     assert [path for path in leftovers if path.exists()] == []
     assert not (out / ".cache" / "tmp").exists()
+
+
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+
+
+@pytest.mark.parametrize("where", ["book.yml", "index.yml", "front matter"])
+def test_yaml_aliases_and_deep_nesting_are_refused_at_their_line(
+        tmp_path: Path, where: str) -> None:
+    import shutil
+
+    book = tmp_path / "book"
+    shutil.copytree(BUNDLED.parent, book)
+    for payload, message in ((ALIAS_BOMB, "aliases are not allowed"),
+                             ("deep: " + "[" * 500 + "]" * 500 + "\n", "nested too deep")):
+        if where == "book.yml":
+            target = book / "book.yml"
+            target.write_text(BUNDLED.read_text("utf-8") + payload, "utf-8")
+        elif where == "index.yml":
+            target = book / "index.yml"
+            target.write_text((BUNDLED.parent / "index.yml").read_text("utf-8") + payload)
+        else:
+            target = sorted((book / "essays").glob("*.md"))[0]
+            original = (BUNDLED.parent / "essays" / target.name).read_text("utf-8")
+            target.write_text(f"---\n{payload}---\n{original}", "utf-8")
+        for command in (["build", "html"], ["check"]):
+            result = run_cli(*command, "--book", str(book / "book.yml"),
+                             "--out", str(tmp_path / "out")) if command[0] == "build" else \
+                run_cli(*command, "--book", str(book / "book.yml"))
+            output = result.stdout + result.stderr
+            assert result.returncode != 0 and "Traceback" not in output, (where, command)
+            assert message in output and target.name in output, (where, command, output[-500:])
+        shutil.copy(BUNDLED.parent / target.relative_to(book), target)

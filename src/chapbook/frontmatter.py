@@ -21,6 +21,7 @@ import yaml
 
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
+from chapbook.schema import BoundedLoader
 
 _BLOCK = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 KEYS = ("title", "subtitle", "authors", "abstract")
@@ -46,7 +47,7 @@ def split_front_matter(text: str, path: Path,
     lines = match.group(0).count("\n") + (0 if match.group(0).endswith("\n") else 1)
     blanked = "\n" * match.group(0).count("\n") + text[match.end():]
     try:
-        node = yaml.compose(block, Loader=yaml.SafeLoader)
+        node = yaml.compose(block, Loader=BoundedLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1

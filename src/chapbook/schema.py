@@ -138,12 +138,41 @@ _YAML_HINTS = {
 }
 
 
+MAX_YAML_DEPTH = 50
+MAX_YAML_BYTES = 4 * 1024 * 1024
+_BOUNDS = {"aliases": "write the value out where it is used: chapbook's files take no "
+                      "aliases (`*name`)",
+           "nested": f"no file of a book nests deeper than {MAX_YAML_DEPTH} levels"}
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """The safe loader, bounded: no aliases (12 KB of nested aliases expand to gigabytes when
+    the values are walked) and no nesting past MAX_YAML_DEPTH (Python's recursion limit)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.MarkedYAMLError(None, None, "aliases are not allowed here",
+                                       self.peek_event().start_mark)
+        depth = getattr(self, "_depth", 0) + 1
+        if depth > MAX_YAML_DEPTH:
+            raise yaml.MarkedYAMLError(None, None, "values are nested too deep",
+                                       self.peek_event().start_mark)
+        self._depth = depth
+        try:
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth = depth - 1
+
+
 def _yaml_hint(problem: str, text: str, mark: yaml.Mark | None) -> str:
     """What to do about a YAML syntax error. "Mapping values are not allowed here" means a
     second `: ` where YAML reads a value: on the line of its key, a value with a colon in it;
     with no key before it on its line, a key indented more than its siblings, which YAML
     reads as the rest of the value above it."""
     kind = problem.split(",")[0]
+    for word, hint in _BOUNDS.items():
+        if word in kind:
+            return hint
     if kind == "mapping values are not allowed here" and mark is not None:
         lines = text.split("\n")
         before = lines[mark.line][:mark.column] if mark.line < len(lines) else ""
@@ -157,13 +186,17 @@ def _yaml_hint(problem: str, text: str, mark: yaml.Mark | None) -> str:
 def compose(path: Path, what: str) -> yaml.Node:
     """Parse a YAML file into nodes; a syntax error becomes a BookError at its line."""
     try:
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise BookError(f"the {what} is larger than {MAX_YAML_BYTES // 1024 // 1024} MB",
+                            path, hint="a book's YAML files are a few kilobytes; is this the "
+                            "right file?")
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
         raise BookError(f"the {what} is not UTF-8 text", path, hint="save it as UTF-8") from err
     except OSError as err:
         raise BookError(f"cannot read the {what}: {err.strerror}", path) from err
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=BoundedLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         problem = err.problem or "invalid YAML"
