@@ -138,3 +138,23 @@ def test_yaml_aliases_and_deep_nesting_are_refused_at_their_line(
             assert result.returncode != 0 and "Traceback" not in output, (where, command)
             assert message in output and target.name in output, (where, command, output[-500:])
         shutil.copy(BUNDLED.parent / target.relative_to(book), target)
+
+
+@pytest.mark.parametrize(("essay", "message", "line"), [
+    ("# Big\n\n" + ("A sentence of words. " * 40 + "\n\n") * 21000, "larger than 16 MB", None),
+    ("# Long line\n\n" + "word " * 30000 + "\n", "line 3 has 150,000 characters", 3),
+    ("# Title\n\n## " + "Heading " * 200 + "\n\nText.\n", "a heading of 1,599 characters", 3),
+    ("# Notes\n\n" + "".join(f"Claim {n}.[^{n}]\n\n" for n in range(5001))
+     + "".join(f"[^{n}]: Note {n}.\n" for n in range(5001)), "5,001 notes in one essay", None),
+])
+def test_an_essay_past_a_bound_is_one_error_not_a_hang(
+        tmp_path: Path, essay: str, message: str, line: int | None) -> None:
+    from .test_essay_sources import small_book
+
+    manifest = small_book(tmp_path, essay)
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"),
+                     "--timeout", "60")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert message in result.stderr, result.stderr[-400:]
+    where = "essay.md" if line is None else f"essay.md:{line}"
+    assert where in result.stderr and "hint:" in result.stderr

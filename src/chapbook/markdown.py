@@ -161,6 +161,7 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     env: dict[str, Any] = {"images": ImageResolver(root.resolve())}
     tokens = parser().parse(text, env)
     _refuse_deep_nesting(tokens, path)
+    _refuse_too_many(tokens, env, path)
     images = audit(tokens, path, root, diagnostics)
     env["image_files"] = images
     title, title_line, title_tokens = (front.title, front.title_line, []) if front.title \
@@ -178,6 +179,33 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
                 for child in token.children or [] if child.type == "text")
     return ParsedEssay(title, title_line, headings, footnotes, tokens, words, env,
                        tuple(title_tokens), front)
+
+
+MAX_HEADING_CHARACTERS = 1_000
+MAX_NOTES = 5_000
+MAX_HEADINGS = 5_000
+
+
+def _refuse_too_many(tokens: list[Token], env: dict[str, Any], path: Path) -> None:
+    """Counts and sizes bounded before anything walks them (ids, terms, the layout)."""
+    headings = 0
+    for position, token in enumerate(tokens):
+        if token.type != "heading_open":
+            continue
+        headings += 1
+        line = token.map[0] + 1 if token.map else None
+        text = tokens[position + 1].content if position + 1 < len(tokens) else ""
+        if len(text) > MAX_HEADING_CHARACTERS:
+            raise BookError(f"a heading of {len(text):,} characters", path, line,
+                            hint=f"a heading has at most {MAX_HEADING_CHARACTERS:,}; make the "
+                                 "rest a paragraph")
+        if headings > MAX_HEADINGS:
+            raise BookError(f"more than {MAX_HEADINGS:,} headings in one essay", path, line,
+                            hint="split the essay into several chapters")
+    notes = env.get("footnotes", {}).get("list", {})
+    if len(notes) > MAX_NOTES:
+        raise BookError(f"{len(notes):,} notes in one essay; at most {MAX_NOTES:,} are set",
+                        path, hint="split the essay into several chapters")
 
 
 def _refuse_deep_nesting(tokens: list[Token], path: Path) -> None:

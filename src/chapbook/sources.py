@@ -53,8 +53,17 @@ def _not_text(raw: bytes) -> str | None:
     return "binary data" if sample and controls > len(sample) // 10 else None
 
 
+# Bounds where the work starts: far past any essay, short of what makes the parser or the layout
+# run for minutes. Each is an error naming the file (and line), never a hang.
+MAX_ESSAY_BYTES = 16 * 1024 * 1024
+MAX_LINE_CHARACTERS = 100_000
+
+
 def read_source(path: Path, diagnostics: Diagnostics) -> SourceText:
     try:
+        if path.is_file() and path.stat().st_size > MAX_ESSAY_BYTES:
+            raise BookError(f"the essay is larger than {MAX_ESSAY_BYTES // 1024 // 1024} MB",
+                            path, hint="split it into several chapters")
         raw = path.read_bytes()
     except OSError as err:
         raise BookError(f"cannot read the essay: {err.strerror}", path,
@@ -84,11 +93,22 @@ def read_source(path: Path, diagnostics: Diagnostics) -> SourceText:
         diagnostics.note("mojibake", "mojibake repaired in the output (the source is unchanged)",
                          path, _first_changed_line(text, fixed))
         text = fixed
+    _check_line_lengths(text, path)
     if "\ufffd" in text:
         diagnostics.warn("replacement-character", "a character was lost before this essay "
                          "reached chapbook and stands as � (U+FFFD); put the right one back",
                          path, text[: text.index("\ufffd")].count("\n") + 1)
     return SourceText(path, text)
+
+
+def _check_line_lengths(text: str, path: Path) -> None:
+    if len(text) <= MAX_LINE_CHARACTERS:
+        return
+    for number, line in enumerate(text.split("\n"), 1):
+        if len(line) > MAX_LINE_CHARACTERS:
+            raise BookError(f"line {number} has {len(line):,} characters", path, number,
+                            hint=f"break it into paragraphs; a line may have at most "
+                                 f"{MAX_LINE_CHARACTERS:,}")
 
 
 _FORM_FEED_INSIDE_A_LINE = re.compile(r"(?<=[^\n])\f(?=[^\n])")
