@@ -14,6 +14,7 @@ from chapbook.errors import BookError
 from chapbook.manifest import load_manifest
 
 from .conftest import BUNDLED, run_cli
+from .test_manifest import GOOD
 
 # --- quiet ------------------------------------------------------------------------------------
 
@@ -67,19 +68,6 @@ def test_check_and_build_name_the_same_line_and_column(tmp_path: Path) -> None:
 
 
 # --- YAML hints ---------------------------------------------------------------------------------
-
-GOOD = """\
-metadata:
-  title: A Test Book
-  author: Tester
-  language: en
-  identifier: urn:uuid:00000000-0000-0000-0000-000000000001
-  date: "2026-01-02"
-parts:
-  - title: One
-    chapters:
-      - file: essays/a.md
-"""
 
 
 def yaml_error(tmp_path: Path, text: str) -> BookError:

@@ -23,7 +23,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
 
 from chapbook import ids
-from chapbook.collect.occurrences import index_mark_rule
+from chapbook.collect.occurrences import index_mark_rule, text_token
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.frontmatter import FrontMatter, split_front_matter
@@ -262,21 +262,15 @@ def _mark_greek(tokens: list[Token]) -> None:
             position = 0
             for match in _GREEK_RUN.finditer(child.content):
                 if match.start() > position:
-                    children.append(_text_token(child.content[position:match.start()]))
+                    children.append(text_token(child.content[position:match.start()]))
                 ancient = any("\u1f00" <= c <= "\u1fff" for c in match.group())
                 children += [Token("lang_open", "span", 1,
                                    meta={"lang": "grc" if ancient else "el"}),
-                             _text_token(match.group()), Token("lang_close", "span", -1)]
+                             text_token(match.group()), Token("lang_close", "span", -1)]
                 position = match.end()
             if position < len(child.content):
-                children.append(_text_token(child.content[position:]))
+                children.append(text_token(child.content[position:]))
         token.children = children
-
-
-def _text_token(content: str) -> Token:
-    token = Token("text", "", 0)
-    token.content = content
-    return token
 
 
 _FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\]")

@@ -234,7 +234,7 @@ class _ChapterPass:
             anchor = anchor_at((words[-1] if at_end else words[0]).start())
             self.found.marks.append((path, self.occurrence(anchor, line)))
         if not anchors:
-            return [_text(text)]
+            return [text_token(text)]
         word_ends = {start: _WORD.match(text, start).end() for start in anchors}  # type: ignore[union-attr]
         opening = {start: entry for start, _, entry in spans}
         closing = {end for _, end, _ in spans}
@@ -252,7 +252,7 @@ class _ChapterPass:
                 out.append(_anchor_open(anchors[position]))
             following = next((c for c in cuts if c > position), None)
             if following is not None:
-                out.append(_text(text[position:following]))
+                out.append(text_token(text[position:following]))
         return out
 
 
@@ -264,10 +264,10 @@ def _join_lines(children: list[Token]) -> list[Token]:
         previous = out[-1] if out else None
         if child.type == "text" and previous is not None and previous.type == "text" \
                 and previous.meta.get("joined"):
-            out[-1] = _text(previous.content + child.content)
+            out[-1] = text_token(previous.content + child.content)
             out[-1].meta["joined"] = True
         elif child.type == "softbreak" and previous is not None and previous.type == "text":
-            out[-1] = _text(previous.content + "\n")
+            out[-1] = text_token(previous.content + "\n")
             out[-1].meta["joined"] = True
         else:
             out.append(child)
@@ -280,7 +280,7 @@ def _anchor_open(anchor: str) -> Token:
     return Token("term_anchor_open", "span", 1, meta={"id": anchor})
 
 
-def _text(content: str) -> Token:
+def text_token(content: str) -> Token:
     token = Token("text", "", 0)
     token.content = content
     return token
