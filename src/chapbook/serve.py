@@ -62,8 +62,41 @@ class Preview:
         return [self.manifest.parent.resolve(), templates_dir(), styles_dir()]
 
 
+MISDIRECTED = b"421 Misdirected Request: chapbook serve answers only to localhost\n"
+
+
+def _local_hosts(address: tuple[str, int]) -> frozenset[str]:
+    """The Host values that name this server: the loopback names and the bound address, bare or
+    with the port it listens on, in lower case."""
+    bound, port = address[0], address[1]
+    names = {"localhost", "127.0.0.1", "[::1]", f"[{bound}]" if ":" in bound else bound}
+    return frozenset(names | {f"{name}:{port}" for name in names})
+
+
 def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def parse_request(self) -> bool:
+            # Checked here, before any do_* method, so no path and no method serves anything
+            # to a request meant for another name: a page elsewhere can point its own name at
+            # 127.0.0.1 (DNS rebinding) and would then read the preview as same-origin.
+            if not super().parse_request():
+                return False
+            hosts = self.headers.get_all("Host") or []
+            address = self.server.server_address
+            # one Host, naming us; none or two (which one would a proxy honour?) is refused
+            if len(hosts) == 1 and hosts[0].strip().lower() in _local_hosts(
+                    (str(address[0]), int(address[1]))):
+                return True
+            self.close_connection = True
+            self.send_response(HTTPStatus.MISDIRECTED_REQUEST)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(MISDIRECTED)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(MISDIRECTED)
+            return False
+
         def do_GET(self) -> None:
             with preview.lock:
                 version, page = str(preview.version), preview.page
