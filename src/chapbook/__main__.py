@@ -1,3 +1,3 @@
-from chapbook.cli import main
+from chapbook.cli import run
 
-raise SystemExit(main())
+raise SystemExit(run())

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chapbook import __version__
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
-from chapbook.limits import (
-    DEFAULT_MEMORY_MIB,
-    DEFAULT_TIMEOUT_S,
-    BuildOutOfMemory,
-    BuildTimeout,
-    bounded,
-)
+from chapbook.limits import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S, blame, supervised
+
+if TYPE_CHECKING:
+    from chapbook.builders import HeldOutputs
+    from chapbook.progress import Reporter
 
 FORMATS = ("html", "pdf", "epub")  # what `all` builds
 EDITIONS = (*FORMATS, "booklet", "print")
-EXIT_OK, EXIT_BOOK_ERROR, EXIT_STRICT = 0, 1, 2
+EXIT_OK, EXIT_BOOK_ERROR, EXIT_STRICT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _number(option: str, low: float, high: float,
@@ -134,15 +134,7 @@ def _note_ignored_cache(folder: Path, diagnostics: Diagnostics) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from chapbook.builders import (
-        builder,
-        held_outputs,
-        output_folder_lock,
-        refuse_writing_over_sources,
-    )
-    from chapbook.fonts import book_text_files, report_missing_glyphs
-    from chapbook.manifest import load_manifest
-    from chapbook.pipeline import read_book
+    from chapbook.builders import held_outputs, output_folder_lock
     from chapbook.progress import Reporter
 
     unknown = [f for f in args.formats if f not in (*EDITIONS, "all")]
@@ -159,37 +151,56 @@ def _build(args: argparse.Namespace) -> int:
         os.environ["CHAPBOOK_JOBS"] = str(args.jobs)  # read where the PDF is written
     diagnostics = Diagnostics()
     _usable_output_folder(args.out)
-    with Reporter(args.quiet) as report, output_folder_lock(args.out), held_outputs() as held:
+    with Reporter(args.quiet) as report, output_folder_lock(args.out), \
+            held_outputs(args.out) as held:
+        try:
+            return _build_held(args, formats, diagnostics, report, held)
+        except KeyboardInterrupt:
+            print("\nchapbook: interrupted; " + (
+                "the new outputs had already replaced the old ones" if held.replaced else
+                "the previous outputs are untouched"), file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def _build_held(args: argparse.Namespace, formats: list[str], diagnostics: Diagnostics,
+                report: Reporter, held: HeldOutputs) -> int:
+    """The build proper, inside the output folder's lock, its outputs held until the end."""
+    from chapbook.builders import builder, refuse_writing_over_sources
+    from chapbook.fonts import book_text_files, report_missing_glyphs
+    from chapbook.manifest import load_manifest
+    from chapbook.pipeline import read_book
+
+    with blame(args.book, "reading the manifest"):
         manifest = load_manifest(args.book)
-        with report.stage("reading", total=len(manifest.chapters)):
-            book = read_book(manifest, diagnostics, on_chapter=report.advance,
-                             cache=args.out / ".cache")
-        refuse_writing_over_sources(book, args.out, formats)
-        report_missing_glyphs(book_text_files(manifest), diagnostics)  # as `check` does
-        report.line(f"read {len(book.chapters)} chapters in {len(book.parts)} parts, "
-                    f"{book.word_count:,} words")
-        targets: dict[str, Path] = {}
-        for fmt in formats:
-            with report.stage(f"building {fmt}"):
-                if fmt == "booklet":
-                    target = builder(fmt)(book, args.out, diagnostics, creep_mm=args.creep)
-                else:
-                    target = builder(fmt)(book, args.out, diagnostics)
-                if target.suffix == ".pdf" and report.fancy:  # the bar ends at the file's pages
-                    report.settle(_page_count(held.file(target)))
-            targets[fmt] = target
-        _note_ignored_cache(args.out / ".cache", diagnostics)
-        _print_findings(diagnostics, args.quiet)
-        warnings = diagnostics.count(Level.WARNING)
-        pages = _page_count(held.file(targets["pdf"])) if "pdf" in targets else None
-        if args.strict and warnings:
-            held.discard()  # every warning is known only now: keep the last good outputs
-            print(f"chapbook: --strict: {warnings} warning(s); the outputs were not replaced",
-                  file=sys.stderr)
-            return EXIT_STRICT
-        for target in held.commit():
-            report.wrote(target)
-        report.summary(len(book.chapters), book.word_count, pages, warnings)
+    with report.stage("reading", total=len(manifest.chapters)):
+        book = read_book(manifest, diagnostics, on_chapter=report.advance,
+                         cache=args.out / ".cache")
+    refuse_writing_over_sources(book, args.out, formats)
+    report_missing_glyphs(book_text_files(manifest), diagnostics)  # as `check` does
+    report.line(f"read {len(book.chapters)} chapters in {len(book.parts)} parts, "
+                f"{book.word_count:,} words")
+    targets: dict[str, Path] = {}
+    for fmt in formats:
+        with report.stage(f"building {fmt}"), blame(args.book, f"building the {fmt} edition"):
+            if fmt == "booklet":
+                target = builder(fmt)(book, args.out, diagnostics, creep_mm=args.creep)
+            else:
+                target = builder(fmt)(book, args.out, diagnostics)
+            if target.suffix == ".pdf" and report.fancy:  # the bar ends at the file's pages
+                report.settle(_page_count(held.file(target)))
+        targets[fmt] = target
+    _note_ignored_cache(args.out / ".cache", diagnostics)
+    _print_findings(diagnostics, args.quiet)
+    warnings = diagnostics.count(Level.WARNING)
+    pages = _page_count(held.file(targets["pdf"])) if "pdf" in targets else None
+    if args.strict and warnings:
+        held.discard()  # every warning is known only now: keep the last good outputs
+        print(f"chapbook: --strict: {warnings} warning(s); the outputs were not replaced",
+              file=sys.stderr)
+        return EXIT_STRICT
+    for target in held.commit():
+        report.wrote(target)
+    report.summary(len(book.chapters), book.word_count, pages, warnings)
     return EXIT_OK
 
 
@@ -211,42 +222,78 @@ def _check(args: argparse.Namespace) -> int:
     return status
 
 
-def main(argv: list[str] | None = None) -> int:
+def _reported(args: argparse.Namespace, work: Callable[[], int]) -> int:
+    """Run a command; a user's mistake, or a fault of the machine (a full disk, a folder that
+    cannot be read), becomes its message and exit status 1. Only --debug shows tracebacks."""
     try:
-        args = _parser().parse_args(argv)
-    except BookError as error:  # a bad CHAPBOOK_* setting
-        print(error, file=sys.stderr)
-        return EXIT_BOOK_ERROR
-    try:
-        if args.command == "build":
-            with bounded(args.timeout or None, args.max_memory or None):
-                return _build(args)
-        if args.command == "check":
-            return _check(args)
-        if args.command == "serve":
-            from chapbook.serve import serve
-            serve(args.book, args.port)
-            return EXIT_OK
+        return work()
     except BookErrors as errors:
         if args.debug:
             raise
         for error in errors.errors:
             print(error, file=sys.stderr)
-        return EXIT_BOOK_ERROR
     except BookError as error:
         if args.debug:
             raise
         print(error, file=sys.stderr)
-        return EXIT_BOOK_ERROR
-    except BuildTimeout:
-        print(f"error: the build took longer than its limit of {args.timeout:g} s\n"
-              "  hint: raise it with --timeout SECONDS", file=sys.stderr)
-        return EXIT_BOOK_ERROR
-    except (MemoryError, BuildOutOfMemory):
-        print(f"error: the build needed more memory than its limit of {args.max_memory} MiB\n"
-              "  hint: raise it with --max-memory MIB", file=sys.stderr)
-        return EXIT_BOOK_ERROR
     except KeyboardInterrupt:
-        print("chapbook: interrupted; the previous outputs are untouched", file=sys.stderr)
-        return 130
-    return EXIT_OK
+        print("\nchapbook: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        if args.debug:
+            raise
+        print("error: the machine ran out of memory\n  hint: close other programs, or build "
+              "one edition at a time", file=sys.stderr)
+    except RecursionError:
+        if args.debug:
+            raise
+        print("error: something in the book is nested too deeply to lay out\n  hint: flatten "
+              "deeply nested raw HTML or lists; run with --debug to see where", file=sys.stderr)
+    except OSError as error:
+        if args.debug:
+            raise
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"{where}error: {error.strerror or error}\n  hint: "
+              + _OS_HINTS.get(error.errno or 0, "check the file and its folder, then build "
+                              "again"), file=sys.stderr)
+    except Exception as error:  # a bug in chapbook: one line, and the way to the traceback
+        if args.debug:
+            raise
+        print(f"error: chapbook failed unexpectedly ({type(error).__name__}: {error})\n  hint: "
+              "run again with --debug for the traceback, and report it with the book",
+              file=sys.stderr)
+    return EXIT_BOOK_ERROR
+
+
+_OS_HINTS = {errno.ENOSPC: "the disk (or TMPDIR) is full: free some space and build again",
+             errno.EDQUOT: "your disk quota is used up: free some space and build again",
+             errno.EACCES: "you may not read or write this file: check its permissions",
+             errno.EROFS: "this file system is read-only: give --out a folder you can write",
+             errno.ELOOP: "a symbolic link here points back at itself: fix or remove it"}
+
+
+def main(argv: list[str] | None = None, supervise: bool = False) -> int:
+    """The command line. With `supervise` (the installed `chapbook` command), a build runs in a
+    child process watched for its time and memory limits (see limits.py)."""
+    try:
+        args = _parser().parse_args(argv)
+    except BookError as error:  # a bad CHAPBOOK_* setting
+        print(error, file=sys.stderr)
+        return EXIT_BOOK_ERROR
+    if args.command == "build":
+        if not supervise:
+            return _reported(args, lambda: _build(args))
+        from chapbook.builders import tidy_after_kill
+        return _reported(args, lambda: supervised(
+            args.timeout or None, args.max_memory or None,
+            run=lambda: _reported(args, lambda: _build(args)),
+            after_kill=lambda: tidy_after_kill(args.out)))
+    if args.command == "check":
+        return _reported(args, lambda: _check(args))
+    from chapbook.serve import serve
+    return _reported(args, lambda: serve(args.book, args.port) or EXIT_OK)
+
+
+def run() -> int:
+    """The `chapbook` command."""
+    return main(sys.argv[1:], supervise=True)

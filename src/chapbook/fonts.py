@@ -25,6 +25,7 @@ import tinycss2
 from chapbook import __version__
 from chapbook.cache import DataCache
 from chapbook.diagnostics import Diagnostics, Finding, Level
+from chapbook.limits import die_with_parent
 from chapbook.resources import styles_dir
 
 if TYPE_CHECKING:
@@ -124,7 +125,9 @@ def subset_fonts(faces: tuple[FontFace, ...], text: str, flavor: str | None,
     missing = [face for face in wanted if face not in plain]
     jobs = min(len(missing), os.cpu_count() or 1)
     if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        # The workers die with the build (PR_SET_PDEATHSIG): a killed build leaves none behind.
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=die_with_parent) as pool:
             made = list(pool.map(_subset, missing, [characters] * len(missing)))
     else:
         made = [_subset(face, characters) for face in missing]

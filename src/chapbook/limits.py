@@ -1,91 +1,189 @@
-"""Bounds on a build: a wall-clock limit and a memory limit, and errors that name the essay
-being worked on when one is exceeded."""
+"""Bounds on a build: a wall-clock limit and a memory limit, enforced from outside the build.
+
+The build runs in a forked child; this process watches its clock and the memory of the child and
+of the writers it forks, and kills them all when a limit passes. Exceptions raised inside the
+build by a signal (as this module once did) overshoot, are swallowed by `except` blocks and
+finalizers, and abort native code (pikepdf's import, Pango) midway; SIGKILL from outside cannot
+be caught, and the child's temporary outputs are swept here afterwards. The child tells the
+watcher what it is working on (`blame`), so the error still names the essay."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import select
 import signal
-import threading
-from collections.abc import Iterator
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import FrameType
 
 from chapbook.errors import BookError
 
 DEFAULT_TIMEOUT_S = 900
 DEFAULT_MEMORY_MIB = 6144
+POLL_S = 0.05  # how often the watcher looks: a runaway build passes a limit by at most this
+
+_report_fd: int | None = None  # in the build child: the pipe to the watcher
+_stack: list[str] = []  # what the build is working on, innermost last
 
 
-class BuildTimeout(Exception):
-    """The build's time limit passed."""
+def die_with_parent() -> None:
+    """Ask the kernel to kill this process when the one that forked it dies (Linux), so that no
+    forked writer outlives a killed build; then make sure that parent is not already gone."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
 
 
-class BuildOutOfMemory(Exception):
-    """The build's memory limit was passed."""
-
-
-def _resident_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-@contextlib.contextmanager
-def bounded(seconds: float | None, megabytes: int | None) -> Iterator[None]:
-    """Run the build under a wall-clock limit and a resident-memory limit.
-
-    Memory is watched from a thread rather than capped with RLIMIT_AS: the C libraries under
-    WeasyPrint (Pango, HarfBuzz, cairo) crash rather than fail cleanly when malloc is refused.
-    Either limit interrupts the main thread with a signal, whose handler raises, so the error can
-    name the essay being worked on."""
-    main = threading.main_thread().ident
-    stop = threading.Event()
-
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise BuildTimeout
-
-    def exhausted(signum: int, frame: FrameType | None) -> None:
-        raise BuildOutOfMemory
-
-    def watch(limit: int) -> None:
-        while not stop.wait(0.1):
-            if _resident_bytes() > limit:
-                signal.pthread_kill(main, signal.SIGUSR1)  # type: ignore[arg-type]
-                return
-
-    handlers = {}
-    if seconds:
-        handlers[signal.SIGALRM] = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-    watcher = None
-    if megabytes and os.path.exists("/proc/self/statm"):
-        handlers[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, exhausted)
-        watcher = threading.Thread(target=watch, args=(megabytes * 1024 * 1024,), daemon=True)
-        watcher.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        if watcher is not None:
-            watcher.join()
-        if seconds:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
+def _tell_watcher() -> None:
+    if _report_fd is not None:
+        with contextlib.suppress(OSError):
+            os.write(_report_fd, ((_stack[-1] if _stack else "\t") + "\n").encode(
+                "utf-8", "replace"))
 
 
 @contextlib.contextmanager
 def blame(source: Path, what: str) -> Iterator[None]:
-    """Turn an exceeded bound into an error that names the essay being worked on."""
+    """Say what the build is doing, so that a limit passed in it names this essay."""
+    _stack.append(f"{source}\t{' '.join(what.split())}")
+    _tell_watcher()
     try:
         yield
-    except BuildTimeout:
-        raise BookError(f"the build ran out of time while {what}", source,
-                        hint="something very large or deeply nested may be to blame; shorten "
-                             "it, or raise the limit with --timeout SECONDS") from None
-    except (MemoryError, BuildOutOfMemory):
-        raise BookError(f"the build ran out of memory while {what}", source,
-                        hint="something very large may be to blame; shorten it, or raise the "
-                             "limit with --max-memory MIB") from None
+    finally:
+        _stack.pop()
+        _tell_watcher()
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(child) for child in f.read().split()]
+    return found
+
+
+def _tree(pid: int) -> list[int]:
+    """The process and every process below it."""
+    tree, waiting = [], [pid]
+    while waiting:
+        current = waiting.pop()
+        tree.append(current)
+        waiting += _children(current)
+    return tree
+
+
+def _resident(pid: int) -> int:
+    """A process's resident size; 0 once it is gone. Cheap: read at every look."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _proportional(pid: int) -> int:
+    """A process's proportional set size: its shared pages divided among the processes sharing
+    them, so pages a forked writer shares with the build count once. Dearer (milliseconds for a
+    large process), so read only when the resident sizes add up to more than the limit."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return _resident(pid)
+
+
+def _over(pids: list[int], limit: int) -> bool:
+    return sum(map(_resident, pids)) > limit and sum(map(_proportional, pids)) > limit
+
+
+def _exceeded(what: str, doing: str, limit: str, option: str) -> BookError:
+    source, _, task = doing.partition("\t")
+    return BookError(f"the build {what} its limit of {limit}"
+                     + (f" while {task}" if task else ""), Path(source) if source else None,
+                     hint=("something very large or deeply nested may be to blame; shorten it, "
+                           f"or raise the limit with {option}"))
+
+
+def supervised(seconds: float | None, megabytes: int | None, run: Callable[[], int],
+               after_kill: Callable[[], None]) -> int:
+    """Run `run()` in a forked child under the limits and return its exit status. When a limit
+    passes, the child and its writers are killed, `after_kill` tidies what they left, and the
+    error names what the child was doing."""
+    if not (seconds or megabytes) or not hasattr(os, "fork") or not os.path.isdir("/proc"):
+        return run()
+    global _report_fd
+    reader, writer = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    child = os.fork()
+    if child == 0:
+        os.close(reader)
+        die_with_parent()
+        _report_fd = writer
+        status = 1
+        try:
+            status = run()
+        except BaseException:  # only --debug lets an error through: its traceback, as asked
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+    os.close(writer)
+    # Ctrl-C reaches the child from the terminal, and the child reports it; a SIGTERM sent to
+    # this process alone is passed on, so the child is never left behind.
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+                signal.SIGTERM: signal.signal(signal.SIGTERM,
+                                              lambda *_: os.kill(child, signal.SIGTERM))}
+    try:
+        return _watch(child, reader, seconds, megabytes, after_kill)
+    finally:
+        os.close(reader)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _watch(child: int, reader: int, seconds: float | None, megabytes: int | None,
+           after_kill: Callable[[], None]) -> int:
+    deadline = time.monotonic() + seconds if seconds else None
+    limit = megabytes * 1024 * 1024 if megabytes else None
+    doing, pending, listening = "\t", b"", True
+    while True:
+        ready, _, _ = select.select([reader] if listening else [], [], [], POLL_S)
+        if ready:
+            chunk = os.read(reader, 65536)
+            listening = bool(chunk)  # the end: the child is leaving
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            if lines:
+                doing = lines[-1].decode("utf-8", "replace")
+        done, status = os.waitpid(child, os.WNOHANG)
+        if done:
+            if os.WIFSIGNALED(status):
+                after_kill()
+                return 128 + os.WTERMSIG(status)
+            return os.WEXITSTATUS(status)
+        error = None
+        if deadline is not None and time.monotonic() > deadline:
+            error = _exceeded("took longer than", doing, f"{seconds:g} s", "--timeout SECONDS")
+        elif limit is not None and _over(_tree(child), limit):
+            error = _exceeded("needed more memory than", doing, f"{megabytes} MiB",
+                              "--max-memory MIB")
+        if error is not None:
+            for pid in reversed(_tree(child)):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            os.waitpid(child, 0)
+            after_kill()
+            if sys.stderr.isatty():
+                sys.stderr.write("\n")  # off the child's progress line
+            raise error

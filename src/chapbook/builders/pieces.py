@@ -14,9 +14,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import logging
 import os
-import pickle
 import signal
 import tempfile
 import traceback
@@ -31,8 +31,9 @@ import weasyprint.pdf
 from weasyprint import Document, Page
 
 from chapbook.builders import scratch_folder
-from chapbook.diagnostics import Diagnostics, Finding
+from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError
+from chapbook.limits import die_with_parent
 
 Write = Callable[[Document, Diagnostics], bytes]
 
@@ -109,11 +110,14 @@ class PieceWriter:
         if pid == 0:  # the writer: write, report, and leave without running the parent's exits
             status = 1
             try:
+                die_with_parent()  # a killed build takes its writers with it
                 # The progress display belongs to the parent; a writer reports nothing there.
                 logging.getLogger("weasyprint.progress").handlers.clear()
                 found = Diagnostics()
                 path.write_bytes(self.write(document, found))
-                path.with_suffix(".findings").write_bytes(pickle.dumps(found.findings))
+                path.with_suffix(".findings").write_text(json.dumps(
+                    [[f.level.name, f.code, f.message, None if f.path is None else str(f.path),
+                      f.line] for f in found.findings]), "utf-8")
                 status = 0
             except BaseException:  # the parent reports it
                 path.with_suffix(".error").write_text(traceback.format_exc(), "utf-8")
@@ -134,10 +138,11 @@ class PieceWriter:
         if not path.exists():
             raise BookError("a PDF writer process ended without its pages",
                             hint="was it killed for want of memory? try --jobs 0")
-        findings: list[Finding] = pickle.loads(path.with_suffix(".findings").read_bytes())
-        for finding in findings:
-            self.diagnostics.add(finding.level, finding.code, finding.message, finding.path,
-                                 finding.line)
+        # JSON, not pickle: anything read back from disk is data, never code.
+        for level, code, message, where, line in json.loads(
+                path.with_suffix(".findings").read_text("utf-8")):
+            self.diagnostics.add(Level[level], str(code), str(message), where,
+                                 line if isinstance(line, int) else None)
 
     def results(self) -> list[bytes]:
         """Every piece's PDF, in order, once all the writers have finished."""

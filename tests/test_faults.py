@@ -1,0 +1,211 @@
+"""Faults from outside the book (issue 11, findings 5 and 8): limits enforced from outside the
+build, killed and interrupted builds, and a commit of several editions that is all or nothing.
+Each runs the real `chapbook` command on a generated long book, whose PDF is written by forked
+writer processes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def long_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("long")
+    subprocess.run([sys.executable, str(ROOT / "tools" / "long_book.py"), str(folder), "40"],
+                   check=True, capture_output=True)
+    return folder / "book.yml"
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found |= {int(child) for child in (task / "children").read_text().split()}
+    return found
+
+
+def _tree(pid: int) -> set[int]:
+    found, waiting = set(), [pid]
+    while waiting:
+        current = waiting.pop()
+        found.add(current)
+        waiting += _children(current)
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    """Which of these are chapbook's own processes and still running (not zombies). Helpers the
+    libraries start for a moment (`ld`, run by ctypes to find a library) are not counted."""
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if state != "Z" and b"chapbook" in command:
+            alive.add(pid)
+    return alive
+
+
+def _start(book: Path, out: Path, edition: str = "pdf") -> subprocess.Popen[str]:
+    # A session of its own, so a test can signal the whole group as a terminal's Ctrl-C does.
+    return subprocess.Popen([sys.executable, "-m", "chapbook", "build", edition, "--book",
+                             str(book), "--out", str(out), "--jobs", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _wait_for_writers(build: subprocess.Popen[str], count: int = 3) -> set[int]:
+    """Wait until the build has forked a worker (supervisor, build, writer: three processes),
+    and return the processes. Bounded, so a build that never forks fails."""
+    seen = 0
+    for _ in range(1200):
+        tree = _alive(_tree(build.pid))
+        seen = seen + 1 if len(tree) >= count else 0
+        if seen == 3:  # and still there 100 ms on: past its first steps (PR_SET_PDEATHSIG)
+            return tree
+        if build.poll() is not None:
+            pytest.fail(f"the build ended before forking a writer: {build.communicate()}")
+        time.sleep(0.05)
+    pytest.fail("no PDF writer was forked within a minute")
+
+
+def _gone(pids: set[int]) -> bool:
+    for _ in range(200):
+        if not _alive(pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _leftovers(out: Path) -> list[Path]:
+    return [*out.glob(".*.part"), *(out / ".cache").glob("*/.*.part"),
+            *(out / ".cache" / "tmp").glob("*")]
+
+
+def test_killing_the_build_kills_its_writers_and_the_next_build_tidies(long_book: Path,
+                                                                      tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build = _start(long_book, out)
+    processes = _wait_for_writers(build)
+    for writer in processes - {build.pid, *_children(build.pid)}:
+        os.kill(writer, signal.SIGSTOP)  # so that only the kill can end it, not its own work
+    os.kill(build.pid, signal.SIGKILL)  # the supervisor: nothing of it can run any more
+    build.wait()
+    assert _gone(processes), f"processes outlived the killed build: {_alive(processes)}"
+    assert not (out / "long-book.pdf").exists()
+    again = subprocess.run([sys.executable, "-m", "chapbook", "build", "html", "--book",
+                            str(long_book), "--out", str(out), "-q"],
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert _leftovers(out) == []
+
+
+def test_killing_the_build_kills_its_font_subsetting_workers(long_book: Path,
+                                                            tmp_path: Path) -> None:
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("fonts are subset in worker processes only with two cores or more")
+    out = tmp_path / "out"
+    build = _start(long_book, out, "html")  # into an empty cache: every face is subset
+    processes = _wait_for_writers(build, 4)  # supervisor, build, and two workers at least
+    for worker in processes - {build.pid, *_children(build.pid)}:
+        os.kill(worker, signal.SIGSTOP)
+    os.kill(build.pid, signal.SIGKILL)
+    build.wait()
+    assert _gone(processes), f"processes outlived the killed build: {_alive(processes)}"
+
+
+def test_terminating_the_build_leaves_the_last_outputs_and_no_temporary_files(
+        long_book: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    last_good = out / "long-book.pdf"
+    last_good.write_bytes(b"%PDF-1.7 the last good build\n")
+    build = _start(long_book, out)
+    processes = _wait_for_writers(build)
+    os.kill(build.pid, signal.SIGTERM)  # to the supervisor alone, as `kill PID` sends it
+    build.communicate(timeout=60)
+    assert build.returncode == 128 + signal.SIGTERM
+    assert _gone(processes), f"processes outlived the terminated build: {_alive(processes)}"
+    assert last_good.read_bytes() == b"%PDF-1.7 the last good build\n"
+    assert _leftovers(out) == []
+
+
+def test_ctrl_c_says_truly_that_the_outputs_are_untouched(long_book: Path,
+                                                          tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    last_good = out / "long-book.pdf"
+    last_good.write_bytes(b"%PDF-1.7 the last good build\n")
+    build = _start(long_book, out)
+    processes = _wait_for_writers(build)
+    os.killpg(build.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    _, stderr = build.communicate(timeout=60)
+    assert build.returncode == 130, stderr
+    assert "interrupted; the previous outputs are untouched" in stderr
+    assert "Traceback" not in stderr
+    assert last_good.read_bytes() == b"%PDF-1.7 the last good build\n"
+    assert _gone(processes)
+    assert _leftovers(out) == []
+
+
+def test_the_memory_limit_holds_while_writers_run(long_book: Path, tmp_path: Path) -> None:
+    """The limit covers the build and its writers, and is enforced from outside, so the largest
+    process never passes it by more than one look's worth (measured by the kernel)."""
+    limit = 250
+    probe = ("import resource, subprocess, sys; "
+             "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+             "print(r.returncode); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
+             " print(r.stderr)")
+    result = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "chapbook",
+                             "build", "pdf", "--book", str(long_book), "--out",
+                             str(tmp_path / "out"), "--jobs", "1", "--max-memory", str(limit)],
+                            capture_output=True, text=True, timeout=300)
+    status, peak_kib, stderr = result.stdout.split("\n", 2)
+    assert status == "1", stderr
+    assert f"needed more memory than its limit of {limit} MiB" in stderr
+    assert "Traceback" not in stderr
+    assert int(peak_kib) < limit * 1024 * 1.15, f"peak {int(peak_kib) // 1024} MiB"
+    assert _leftovers(tmp_path / "out") == []
+
+
+def _journal_case(out: Path) -> None:
+    """What a build killed in the middle of committing leaves: the PDF already renamed into
+    place, the EPUB still beside its target, and the journal of the renames."""
+    (out / ".cache").mkdir(parents=True)
+    (out / "small.pdf").write_bytes(b"new pdf")
+    (out / ".small.epub.k2j4.part").write_bytes(b"new epub")
+    (out / "small.epub").write_bytes(b"old epub")
+    (out / ".cache" / "commit.json").write_text(json.dumps(
+        [[".small.pdf.a1b2.part", "small.pdf"], [".small.epub.k2j4.part", "small.epub"],
+         [".small.epub.k2j4.part", "../escaped"], ["../../book.yml", "small.html"]]))
+
+
+def test_a_commit_cut_short_is_finished_by_the_next_build(tmp_path: Path) -> None:
+    from .test_untrusted import small_book
+
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nText.\n"})
+    out = tmp_path / "out"
+    _journal_case(out)
+    result = subprocess.run([sys.executable, "-m", "chapbook", "build", "html", "--book",
+                             str(manifest), "--out", str(out), "-q"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    # Both editions are the new ones; the journal's hostile entries did nothing.
+    assert (out / "small.pdf").read_bytes() == b"new pdf"
+    assert (out / "small.epub").read_bytes() == b"new epub"
+    assert not (tmp_path / "escaped").exists() and manifest.is_file()
+    assert not (out / ".cache" / "commit.json").exists()
+    assert b"<html" in (out / "small.html").read_bytes()
