@@ -23,7 +23,11 @@ FRONT_MATTER_KINDS = ("cover", "half-title", "title", "imprint", "contents")
 BACK_MATTER_KINDS = ("glossary", "index")
 PAGE_SIZES = {"a4": "A4", "a5": "A5", "a6": "A6", "b5": "B5", "letter": "letter",
               "legal": "legal"}
-_CUSTOM_SIZE = re.compile(r"^\d+(\.\d+)?(mm|cm|in|pt)\s+\d+(\.\d+)?(mm|cm|in|pt)$")
+_CUSTOM_SIZE = re.compile(r"^(\d+(?:\.\d+)?)(mm|cm|in|pt)\s+(\d+(?:\.\d+)?)(mm|cm|in|pt)$")
+_MM = {"mm": 1.0, "cm": 10.0, "in": 25.4, "pt": 25.4 / 72}
+# A page between A7 and A2 on each side: smaller ones leave no room inside the margins (the
+# layout then loops over empty pages), larger ones are posters, not books.
+PAGE_SIDE_MM = (74, 600)
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
@@ -146,10 +150,19 @@ def _book_path(reader: Reader, root: Path, raw: str, node: yaml.Node, what: str,
         reader.error(node, f"{what} '{raw}' is an absolute path",
                      "give the path relative to book.yml, inside the book's folder")
         return None
-    resolved = (root / candidate).resolve()
+    try:
+        resolved = (root / candidate).resolve()
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a loop
+        reader.error(node, f"{what} '{raw}' is a symbolic link that leads back to itself",
+                     "replace the link with the file it should point at")
+        return None
     if not resolved.is_relative_to(root.resolve()):
         reader.error(node, f"{what} '{raw}' points outside the book's folder",
                      "keep every file of the book in the folder of book.yml or below it")
+        return None
+    if must_exist and resolved.exists() and not resolved.is_file():
+        kind = "a folder" if resolved.is_dir() else "not a regular file (a pipe or a device)"
+        reader.error(node, f"{what} '{raw}' is {kind}", "name a file saved on disk")
         return None
     if must_exist and not resolved.is_file():
         siblings = [p.name for p in resolved.parent.glob("*")] if resolved.parent.is_dir() else []
@@ -196,8 +209,16 @@ def _page_size(reader: Reader, values: dict[str, Any]) -> str:
     raw = values.get("page_size") or "A5"
     if raw.lower() in PAGE_SIZES:
         return PAGE_SIZES[raw.lower()]
-    if _CUSTOM_SIZE.match(raw):
-        return raw
+    custom = _CUSTOM_SIZE.match(raw)
+    if custom:
+        sides = [float(custom[1]) * _MM[custom[2]], float(custom[3]) * _MM[custom[4]]]
+        low, high = PAGE_SIDE_MM
+        if all(low <= side <= high for side in sides):
+            return raw
+        reader.error(values.get("page_size@node"), f"a page of '{raw}' is too "
+                     f"{'small' if min(sides) < low else 'large'} for a book",
+                     f"give each side from {low} mm to {high} mm, such as '140mm 216mm'")
+        return "A5"
     reader.error(values.get("page_size@node"), f"'{raw}' is not a page size",
                  f"use one of {', '.join(PAGE_SIZES.values())} or a width and height such as "
                  "'140mm 216mm'")

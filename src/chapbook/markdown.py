@@ -28,6 +28,7 @@ from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.frontmatter import FrontMatter, split_front_matter
 from chapbook.safety import ImageResolver, audit, clean, rewrite_html_images, to_xhtml
+from chapbook.schema import MAX_WORD, unbreakable_run
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
                        tuple(title_tokens), front)
 
 
+_TAGS = re.compile(r"<[^>]*>")
 MAX_HEADING_CHARACTERS = 1_000
 MAX_NOTES = 5_000
 MAX_HEADINGS = 5_000
@@ -202,6 +204,18 @@ def _refuse_too_many(tokens: list[Token], env: dict[str, Any], path: Path) -> No
         if headings > MAX_HEADINGS:
             raise BookError(f"more than {MAX_HEADINGS:,} headings in one essay", path, line,
                             hint="split the essay into several chapters")
+    for token in tokens:
+        # what is set as text: raw HTML without its tags (a tag is never broken across lines)
+        texts = [_TAGS.sub(" ", token.content)] if token.type == "html_block" else \
+            [token.content] if token.type in ("code_block", "fence") else [
+                child.content for child in token.children or []
+                if child.type in ("text", "code_inline")]
+        for text in texts:
+            if (word := unbreakable_run(text)) is not None:
+                raise BookError(f"a word of {len(word):,} characters ('{word[:20]}…') is longer "
+                                "than any line", path, token.map[0] + 1 if token.map else None,
+                                hint=f"break it with spaces; a word may have at most "
+                                     f"{MAX_WORD} characters")
     notes = env.get("footnotes", {}).get("list", {})
     if len(notes) > MAX_NOTES:
         raise BookError(f"{len(notes):,} notes in one essay; at most {MAX_NOTES:,} are set",

@@ -13,10 +13,20 @@ import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from chapbook.errors import BookError
+
+# SOURCE_DATE_EPOCH stamps the EPUB's ZIP entries, whose dates end in 2107.
+LATEST_EPOCH = int(datetime(2107, 12, 31, tzinfo=UTC).timestamp())
+
 
 def build_time(root: Path, manifest_date: str) -> datetime:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
+    if epoch:
+        # The reproducible-builds specification: a malformed value stops the build.
+        if not epoch.isdigit() or int(epoch) > LATEST_EPOCH:
+            raise BookError(f"SOURCE_DATE_EPOCH={epoch[:40]!r} is not a build time",
+                            hint="give whole seconds since 1970 up to the year 2107, such as "
+                                 "$(git log -1 --format=%ct), or unset it")
         return datetime.fromtimestamp(int(epoch), UTC)
     try:
         last_commit = subprocess.run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -57,4 +58,18 @@ def environment() -> jinja2.Environment:
     )
     from chapbook.markdown import pagebreak
     env.globals.update(roman=roman, version=__version__, pagebreak=pagebreak)
+    env.filters["plain"] = plain
     return env
+
+
+# Invisible format characters a document title need not carry: direction overrides, embeddings
+# and isolates, zero-width spaces, word joiners, byte-order marks. In a PDF's /Title or a file
+# manager they reorder or hide what the reader sees ("Trojan Source"). ZWNJ and ZWJ stay: Persian
+# and the Indic scripts spell with them.
+_INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def plain(text: str) -> str:
+    """Text for a document's metadata (the PDF /Title, the EPUB's title): no invisible
+    format characters."""
+    return _INVISIBLE.sub("", text)

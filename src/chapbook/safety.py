@@ -13,6 +13,7 @@ import base64
 import mimetypes
 import re
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -46,6 +47,13 @@ ALLOWED_ATTRIBUTES = {
 }
 MAX_TABLE_COLUMNS = 60
 MAX_HTML_DEPTH = 40
+MAX_TABLE_CELLS = 20_000  # in one essay's raw HTML: far past any real table, short of a hang
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+# Elements whose end tag HTML lets an author leave out: they close themselves, so they do not
+# deepen the nesting.
+_SELF_CLOSING = {"br", "img", "hr", "wbr", "col", "p", "li", "td", "th", "tr", "dt", "dd",
+                 "thead", "tbody", "tfoot", "colgroup", "option", "rt", "rp", "source", "area",
+                 "input", "meta", "link", "base", "param", "track", "embed"}
 
 
 class ImageResolver:
@@ -90,6 +98,9 @@ def resolve_image(src: str, essay: Path, root: Path) -> tuple[str | None, str]:
         return None, f"'{target.suffix}' is not an image type (PNG, JPEG, GIF, SVG, WebP)"
     if not target.is_file():
         return None, "the file does not exist"
+    if target.stat().st_size > MAX_IMAGE_BYTES:
+        return None, (f"the file is larger than {MAX_IMAGE_BYTES // 1024 // 1024} MB; save a "
+                      "smaller one (300 dpi at the printed size is enough)")
     if target.suffix.lower() == ".svg":
         problem = _svg_problem(target, root)
         if problem:
@@ -161,6 +172,7 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
     """Report and neutralise what an essay must not bring in; return the images it uses."""
     images: list[str] = []
     depth_reported = False
+    bounds = RawHtmlBounds(essay)
 
     def check_image(token: Token, src: str, line: int | None) -> None:
         relative, why = resolve_image(src, essay, root)
@@ -177,11 +189,13 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
         if token.type == "html_block":
             token.content = _as_parsed(token.content)
             _audit_html(token, token.content, _line(token), essay, root, diagnostics, images)
-            if not depth_reported and _html_depth(token.content) > MAX_HTML_DEPTH:
+            token.content = _without_book_classes(token.content)
+            if not depth_reported and _html_depth(token.content)[0] > MAX_HTML_DEPTH:
                 diagnostics.warn("nesting", f"raw HTML nested over {MAX_HTML_DEPTH} levels deep "
                                  "is left out", essay, _line(token))
                 token.content = ""
                 depth_reported = True
+            bounds.read(token.content, _line(token))
         children = token.children or []
         lines = [line for _, line in children_with_lines(token, _line(token) or 1)]
         for position, child in enumerate(children):
@@ -197,6 +211,8 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
             elif child.type == "html_inline":
                 child.content = _as_parsed(child.content)
                 _audit_html(child, child.content, line, essay, root, diagnostics, images)
+                child.content = _without_book_classes(child.content)
+                bounds.read(child.content, line)
     return images
 
 
@@ -207,6 +223,42 @@ def _as_parsed(fragment: str) -> str:
     """Raw HTML as the sanitizer's HTML5 parser will read it: `<image>` is `<img>` there, so it
     is `<img>` for the audit and the image rewriter too, and cannot slip past them."""
     return _IMAGE_TAG.sub(lambda m: f"<{m.group(1)}img", fragment)
+
+
+def _without_book_classes(fragment: str) -> str:
+    """Raw HTML without the classes the book's own templates and styles use (the audit names
+    them): `class="part-title"` in an essay made a PDF bookmark, `class="endnotes"` hid its text
+    in print."""
+    return _CLASS_ATTRIBUTE.sub(_without_own_classes, fragment) if "class" in fragment.lower() \
+        else fragment
+
+
+_CLASS_ATTRIBUTE = re.compile(r"""(\sclass\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""",
+                              re.IGNORECASE)
+
+
+def _without_own_classes(match: re.Match[str]) -> str:
+    value = next(group for group in match.groups()[1:] if group is not None)
+    kept = [name for name in value.split() if name not in book_classes()]
+    return f'{match.group(1)}"{" ".join(kept)}"'
+
+
+@cache
+def book_classes() -> frozenset[str]:
+    """Every class the book's templates and stylesheets use: an essay's raw HTML may not borrow
+    them. Read from the files, so a class added to a template is covered at once."""
+    from chapbook.resources import styles_dir, templates_dir
+
+    names: set[str] = set()
+    for sheet in styles_dir().glob("*.css"):
+        names |= set(re.findall(r"\.(-?[_a-zA-Z][\w-]*)", re.sub(
+            r"url\([^)]*\)|/\*.*?\*/", "", sheet.read_text("utf-8"), flags=re.DOTALL)))
+    for template in templates_dir().rglob("*"):
+        if template.is_file():
+            for value in re.findall(r"""class=["']([^"']*)["']""", template.read_text("utf-8")):
+                names |= {name for name in re.sub(r"\{\{.*?\}\}|\{%.*?%\}", " ", value).split()
+                          if re.fullmatch(r"[\w-]+", name)}
+    return frozenset(names)
 
 
 def _unlink(children: list[Token], position: int) -> None:
@@ -233,15 +285,57 @@ def _check_table(opening: Token, tokens: list[Token], essay: Path,
                         hint=f"split it into tables of at most {MAX_TABLE_COLUMNS} columns")
 
 
-def _html_depth(fragment: str) -> int:
-    depth = deepest = 0
-    for match in re.finditer(r"<(/?)([a-zA-Z][\w-]*)[^>]*?(/?)>", fragment):
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)[^>]*?(/?)>")
+
+
+def _html_depth(fragment: str, depth: int = 0) -> tuple[int, int]:
+    """(the deepest nesting, the depth at the end) of raw HTML entered at `depth`."""
+    deepest = depth
+    for match in _TAG.finditer(fragment):
         closing, name, self_closing = match.groups()
-        if name.lower() in ("br", "img", "hr", "wbr", "col") or self_closing:
+        if name.lower() in _SELF_CLOSING or self_closing:
             continue
-        depth += -1 if closing else 1
+        depth = max(0, depth - 1) if closing else depth + 1
         deepest = max(deepest, depth)
-    return deepest
+    return deepest, depth
+
+
+class RawHtmlBounds:
+    """The raw HTML of a whole essay, read in order across its blocks and lines: the layout
+    nests `<div>`s opened in one block and closed in another (150 of them overflow its
+    recursion), and a table's cells may each stand on their own line."""
+
+    def __init__(self, essay: Path) -> None:
+        self.essay = essay
+        self.depth = 0
+        self.cells = 0
+        self.row_cells = 0
+
+    def read(self, fragment: str, line: int | None) -> None:
+        deepest, self.depth = _html_depth(fragment, self.depth)
+        if deepest > MAX_HTML_DEPTH:
+            raise BookError(f"raw HTML is nested over {MAX_HTML_DEPTH} levels deep here, "
+                            "counting the blocks above it", self.essay, line,
+                            hint="close the elements opened above (</div>, </span>…), or "
+                                 "flatten the nesting")
+        for match in _TAG.finditer(fragment):
+            name = match.group(2).lower()
+            if match.group(1):
+                continue
+            if name == "tr":
+                self.row_cells = 0
+            elif name in ("td", "th"):
+                self.cells += 1
+                self.row_cells += 1
+                if self.row_cells > MAX_TABLE_COLUMNS:
+                    raise BookError(f"a table row with more than {MAX_TABLE_COLUMNS} cells "
+                                    "cannot be set on a page", self.essay, line,
+                                    hint=f"split it into tables of at most "
+                                         f"{MAX_TABLE_COLUMNS} columns")
+                if self.cells > MAX_TABLE_CELLS:
+                    raise BookError(f"more than {MAX_TABLE_CELLS:,} table cells in one "
+                                    "essay's raw HTML", self.essay, line,
+                                    hint="split the tables, or the essay, into smaller ones")
 
 
 def _audit_html(token: Token, fragment: str, line: int | None, essay: Path, root: Path,
@@ -270,6 +364,10 @@ def _audit_html(token: Token, fragment: str, line: int | None, essay: Path, root
                 elif lowered == "style":
                     diagnostics.warn("unsafe-html", f"style attribute on <{tag}> removed: the "
                                      "look of the book lives in its stylesheets", essay, line)
+                elif lowered == "class" and (own := [c for c in value.split()
+                                                     if c in book_classes()]):
+                    diagnostics.warn("unsafe-html", f"class '{own[0]}' on <{tag}> removed: it "
+                                     "is one of the book's own", essay, line)
                 elif not valid_value(lowered, value):
                     diagnostics.warn("unsafe-html", f"{name}=\"{value[:40]}\" on <{tag}> "
                                      "removed: not a value it can take", essay, line)
@@ -307,7 +405,11 @@ def rewrite_html_images(fragment: str, token: Token, resolver: ImageResolver,
         # not approved by the audit: the image gives way to its alt text
         alt = re.search(r"""\balt\s*=\s*(["'])(.*?)\1""", tag.group(0), re.IGNORECASE)
         return f'<span class="missing-image">[{alt.group(2)}]</span>' if alt else ""
-    return re.sub(r"<img\b[^>]*>", replace, fragment, flags=re.IGNORECASE)
+    return _IMG_TAG.sub(replace, fragment)
+
+
+# An <img> tag whole: a quoted attribute value may hold a `>` (`alt=">"`).
+_IMG_TAG = re.compile(r"""<img\b(?:[^>"']|"[^"]*"|'[^']*')*>""", re.IGNORECASE)
 
 
 def clean(html: str) -> str:

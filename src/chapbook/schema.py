@@ -7,6 +7,7 @@ Used for book.yml, glossary.yml and index.yml.
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ class Key:
 class Reader:
     """Walks the composed YAML, collecting every mistake instead of stopping at the first."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, document: str = "the manifest") -> None:
         self.path = path
+        self.document = document  # what the file is, for errors about its top level
         self.errors: list[BookError] = []
 
     def error(self, node: yaml.Node | None, message: str, hint: str | None = None) -> None:
@@ -42,7 +44,7 @@ class Reader:
 
     def mapping(self, node: yaml.Node, where: str, keys: dict[str, Key]) -> dict[str, Any]:
         if not isinstance(node, yaml.MappingNode):
-            self.error(node, f"{where or 'the manifest'} should be a mapping of keys to values",
+            self.error(node, f"{where or self.document} should be a mapping of keys to values",
                        f"write it as `key: value` lines; the keys it takes: {', '.join(keys)}")
             return {}
         values: dict[str, Any] = {}
@@ -52,19 +54,36 @@ class Reader:
                 close = difflib.get_close_matches(name, keys, n=1)
                 hint = (f"did you mean '{close[0]}'?" if close
                         else f"the keys it takes: {', '.join(keys)}")
-                self.error(key_node, f"unknown key '{name}' in {where or 'the manifest'}", hint)
+                self.error(key_node, f"unknown key '{name}' in {where or self.document}", hint)
                 continue
             if name in values:
-                self.error(key_node, f"'{name}' is given twice in {where or 'the manifest'}",
+                self.error(key_node, f"'{name}' is given twice in {where or self.document}",
                            "keep one of them")
                 continue
             values[name] = keys[name].read(self, value_node, f"{where}.{name}" if where else name)
             values[f"{name}@node"] = value_node
         for name, key in keys.items():
             if key.required and name not in values:
-                self.error(node, f"{where or 'the manifest'} has no '{name}'",
+                self.error(node, f"{where or self.document} has no '{name}'",
                            f"add it, for example `{name}: {key.example}`")
         return values
+
+
+MAX_TEXT_VALUE = 2000  # characters: a title or a description, not a chapter (headings: 1000)
+MAX_WORD = 500  # characters between places a line may break
+# Where a line may break besides white space: after a slash or a hyphen, and anywhere in the
+# scripts written without spaces (Thai, Lao, Myanmar, Khmer, Chinese, Japanese).
+_UNBREAKABLE = re.compile(
+    r"[^\s/\-\u00ad\u2010-\u2014\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
+    r"\u2e80-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{" + str(MAX_WORD + 1) + ",}")
+
+
+def unbreakable_run(text: str) -> str | None:
+    """A run of text longer than MAX_WORD with nowhere to break a line: the line breaker tries
+    every split of it on every line (2,000 characters take ten seconds to set, 5,000 three
+    minutes), and no page could hold it anyway."""
+    found = _UNBREAKABLE.search(text)
+    return found.group() if found else None
 
 
 def text_value(reader: Reader, node: yaml.Node, where: str) -> str | None:
@@ -76,7 +95,17 @@ def text_value(reader: Reader, node: yaml.Node, where: str) -> str | None:
     if not value:
         reader.error(node, f"{where} is empty", "give it a value or remove the key")
         return None
-    bad = next((c for c in value if _unprintable(c)), None)
+    if len(value) > MAX_TEXT_VALUE:
+        reader.error(node, f"{where} is {len(value):,} characters long, more than the "
+                     f"{MAX_TEXT_VALUE:,} a value may have", "shorten it; a long text belongs "
+                     "in an essay")
+        return None
+    if (word := unbreakable_run(value)) is not None:
+        reader.error(node, f"{where} has a word of {len(word):,} characters ('{word[:20]}…'), "
+                     "longer than any line", f"break it with spaces; a word may have at most "
+                     f"{MAX_WORD} characters")
+        return None
+    bad = next((c for c in value if unprintable(c)), None)
     if bad is not None:
         reader.error(node, f"{where} contains U+{ord(bad):04X}, a control character no edition "
                      "can hold", "remove it (a YAML escape such as \\f or \\x07 makes one)")
@@ -84,7 +113,7 @@ def text_value(reader: Reader, node: yaml.Node, where: str) -> str | None:
     return value
 
 
-def _unprintable(character: str) -> bool:
+def unprintable(character: str) -> bool:
     """Control characters (but tab and line end), lone surrogates and noncharacters: XML
     forbids them, so the EPUB could not be written."""
     code = ord(character)

@@ -135,7 +135,9 @@ def _place(manifest_path: Path, character: str | None,
     for url in quoted:
         local = unquote(urlparse(url).path)
         if url.startswith(BOOK_URL):
-            wanted.append(local[len(_BOOK_PATH):])
+            # as the book's folder names it, or as an essay in a folder of it does
+            parts = local[len(_BOOK_PATH):].split("/")
+            wanted += ["/".join(parts[first:]) for first in range(len(parts))]
         elif url.startswith("file://") and Path(local).resolve().is_relative_to(root):
             wanted.append(Path(local).resolve().relative_to(root).as_posix())
     wanted = [text for text in wanted if text]

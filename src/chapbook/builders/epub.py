@@ -21,7 +21,7 @@ from chapbook.diagnostics import Diagnostics
 from chapbook.fonts import font_face_css, needed_faces, subset_fonts
 from chapbook.pagemap import cached_page_map
 from chapbook.reproducible import build_time, normalise_epub
-from chapbook.resources import environment, roman, styles_dir
+from chapbook.resources import environment, plain, roman, styles_dir
 
 XHTML = "application/xhtml+xml"
 
@@ -40,7 +40,7 @@ def _document(uid: str, name: str, template: str, context: dict[str, Any],
 def _metadata(package: epub.EpubBook, book: Book, modified: datetime) -> None:
     meta = book.meta
     package.set_identifier(meta.identifier)
-    package.set_title(meta.title)
+    package.set_title(plain(meta.title))
     package.set_language(meta.language)
     package.add_author(meta.author)
     if meta.subtitle:

@@ -44,7 +44,7 @@ class Glossary:
 
 
 def load_glossary(path: Path) -> Glossary:
-    reader = Reader(path)
+    reader = Reader(path, "the glossary")
     values = reader.mapping(compose(path, "glossary"), "", GLOSSARY_KEYS)
     entries: list[GlossaryEntry] = []
     seen: dict[str, int] = {}

@@ -84,7 +84,7 @@ class Index:
 
 
 def load_index(path: Path) -> Index:
-    reader = Reader(path)
+    reader = Reader(path, "the index file")
     values = reader.mapping(compose(path, "index"), "", INDEX_KEYS)
     headings: list[IndexHeading] = []
     seen: dict[str, int] = {}

@@ -1,0 +1,216 @@
+"""Hostile input, round two (issue 11, findings 4, 6 and 11): each case that hung, printed a
+traceback or wrote something wrong is now one clear line naming the file and line, or a warning
+and a correct book. Every case runs the real `chapbook` command on a small book."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from .conftest import run_cli
+from .test_untrusted import small_book
+
+
+def _build(manifest: Path, *formats: str, env: dict[str, str] | None = None,
+           ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "chapbook", "build", *(formats or ("pdf",)),
+                           "--book", str(manifest), "--out", str(manifest.parent / "out")],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+def _one_clear_error(result: subprocess.CompletedProcess[str], where: str, what: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (f"{where}: error: {what}" if where else f"error: {what}") in result.stderr, \
+        result.stderr
+
+
+@pytest.mark.parametrize("size", ["0mm 0mm", "5mm 5mm", "20mm 30mm", "2000mm 100mm"])
+def test_a_page_too_small_or_too_large_is_refused_at_its_line(tmp_path: Path, size: str) -> None:
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nText.\n"})
+    manifest.write_text(manifest.read_text().replace("slug: small",
+                                                     f'slug: small\npage_size: "{size}"'))
+    result = _build(manifest)
+    _one_clear_error(result, "book.yml:2:12", f"a page of '{size}' is too")
+    assert "from 74 mm to 600 mm" in result.stderr
+
+
+def test_a_megabyte_title_is_refused_at_its_line(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nText.\n"})
+    manifest.write_text(manifest.read_text().replace("title: Only", "title: " + "Long " * 200_000))
+    _one_clear_error(_build(manifest), "book.yml:9:12", "parts[1].title is 999,999 characters")
+
+
+@pytest.mark.parametrize(("line", "word"), [
+    ("[" * 50_000, "50,000"), ("[a](" * 20_000, "80,000"), ("ab" * 1_000, "2,000"),
+])
+def test_a_word_no_line_can_hold_is_refused_at_its_line(tmp_path: Path, line: str,
+                                                        word: str) -> None:
+    """The line breaker tries every split of an unbreakable run on every line: 5,000 letters
+    took three minutes to set. A run of CJK or a path with slashes breaks, and is kept."""
+    manifest = small_book(tmp_path / "book", {"a.md": f"# A\n\nFirst.\n\n{line}\n",
+                                              "b.md": "# B\n\n" + "漢字" * 1_000 + "\n\n"
+                                              + "a/b" * 400 + "\n"})
+    _one_clear_error(_build(manifest), "essays/a.md:5", f"a word of {word} characters")
+
+
+def test_raw_html_nested_across_blocks_is_refused_at_its_line(tmp_path: Path) -> None:
+    """Each block alone is shallow; together they nested 150 deep and overflowed the layout's
+    recursion (a RecursionError traceback)."""
+    essay = "# A\n\n" + "<div>\n\n" * 150 + "deep\n\n" + "</div>\n\n" * 150
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    _one_clear_error(_build(manifest), "essays/a.md:83",
+                     "raw HTML is nested over 40 levels deep here")
+
+
+def test_unclosed_paragraphs_in_raw_html_are_not_nesting(tmp_path: Path) -> None:
+    essay = "# A\n\n" + "<p>A paragraph with no end tag, as HTML allows.\n\n" * 60 + "End.\n"
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    result = _build(manifest, "html")
+    assert result.returncode == 0, result.stderr
+    assert "nested" not in result.stderr
+
+
+@pytest.mark.parametrize(("table", "what"), [
+    ("<table>\n<tr>\n" + "<td>x</td>\n" * 50_000 + "</table>\n",
+     "a table row with more than 60 cells"),
+    ("<table>\n" + ("<tr>\n" + "<td>x</td>\n" * 40) * 600 + "</table>\n",
+     "more than 20,000 table cells"),
+])
+def test_raw_html_tables_are_bounded_however_they_are_written(tmp_path: Path, table: str,
+                                                              what: str) -> None:
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\n" + table})
+    _one_clear_error(_build(manifest), "essays/a.md:3", what)
+
+
+def test_an_image_too_large_to_read_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\n![A chart](big.png)\n\nAfter.\n"})
+    with (manifest.parent / "essays" / "big.png").open("wb") as sparse:
+        sparse.write(b"\x89PNG\r\n\x1a\n")
+        sparse.truncate(1 << 30)  # a gigabyte that takes no disk
+    result = _build(manifest, "html", "epub")
+    assert result.returncode == 0, result.stderr
+    assert "essays/a.md:3: warning: image 'big.png' left out: the file is larger than 64 MB" \
+        in result.stderr
+    assert (manifest.parent / "out" / "small.epub").stat().st_size < 5 * 1024 * 1024
+
+
+def test_a_symlink_loop_and_a_pipe_are_named_for_what_they_are(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nx\n", "b.md": "# B\n\nx\n"})
+    essays = manifest.parent / "essays"
+    (essays / "a.md").unlink()
+    (essays / "a.md").symlink_to("a.md")
+    (essays / "b.md").unlink()
+    os.mkfifo(essays / "b.md")
+    result = _build(manifest)
+    _one_clear_error(result, "book.yml:11:15",
+                     "essay 'essays/a.md' is a symbolic link that leads back to itself")
+    assert "book.yml:12:15: error: essay 'essays/b.md' is not a regular file" in result.stderr
+
+
+@pytest.mark.parametrize("epoch", ["99999999999", "253402300800", "-5", "abc", "1e9"])
+def test_a_malformed_source_date_epoch_is_one_clear_error(tmp_path: Path, epoch: str) -> None:
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nx\n"})
+    result = _build(manifest, "epub", env={"SOURCE_DATE_EPOCH": epoch})
+    _one_clear_error(result, "", f"SOURCE_DATE_EPOCH={epoch!r} is not a build time")
+    assert not (manifest.parent / "out" / "small.epub").exists()
+
+
+def test_control_characters_from_yaml_escapes_in_front_matter_are_left_out(
+        tmp_path: Path) -> None:
+    essay = '---\ntitle: "Bad\\x01 title"\nsubtitle: "Fine"\n---\n\n# Heading\n\nText.\n'
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    result = _build(manifest, "epub")
+    assert result.returncode == 0, result.stderr
+    assert "essays/a.md:2: warning: `title` contains U+0001" in result.stderr
+
+
+def test_an_alt_text_holding_a_bracket_leaves_no_markup_as_text(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path / "book", {"a.md": '# A\n\n<img alt=">" src="x.png"> after\n'})
+    result = _build(manifest, "html")
+    assert result.returncode == 0, result.stderr
+    html = (manifest.parent / "out" / "small.html").read_text("utf-8")
+    assert 'src="x.png"&gt;' not in html and "x.png" not in html.split("<body", 1)[1]
+
+
+def test_essays_cannot_borrow_the_books_own_classes(tmp_path: Path) -> None:
+    essay = ('# A\n\n<p class="part-title">A fake part</p>\n\n'
+             '<div class="endnotes keep-me">Visible in print.</div>\n')
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    result = _build(manifest, "pdf", "html")
+    assert result.returncode == 0, result.stderr
+    assert "essays/a.md:3: warning: class 'part-title' on <p> removed" in result.stderr
+    assert "essays/a.md:5: warning: class 'endnotes' on <div> removed" in result.stderr
+    reader = PdfReader(manifest.parent / "out" / "small.pdf")
+    assert "Visible in print." in " ".join(page.extract_text() for page in reader.pages)
+    titles = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert "A fake part" not in titles
+    assert 'class="keep-me"' in (manifest.parent / "out" / "small.html").read_text("utf-8")
+
+
+@pytest.mark.parametrize(("name", "content", "what"), [
+    ("glossary", "- just a list\n", "the glossary should be a mapping of keys to values"),
+    ("index", "terms: 5\n", "unknown key 'terms' in the index file"),
+])
+def test_shape_errors_in_the_glossary_and_index_name_those_files(tmp_path: Path, name: str,
+                                                                 content: str, what: str) -> None:
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nx\n"})
+    (manifest.parent / f"{name}.yml").write_text(content)
+    manifest.write_text(manifest.read_text().replace("slug: small",
+                                                     f"slug: small\n{name}: {name}.yml"))
+    _one_clear_error(_build(manifest), f"{name}.yml:1:1", what)
+
+
+def test_invisible_direction_controls_stay_out_of_the_document_title(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nx\n"})
+    manifest.write_text(manifest.read_text().replace("title: Small",
+                                                     'title: "Sm\\u202Eall\\u200B book"'))
+    result = _build(manifest, "pdf", "epub")
+    assert result.returncode == 0, result.stderr
+    assert PdfReader(manifest.parent / "out" / "small.pdf").metadata.title == "Small book"
+    import zipfile
+    with zipfile.ZipFile(manifest.parent / "out" / "small.epub") as epub:
+        opf = epub.read("EPUB/content.opf").decode()
+    assert "<dc:title>Small book</dc:title>" in opf
+
+
+def _small_file_limit() -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past it fails instead of killing
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_last_outputs(tmp_path: Path) -> None:
+    """A disk that fills mid-build (here: a 64 KB file size limit, as a full disk or TMPDIR
+    behaves to a writer) is one line naming the file, and the last good outputs stay."""
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\n" + "Words of text. " * 3000})
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "small.pdf").write_bytes(b"%PDF-1.7 last good\n")
+    result = subprocess.run([sys.executable, "-m", "chapbook", "build", "pdf", "--book",
+                             str(manifest), "--out", str(out)], capture_output=True, text=True,
+                            timeout=120, preexec_fn=_small_file_limit)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "error: File too large" in result.stderr and "hint:" in result.stderr
+    assert (out / "small.pdf").read_bytes() == b"%PDF-1.7 last good\n"
+    assert not list(out.glob(".*.part"))
+
+
+def test_debug_still_shows_the_traceback_of_a_fault(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nx\n"})
+    result = run_cli("build", "epub", "--debug", "--book", str(manifest), "--out",
+                     str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    fault = subprocess.run([sys.executable, "-m", "chapbook", "build", "epub", "--debug",
+                            "--book", str(manifest), "--out", str(tmp_path / "out2")],
+                           capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "SOURCE_DATE_EPOCH": "abc"})
+    assert fault.returncode == 1 and "Traceback" in fault.stderr
