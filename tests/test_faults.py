@@ -90,6 +90,17 @@ def _gone(pids: set[int]) -> bool:
     return False
 
 
+LAST_GOOD = b"%PDF-1.7 the last good build\n"
+
+
+def _last_good_build(tmp_path: Path) -> tuple[Path, Path]:
+    """An output folder holding a last good PDF: (the folder, the PDF)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "long-book.pdf").write_bytes(LAST_GOOD)
+    return out, out / "long-book.pdf"
+
+
 def _leftovers(out: Path) -> list[Path]:
     return [*out.glob(".*.part"), *(out / ".cache").glob("*/.*.part"),
             *(out / ".cache" / "tmp").glob("*")]
@@ -129,26 +140,20 @@ def test_killing_the_build_kills_its_font_subsetting_workers(long_book: Path,
 
 def test_terminating_the_build_leaves_the_last_outputs_and_no_temporary_files(
         long_book: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    last_good = out / "long-book.pdf"
-    last_good.write_bytes(b"%PDF-1.7 the last good build\n")
+    out, last_good = _last_good_build(tmp_path)
     build = _start(long_book, out)
     processes = _wait_for_writers(build)
     os.kill(build.pid, signal.SIGTERM)  # to the supervisor alone, as `kill PID` sends it
     build.communicate(timeout=60)
     assert build.returncode == 128 + signal.SIGTERM
     assert _gone(processes), f"processes outlived the terminated build: {_alive(processes)}"
-    assert last_good.read_bytes() == b"%PDF-1.7 the last good build\n"
+    assert last_good.read_bytes() == LAST_GOOD
     assert _leftovers(out) == []
 
 
 def test_ctrl_c_says_truly_that_the_outputs_are_untouched(long_book: Path,
                                                           tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    last_good = out / "long-book.pdf"
-    last_good.write_bytes(b"%PDF-1.7 the last good build\n")
+    out, last_good = _last_good_build(tmp_path)
     build = _start(long_book, out)
     processes = _wait_for_writers(build)
     os.killpg(build.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
@@ -156,7 +161,7 @@ def test_ctrl_c_says_truly_that_the_outputs_are_untouched(long_book: Path,
     assert build.returncode == 130, stderr
     assert "interrupted; the previous outputs are untouched" in stderr
     assert "Traceback" not in stderr
-    assert last_good.read_bytes() == b"%PDF-1.7 the last good build\n"
+    assert last_good.read_bytes() == LAST_GOOD
     assert _gone(processes)
     assert _leftovers(out) == []
 

@@ -4,13 +4,11 @@ broken save shows its error in the page and the server keeps going."""
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOTS
+from .conftest import running_preview
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium")
@@ -18,22 +16,8 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium")
 
 @pytest.fixture
 def preview(tmp_path: Path):
-    from chapbook.serve import serve
-
-    book = tmp_path / "book"
-    shutil.copytree(ROOTS / "edge", book)
-    stop = threading.Event()
-    said: list[str] = []
-    thread = threading.Thread(target=serve, args=(book / "book.yml", 0, stop, said.append),
-                              daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not said and time.monotonic() < deadline:
-        time.sleep(0.1)
-    url = said[0].split(" at ", 1)[1].split(" ", 1)[0]
-    yield book, url, said
-    stop.set()
-    thread.join(timeout=10)
+    with running_preview(tmp_path / "book") as (url, said):
+        yield tmp_path / "book", url, said
 
 
 def test_editing_an_essay_updates_the_open_page(preview) -> None:

@@ -5,15 +5,12 @@ foreign or missing Host header gets 421 and nothing else, on every path and ever
 from __future__ import annotations
 
 import http.client
-import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOTS
+from .conftest import running_preview
 
 PAGE_TEXT = "Second overview, same heading text."  # in tests/roots/edge
 
@@ -21,23 +18,8 @@ PAGE_TEXT = "Second overview, same heading text."  # in tests/roots/edge
 @pytest.fixture(scope="module")
 def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """A real server on a free port, serving a copy of tests/roots/edge; its port."""
-    from chapbook.serve import serve
-
-    book = tmp_path_factory.mktemp("host") / "book"
-    shutil.copytree(ROOTS / "edge", book)
-    stop = threading.Event()
-    said: list[str] = []
-    thread = threading.Thread(target=serve, args=(book / "book.yml", 0, stop, said.append),
-                              daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not said and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert said, "the server never announced its address"
-    url = said[0].split(" at ", 1)[1].split(" ", 1)[0]  # http://127.0.0.1:PORT/
-    yield int(url.rstrip("/").rsplit(":", 1)[1])
-    stop.set()
-    thread.join(timeout=10)
+    with running_preview(tmp_path_factory.mktemp("host") / "book") as (url, _):
+        yield int(url.rstrip("/").rsplit(":", 1)[1])  # http://127.0.0.1:PORT/
 
 
 def ask(port: int, path: str, host: str | list[str] | None,
