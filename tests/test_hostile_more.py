@@ -214,3 +214,29 @@ def test_debug_still_shows_the_traceback_of_a_fault(tmp_path: Path) -> None:
                            capture_output=True, text=True, timeout=120,
                            env={**os.environ, "SOURCE_DATE_EPOCH": "abc"})
     assert fault.returncode == 1 and "Traceback" in fault.stderr
+
+
+def test_images_are_judged_by_their_content_not_their_name(tmp_path: Path) -> None:
+    """A text file named .png, a PNG named .jpg and a cut-off PNG shipped in the EPUB with a
+    media type their content belies (EPUBCheck OPF-029, PKG-021)."""
+    import shutil
+    import zipfile
+
+    manifest = small_book(tmp_path / "book", {
+        "a.md": "# A\n\n![t](t.png)\n\n![j](j.jpg)\n\n![c](cut.png)\n\n![ok](ok.png)\n"})
+    essays = manifest.parent / "essays"
+    shutil.copy(Path(__file__).parent / "roots" / "hostile" / "essays" / "img" / "chart.png",
+                essays / "ok.png")
+    (essays / "t.png").write_text("not an image")
+    shutil.copy(essays / "ok.png", essays / "j.jpg")
+    (essays / "cut.png").write_bytes((essays / "ok.png").read_bytes()[:200])
+    result = _build(manifest, "epub")
+    assert result.returncode == 0, result.stderr
+    assert "a.md:3: warning: image 't.png' left out: its content is not a readable PNG" \
+        in result.stderr
+    assert "a.md:5: warning: image 'j.jpg' left out: its content is PNG, not JPEG" \
+        in result.stderr
+    assert "a.md:7: warning: image 'cut.png' left out" in result.stderr
+    with zipfile.ZipFile(manifest.parent / "out" / "small.epub") as epub:
+        images = [name for name in epub.namelist() if "/images/" in name]
+    assert sorted(Path(name).name for name in images) == ["cover.png", "ok.png"]

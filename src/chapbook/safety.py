@@ -101,11 +101,43 @@ def resolve_image(src: str, essay: Path, root: Path) -> tuple[str | None, str]:
     if target.stat().st_size > MAX_IMAGE_BYTES:
         return None, (f"the file is larger than {MAX_IMAGE_BYTES // 1024 // 1024} MB; save a "
                       "smaller one (300 dpi at the printed size is enough)")
+    problem = _raster_problem(target)
+    if problem:
+        return None, problem
     if target.suffix.lower() == ".svg":
         problem = _svg_problem(target, root)
         if problem:
             return None, problem
     return target.relative_to(root.resolve()).as_posix(), ""
+
+
+# The format each raster suffix promises, as Pillow names it. An image whose content is
+# another format, or damaged, would be declared with a media type its content belies (EPUBCheck
+# OPF-029, PKG-021); one of more than MAX_IMAGE_PIXELS is a decompression bomb.
+_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}
+MAX_IMAGE_PIXELS = 100_000_000
+
+
+def _raster_problem(path: Path) -> str | None:
+    """Why a raster image cannot be used, read from its content (not its name), or None."""
+    from PIL import Image
+
+    expected = _FORMATS.get(path.suffix.lower())
+    if expected is None:  # SVG: parsed and checked whole
+        return None
+    try:
+        with Image.open(path) as image:
+            found, (width, height) = image.format, image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                return (f"it is {width:,} × {height:,} pixels, more than "
+                        f"{MAX_IMAGE_PIXELS // 1_000_000} million; save a smaller one")
+            image.verify()
+    except Exception:  # Pillow raises many kinds for a file it cannot read
+        return (f"its content is not a readable {expected} image (a file renamed, or "
+                "damaged); save it again")
+    if found != expected:
+        return f"its content is {found}, not {expected}; give it the right extension"
+    return None
 
 
 # What a drawing may hold: shapes, text, paint servers and their plumbing. Everything else
