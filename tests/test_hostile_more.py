@@ -240,3 +240,18 @@ def test_images_are_judged_by_their_content_not_their_name(tmp_path: Path) -> No
     with zipfile.ZipFile(manifest.parent / "out" / "small.epub") as epub:
         images = [name for name in epub.namelist() if "/images/" in name]
     assert sorted(Path(name).name for name in images) == ["cover.png", "ok.png"]
+
+
+def test_ampersands_and_noncharacters_still_make_a_valid_epub(tmp_path: Path) -> None:
+    """Found by the fuzz test: a title's text before any element was written unescaped into
+    the XHTML (`A & B`), and U+FFFF, typed or as `&#xFFFF;` in raw HTML, reached it too: both
+    are fatal errors in EPUBCheck (RSC-016)."""
+    from .test_epub import epubcheck_messages
+
+    manifest = small_book(tmp_path / "book", {
+        "toc.md": "# Toc & more &foo; &\n\nText \uffff and \ufffe.\n\n<p>Raw &#xFFFF; here</p>\n"})
+    result = _build(manifest, "epub")
+    assert result.returncode == 0, result.stderr
+    assert "essays/toc.md:3: warning: control characters removed" in result.stderr
+    messages = epubcheck_messages(manifest.parent / "out" / "small.epub", tmp_path)
+    assert messages == [], messages

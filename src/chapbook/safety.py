@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+from xml.sax.saxutils import escape as xml_escape
 
 import nh3
 from lxml import etree
@@ -503,12 +504,18 @@ def _attribute_filter(tag: str, name: str, value: str) -> str | None:
     return value
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|["
+                      + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}"
+                                for plane in range(1, 17)) + "]")
+
+
 def to_xhtml(html: str) -> str:
     """An HTML fragment re-serialised as well-formed XHTML for the EPUB."""
     if not html.strip():
         return html
-    wrapper = lxml_html.fragment_fromstring(html, create_parent="div")
-    parts = [wrapper.text or ""] if wrapper.text else []
+    # Characters XML cannot hold (a raw HTML entity such as &#xFFFF; makes one) are dropped.
+    wrapper = lxml_html.fragment_fromstring(_NOT_XML.sub("", html), create_parent="div")
+    parts = [xml_escape(wrapper.text)] if wrapper.text else []  # the text before any element
     for child in wrapper:
         parts.append(etree.tostring(child, method="xml", encoding="unicode"))
     text = "".join(parts)
