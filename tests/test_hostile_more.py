@@ -255,3 +255,19 @@ def test_ampersands_and_noncharacters_still_make_a_valid_epub(tmp_path: Path) ->
     assert "essays/toc.md:3: warning: control characters removed" in result.stderr
     messages = epubcheck_messages(manifest.parent / "out" / "small.epub", tmp_path)
     assert messages == [], messages
+
+
+def test_a_book_dated_past_the_zip_format_still_packs_its_epub(tmp_path: Path) -> None:
+    """Found by the fuzz test: `date: "9999-12-31"` (with no git history and no
+    SOURCE_DATE_EPOCH, the book's date stamps the EPUB's entries) overflowed the ZIP format."""
+    import zipfile
+
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nx\n"})
+    manifest.write_text(manifest.read_text().replace('date: "2026-01-01"', 'date: "9999-12-31"'))
+    result = subprocess.run([sys.executable, "-m", "chapbook", "build", "epub", "--book",
+                             str(manifest), "--out", str(tmp_path / "out")], capture_output=True,
+                            text=True, timeout=120, cwd=tmp_path,
+                            env={k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"})
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(tmp_path / "out" / "small.epub") as epub:
+        assert {info.date_time[0] for info in epub.infolist()} == {2107}

@@ -53,7 +53,8 @@ def normalise_epub(data: bytes, when: datetime, language: str | None = None) -> 
     """The container as the OCF spec and reproducibility want it: `mimetype` first and stored,
     the other entries sorted, compressed, all stamped with the build time and fixed modes."""
     stamp = when.timetuple()[:6]
-    stamp = (max(stamp[0], 1980), *stamp[1:])  # the zip format starts in 1980
+    if not 1980 <= stamp[0] <= 2107:  # the years a ZIP entry can hold (a book dated 9999)
+        stamp = (1980, 1, 1, 0, 0, 0) if stamp[0] < 1980 else (2107, 12, 31, 23, 59, 58)
     source = zipfile.ZipFile(io.BytesIO(data))
     names = sorted(n for n in source.namelist() if n != "mimetype")
     buffer = io.BytesIO()
