@@ -271,3 +271,59 @@ def test_a_book_dated_past_the_zip_format_still_packs_its_epub(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     with zipfile.ZipFile(tmp_path / "out" / "small.epub") as epub:
         assert {info.date_time[0] for info in epub.infolist()} == {2107}
+
+
+def test_dangling_notes_and_cross_references_leave_no_broken_link(tmp_path: Path) -> None:
+    """Found by the fuzz test (EPUBCheck RSC-012, RSC-005): an inline note inside a definition
+    no one cites kept a backlink to a call that was never printed; a `see` to an index heading
+    no essay uses linked to an entry left out; a book dated 0001 wrote dcterms:modified as
+    `1-01-01`."""
+    from .test_epub import epubcheck_messages
+
+    essay = ("# A\n\nCited.[^1]\n\n[^1]: The note.\n\n[^9]: Never cited, with an inline "
+             "note.^[Inside it.]\n\nAn alliance.\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    (manifest.parent / "index.yml").write_text(
+        "headings:\n  - heading: Unused heading\n  - heading: Pacts\n    see: Unused heading\n"
+        "  - heading: Alliance\n    see_also: [Unused heading]\n")
+    manifest.write_text(manifest.read_text().replace("slug: small", "slug: small\n"
+                        "index: index.yml\nback_matter: [index]")
+                        .replace('date: "2026-01-01"', 'date: "0001-01-01"'))
+    result = subprocess.run([sys.executable, "-m", "chapbook", "build", "epub", "--book",
+                             str(manifest), "--out", str(tmp_path / "out")], capture_output=True,
+                            text=True, timeout=120, cwd=tmp_path,
+                            env={k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"})
+    assert result.returncode == 0, result.stderr
+    messages = epubcheck_messages(tmp_path / "out" / "small.epub", tmp_path)
+    assert messages == [], messages
+
+
+def test_an_identifier_marked_as_a_uuid_must_be_one(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nx\n"})
+    manifest.write_text(manifest.read_text().replace(
+        "urn:uuid:11111111-2222-3333-4444-555555555555", "urn:uuid:not-a-uuid"))
+    _one_clear_error(_build(manifest, "epub"), "book.yml:6:15",
+                     "'urn:uuid:not-a-uuid' is marked as a UUID but is not one")
+
+
+def test_nul_bytes_in_addresses_and_odd_line_breaks_in_yaml_are_not_crashes(
+        tmp_path: Path) -> None:
+    """Found by the fuzz test: `%00` in an image or chapter link made Path.resolve raise
+    ValueError, and a YAML file using U+2028 as a line break put the glyph check's line count
+    past the end of the file (IndexError)."""
+    essay = "# A\n\n![x](a%00.png) and [a link](b%00.md).\n"
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    (manifest.parent / "glossary.yml").write_text(
+        'terms:\n  - term: "Thing"\n    definition: "one\u2028two\u2028three \U0001f600"\n',
+        "utf-8")
+    manifest.write_text(manifest.read_text().replace("slug: small", "slug: small\n"
+                                                     "glossary: glossary.yml"))
+    for command in (["check"], ["build", "html"]):
+        result = subprocess.run([sys.executable, "-m", "chapbook", *command, "--book",
+                                 str(manifest), *(["--out", str(tmp_path / "out")]
+                                                  if command[0] == "build" else [])],
+                                capture_output=True, text=True, timeout=120)
+        said = result.stdout + result.stderr  # check reports on stdout, build on stderr
+        assert "failed unexpectedly" not in said and "Traceback" not in said
+        assert result.returncode in (0, 1), said
+        assert "a.md:3: warning: image 'a%00.png' left out" in said

@@ -12,6 +12,7 @@ import html
 import io
 import multiprocessing
 import os
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -253,11 +254,12 @@ def _yaml_lines(path: Path) -> Iterator[tuple[int, str]]:
         return
     if text.isascii() or not unrenderable(text):
         return
-    lines = text.split("\n")
+    lines = re.split("\r\n|[\r\n\x85\u2028\u2029]", text)  # the line breaks YAML counts
     try:
         for token in yaml.scan(text, Loader=yaml.SafeLoader):
             if isinstance(token, yaml.ScalarToken) and unrenderable(token.value):
-                for number in range(token.start_mark.line, token.end_mark.line + 1):
+                for number in range(token.start_mark.line,
+                                    min(token.end_mark.line + 1, len(lines))):
                     start = token.start_mark.column if number == token.start_mark.line else 0
                     end = (token.end_mark.column if number == token.end_mark.line
                            else len(lines[number]))

@@ -185,6 +185,9 @@ def _kinds(reader: Reader, values: dict[str, Any], key: str, allowed: tuple[str,
     return tuple(k for k in allowed if k in kinds)  # always in the order a book has them
 
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
 def _metadata(reader: Reader, values: dict[str, Any]) -> Metadata | None:
     meta = values.get("metadata") or {}
     node = values.get("metadata@node")
@@ -199,6 +202,11 @@ def _metadata(reader: Reader, values: dict[str, Any]) -> Metadata | None:
         except ValueError:
             reader.error(meta["date@node"], f"'{meta['date']}' is not a date",
                          "write it as YYYY-MM-DD, e.g. 2026-11-24")
+    identifier = meta.get("identifier") or ""
+    if identifier.lower().startswith("urn:uuid:") and not _UUID.match(identifier[9:]):
+        reader.error(meta["identifier@node"], f"'{identifier}' is marked as a UUID but is not "
+                     "one", "write urn:uuid: and a UUID (python3 -c 'import uuid; "
+                     "print(uuid.uuid4())' makes one), or use another identifier (isbn:…)")
     plain = {k: v for k, v in meta.items() if "@" not in k and v is not None}
     if node is None or any(k not in plain for k, key in METADATA_KEYS.items() if key.required):
         return None

@@ -175,7 +175,7 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     _mark_directions(tokens, direction)
     _mark_greek(tokens)
     _check_footnotes(text, [*title_tokens, *tokens], env, path, diagnostics)
-    footnotes, tokens = _gather_footnotes(tokens, chapter_id, env)
+    footnotes, tokens = _gather_footnotes(tokens, chapter_id, env, title_tokens)
     words = sum(len(child.content.split()) for token in tokens if token.type == "inline"
                 for child in token.children or [] if child.type == "text")
     return ParsedEssay(title, title_line, headings, footnotes, tokens, words, env,
@@ -387,9 +387,11 @@ def _number_blocks(tokens: list[Token], chapter_id: str) -> None:
             token.attrSet("id", ids.block(chapter_id, number))
 
 
-def _gather_footnotes(tokens: list[Token], chapter_id: str,
-                      env: dict[str, Any]) -> tuple[list[Footnote], list[Token]]:
-    """Take the footnote block out of the body; each note keeps its own tokens."""
+def _gather_footnotes(tokens: list[Token], chapter_id: str, env: dict[str, Any],
+                      title_tokens: Sequence[Token] = ()) -> tuple[list[Footnote], list[Token]]:
+    """Take the footnote block out of the body; each note keeps its own tokens. A note whose
+    call is nowhere a reader can reach (an inline note `^[…]` inside a definition no one
+    cites) is left out: its backlink would lead nowhere."""
     body: list[Token] = []
     notes: dict[int, list[Token]] = {}
     current: list[Token] | None = None
@@ -409,6 +411,14 @@ def _gather_footnotes(tokens: list[Token], chapter_id: str,
             current.append(token)
         elif not in_block:
             body.append(token)
+    reachable: set[int] = set()
+    waiting = _calls([*title_tokens, *body])
+    while waiting:
+        note_id = waiting.pop()
+        if note_id in notes and note_id not in reachable:
+            reachable.add(note_id)
+            waiting |= _calls(notes[note_id])
+    notes = {note_id: note for note_id, note in notes.items() if note_id in reachable}
     cited = env.get("footnotes", {}).get("list", {})
     footnotes = [Footnote(number, ids.note(chapter_id, number), ids.noteref(chapter_id, number),
                           tuple(notes[note_id]), max(1, cited.get(note_id, {}).get("count", 1)))
@@ -416,6 +426,12 @@ def _gather_footnotes(tokens: list[Token], chapter_id: str,
     env["chapbook_notes"] = {note_id: note for note_id, note in zip(sorted(notes), footnotes,
                                                                      strict=True)}
     return footnotes, body
+
+
+def _calls(tokens: Sequence[Token]) -> set[int]:
+    """The notes these tokens call."""
+    return {child.meta["id"] for token in tokens for child in (token.children or [])
+            if child.type == "footnote_ref"}
 
 
 # --- rendering -----------------------------------------------------------------------------

@@ -37,6 +37,9 @@ def build_time(root: Path, manifest_date: str) -> datetime:
     if last_commit.isdigit():
         return datetime.fromtimestamp(int(last_commit), UTC)
     day = date.fromisoformat(manifest_date)
+    # A book may be dated 0001 or 9999; its modification time is kept to what the EPUB's
+    # dcterms:modified (four-digit years, written by ebooklib) and its ZIP dates can hold.
+    day = min(max(day, date(1970, 1, 1)), date(2107, 12, 31))
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 

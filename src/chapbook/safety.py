@@ -92,7 +92,10 @@ def resolve_image(src: str, essay: Path, root: Path) -> tuple[str | None, str]:
         return None, "chapbook fetches nothing from the network; save it in the book's folder"
     if scheme:
         return None, f"'{scheme}:' addresses are not allowed for images; use a file in the book"
-    target = (essay.parent / unquote(urlparse(src).path)).resolve()
+    try:
+        target = (essay.parent / unquote(urlparse(src).path)).resolve()
+    except (ValueError, OSError, RuntimeError):  # a NUL byte (%00), a link that loops
+        return None, "it is not a usable file name (a NUL byte, or a link that loops)"
     if not target.is_relative_to(root.resolve()):
         return None, "it is outside the book's folder (or a link that points outside it)"
     if target.suffix.lower() not in IMAGE_TYPES:

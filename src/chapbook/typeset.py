@@ -138,7 +138,8 @@ def _place(manifest_path: Path, character: str | None,
             # as the book's folder names it, or as an essay in a folder of it does
             parts = local[len(_BOOK_PATH):].split("/")
             wanted += ["/".join(parts[first:]) for first in range(len(parts))]
-        elif url.startswith("file://") and Path(local).resolve().is_relative_to(root):
+        elif url.startswith("file://") and "\0" not in local \
+                and Path(local).resolve().is_relative_to(root):
             wanted.append(Path(local).resolve().relative_to(root).as_posix())
     wanted = [text for text in wanted if text]
     files = _text_files(manifest_path) if wanted else []

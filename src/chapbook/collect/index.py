@@ -71,6 +71,12 @@ class Index:
     def find(self, text: str) -> IndexHeading | None:
         return self._by_text.get(text.casefold())
 
+    def shown(self, text: str) -> IndexHeading | None:
+        """The heading a cross-reference may link to: one the index prints (a heading no essay
+        uses is left out, and a link to it would lead nowhere: EPUBCheck RSC-012)."""
+        heading = self.find(text)
+        return heading if heading is not None and (heading.is_used() or heading.see) else None
+
     def add(self, heading: IndexHeading) -> None:
         """A heading made from a mark, in its place in the order (not a sort per mark)."""
         bisect.insort(self.headings, heading, key=lambda h: sort_key(h.text))

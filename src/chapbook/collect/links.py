@@ -90,7 +90,10 @@ def resolve(href: str, here: Target, chapters: dict[Path, Target]) -> tuple[str 
         return None, (f"'{href[:60]}' is a file on the author's disk, which no reader has; "
                       "link to a chapter's file (essay.md) or to the web")
     path = unquote(parts.path)
-    file = (here.source.parent / path).resolve()
+    try:
+        file = (here.source.parent / path).resolve()
+    except (ValueError, OSError, RuntimeError):  # a NUL byte (%00), a link that loops
+        return None, f"'{href[:60]}' is not a usable file name; link to a chapter's file"
     other = chapters.get(file)
     if other is None:
         state = "is not a chapter of the book" if file.is_file() else "does not exist"
