@@ -118,5 +118,8 @@ class Book:
     def has(self, matter: str) -> bool:
         """Whether a front- or back-matter page is in this book."""
         if matter in ("glossary", "index"):
-            return matter in self.manifest.back_matter and bool(getattr(self, matter))
+            # an index whose every heading went unused prints nothing, so it has no page
+            found = getattr(self, matter)
+            return matter in self.manifest.back_matter and bool(found) and (
+                matter != "index" or bool(found.groups()))
         return matter in self.manifest.front_matter

@@ -83,7 +83,12 @@ def split_front_matter(text: str, path: Path,
             diagnostics.warn("front-matter", f"the front matter key '{key}' is not one chapbook "
                              f"reads; it is left out (known keys: {', '.join(KEYS)})", path, line)
             continue
-        value = yaml.safe_load(yaml.serialize(value_node))
+        try:
+            value = yaml.safe_load(yaml.serialize(value_node))
+        except (yaml.YAMLError, ValueError, OverflowError):  # `0x`, `1:x`: PyYAML's own bugs
+            diagnostics.warn("front-matter", f"`{key}` cannot be read as YAML; it is left out",
+                             path, line)
+            continue
         if key == "authors":
             value = [value] if isinstance(value, str) else value
             if not isinstance(value, list) or not all(isinstance(a, str) for a in value):

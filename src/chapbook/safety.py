@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 from xml.sax.saxutils import escape as xml_escape
 
@@ -33,7 +34,7 @@ DANGEROUS_TAGS = {"script", "iframe", "object", "embed", "form", "input", "butto
                   "textarea", "link", "meta", "base", "style", "frame", "frameset", "applet",
                   "audio", "video", "source", "track", "svg", "math", "template", "portal"}
 ALLOWED_TAGS = {
-    "a", "abbr", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code",
+    "a", "abbr", "aside", "b", "bdi", "blockquote", "br", "caption", "cite", "code",
     "col", "colgroup", "dd", "del", "dfn", "div", "dl", "dt", "em", "figcaption", "figure",
     "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p",
     "pre", "q", "s", "samp", "section", "small", "span", "strong", "sub", "sup", "table",
@@ -379,7 +380,7 @@ def _audit_html(token: Token, fragment: str, line: int | None, essay: Path, root
     """Name each thing in raw HTML that the sanitizer will remove, and approve its images."""
     try:
         elements = lxml_html.fragments_fromstring(fragment)
-    except (etree.ParserError, ValueError):
+    except Exception:  # lxml raises even AssertionError on `<html>` alone; nh3 cleans it anyway
         return
     for top in elements:
         if not isinstance(top, lxml_html.HtmlElement):
@@ -512,12 +513,42 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|["
                                 for plane in range(1, 17)) + "]")
 
 
+# Elements that hold only phrasing content (text and inline elements), and the inline elements
+# themselves. Raw HTML may put a <blockquote> in a <span> or an <li> outside a list; browsers
+# cope, but XHTML forbids it (EPUBCheck RSC-005), so such an element becomes a <span>.
+_PHRASING = {"a", "abbr", "b", "bdi", "cite", "code", "data", "del", "dfn", "em", "i", "img",
+             "ins", "kbd", "mark", "q", "ruby", "rt", "rp", "s", "samp", "small", "span",
+             "strong", "sub", "sup", "time", "u", "var", "br", "wbr"}
+_PHRASING_ONLY = (_PHRASING - {"img", "br", "wbr"}) | {"p", "h1", "h2", "h3", "h4", "h5", "h6",
+                                                      "pre", "dt", "caption", "figcaption"}
+_PARENTS = {"li": {"ul", "ol", "menu"}, "dt": {"dl", "div"}, "dd": {"dl", "div"},
+            "figcaption": {"figure"}, "caption": {"table"}, "rt": {"ruby"}, "rp": {"ruby"}}
+
+
+def _fit_content_models(root: Any) -> None:
+    for element in list(root.iter()):
+        if element is root or not isinstance(element.tag, str):
+            continue
+        parent = element.getparent()
+        tag = element.tag
+        inside_phrasing = any(isinstance(a.tag, str) and a.tag in _PHRASING_ONLY
+                              for a in element.iterancestors())
+        misplaced = tag in _PARENTS and (parent is None or parent.tag not in _PARENTS[tag])
+        nested_link = tag == "a" and any(a.tag == "a" for a in element.iterancestors())
+        if (inside_phrasing and tag not in _PHRASING) or misplaced or nested_link:
+            element.tag = "span"
+            for name in [n for n in element.attrib if n not in ("id", "class", "lang", "dir",
+                                                               "title", "role")]:
+                del element.attrib[name]
+
+
 def to_xhtml(html: str) -> str:
     """An HTML fragment re-serialised as well-formed XHTML for the EPUB."""
     if not html.strip():
         return html
     # Characters XML cannot hold (a raw HTML entity such as &#xFFFF; makes one) are dropped.
     wrapper = lxml_html.fragment_fromstring(_NOT_XML.sub("", html), create_parent="div")
+    _fit_content_models(wrapper)
     parts = [xml_escape(wrapper.text)] if wrapper.text else []  # the text before any element
     for child in wrapper:
         parts.append(etree.tostring(child, method="xml", encoding="unicode"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from itertools import groupby
 from pathlib import Path
 
 from chapbook import ids
@@ -85,8 +84,12 @@ class Index:
     def groups(self) -> list[LetterGroup]:
         """Letter groups of the headings that have something to show."""
         shown = [h for h in self.headings if h.is_used() or h.see]
-        return [LetterGroup(letter, list(items))
-                for letter, items in groupby(shown, key=lambda h: letter_of(h.text))]
+        # One group per letter, in order of first appearance: symbols sort among the letters in
+        # places, and two groups with one id would be invalid.
+        groups: dict[str, list[IndexHeading]] = {}
+        for heading in shown:
+            groups.setdefault(letter_of(heading.text), []).append(heading)
+        return [LetterGroup(letter, items) for letter, items in groups.items()]
 
 
 def load_index(path: Path) -> Index:
