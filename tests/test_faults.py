@@ -82,6 +82,13 @@ def _wait_for_writers(build: subprocess.Popen[str], count: int = 3) -> set[int]:
     pytest.fail("no PDF writer was forked within a minute")
 
 
+def _hold_writers(build: subprocess.Popen[str]) -> None:
+    """Stop the build's workers (the processes below the build itself): until it is signalled,
+    the build waits for them."""
+    for worker in _alive(_tree(build.pid)) - {build.pid, *_children(build.pid)}:
+        os.kill(worker, signal.SIGSTOP)
+
+
 def _gone(pids: set[int]) -> bool:
     for _ in range(200):
         if not _alive(pids):
@@ -111,8 +118,7 @@ def test_killing_the_build_kills_its_writers_and_the_next_build_tidies(long_book
     out = tmp_path / "out"
     build = _start(long_book, out)
     processes = _wait_for_writers(build)
-    for writer in processes - {build.pid, *_children(build.pid)}:
-        os.kill(writer, signal.SIGSTOP)  # so that only the kill can end it, not its own work
+    _hold_writers(build)  # so that only the kill can end them, not their own work
     os.kill(build.pid, signal.SIGKILL)  # the supervisor: nothing of it can run any more
     build.wait()
     assert _gone(processes), f"processes outlived the killed build: {_alive(processes)}"
@@ -131,8 +137,7 @@ def test_killing_the_build_kills_its_font_subsetting_workers(long_book: Path,
     out = tmp_path / "out"
     build = _start(long_book, out, "html")  # into an empty cache: every face is subset
     processes = _wait_for_writers(build, 4)  # supervisor, build, and two workers at least
-    for worker in processes - {build.pid, *_children(build.pid)}:
-        os.kill(worker, signal.SIGSTOP)
+    _hold_writers(build)
     os.kill(build.pid, signal.SIGKILL)
     build.wait()
     assert _gone(processes), f"processes outlived the killed build: {_alive(processes)}"
@@ -143,6 +148,7 @@ def test_terminating_the_build_leaves_the_last_outputs_and_no_temporary_files(
     out, last_good = _last_good_build(tmp_path)
     build = _start(long_book, out)
     processes = _wait_for_writers(build)
+    _hold_writers(build)  # so the build cannot finish before the signal
     os.kill(build.pid, signal.SIGTERM)  # to the supervisor alone, as `kill PID` sends it
     build.communicate(timeout=60)
     assert build.returncode == 128 + signal.SIGTERM
@@ -156,6 +162,7 @@ def test_ctrl_c_says_truly_that_the_outputs_are_untouched(long_book: Path,
     out, last_good = _last_good_build(tmp_path)
     build = _start(long_book, out)
     processes = _wait_for_writers(build)
+    _hold_writers(build)  # so the build cannot finish before the signal
     os.killpg(build.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
     _, stderr = build.communicate(timeout=60)
     assert build.returncode == 130, stderr

@@ -858,14 +858,16 @@ def _secrets_in_pdf(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-# Which commands run on which seeds. `build html epub` is most of them (the EPUB's page list lays
-# out the print edition too, through the same confined fetcher); two build the PDF, one is
-# strict, and `check` (cheap: no layout) reads forty-five more books.
+# Which commands run on which seeds. `build html epub` is most of the builds (the EPUB's page
+# list lays out the print edition too, through the same confined fetcher): seeds 1 to 10 but the
+# three slowest, and seeds kept because they found failures (11, 14, 25, 27, 30); two build
+# the PDF, one is strict, and `check` (cheap: no layout) reads forty more books.
 CASES = [
-    *(Case(seed, ("build", "html", "epub")) for seed in range(1, 11)),
+    *(Case(seed, ("build", "html", "epub"))
+      for seed in (1, 2, 3, 5, 6, 7, 10, 11, 14, 25, 27, 30)),
     *(Case(seed, ("build", "pdf")) for seed in (101, 102)),
     Case(201, ("build", "epub", "--strict")),
-    *(Case(seed, ("check",)) for seed in range(301, 346)),
+    *(Case(seed, ("check",)) for seed in range(301, 341)),
     Case(401, ("check", "--strict")),
 ]
 

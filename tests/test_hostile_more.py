@@ -327,3 +327,31 @@ def test_nul_bytes_in_addresses_and_odd_line_breaks_in_yaml_are_not_crashes(
         assert "failed unexpectedly" not in said and "Traceback" not in said
         assert result.returncode in (0, 1), said
         assert "a.md:3: warning: image 'a%00.png' left out" in said
+
+
+def test_raw_html_oddities_found_by_the_fuzz_test_leave_a_valid_epub(tmp_path: Path) -> None:
+    """An unclosed <title> turned the rest of the chapter into escaped text; `<wbr>` swallowed
+    the words after it; an invalid `datetime`, a `cite` naming a local file, an id used twice,
+    a link to a name inside chapbook's EPUB, an empty index mark and calls that no reader meets
+    (in an uncited note, in an image's alt text) each made the EPUB invalid or the build fail."""
+    from .test_epub import epubcheck_messages
+
+    essay = ("# T\n\n<head><title> the rest\n\nword[^1] ![alt[^1]](x.png) and {^ } and "
+             "{^ > }\n\nlong<wbr>word and more\n\n<time datetime=\"yesterday\">t</time> "
+             "<q cite=\"file:///etc/passwd\">q</q>\n\n<span id=\"x\">a</span> "
+             "<span id=\"x\">b</span> <a href=\"glossary.xhtml\">g</a>\n\n[^1]: The note.\n\n"
+             "[^0]: Never called, cites [^1].\n\nAfter the title.\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    (manifest.parent / "index.yml").write_text("headings:\n  - heading: Word\n")
+    manifest.write_text(manifest.read_text().replace("slug: small", "slug: small\n"
+                                                     "index: index.yml\nback_matter: [index]"))
+    result = _build(manifest, "epub")
+    assert result.returncode == 0, result.stderr
+    assert "an index mark with no heading is left out" in result.stderr
+    assert "id 'x' is used twice" in result.stderr
+    messages = epubcheck_messages(manifest.parent / "out" / "small.epub", tmp_path)
+    assert messages == [], messages
+    import zipfile
+    with zipfile.ZipFile(manifest.parent / "out" / "small.epub") as epub:
+        chapter = epub.read("EPUB/a.xhtml").decode()
+    assert "After the title." in chapter and "&lt;p" not in chapter

@@ -419,9 +419,16 @@ def _gather_footnotes(tokens: list[Token], chapter_id: str, env: dict[str, Any],
             reachable.add(note_id)
             waiting |= _calls(notes[note_id])
     notes = {note_id: note for note_id, note in notes.items() if note_id in reachable}
-    cited = env.get("footnotes", {}).get("list", {})
+    # Number each note's calls again, counting only the calls a reader meets (not those in a
+    # note left out, nor in an image's alt text): each backlink then has its call.
+    calls: dict[int, int] = {}
+    for token in [*title_tokens, *body, *(t for note_id in sorted(notes) for t in notes[note_id])]:
+        for child in token.children or []:
+            if child.type == "footnote_ref":
+                child.meta["subId"] = calls.get(child.meta["id"], 0)
+                calls[child.meta["id"]] = child.meta["subId"] + 1
     footnotes = [Footnote(number, ids.note(chapter_id, number), ids.noteref(chapter_id, number),
-                          tuple(notes[note_id]), max(1, cited.get(note_id, {}).get("count", 1)))
+                          tuple(notes[note_id]), max(1, calls.get(note_id, 1)))
                  for number, note_id in enumerate(sorted(notes), 1)]
     env["chapbook_notes"] = {note_id: note for note_id, note in zip(sorted(notes), footnotes,
                                                                      strict=True)}

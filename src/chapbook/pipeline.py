@@ -131,6 +131,10 @@ def _place_marks(index: Index, found: Found, sources: dict[str, Path],
                  diagnostics: Diagnostics) -> None:
     """Hand-placed `{^heading > sub}` marks; a heading not in index.yml is added to the index."""
     for path, occurrence in found.marks:
+        if not path or not all(path):  # `{^ }`, `{^ > }`: a mark that names nothing
+            diagnostics.warn("index-mark", "an index mark with no heading is left out",
+                             sources[occurrence.chapter_id], occurrence.line)
+            continue
         heading = index.find(path[0])
         if heading is None:
             heading = IndexHeading(path[0], ids.index_heading(path[0], index.used_ids), (),

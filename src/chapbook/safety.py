@@ -32,7 +32,8 @@ IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
 LINK_SCHEMES = {"http", "https", "mailto"}
 DANGEROUS_TAGS = {"script", "iframe", "object", "embed", "form", "input", "button", "select",
                   "textarea", "link", "meta", "base", "style", "frame", "frameset", "applet",
-                  "audio", "video", "source", "track", "svg", "math", "template", "portal"}
+                  "audio", "video", "source", "track", "svg", "math", "template", "portal",
+                  "title", "xmp", "noembed", "noframes", "noscript", "plaintext"}
 ALLOWED_TAGS = {
     "a", "abbr", "aside", "b", "bdi", "blockquote", "br", "caption", "cite", "code",
     "col", "colgroup", "dd", "del", "dfn", "div", "dl", "dt", "em", "figcaption", "figure",
@@ -210,6 +211,7 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
     images: list[str] = []
     depth_reported = False
     bounds = RawHtmlBounds(essay)
+    raw_ids: set[str] = set()
 
     def check_image(token: Token, src: str, line: int | None) -> None:
         relative, why = resolve_image(src, essay, root)
@@ -226,7 +228,8 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
         if token.type == "html_block":
             token.content = _as_parsed(token.content)
             _audit_html(token, token.content, _line(token), essay, root, diagnostics, images)
-            token.content = _without_book_classes(token.content)
+            token.content = _raw_ids_once(_without_book_classes(token.content), raw_ids,
+                                          essay, _line(token), diagnostics)
             if not depth_reported and _html_depth(token.content)[0] > MAX_HTML_DEPTH:
                 diagnostics.warn("nesting", f"raw HTML nested over {MAX_HTML_DEPTH} levels deep "
                                  "is left out", essay, _line(token))
@@ -248,7 +251,8 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
             elif child.type == "html_inline":
                 child.content = _as_parsed(child.content)
                 _audit_html(child, child.content, line, essay, root, diagnostics, images)
-                child.content = _without_book_classes(child.content)
+                child.content = _raw_ids_once(_without_book_classes(child.content), raw_ids,
+                                              essay, line, diagnostics)
                 bounds.read(child.content, line)
     return images
 
@@ -260,6 +264,38 @@ def _as_parsed(fragment: str) -> str:
     """Raw HTML as the sanitizer's HTML5 parser will read it: `<image>` is `<img>` there, so it
     is `<img>` for the audit and the image rewriter too, and cannot slip past them."""
     return _IMAGE_TAG.sub(lambda m: f"<{m.group(1)}img", fragment)
+
+
+_ID_ATTRIBUTE = re.compile(r"""\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""",
+                           re.IGNORECASE)
+_DOCUMENT_HREF = re.compile(r"""\shref\s*=\s*(["']?)[a-z][a-z0-9-]*\.xhtml(#[\w.:-]*)?\1""",
+                            re.IGNORECASE)
+
+
+# Elements whose content an HTML parser reads as text up to their end tag: an unclosed <title>
+# or <script> in one block turned the rest of the chapter into escaped text (or removed it).
+# Whole pairs go with their content; a tag left alone goes by itself.
+_RAW_TEXT = "script|style|title|textarea|xmp|iframe|noembed|noframes|noscript|template"
+_RAW_TEXT_PAIR = re.compile(rf"<({_RAW_TEXT})\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_RAW_TEXT_TAG = re.compile(rf"</?(?:{_RAW_TEXT}|plaintext)\b[^>]*>", re.IGNORECASE)
+
+
+def _raw_ids_once(fragment: str, seen: set[str], essay: Path, line: int | None,
+                  diagnostics: Diagnostics) -> str:
+    """Raw HTML with each id used once in its essay (a second `id="x"` is invalid XHTML),
+    without links to the names of chapbook's own EPUB documents and without elements read as
+    raw text; the audit reported each."""
+    fragment = _DOCUMENT_HREF.sub("", _RAW_TEXT_TAG.sub("", _RAW_TEXT_PAIR.sub("", fragment)))
+
+    def once(match: re.Match[str]) -> str:
+        value = next(group for group in match.groups() if group is not None)
+        if value in seen:
+            diagnostics.warn("duplicate-id", f"id '{value[:40]}' is used twice in the essay; "
+                             "the second is removed", essay, line)
+            return ""
+        seen.add(value)
+        return match.group(0)
+    return _ID_ATTRIBUTE.sub(once, fragment) if "id" in fragment.lower() else fragment
 
 
 def _without_book_classes(fragment: str) -> str:
@@ -420,6 +456,10 @@ def _audit_html(token: Token, fragment: str, line: int | None, essay: Path, root
                     elif _scheme(value) and _scheme(value) not in LINK_SCHEMES:
                         diagnostics.warn("blocked-link", f"'{value[:60]}' removed from <{tag}>",
                                          essay, line)
+                    elif tag == "a" and lowered == "href" and _BOOK_DOCUMENT.match(value.strip()):
+                        diagnostics.warn("blocked-link", f"link to '{value[:60]}' removed from "
+                                         "<a>: that is a name inside chapbook's EPUB; link to "
+                                         "a chapter in Markdown, [text](essay.md)", essay, line)
                     elif tag == "a" and lowered == "href" and not _kept_href(value):
                         diagnostics.warn("blocked-link", f"link to the local file "
                                          f"'{value[:60]}' removed from <a>: a reader has no "
@@ -485,6 +525,12 @@ ATTRIBUTE_VALUES: dict[str, Callable[[str], bool]] = {
     "reversed": lambda value: value in ("", "reversed"),
     "aria-hidden": lambda value: value in ("true", "false"),
     "lang": lambda value: bool(re.match(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$", value)),
+    # a date or time as HTML defines them: 2026, 2026-11, 2026-11-25, 14:30, or both with a zone
+    "datetime": lambda value: bool(re.fullmatch(
+        r"\d{4}(-\d{2}(-\d{2})?)?([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?)?"
+        r"|\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?", value.strip())),
+    # where a quotation comes from: a web address, never a file on the author's disk
+    "cite": lambda value: _scheme(value) in ("http", "https"),
     "id": lambda value: bool(re.match(r"^[A-Za-z_][\w.-]*$", value)),
 }
 
@@ -526,6 +572,8 @@ _PARENTS = {"li": {"ul", "ol", "menu"}, "dt": {"dl", "div"}, "dd": {"dl", "div"}
 
 
 def _fit_content_models(root: Any) -> None:
+    for empty in list(root.iter("wbr", "br", "img", "hr")):
+        _let_out(empty)  # the HTML parser wraps what follows a void element it does not know
     for element in list(root.iter()):
         if element is root or not isinstance(element.tag, str):
             continue
@@ -540,6 +588,23 @@ def _fit_content_models(root: Any) -> None:
             for name in [n for n in element.attrib if n not in ("id", "class", "lang", "dir",
                                                                "title", "role")]:
                 del element.attrib[name]
+
+
+def _let_out(element: Any) -> None:
+    """Move what a void element was made to hold (its text, its children) out after it."""
+    children = list(element)
+    if not (element.text or children):
+        return
+    parent = element.getparent()
+    at = parent.index(element)
+    if children:
+        children[-1].tail = (children[-1].tail or "") + (element.tail or "")
+        element.tail = element.text
+    else:
+        element.tail = (element.text or "") + (element.tail or "")
+    element.text = None
+    for offset, child in enumerate(children, 1):
+        parent.insert(at + offset, child)
 
 
 def to_xhtml(html: str) -> str:
