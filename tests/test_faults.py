@@ -59,12 +59,18 @@ def _alive(pids: set[int]) -> set[int]:
     return alive
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C as a terminal's shell leaves it: pytest-xdist's workers ignore SIGINT, and a
+    child inherits that (Python then installs no handler for it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(book: Path, out: Path, edition: str = "pdf") -> subprocess.Popen[str]:
     # A session of its own, so a test can signal the whole group as a terminal's Ctrl-C does.
     return subprocess.Popen([sys.executable, "-m", "chapbook", "build", edition, "--book",
                              str(book), "--out", str(out), "--jobs", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_as_from_a_terminal)
 
 
 def _wait_for_writers(build: subprocess.Popen[str], count: int = 3) -> set[int]:

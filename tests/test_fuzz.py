@@ -867,7 +867,7 @@ CASES = [
       for seed in (1, 2, 3, 5, 6, 7, 10, 11, 14, 25, 27, 30)),
     *(Case(seed, ("build", "pdf")) for seed in (101, 102)),
     Case(201, ("build", "epub", "--strict")),
-    *(Case(seed, ("check",)) for seed in range(301, 341)),
+    *(Case(seed, ("check",)) for seed in range(301, 326)),
     Case(401, ("check", "--strict")),
 ]
 
