@@ -21,7 +21,7 @@ import yaml
 
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
-from chapbook.schema import MAX_TEXT_VALUE, BoundedLoader, unprintable
+from chapbook.schema import MAX_TEXT_VALUE, BoundedLoader, value_trouble
 
 _BLOCK = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 KEYS = ("title", "subtitle", "authors", "abstract")
@@ -38,17 +38,6 @@ class FrontMatter:
 
 
 MAX_ABSTRACT = 20_000  # characters: a long abstract, not a chapter
-
-
-def _trouble(text: str, longest: int) -> str | None:
-    """What makes a front matter value unusable: a control character (YAML escapes such as
-    `\\x01` make them, and XML cannot hold them) or a length no title or abstract has."""
-    bad = next((c for c in text if unprintable(c)), None)
-    if bad is not None:
-        return f"contains U+{ord(bad):04X}, a control character no edition can hold"
-    if len(text) > longest:
-        return f"is {len(text):,} characters long, more than the {longest:,} it may have"
-    return None
 
 
 def split_front_matter(text: str, path: Path,
@@ -102,7 +91,7 @@ def split_front_matter(text: str, path: Path,
             continue
         else:
             value = " ".join(value.split())
-        trouble = _trouble(value if isinstance(value, str) else " ".join(value),
+        trouble = value_trouble(value if isinstance(value, str) else " ".join(value),
                            MAX_ABSTRACT if key == "abstract" else MAX_TEXT_VALUE)
         if trouble:
             diagnostics.warn("front-matter", f"`{key}` {trouble}; it is left out", path, line)

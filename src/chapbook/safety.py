@@ -27,6 +27,7 @@ from markdown_it.token import Token
 from chapbook.collect.links import children_with_lines
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
+from chapbook.schema import NONCHARACTERS
 
 IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
 LINK_SCHEMES = {"http", "https", "mailto"}
@@ -266,8 +267,14 @@ def _as_parsed(fragment: str) -> str:
     return _IMAGE_TAG.sub(lambda m: f"<{m.group(1)}img", fragment)
 
 
-_ID_ATTRIBUTE = re.compile(r"""\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""",
-                           re.IGNORECASE)
+def _attribute(name: str) -> re.Pattern[str]:
+    """An attribute in raw HTML, its name and `=` as group 1, its value (double-quoted,
+    single-quoted or bare) as one of groups 2 to 4."""
+    return re.compile(rf"""(\s{name}\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""",
+                      re.IGNORECASE)
+
+
+_ID_ATTRIBUTE = _attribute("id")
 _DOCUMENT_HREF = re.compile(r"""\shref\s*=\s*(["']?)[a-z][a-z0-9-]*\.xhtml(#[\w.:-]*)?\1""",
                             re.IGNORECASE)
 
@@ -288,7 +295,7 @@ def _raw_ids_once(fragment: str, seen: set[str], essay: Path, line: int | None,
     fragment = _DOCUMENT_HREF.sub("", _RAW_TEXT_TAG.sub("", _RAW_TEXT_PAIR.sub("", fragment)))
 
     def once(match: re.Match[str]) -> str:
-        value = next(group for group in match.groups() if group is not None)
+        value = next(group for group in match.groups()[1:] if group is not None)
         if value in seen:
             diagnostics.warn("duplicate-id", f"id '{value[:40]}' is used twice in the essay; "
                              "the second is removed", essay, line)
@@ -306,8 +313,7 @@ def _without_book_classes(fragment: str) -> str:
         else fragment
 
 
-_CLASS_ATTRIBUTE = re.compile(r"""(\sclass\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""",
-                              re.IGNORECASE)
+_CLASS_ATTRIBUTE = _attribute("class")
 
 
 def _without_own_classes(match: re.Match[str]) -> str:
@@ -554,9 +560,7 @@ def _attribute_filter(tag: str, name: str, value: str) -> str | None:
     return value
 
 
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|["
-                      + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}"
-                                for plane in range(1, 17)) + "]")
+_NOT_XML = re.compile(f"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[{NONCHARACTERS}]")
 
 
 # Elements that hold only phrasing content (text and inline elements), and the inline elements

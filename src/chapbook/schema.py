@@ -95,30 +95,44 @@ def text_value(reader: Reader, node: yaml.Node, where: str) -> str | None:
     if not value:
         reader.error(node, f"{where} is empty", "give it a value or remove the key")
         return None
-    if len(value) > MAX_TEXT_VALUE:
-        reader.error(node, f"{where} is {len(value):,} characters long, more than the "
-                     f"{MAX_TEXT_VALUE:,} a value may have", "shorten it; a long text belongs "
-                     "in an essay")
+    trouble = value_trouble(value)
+    if trouble is not None:
+        reader.error(node, f"{where} {trouble}", "shorten it; a long text belongs in an essay"
+                     if trouble.startswith("is ") else
+                     "remove it (a YAML escape such as \\f or \\x07 makes one)")
         return None
     if (word := unbreakable_run(value)) is not None:
         reader.error(node, f"{where} has a word of {len(word):,} characters ('{word[:20]}…'), "
                      "longer than any line", f"break it with spaces; a word may have at most "
                      f"{MAX_WORD} characters")
         return None
-    bad = next((c for c in value if unprintable(c)), None)
-    if bad is not None:
-        reader.error(node, f"{where} contains U+{ord(bad):04X}, a control character no edition "
-                     "can hold", "remove it (a YAML escape such as \\f or \\x07 makes one)")
-        return None
     return value
+
+
+# Unicode's noncharacters, as the inside of a regex class: U+FDD0–U+FDEF and the last two code
+# points of every plane. XML forbids them: an EPUB holding one is a fatal error (RSC-016).
+NONCHARACTERS = "\ufdd0-\ufdef" + "".join(chr(end) for plane in range(17)
+                                         for end in (plane * 0x10000 + 0xFFFE,
+                                                     plane * 0x10000 + 0xFFFF))
+_NONCHARACTER = re.compile(f"[{NONCHARACTERS}]")
 
 
 def unprintable(character: str) -> bool:
     """Control characters (but tab and line end), lone surrogates and noncharacters: XML
     forbids them, so the EPUB could not be written."""
-    code = ord(character)
     return (unicodedata.category(character) in ("Cc", "Cs") and character not in "\t\n") \
-        or 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
+        or _NONCHARACTER.match(character) is not None
+
+
+def value_trouble(value: str, longest: int = MAX_TEXT_VALUE) -> str | None:
+    """What makes a text value unusable, said after its name: a character no edition can hold
+    (YAML escapes such as `\\x01` make them) or a length no title or description has."""
+    if len(value) > longest:
+        return f"is {len(value):,} characters long, more than the {longest:,} a value may have"
+    bad = next((c for c in value if unprintable(c)), None)
+    if bad is not None:
+        return f"contains U+{ord(bad):04X}, a control character no edition can hold"
+    return None
 
 
 def text_list(reader: Reader, node: yaml.Node, where: str) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ import ftfy
 
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
+from chapbook.schema import NONCHARACTERS
 
 # ftfy repairs encoding damage only: the author's straight quotes stay for the typographer.
 _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=False,
@@ -114,9 +115,7 @@ def _check_line_lengths(text: str, path: Path) -> None:
 _FORM_FEED_INSIDE_A_LINE = re.compile(r"(?<=[^\n])\f(?=[^\n])")
 # C0 controls and DEL, and the noncharacters (U+FFFE, U+FFFF, U+FDD0–U+FDEF and the last two
 # of every plane), which XML forbids: an EPUB holding one is a fatal error (RSC-016).
-_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f\ufdd0-\ufdef\ufffe\uffff"
-                       + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}"
-                                 for plane in range(1, 17)) + "]")
+_CONTROLS = re.compile(f"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f{NONCHARACTERS}]")
 
 
 def _controls(text: str, path: Path, diagnostics: Diagnostics) -> str:
