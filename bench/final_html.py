@@ -6,10 +6,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from chapbook.builders.html import render_book_html
-from chapbook.builders.pdf import typeset
+from chapbook.build import load_book
 from chapbook.diagnostics import Diagnostics
-from chapbook.pipeline import load_book
+from chapbook.layout.paginate import typeset
+from chapbook.templating import render_book_html
 
 if __name__ == "__main__":
     diagnostics = Diagnostics()

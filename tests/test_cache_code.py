@@ -80,9 +80,9 @@ def test_a_change_to_the_parser_is_not_served_from_the_cache(tmp_path: Path) -> 
     assert entries(out) == first
 
     # The parser changes: typographer quotes and dashes switched off.
-    parser = package / "markdown.py"
+    parser = package / "markdown" / "parser.py"
     source = parser.read_text(encoding="utf-8")
-    assert '"typographer": True' in source, "the test's edit no longer applies to markdown.py"
+    assert '"typographer": True' in source, "the edit no longer applies to markdown/parser.py"
     parser.write_text(source.replace('"typographer": True', '"typographer": False'),
                       encoding="utf-8")
     build(package.parent, book / "book.yml", out)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from chapbook.cache import CachedEssay, freeze, thaw
-from chapbook.collect.occurrences import Found
 from chapbook.diagnostics import Diagnostics
-from chapbook.markdown import parse_essay
+from chapbook.markdown.parser import parse_essay
+from chapbook.model.terms import Found
 
 from .conftest import ROOTS
 

@@ -11,7 +11,7 @@ import pytest
 
 from chapbook.check import check_book
 from chapbook.errors import BookError
-from chapbook.manifest import load_manifest
+from chapbook.read.manifest import load_manifest
 
 from .conftest import BUNDLED, run_cli
 from .test_manifest import GOOD

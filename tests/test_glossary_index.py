@@ -12,9 +12,9 @@ from lxml import etree
 from lxml import html as lxml_html
 from pypdf import PdfReader
 
+from chapbook.build import load_book
 from chapbook.collect.locators import page_locators
 from chapbook.diagnostics import Diagnostics
-from chapbook.pipeline import load_book
 from chapbook.sorting import sort_key
 
 from .conftest import BUNDLED, ROOTS, build, run_cli
@@ -49,7 +49,7 @@ def index_text(bundled: dict[str, Path], pdf_pages: list[str]) -> str:
 
 @pytest.fixture(scope="module")
 def anchor_pages(book) -> dict[str, int]:
-    from chapbook.builders.pdf import typeset
+    from chapbook.layout.paginate import typeset
     return typeset(book, Diagnostics(), write=False).pages
 
 

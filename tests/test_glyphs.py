@@ -73,7 +73,7 @@ def test_other_typesetting_warnings_are_placed_at_the_text_they_name(glyphs_book
     import logging
 
     from chapbook.diagnostics import Diagnostics
-    from chapbook.typeset import captured_logs
+    from chapbook.layout.typesetter import captured_logs
 
     diagnostics = Diagnostics()
     with captured_logs(diagnostics, glyphs_book / "book.yml"):

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
+from chapbook.build import load_book
 from chapbook.diagnostics import Diagnostics
-from chapbook.pipeline import load_book
 
 from .conftest import BUNDLED
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chapbook.errors import BookError, BookErrors
-from chapbook.manifest import load_manifest
+from chapbook.read.manifest import load_manifest
 
 from .conftest import BUNDLED
 

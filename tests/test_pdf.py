@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from chapbook.build import load_book
 from chapbook.diagnostics import Diagnostics
-from chapbook.pipeline import load_book
 
 from .conftest import BUNDLED, build
 

@@ -10,9 +10,9 @@ import pikepdf
 import pytest
 from pypdf import PdfReader
 
-from chapbook.builders.pdf import typeset
+from chapbook.build import load_book
 from chapbook.diagnostics import Diagnostics
-from chapbook.pipeline import load_book
+from chapbook.layout.paginate import typeset
 
 from .conftest import BUNDLED, run_cli
 
@@ -116,7 +116,7 @@ def test_jobs_option_is_checked(tmp_path: Path) -> None:
 
 
 def test_print_edition_in_pieces_keeps_one_copy_of_each_whole_font() -> None:
-    from chapbook.builders.pdf import PRINT_SHOP
+    from chapbook.layout.paginate import PRINT_SHOP
     book = load_book(BUNDLED, Diagnostics())
     whole = typeset(book, Diagnostics(), PRINT_SHOP, piece_words=10**9, jobs=0).pdf
     pieces = typeset(book, Diagnostics(), PRINT_SHOP, piece_words=1, jobs=1).pdf

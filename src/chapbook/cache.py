@@ -34,16 +34,14 @@ from typing import Any, Generic, TypeVar
 
 import chapbook
 from chapbook import __version__
-from chapbook.book import Book
-from chapbook.cachecodec import CacheDataError, Codec
-from chapbook.collect.glossary import Glossary
-from chapbook.collect.index import Index
-from chapbook.collect.occurrences import Found, Occurrence
+from chapbook.cache_codec import CacheDataError, Codec
 from chapbook.diagnostics import Finding, Level
-from chapbook.frontmatter import FrontMatter
-from chapbook.markdown import Footnote, Heading, ParsedEssay
+from chapbook.markdown.rawhtml import IMAGE_TYPES, ImageResolver
+from chapbook.model.book import Book
+from chapbook.model.essay import Footnote, FrontMatter, Heading, ParsedEssay
+from chapbook.model.pages import PageMap, PageStart
+from chapbook.model.terms import Found, Glossary, Index, Occurrence
 from chapbook.resources import styles_dir, templates_dir
-from chapbook.safety import IMAGE_TYPES, ImageResolver
 
 T = TypeVar("T")
 
@@ -281,3 +279,18 @@ def thaw(entry: CachedEssay, glossary: Glossary | None, index: Index | None,
     found.index += [(headings[i], o) for i, o in entry.index]
     found.marks += entry.marks
     return True
+
+
+# --- the print layout's page map, which the EPUB's page list reads (model/pages.py) ---
+
+def _maps(cache: Path | None) -> DataCache[PageMap]:
+    return DataCache(cache, "layout", PageMap, Codec((PageMap, PageStart)))
+
+
+def cached_page_map(book: Book, cache: Path | None, edition: str = "pdf") -> PageMap | None:
+    return _maps(cache).load(book_key(book, f"layout {edition}"))
+
+
+def store_page_map(book: Book, cache: Path | None, page_map: PageMap,
+                   edition: str = "pdf") -> None:
+    _maps(cache).store(book_key(book, f"layout {edition}"), page_map)

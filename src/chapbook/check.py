@@ -18,17 +18,19 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from chapbook import ids
-from chapbook.book import Book
+from chapbook.collect import collect
 from chapbook.collect.alttext import check_alt_text
 from chapbook.collect.links import Target, resolve_links
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
 from chapbook.fonts import book_text_files, report_missing_glyphs
-from chapbook.manifest import load_manifest
-from chapbook.markdown import ParsedEssay, parse_essay
-from chapbook.pipeline import read_book
+from chapbook.markdown.parser import parse_essay
+from chapbook.model.book import Book
+from chapbook.model.essay import ParsedEssay
+from chapbook.read.essays import read_book
+from chapbook.read.manifest import load_manifest
+from chapbook.read.sources import read_source
 from chapbook.schema import compose
-from chapbook.sources import read_source
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 # Folders under the book's folder that hold no essays: outputs and tool caches (and any hidden
@@ -71,7 +73,8 @@ def check_book(manifest_path: Path) -> Diagnostics:
         texts = book_text_files(manifest)
         exclude = manifest.exclude
         try:
-            book = read_book(manifest, diagnostics)  # which also resolves and checks links
+            book, found = read_book(manifest, diagnostics)
+            collect(book, found, diagnostics)  # which also resolves and checks links
         except (BookError, BookErrors) as err:
             _add_errors(err, "source", manifest_path, diagnostics)
             essays = _read_essays(root, manifest_path, listed, diagnostics)
@@ -277,9 +280,9 @@ def _check_empty(essay: Essay, diagnostics: Diagnostics) -> None:
 def write_repaired(manifest_path: Path, folder: Path) -> list[Path]:
     """`check --fix`: repaired copies of the essays, in a folder the author names, never over the
     sources: the same relative paths, as UTF-8 with LF line ends and mojibake repaired."""
-    from chapbook.builders import write_atomic
-    from chapbook.manifest import load_manifest
-    from chapbook.sources import read_source
+    from chapbook.outputs import write_atomic
+    from chapbook.read.manifest import load_manifest
+    from chapbook.read.sources import read_source
 
     manifest = load_manifest(manifest_path)
     folder = folder.resolve()

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 from chapbook import __version__
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
-from chapbook.limits import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S, blame, supervised
+from chapbook.limits import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S, supervised
+from chapbook.options import DEFAULT_EDITIONS, EDITIONS
 
 if TYPE_CHECKING:
-    from chapbook.builders import HeldOutputs
+    from chapbook.model.book import Book
+    from chapbook.outputs import HeldOutputs
     from chapbook.progress import Reporter
 
-FORMATS = ("html", "pdf", "epub")  # what `all` builds
-EDITIONS = (*FORMATS, "booklet", "print")
 EXIT_OK, EXIT_BOOK_ERROR, EXIT_STRICT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -41,8 +41,8 @@ def _number(option: str, low: float, high: float,
     return parse
 
 
-def _from_environment(name: str, default: float, low: float, high: float,
-                      whole: bool = False) -> float:
+def _from_environment(name: str, default: float | None, low: float, high: float,
+                      whole: bool = False) -> float | None:
     """A default from the environment, checked as its option is; a bad one is a clear error."""
     text = os.environ.get(name, "").strip()
     if not text:
@@ -80,9 +80,13 @@ def _parser() -> argparse.ArgumentParser:
                            "CHAPBOOK_MAX_MEMORY", DEFAULT_MEMORY_MIB, 0, 1 << 30, whole=True),
                        help="stop a build whose resident memory passes this (default: "
                             f"{DEFAULT_MEMORY_MIB}; 0 for none; or set CHAPBOOK_MAX_MEMORY)")
-    build.add_argument("--jobs", type=int, metavar="N",
+    build.add_argument("--jobs", type=_number("--jobs", 0, 1024, whole=True), metavar="N",
+                       default=_from_environment("CHAPBOOK_JOBS", None, 0, 1024, whole=True),
                        help="processes writing a long book's PDF pages while the layout goes "
                             "on (default: one per spare core; 0: none; or set CHAPBOOK_JOBS)")
+    new = commands.add_parser("new", help="write a small starter book into a new folder")
+    new.add_argument("folder", type=Path, metavar="FOLDER", help="the folder to make")
+    new.add_argument("--debug", action="store_true", help="show Python tracebacks")
     serve = commands.add_parser("serve", help="preview the web edition, rebuilt on every save")
     serve.add_argument("--book", type=Path, default=Path("book/book.yml"),
                        help="the manifest (default: book/book.yml)")
@@ -134,7 +138,7 @@ def _note_ignored_cache(folder: Path, diagnostics: Diagnostics) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from chapbook.builders import held_outputs, output_folder_lock
+    from chapbook.outputs import held_outputs, output_folder_lock
     from chapbook.progress import Reporter
 
     unknown = [f for f in args.formats if f not in (*EDITIONS, "all")]
@@ -143,12 +147,7 @@ def _build(args: argparse.Namespace) -> int:
                         hint=f"choose from {', '.join(EDITIONS)} or all")
     wanted = args.formats or ["all"]
     formats = list(dict.fromkeys(
-        [f for w in wanted for f in (FORMATS if w == "all" else (w,))]))
-    if args.jobs is not None:
-        if args.jobs < 0:
-            raise BookError(f"--jobs {args.jobs} is not a number of processes",
-                            hint="give 0 or more; 0 writes the PDF in the main process")
-        os.environ["CHAPBOOK_JOBS"] = str(args.jobs)  # read where the PDF is written
+        [f for w in wanted for f in (DEFAULT_EDITIONS if w == "all" else (w,))]))
     diagnostics = Diagnostics()
     _usable_output_folder(args.out)
     with Reporter(args.quiet) as report, output_folder_lock(args.out), \
@@ -165,30 +164,12 @@ def _build(args: argparse.Namespace) -> int:
 def _build_held(args: argparse.Namespace, formats: list[str], diagnostics: Diagnostics,
                 report: Reporter, held: HeldOutputs) -> int:
     """The build proper, inside the output folder's lock, its outputs held until the end."""
-    from chapbook.builders import builder, refuse_writing_over_sources
-    from chapbook.fonts import book_text_files, report_missing_glyphs
-    from chapbook.manifest import load_manifest
-    from chapbook.pipeline import read_book
+    from chapbook.build import build
+    from chapbook.options import BuildOptions
 
-    with blame(args.book, "reading the manifest"):
-        manifest = load_manifest(args.book)
-    with report.stage("reading", total=len(manifest.chapters)):
-        book = read_book(manifest, diagnostics, on_chapter=report.advance,
-                         cache=args.out / ".cache")
-    refuse_writing_over_sources(book, args.out, formats)
-    report_missing_glyphs(book_text_files(manifest), diagnostics)  # as `check` does
-    report.line(f"read {len(book.chapters)} chapters in {len(book.parts)} parts, "
-                f"{book.word_count:,} words")
-    targets: dict[str, Path] = {}
-    for fmt in formats:
-        with report.stage(f"building {fmt}"), blame(args.book, f"building the {fmt} edition"):
-            if fmt == "booklet":
-                target = builder(fmt)(book, args.out, diagnostics, creep_mm=args.creep)
-            else:
-                target = builder(fmt)(book, args.out, diagnostics)
-            if target.suffix == ".pdf" and report.fancy:  # the bar ends at the file's pages
-                report.settle(_page_count(held.file(target)))
-        targets[fmt] = target
+    options = BuildOptions(args.book, args.out, tuple(formats), args.creep, args.jobs)
+    built = build(options, diagnostics, _Progress(report, held))
+    book, targets = built.book, built.outputs
     _note_ignored_cache(args.out / ".cache", diagnostics)
     _print_findings(diagnostics, args.quiet)
     warnings = diagnostics.count(Level.WARNING)
@@ -202,6 +183,23 @@ def _build_held(args: argparse.Namespace, formats: list[str], diagnostics: Diagn
         report.wrote(target)
     report.summary(len(book.chapters), book.word_count, pages, warnings)
     return EXIT_OK
+
+
+class _Progress:
+    """The build's progress drawn by the Reporter; a PDF's bar ends at the file's pages."""
+
+    def __init__(self, report: Reporter, held: HeldOutputs) -> None:
+        self.report, self.held = report, held
+        self.stage, self.advance = report.stage, report.advance
+
+    def read(self, book: Book) -> None:
+        chapters, parts = len(book.chapters), len(book.parts)
+        self.report.line(f"read {chapters} chapter{'s' * (chapters != 1)} in {parts} "
+                         f"part{'s' * (parts != 1)}, {book.word_count:,} words")
+
+    def written(self, edition: str, path: Path) -> None:
+        if path.suffix == ".pdf" and self.report.fancy:
+            self.report.settle(_page_count(self.held.file(path)))
 
 
 def _page_count(pdf: Path) -> int | None:
@@ -220,6 +218,16 @@ def _check(args: argparse.Namespace) -> int:
             if not args.quiet:
                 print(f"chapbook: wrote {path}")
     return status
+
+
+def _new(args: argparse.Namespace) -> int:
+    from chapbook.new import new_book
+
+    new_book(args.folder)
+    manifest = args.folder / "book.yml"
+    print(f"chapbook: wrote a starter book in {args.folder}\n  build it:  chapbook build all "
+          f"--book {manifest}\n  check it:  chapbook check --book {manifest}")
+    return EXIT_OK
 
 
 def _reported(args: argparse.Namespace, work: Callable[[], int]) -> int:
@@ -283,13 +291,15 @@ def main(argv: list[str] | None = None, supervise: bool = False) -> int:
     if args.command == "build":
         if not supervise:
             return _reported(args, lambda: _build(args))
-        from chapbook.builders import tidy_after_kill
+        from chapbook.outputs import tidy_after_kill
         return _reported(args, lambda: supervised(
             args.timeout or None, args.max_memory or None,
             run=lambda: _reported(args, lambda: _build(args)),
             after_kill=lambda: tidy_after_kill(args.out)))
     if args.command == "check":
         return _reported(args, lambda: _check(args))
+    if args.command == "new":
+        return _reported(args, lambda: _new(args))
     from chapbook.serve import serve
     return _reported(args, lambda: serve(args.book, args.port) or EXIT_OK)
 

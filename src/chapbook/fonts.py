@@ -30,7 +30,7 @@ from chapbook.limits import die_with_parent
 from chapbook.resources import styles_dir
 
 if TYPE_CHECKING:
-    from chapbook.manifest import Manifest
+    from chapbook.model.manifest import Manifest
 
 # Always kept, whatever the text: so that a reader's search box or a later edit still renders.
 _BASE_CHARACTERS = "".join(chr(c) for c in range(0x20, 0x7F)) + "‘’“”–—…·•↩→ "
@@ -229,7 +229,7 @@ def _essay_lines(path: Path) -> Iterator[tuple[int, str]]:
     """The essay's clean text (as the build reads it), line by line, entities decoded."""
     from chapbook.diagnostics import Diagnostics
     from chapbook.errors import BookError
-    from chapbook.sources import read_source
+    from chapbook.read.sources import read_source
 
     try:
         if path.read_bytes().isascii():

@@ -8,6 +8,7 @@ The live-reload script exists only in what this server sends: built files carry 
 from __future__ import annotations
 
 import errno
+import tempfile
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
@@ -16,12 +17,12 @@ from pathlib import Path
 
 import watchfiles
 
-from chapbook.builders.html import render_book_html, screen_css
+from chapbook.build import build
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError, BookErrors
-from chapbook.fonts import book_text_files, report_missing_glyphs
-from chapbook.pipeline import load_book
-from chapbook.resources import environment, styles_dir, templates_dir
+from chapbook.options import BuildOptions
+from chapbook.resources import styles_dir, templates_dir
+from chapbook.templating import environment
 
 RELOAD = ("<script>(function(){let seen=null;async function poll(){try{const r=await fetch("
           "'/__version',{cache:'no-store'});const v=await r.text();if(seen!==null&&v!==seen)"
@@ -34,6 +35,9 @@ class Preview:
 
     def __init__(self, manifest: Path) -> None:
         self.manifest = manifest
+        # The preview is a real build of the web edition, kept (with its cache, so a rebuild
+        # parses only the changed essays) in a folder of its own that lives as long as the server.
+        self.folder = tempfile.TemporaryDirectory(prefix="chapbook-serve-")
         self.lock = threading.Lock()
         self.version = 0
         self.page = ""
@@ -43,10 +47,8 @@ class Preview:
         diagnostics = Diagnostics()
         try:
             environment.cache_clear()  # templates may have changed
-            book = load_book(self.manifest, diagnostics)
-            report_missing_glyphs(book_text_files(book.manifest), diagnostics)  # as build does
-            draft = render_book_html(book)
-            page = render_book_html(book, screen_css=screen_css(draft), body_flavour="web")
+            options = BuildOptions(self.manifest, Path(self.folder.name), ("html",))
+            page = build(options, diagnostics).outputs["html"].read_text("utf-8")
         except (BookError, BookErrors) as error:
             page = environment().get_template("html/preview-error.html.j2").render(
                 message=str(error))
@@ -161,6 +163,7 @@ def serve(manifest: Path, port: int, stop: threading.Event | None = None,
         if thread is not None:
             server.shutdown()  # waits for serve_forever, so only once it runs
         server.server_close()
+        preview.folder.cleanup()
 
 
 

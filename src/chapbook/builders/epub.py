@@ -13,15 +13,16 @@ from typing import Any
 
 from ebooklib import epub
 
-from chapbook.book import Book
-from chapbook.builders import write_atomic
-from chapbook.builders.html import book_context
-from chapbook.cover import cover_png
+from chapbook.builders.cover import cover_png
+from chapbook.cache import cached_page_map
 from chapbook.diagnostics import Diagnostics
 from chapbook.fonts import font_face_css, needed_faces, subset_fonts
-from chapbook.pagemap import cached_page_map
+from chapbook.model.book import Book
+from chapbook.options import BuildOptions
+from chapbook.outputs import write_atomic
 from chapbook.reproducible import build_time, normalise_epub
-from chapbook.resources import environment, plain, roman, styles_dir
+from chapbook.resources import styles_dir
+from chapbook.templating import book_context, environment, plain, roman
 
 XHTML = "application/xhtml+xml"
 
@@ -99,7 +100,7 @@ def print_page_map(book: Book, diagnostics: Diagnostics,
     page_list: list[tuple[int, str]] = []
     page_map = cached_page_map(book, cache)
     if page_map is None:  # no PDF of this book built yet: lay it out, without writing it
-        from chapbook.builders.pdf import typeset
+        from chapbook.layout.paginate import typeset
         page_map = typeset(book, diagnostics, write=False, cache=cache)
     for start in page_map.starts:
         if start.element is None:
@@ -123,8 +124,8 @@ def _written(page_list: list[tuple[int, str]],
     return [(number, href) for number, href in page_list if href in markers]
 
 
-def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
-    cache = out_dir / ".cache"
+def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics) -> Path:
+    cache = options.cache
     context = {**book_context(book), **print_page_map(book, diagnostics, cache)}
     modified = build_time(book.manifest.root, book.meta.date).replace(microsecond=0)
     package = epub.EpubBook()
@@ -176,7 +177,7 @@ def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
 
     text = "".join(d.content.decode("utf-8") for d in documents)
     faces = needed_faces(text)
-    for face, font in subset_fonts(faces, text, None, out_dir / ".cache").items():
+    for face, font in subset_fonts(faces, text, None, cache).items():
         media_type = "font/otf" if face.is_opentype_cff else "font/ttf"
         package.add_item(epub.EpubItem(
             uid=f"font-{face.file.stem}", file_name=f"styles/fonts/{face.file.name}",
@@ -201,5 +202,5 @@ def build_epub(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
     buffer = io.BytesIO()
     epub.write_epub(buffer, package, {"mtime": modified, "epub3_pages": False,
                                       "raise_exceptions": True})
-    return write_atomic(out_dir / f"{book.slug}.epub",
+    return write_atomic(options.out / f"{book.slug}.epub",
                         normalise_epub(buffer.getvalue(), modified, book.meta.language))

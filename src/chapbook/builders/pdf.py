@@ -1,271 +1,32 @@
-"""The print edition: the unified HTML laid out by WeasyPrint with styles/print.css.
-
-The body is laid out once, a part opener or a chapter at a time (each opens on a recto, so their
-layouts are independent and a runaway essay is named). The anchors' pages, read from WeasyPrint's
-own layout, give the page numbers of the contents and the locators of the glossary and index,
-which are laid out as documents of their own that continue the page numbering. A long book's
-finished runs of chapters are written as PDF pieces by forked processes while the layout goes on
-(builders/pieces.py), and the pieces combined with links, tree and bookmarks intact. No page
-number is guessed, and no counter makes WeasyPrint lay the book out twice.
-"""
+"""The PDF editions: the reading edition (tagged PDF/UA-1) and the print shop's (PDF/X-4 with bleed
+and crop marks), both from the one layout (layout/paginate.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import re
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from weasyprint import Document, Page
-
-from chapbook import ids
-from chapbook.book import Book, Chapter, Part
-from chapbook.builders import write_atomic
-from chapbook.builders.artifacts import mark_artifacts
-from chapbook.builders.html import render_book_html
-from chapbook.builders.pieces import PieceWriter, combine, links_across_pieces, parallel_jobs
 from chapbook.diagnostics import Diagnostics
-from chapbook.errors import BookError
-from chapbook.limits import blame
-from chapbook.pagemap import PageMap, PageStart, store_page_map
-from chapbook.printmap import body_starts, element_starts
-from chapbook.typeset import Typesetter, captured_logs
-
-NO_MARGIN_BOXES = ("@page :left, :right { @top-left { content: none } @top-right { content: none }"
-                   " @bottom-left { content: none } @bottom-right { content: none } }")
+from chapbook.layout.paginate import PRINT_SHOP, typeset
+from chapbook.model.book import Book
+from chapbook.options import BuildOptions
+from chapbook.outputs import write_atomic
 
 
-# The front-matter sections that have an EPUB document of their own.
-FRONT_DOCUMENTS = {"cover": "cover", "title-page": "title", "imprint": "imprint",
-                   "contents": "nav"}
-
-
-class _Unknown(dict[str, str]):
-    """Page numbers before they are known: wide enough to take the space the real ones will."""
-
-    def __missing__(self, key: str) -> str:
-        return "888"
-
-
-def _starting_at(page: int) -> str:
-    return f"@page :first {{ counter-reset: page {page}; }}"
-
-
-def anchor_pages(document: Document, first_page: int) -> dict[str, int]:
-    """Each anchor's page number, read from the laid-out document."""
-    pages: dict[str, int] = {}
-    for number, page in enumerate(document.pages, first_page):
-        for anchor in page.anchors:
-            pages.setdefault(anchor, number)
-    return pages
-
-
-def _next_recto(page: int) -> int:
-    return page if page % 2 == 1 else page + 1
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A piece of the body laid out on its own: a part opener or a chapter. Each opens on a recto,
-    so no segment's layout depends on another's but for the number of its first page."""
-
-    part: Part
-    chapter: Chapter | None = None
-
-    @property
-    def source(self) -> Path:
-        return self.chapter.source if self.chapter else Path("book.yml")
-
-    def describe(self) -> str:
-        if self.chapter:
-            return f"laying out chapter {self.chapter.number}"
-        return f"laying out the opener of part {self.part.number}"
-
-
-def segments(book: Book) -> list[Segment]:
-    return [segment for part in book.parts
-            for segment in (Segment(part), *(Segment(part, c) for c in part.chapters))]
-
-
-@dataclass(frozen=True)
-class Edition:
-    """A PDF edition: its extra stylesheets and how WeasyPrint writes it."""
-
-    name: str
-    sheets: tuple[str, ...]
-    options: dict[str, Any]
-    artifacts: bool  # running heads and folios marked as pagination artifacts (tagged PDF)
-
-
-READING = Edition("pdf", (), {"pdf_variant": "pdf/ua-1"}, artifacts=True)
-PRINT_SHOP = Edition("print", ("print-shop.css",),
-                     {"pdf_variant": "pdf/x-4", "full_fonts": True, "output_intent": "srgb"},
-                     artifacts=False)
-
-# Words of body text per piece written in parallel: about sixty A5 pages, enough that each
-# piece's own fonts and tree are a small share of its bytes; a shorter book is one piece.
-PIECE_WORDS = 20_000
-
-
-@dataclass
-class Typeset:
-    """The book typeset: the PDF's bytes (None if only the layout was wanted), each anchor's
-    page, and where each page begins."""
-
-    pdf: bytes | None
-    pages: dict[str, int]
-    starts: list[PageStart]
-
-
-_TYPESET: dict[tuple[int, str, int], Typeset] = {}
-
-
-def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,
-            write: bool = True, cache: Path | None = None, jobs: int | None = None,
-            piece_words: int = PIECE_WORDS) -> Typeset:
-    """The book laid out and, if `write`, written as `edition`; once per build, however many
-    editions (PDF, booklet, EPUB page list) need it. The page map is kept in `cache` for later
-    builds (pagemap.py). `jobs`: writer processes beside the layout (default: CHAPBOOK_JOBS, or
-    one per spare core; 0: this process only)."""
-    key = (id(book), edition.name, piece_words)
-    known = _TYPESET.get(key)
-    if known is not None and (known.pdf is not None or not write):
-        return known
-    _TYPESET.clear()  # one book a process at a time; do not keep old results alive
-    jobs = parallel_jobs() if jobs is None else jobs
-    result = _TYPESET[key] = _typeset(book, diagnostics, edition, write, jobs, piece_words)
-    store_page_map(book, cache, PageMap(result.pages, result.starts), edition.name)
-    return result
-
-
-def _writer(book: Book, edition: Edition,
-            piece: bool = True) -> Callable[[Document, Diagnostics], bytes]:
-    """How a document is written as `edition`: as a piece of a longer book, its links to other
-    pieces are kept for combine() to check."""
-    def write(document: Document, diagnostics: Diagnostics) -> bytes:
-        with captured_logs(diagnostics, book.manifest.path), \
-                links_across_pieces() if piece else contextlib.nullcontext():
-            data = document.write_pdf(pdf_identifier=_identifier(book, edition.name),
-                                      **edition.options)
-        data = _stable_ids(book, edition, data)
-        return mark_artifacts(data) if edition.artifacts else data
-    return write
-
-
-def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool, jobs: int,
-             piece_words: int) -> Typeset:
-    typesetter = Typesetter(book, diagnostics, edition.sheets)
-
-    def render(first_page: int, **context: Any) -> Document:
-        html = render_book_html(book, **context)
-        return typesetter.render(html, extra_css=_starting_at(first_page))
-
-    with blame(book.manifest.path, "laying out the front matter"):
-        front = render(1, sections=("front",), pages=_Unknown())
-    front_length = len(front.pages)
-    blank = typesetter.render(render_book_html(book, sections=()), extra_css=NO_MARGIN_BOXES)
-
-    pages: dict[str, int] = {}
-    starts: list[PageStart] = []
-    run: list[Page] = []  # the pages laid out and not yet handed to a writer
-    run_words = 0
-    next_page = _next_recto(front_length + 1)
-    with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
-        for segment in segments(book):
-            if run_words >= piece_words:  # hand the run over, and let its pages go
-                if write:
-                    writer.submit(front.copy(run))
-                run, run_words = [], 0
-            start = _next_recto(next_page)
-            run += [blank.pages[0]] * (start - next_page)
-            with blame(segment.source if segment.chapter else book.manifest.path,
-                       segment.describe()):
-                document = render(start, sections=("body",), segment=segment)
-            pages.update(anchor_pages(document, start))
-            if segment.chapter:
-                starts += body_starts(document, start, segment.chapter.id,
-                                      ids.text_blocks(segment.chapter.id))
-                run_words += segment.chapter.word_count
-            else:
-                starts.append(PageStart(start, segment.part.id))
-            run += document.pages
-            next_page = start + len(document.pages)
-
-        if any(book.has(matter) for matter in book.manifest.back_matter):
-            start = _next_recto(next_page)
-            run += [blank.pages[0]] * (start - next_page)
-            with blame(book.manifest.path, "laying out the glossary and index"):
-                document = render(start, sections=("back",), pages=pages)
-            pages.update(anchor_pages(document, start))
-            starts += element_starts(document, start, {"glossary": "glossary", "index": "index"},
-                                     re.compile(r"^(glossary|index)--"))
-            run += document.pages
-
-        with blame(book.manifest.path, "laying out the front matter"):
-            front = render(1, sections=("front",), pages=pages)
-        if len(front.pages) != front_length:  # the real numbers changed how the contents break
-            raise BookError("the contents came out a different length once page numbers were "
-                            "set", hint="report this with the book; a shorter chapter title "
-                                        "avoids it")
-        opening = [*front.pages, *[blank.pages[0]] * (_next_recto(front_length + 1)
-                                                      - front_length - 1)]
-        pages.update(anchor_pages(front, 1))
-        starts[:0] = element_starts(front, 1, FRONT_DOCUMENTS, re.compile("^$"))
-        if not write:
-            return Typeset(None, pages, starts)
-        if not writer.pieces:  # a short book: one piece, written here, as WeasyPrint writes it
-            whole = front.copy([*opening, *run])
-            return Typeset(_writer(book, edition, piece=False)(whole, diagnostics), pages, starts)
-        writer.submit(front.copy(run), here=True)
-        writer.submit(front.copy(opening), here=True)
-        *body, opening_pdf = writer.results()
-        *body_levels, opening_levels = writer.levels
-    combined = combine([opening_pdf, *body], [opening_levels, *body_levels])
-    for anchor in combined.missing_anchors:
-        diagnostics.warn("typesetting", f"No anchor #{anchor} for internal URI reference",
-                         book.manifest.path)
-    return Typeset(combined.pdf, pages, starts)
-
-
-def _identifier(book: Book, edition: str) -> bytes:
-    """A stable PDF /ID: the same book and edition give the same identifier."""
-    return hashlib.sha256(f"{book.meta.identifier} {edition}".encode()).hexdigest()[:32].encode()
-
-
-def pdf_bytes(book: Book, diagnostics: Diagnostics, cache: Path | None = None) -> bytes:
+def pdf_bytes(book: Book, options: BuildOptions, diagnostics: Diagnostics) -> bytes:
     """The reading edition: tagged PDF/UA-1 (structure tree, language, title shown, alt text),
     running heads and folios marked as pagination artifacts."""
-    data = typeset(book, diagnostics, cache=cache).pdf
+    data = typeset(book, diagnostics, cache=options.cache, jobs=options.jobs).pdf
     assert data is not None
     return data
 
 
-def build_pdf(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
-    return write_atomic(out_dir / f"{book.slug}.pdf",
-                        pdf_bytes(book, diagnostics, out_dir / ".cache"))
+def build_pdf(book: Book, options: BuildOptions, diagnostics: Diagnostics) -> Path:
+    return write_atomic(options.out / f"{book.slug}.pdf", pdf_bytes(book, options, diagnostics))
 
 
-def build_print(book: Book, out_dir: Path, diagnostics: Diagnostics) -> Path:
+def build_print(book: Book, options: BuildOptions, diagnostics: Diagnostics) -> Path:
     """The print-shop edition: bleed and crop marks (styles/print-shop.css), PDF/X-4, fonts
     embedded whole, trim and bleed boxes set by WeasyPrint from the CSS page and bleed."""
-    data = typeset(book, diagnostics, PRINT_SHOP, cache=out_dir / ".cache").pdf
+    data = typeset(book, diagnostics, PRINT_SHOP, cache=options.cache, jobs=options.jobs).pdf
     assert data is not None
-    return write_atomic(out_dir / f"{book.slug}-print.pdf", data)
-
-
-def _stable_ids(book: Book, edition: Edition, data: bytes) -> bytes:
-    """WeasyPrint gives PDF/X-4's XMP DocumentID a random UUID, and the second half of the file
-    /ID; stable ones keep the build reproducible. Done on each piece as WeasyPrint wrote it: the
-    XMP stream is uncompressed there and the UUID keeps its length, so the file's
-    cross-reference offsets stay true."""
-    if edition.options.get("pdf_variant") != "pdf/x-4":
-        return data
-    stable = uuid.uuid5(uuid.NAMESPACE_URL, f"{book.meta.identifier}#{edition.name}")
-    data = re.sub(rb"xmp\.did:[0-9a-f-]{36}", f"xmp.did:{stable}".encode(), data)
-    identifier = _identifier(book, edition.name)
-    return re.sub(rb"/ID \[\((" + identifier + rb")\) \([0-9a-f]{32}\)\]",
-                  b"/ID [(" + identifier + b") (" + identifier + b")]", data)
+    return write_atomic(options.out / f"{book.slug}-print.pdf", data)

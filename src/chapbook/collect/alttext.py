@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from markdown_it.token import Token
 
-from chapbook.collect.links import children_with_lines
 from chapbook.diagnostics import Diagnostics
+from chapbook.markdown.tokens import children_with_lines
 
 if TYPE_CHECKING:
-    from chapbook.markdown import ParsedEssay
+    from chapbook.model.essay import ParsedEssay
 
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _ALT = re.compile(r"""(?<![\w-])alt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>=`]+))""",

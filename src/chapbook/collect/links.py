@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from markdown_it.token import Token
 
 from chapbook.diagnostics import Diagnostics
+from chapbook.markdown.tokens import children_with_lines
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 
@@ -46,17 +47,6 @@ class Target:
         if short:
             return f"link to the slug of a heading, e.g. '#{short[0]}'"
         return f"{where} has no `## ` headings to link to"
-
-
-def children_with_lines(inline: Token, line: int) -> Iterator[tuple[Token, int]]:
-    """The children of an inline token, each with its own line: a paragraph spans lines (as
-    line breaks, or as line ends inside text that the term pass joined)."""
-    for child in inline.children or []:
-        yield child, line
-        if child.type in ("softbreak", "hardbreak"):
-            line += 1
-        elif child.type in ("text", "html_inline"):
-            line += child.content.count("\n")
 
 
 def links(tokens: list[Token] | tuple[Token, ...]) -> Iterator[tuple[Token, int | None]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from chapbook.collect.occurrences import Occurrence
+from chapbook.model.terms import Occurrence
 
 
 @dataclass(frozen=True)

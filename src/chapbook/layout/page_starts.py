@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from weasyprint import Document
 from weasyprint.formatting_structure import boxes
 
-from chapbook.pagemap import PageStart
+from chapbook.layout.compat import page_box
+from chapbook.model.pages import PageStart
 
 HYPHENS = ("\u2010", "\u00ad", "-")
 _SKIPPED_CLASSES = {"footnote", "noteref", "visually-hidden"}
@@ -71,7 +72,7 @@ def body_starts(document: Document, first_page: int, epub_document: str,
     for number, page in enumerate(document.pages, first_page):
         found = False
         line: list[object] = [None, None]
-        for block, text, new_line, header in _runs(page._page_box, None, block_ids, line):
+        for block, text, new_line, header in _runs(page_box(page), None, block_ids, line):
             if block is None or (header and block in seen):  # a repeated table header
                 continue
             parts = seen.setdefault(block, [])
@@ -96,7 +97,7 @@ def element_starts(document: Document, first_page: int, epub_documents: dict[str
             starts.append(PageStart(number, epub_documents[opening]))
             continue
         line: list[object] = [None, None]
-        for block, text, _, _ in _runs(page._page_box, None, entry_ids, line):
+        for block, text, _, _ in _runs(page_box(page), None, entry_ids, line):
             if block is not None and text.strip():
                 document_name = next(iter(epub_documents.values()))
                 for anchor, name in epub_documents.items():

@@ -10,36 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
 from chapbook import ids
+from chapbook.model.terms import Found, Occurrence
 
 if TYPE_CHECKING:
-    from chapbook.collect.glossary import Glossary, GlossaryEntry
-    from chapbook.collect.index import Index, IndexHeading
-
-
-@dataclass(frozen=True)
-class Occurrence:
-    chapter_id: str
-    chapter_number: int
-    anchor: str
-    section: int  # the `## ` section it falls in, counted from 1; 0 before the first
-    section_title: str
-    line: int
-
-
-@dataclass
-class Found:
-    """What one chapter's pass found, handed to the collect phase."""
-
-    glossary: list[tuple[GlossaryEntry, Occurrence]] = field(default_factory=list)
-    index: list[tuple[IndexHeading, Occurrence]] = field(default_factory=list)
-    marks: list[tuple[tuple[str, ...], Occurrence]] = field(default_factory=list)
+    from chapbook.model.terms import Glossary, GlossaryEntry, Index
 
 
 _WORD = re.compile(r"\w+(?:[-‐]\w+)*")

@@ -24,9 +24,9 @@ from lxml import etree
 from lxml import html as lxml_html
 from markdown_it.token import Token
 
-from chapbook.collect.links import children_with_lines
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
+from chapbook.markdown.tokens import children_with_lines
 from chapbook.schema import NONCHARACTERS
 
 IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}

@@ -11,31 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import pydyf
 from weasyprint import CSS, HTML, Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
-from chapbook.book import Book
 from chapbook.diagnostics import Diagnostics, Finding
+from chapbook.layout import compat  # noqa: F401  (its patches apply on import)
+from chapbook.model.book import Book
 from chapbook.resources import styles_dir
-
-
-def _page_references(pdf: pydyf.PDF) -> tuple[bytes, ...]:
-    kids = pdf.pages["Kids"]
-    cached = pdf.__dict__.get("_chapbook_page_references")
-    if cached is None or cached[0] != len(kids):
-        cached = (len(kids), tuple(f"{number} 0 R".encode("ascii") for number in kids[::3]))
-        pdf.__dict__["_chapbook_page_references"] = cached
-    return cached[1]
-
-
-# pydyf builds the tuple of every page's reference anew on each access, and WeasyPrint reads it
-# once per structure element and per link: writing a tagged PDF grew with pages × elements
-# (5 of 10 s for a 280-page book). The same tuple, kept until a page is added, writes the same
-# bytes in linear time.
-pydyf.PDF.page_references = property(_page_references)  # type: ignore[method-assign]
-
 
 # The book's folder as WeasyPrint sees it. WeasyPrint names a raster image in the PDF after its
 # URL, so a URL holding the real folder made two builds of a book in two folders differ (and
@@ -104,7 +87,7 @@ class _FindingsHandler(logging.Handler):
 
 def _text_files(manifest_path: Path) -> list[Path]:
     from chapbook.fonts import book_text_files
-    from chapbook.manifest import load_manifest
+    from chapbook.read.manifest import load_manifest
 
     try:
         return book_text_files(load_manifest(manifest_path))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from chapbook.book import Book
-from chapbook.builders.html import render_book_html
 from chapbook.cache import DataCache, book_key
 from chapbook.diagnostics import Diagnostics
+from chapbook.model.book import Book
+from chapbook.templating import render_book_html
 
 COVER_WIDTH_PX = 1400
 
@@ -29,7 +29,7 @@ def cover_png(book: Book, diagnostics: Diagnostics, cache: Path | None = None) -
 def _draw(book: Book, diagnostics: Diagnostics) -> bytes:
     import pypdfium2  # the typesetter and PDFium load only when a cover must be drawn
 
-    from chapbook.typeset import render_document
+    from chapbook.layout.typesetter import render_document
 
     html = render_book_html(book, front_matter=["cover"], back_matter=[], parts=[])
     pdf = render_document(book, html, diagnostics).write_pdf()

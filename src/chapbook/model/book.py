@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from markupsafe import escape
 
 from chapbook import ids
 from chapbook.languages import direction
-from chapbook.manifest import Manifest, Metadata
-from chapbook.markdown import Footnote, Heading, ParsedEssay, render, render_note
+from chapbook.model.essay import Footnote, Heading, ParsedEssay
+from chapbook.model.manifest import Manifest, Metadata
+from chapbook.model.terms import Glossary, Index
 
 
 @dataclass
@@ -46,13 +44,6 @@ class Chapter:
     def notes_id(self) -> str:
         return ids.notes_section(self.id)
 
-    def title_html(self, flavour: str) -> str:
-        """The title as set in the chapter opener, with its notes' calls; the plain `title`
-        serves the contents, bookmarks and running heads. A title from book.yml has no notes."""
-        if self.title != self.essay.title or not self.essay.title_tokens:
-            return escape(self.title)
-        return render(self.essay.title_tokens, self.essay.env, flavour, 0).strip()
-
     @property
     def direction(self) -> str | None:
         return direction(self.language) if self.language else None
@@ -74,14 +65,6 @@ class Chapter:
         """The image files the chapter uses, relative to the book's folder."""
         return list(dict.fromkeys(self.essay.env.get("image_files", [])))
 
-    def body(self, flavour: str, heading_shift: int,
-             page_breaks: dict[str, list[tuple[int, int]]] | None = None) -> str:
-        """The chapter's HTML; `page_breaks` maps a block id to (words before, page number)."""
-        return render(self.essay.tokens, self.essay.env, flavour, heading_shift, page_breaks)
-
-    def note_html(self, note: Footnote, flavour: str, anchors: bool = True) -> str:
-        return render_note(note, self.essay.env, flavour, anchors)
-
 
 @dataclass
 class Part:
@@ -96,8 +79,8 @@ class Part:
 class Book:
     manifest: Manifest
     parts: list[Part]
-    glossary: Any = None  # collect.glossary.Glossary, once issue-3 data is present
-    index: Any = None     # collect.index.Index
+    glossary: Glossary | None = None
+    index: Index | None = None
 
     @property
     def meta(self) -> Metadata:

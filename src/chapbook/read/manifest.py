@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import yaml
 
 from chapbook.errors import BookError, raise_all
+from chapbook.model.manifest import ChapterSpec, Manifest, Metadata, PartSpec
 from chapbook.schema import Key, Reader, compose, list_of, struct, text_list, text_value
 
 FRONT_MATTER_KINDS = ("cover", "half-title", "title", "imprint", "contents")
@@ -31,61 +31,6 @@ PAGE_SIDE_MM = (74, 600)
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
-
-
-@dataclass(frozen=True)
-class Metadata:
-    title: str
-    author: str
-    language: str
-    identifier: str
-    date: str
-    subtitle: str = ""
-    publisher: str = ""
-    edition: str = ""
-    rights: str = ""
-    description: str = ""
-    subjects: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = ()
-    colophon: str = ""
-
-
-@dataclass(frozen=True)
-class ChapterSpec:
-    source: Path
-    line: int
-    title: str | None = None
-    running_head: str | None = None
-    key_points: tuple[str, ...] = ()
-    language: str | None = None
-
-
-@dataclass(frozen=True)
-class PartSpec:
-    title: str
-    line: int
-    intro: str = ""
-    chapters: tuple[ChapterSpec, ...] = ()
-
-
-@dataclass(frozen=True)
-class Manifest:
-    path: Path
-    root: Path
-    slug: str
-    metadata: Metadata
-    page_size: str
-    front_matter: tuple[str, ...]
-    parts: tuple[PartSpec, ...]
-    back_matter: tuple[str, ...]
-    glossary: Path | None = None
-    index: Path | None = None
-    exclude: tuple[str, ...] = ()  # what `chapbook check` should not call forgotten essays
-    chapters: tuple[ChapterSpec, ...] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "chapters",
-                           tuple(c for part in self.parts for c in part.chapters))
 
 
 METADATA_KEYS = {

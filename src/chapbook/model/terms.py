@@ -1,4 +1,4 @@
-"""index.yml → Index: headings with the words that find them, sub-entries, see and see also."""
+"""The glossary and the index, and where the essays use their terms (occurrences)."""
 
 from __future__ import annotations
 
@@ -6,24 +6,49 @@ import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chapbook import ids
-from chapbook.collect.occurrences import Occurrence
-from chapbook.errors import raise_all
-from chapbook.schema import Key, Reader, compose, list_of, text_list, text_value
 from chapbook.sorting import letter_of, sort_key
 
-SUBENTRY_KEYS = {
-    "heading": Key(text_value, True, "with the United States"),
-    "forms": Key(text_list),
-}
-HEADING_KEYS = {
-    "heading": Key(text_value, True, '"alliances, military"'),
-    "forms": Key(text_list),
-    "see": Key(text_value),
-    "see_also": Key(text_list),
-    "subentries": Key(list_of(SUBENTRY_KEYS)),
-}
-INDEX_KEYS = {"headings": Key(list_of(HEADING_KEYS), True, "[{heading: …, forms: […]}]")}
+
+@dataclass(frozen=True)
+class Occurrence:
+    chapter_id: str
+    chapter_number: int
+    anchor: str
+    section: int  # the `## ` section it falls in, counted from 1; 0 before the first
+    section_title: str
+    line: int
+
+
+@dataclass
+class Found:
+    """What one chapter's pass found, handed to the collect phase."""
+
+    glossary: list[tuple[GlossaryEntry, Occurrence]] = field(default_factory=list)
+    index: list[tuple[IndexHeading, Occurrence]] = field(default_factory=list)
+    marks: list[tuple[tuple[str, ...], Occurrence]] = field(default_factory=list)
+
+
+@dataclass
+class GlossaryEntry:
+    term: str
+    id: str
+    forms: tuple[str, ...]
+    definition: str
+    see_also: tuple[str, ...]
+    line: int
+    occurrences: list[Occurrence] = field(default_factory=list)
+
+
+@dataclass
+class Glossary:
+    path: Path
+    entries: list[GlossaryEntry]
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def by_term(self) -> dict[str, GlossaryEntry]:
+        return {entry.term.casefold(): entry for entry in self.entries}
 
 
 @dataclass
@@ -90,37 +115,3 @@ class Index:
         for heading in shown:
             groups.setdefault(letter_of(heading.text), []).append(heading)
         return [LetterGroup(letter, items) for letter, items in groups.items()]
-
-
-def load_index(path: Path) -> Index:
-    reader = Reader(path, "the index file")
-    values = reader.mapping(compose(path, "index"), "", INDEX_KEYS)
-    headings: list[IndexHeading] = []
-    seen: dict[str, int] = {}
-    used: set[str] = set()
-    for raw in values.get("headings", []):
-        if not raw.get("heading"):
-            continue
-        text = raw["heading"]
-        if text.casefold() in seen:
-            reader.error(raw["heading@node"], f"the heading '{text}' is given twice "
-                         f"(first at line {seen[text.casefold()]})", "merge the two entries")
-            continue
-        seen[text.casefold()] = raw["@line"]
-        if raw.get("see") and (raw.get("forms") or raw.get("subentries")):
-            reader.error(raw["see@node"], f"'{text}' has both 'see' and forms or sub-entries",
-                         "a 'see' heading only points elsewhere; move its forms to the target")
-        forms = () if raw.get("see") else tuple(dict.fromkeys(raw.get("forms", ()) or (text,)))
-        heading = IndexHeading(text, ids.index_heading(text, used), forms, raw["@line"],
-                               raw.get("see"), raw.get("see_also", ()))
-        for sub in raw.get("subentries", []):
-            if sub.get("heading"):
-                heading.subentries.append(IndexHeading(
-                    sub["heading"], ids.index_heading(sub["heading"], used, heading.id),
-                    tuple(dict.fromkeys(sub.get("forms", ()) or (sub["heading"],))),
-                    sub["@line"], parent=heading))
-        heading.subentries.sort(key=lambda h: sort_key(h.text))
-        headings.append(heading)
-    raise_all(reader.errors)
-    headings.sort(key=lambda h: sort_key(h.text))
-    return Index(path, headings, used)

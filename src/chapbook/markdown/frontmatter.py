@@ -14,27 +14,17 @@ and its keys are checked: an unknown key or a value of the wrong kind is a warni
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
+from chapbook.model.essay import FrontMatter
 from chapbook.schema import MAX_TEXT_VALUE, BoundedLoader, value_trouble
 
 _BLOCK = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 KEYS = ("title", "subtitle", "authors", "abstract")
-
-
-@dataclass(frozen=True)
-class FrontMatter:
-    title: str | None = None
-    title_line: int | None = None
-    subtitle: str | None = None
-    authors: tuple[str, ...] = ()
-    abstract: str | None = None
-    lines: int = 0  # how many lines of the file the block takes
 
 
 MAX_ABSTRACT = 20_000  # characters: a long abstract, not a chapter

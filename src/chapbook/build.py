@@ -1,0 +1,88 @@
+"""One build in three phases, as Sphinx's and MkDocs' builds are: read everything, collect what
+needs the whole book, then write each edition. The command line, `chapbook serve` and the
+benchmarks all build through `build()`."""
+
+from __future__ import annotations
+
+import contextlib
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chapbook.builders import builder, refuse_writing_over_sources
+from chapbook.collect import collect
+from chapbook.diagnostics import Diagnostics
+from chapbook.fonts import book_text_files, report_missing_glyphs
+from chapbook.limits import blame
+from chapbook.model.book import Book
+from chapbook.model.terms import Found
+from chapbook.options import BuildOptions
+from chapbook.read.essays import read_book
+from chapbook.read.manifest import load_manifest
+
+
+class Progress:
+    """How a build tells its caller where it is; this one says nothing (the command line's
+    Reporter draws a bar from the same calls)."""
+
+    def stage(self, name: str, total: int | None = None) -> AbstractContextManager[object]:
+        return contextlib.nullcontext()
+
+    def advance(self, text: str) -> None:
+        pass
+
+    def read(self, book: Book) -> None:
+        pass
+
+    def written(self, edition: str, path: Path) -> None:
+        pass
+
+
+@dataclass
+class Built:
+    book: Book
+    outputs: dict[str, Path] = field(default_factory=dict)  # edition -> file written
+
+
+def build(options: BuildOptions, diagnostics: Diagnostics,
+          progress: Progress | None = None) -> Built:
+    progress = progress or Progress()
+    book, found = read(options, diagnostics, progress)
+    collect(book, found, diagnostics)
+    return write(book, options, diagnostics, progress)
+
+
+def read(options: BuildOptions, diagnostics: Diagnostics,
+         progress: Progress | None = None) -> tuple[Book, Found]:
+    """Phase one: the manifest, the term files and every essay, parsed (or taken from the
+    cache); the terms each essay uses are found as it is parsed."""
+    progress = progress or Progress()
+    with blame(options.manifest, "reading the manifest"):
+        manifest = load_manifest(options.manifest)
+    with progress.stage("reading", total=len(manifest.chapters)):
+        book, found = read_book(manifest, diagnostics, on_chapter=progress.advance,
+                                cache=options.cache)
+    refuse_writing_over_sources(book, options.out, list(options.editions))
+    report_missing_glyphs(book_text_files(manifest), diagnostics)  # as `check` does
+    progress.read(book)
+    return book, found
+
+
+def write(book: Book, options: BuildOptions, diagnostics: Diagnostics,
+          progress: Progress | None = None) -> Built:
+    """Phase three: each edition written from the finished Book."""
+    progress = progress or Progress()
+    built = Built(book)
+    for edition in options.editions:
+        with progress.stage(f"building {edition}"), \
+                blame(options.manifest, f"building the {edition} edition"):
+            built.outputs[edition] = builder(edition)(book, options, diagnostics)
+            progress.written(edition, built.outputs[edition])
+    return built
+
+
+def load_book(manifest: Path, diagnostics: Diagnostics) -> Book:
+    """The Book read and collected, without writing anything (for `check` and the tests)."""
+    book, found = read_book(load_manifest(manifest), diagnostics)
+    collect(book, found, diagnostics)
+    return book

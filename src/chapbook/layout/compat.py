@@ -1,0 +1,75 @@
+"""Every place chapbook reaches past WeasyPrint's public API, in one module, checked against the
+versions it was written for (pyproject.toml pins WeasyPrint and pydyf to them). Moving either up
+means reading these again: a test for each patch runs the real engine."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import pydyf
+import weasyprint
+import weasyprint.pdf
+from weasyprint import Page
+from weasyprint.formatting_structure import boxes
+
+TESTED = {"weasyprint": "70.", "pydyf": "0.13."}
+if not weasyprint.__version__.startswith(TESTED["weasyprint"]) or \
+        not pydyf.__version__.startswith(TESTED["pydyf"]):
+    raise ImportError(f"chapbook was written for WeasyPrint {TESTED['weasyprint']}x and pydyf "
+                      f"{TESTED['pydyf']}x, not {weasyprint.__version__} and "
+                      f"{pydyf.__version__}: reinstall chapbook to get the versions it pins")
+
+
+# --- pydyf: page references in linear time ----------------------------------------------------
+
+def _page_references(pdf: pydyf.PDF) -> tuple[bytes, ...]:
+    kids = pdf.pages["Kids"]
+    cached = pdf.__dict__.get("_chapbook_page_references")
+    if cached is None or cached[0] != len(kids):
+        cached = (len(kids), tuple(f"{number} 0 R".encode("ascii") for number in kids[::3]))
+        pdf.__dict__["_chapbook_page_references"] = cached
+    return cached[1]
+
+
+# pydyf builds the tuple of every page's reference anew on each access, and WeasyPrint reads it
+# once per structure element and per link: writing a tagged PDF grew with pages × elements
+# (5 of 10 s for a 280-page book). The same tuple, kept until a page is added, writes the same
+# bytes in linear time.
+pydyf.PDF.page_references = property(_page_references)  # type: ignore[method-assign]
+
+
+# --- WeasyPrint's link resolution: links into other pieces of a long book are kept ------------
+
+def _every_link(pages: list[Page]) -> Iterator[tuple[list[Any], list[tuple[str, float, float]]]]:
+    """WeasyPrint's resolve_links, but keeping internal links whose anchor is not among the
+    pages written: it is in another piece, and combine() checks that it exists."""
+    seen: set[str] = set()
+    for page in pages:
+        anchors = []
+        for name, (x, y, _, _) in page.anchors.items():
+            if name not in seen:
+                seen.add(name)
+                anchors.append((name, x, y))
+        yield list(page.links), anchors
+
+
+@contextlib.contextmanager
+def links_across_pieces() -> Iterator[None]:
+    original = weasyprint.pdf.resolve_links
+    weasyprint.pdf.resolve_links = _every_link
+    try:
+        yield
+    finally:
+        weasyprint.pdf.resolve_links = original
+
+
+# --- the laid-out page's box tree (WeasyPrint has no public accessor) ------------------------
+
+def page_box(page: Page) -> boxes.PageBox:
+    """The root box of a laid-out page, which layout/page_starts.py walks."""
+    return page._page_box
+
+
+__all__ = ["links_across_pieces", "page_box"]

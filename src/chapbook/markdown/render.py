@@ -1,0 +1,267 @@
+"""Tokens to HTML: chapbook's render rules over markdown-it's renderer, then the sanitizer."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.token import Token
+from markupsafe import Markup, escape
+
+from chapbook.markdown.rawhtml import clean, rewrite_html_images, to_xhtml
+from chapbook.model.book import Chapter
+from chapbook.model.essay import Footnote
+
+
+def add_render_rules(md: MarkdownIt) -> None:
+    md.add_render_rule("heading_open", _render_heading_open)
+    md.add_render_rule("heading_close", _render_heading_close)
+    md.add_render_rule("footnote_ref", _render_footnote_ref)
+    md.add_render_rule("index_mark", lambda *args: "")
+    md.add_render_rule("term_anchor_open", _render_term_anchor_open)
+    md.add_render_rule("term_anchor_close", _render_term_anchor_close)
+    md.add_render_rule("term_open", _render_term_open)
+    md.add_render_rule("term_close", lambda *args: "</a>")
+    md.add_render_rule("image", _render_image)
+    md.add_render_rule("lang_open", lambda self, tokens, idx, options, env:
+                       f'<span lang="{tokens[idx].meta["lang"]}">')
+    md.add_render_rule("lang_close", lambda *args: "</span>")
+    md.add_render_rule("link_open", _render_link_open)
+    md.add_render_rule("text", _render_text)
+    for kind in ("paragraph", "list_item", "th", "td"):
+        md.add_render_rule(f"{kind}_open", _render_block_open)
+        md.add_render_rule(f"{kind}_close", _render_block_close)
+    md.add_render_rule("html_block", _render_html)
+    md.add_render_rule("html_inline", _render_html)
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+def render(tokens: Sequence[Token], env: dict[str, Any], flavour: str, heading_shift: int,
+           page_breaks: dict[str, list[tuple[int, int]]] | None = None) -> str:
+    """Clean HTML of tokens; `flavour` is "print", "web" or "epub" (XHTML); headings go
+    `heading_shift` levels down. Every fragment passes the sanitizer's allow-list."""
+    from chapbook.markdown.parser import parser  # parser() installs this module's rules
+
+    md = parser()
+    render_env = {**env, "flavour": flavour, "heading_shift": heading_shift}
+    if page_breaks is not None:
+        render_env["page_breaks"] = page_breaks
+    html = clean(md.renderer.render(list(tokens), md.options, render_env))
+    return to_xhtml(html) if flavour == "epub" else html
+
+
+def render_note(note: Footnote, env: dict[str, Any], flavour: str, anchors: bool = True) -> str:
+    """A note's HTML; `anchors=False` for a second copy of it, so that ids stay unique."""
+    return render(note.tokens, {**env, "anchors": anchors}, flavour, 0)
+
+
+def chapter_title(chapter: Chapter, flavour: str) -> Markup:
+    """The title as set in the chapter opener, with its notes' calls; the plain `title`
+    serves the contents, bookmarks and running heads. A title from book.yml has no notes."""
+    essay = chapter.essay
+    if chapter.title != essay.title or not essay.title_tokens:
+        return escape(chapter.title)
+    return Markup(render(essay.title_tokens, essay.env, flavour, 0).strip())
+
+
+def chapter_body(chapter: Chapter, flavour: str, heading_shift: int,
+                 page_breaks: dict[str, list[tuple[int, int]]] | None = None) -> Markup:
+    """The chapter's HTML; `page_breaks` maps a block id to (words before, page number)."""
+    essay = chapter.essay
+    return Markup(render(essay.tokens, essay.env, flavour, heading_shift, page_breaks))
+
+
+def note_body(chapter: Chapter, note: Footnote, flavour: str, anchors: bool = True) -> Markup:
+    return Markup(render_note(note, chapter.essay.env, flavour, anchors))
+
+
+# --- page-break markers: where the print edition's pages begin (printmap.PageStart) ---------
+
+def pagebreak(number: int) -> str:
+    return (f'<span epub:type="pagebreak" role="doc-pagebreak" id="page-{number}" '
+            f'aria-label="{number}"></span>')
+
+
+class _Breaks:
+    """The page breaks still to place inside one open block, and its words so far."""
+
+    def __init__(self, breaks: list[tuple[int, int]]) -> None:
+        self.breaks = sorted(breaks)
+        self.words = 0
+        self.in_word = False
+
+    def due(self) -> str:
+        """The markers of breaks that come before the next word."""
+        out = []
+        while self.breaks and self.breaks[0][0] <= self.words:
+            out.append(pagebreak(self.breaks.pop(0)[1]))
+        return "".join(out)
+
+    def rest(self) -> str:
+        out = "".join(pagebreak(number) for _, number in self.breaks)
+        self.breaks = []
+        return out
+
+
+def _open_breaks(token: Token, env: dict[str, Any]) -> str:
+    """Entering a block: the page breaks that fall inside it, by words of its text before them.
+    Blocks nest (a paragraph in a list item): the enclosing block's breaks that are due are
+    placed before the inner one opens."""
+    stack: list[_Breaks] = env.setdefault("_breaks", [])
+    due = stack[-1].due() if stack else ""
+    stack.append(_Breaks(env["page_breaks"].get(token.attrGet("id"), [])))
+    return due
+
+
+def _close_breaks(env: dict[str, Any]) -> str:
+    """Leaving a block: its breaks not yet placed go at its end, so no marker is ever lost."""
+    stack: list[_Breaks] = env.get("_breaks", [])
+    return stack.pop().rest() if stack else ""
+
+
+def _tracks_breaks(token: Token, env: dict[str, Any]) -> bool:
+    return "page_breaks" in env and not token.hidden
+
+
+def _render_block_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                       env: dict[str, Any]) -> str:
+    due = _open_breaks(tokens[idx], env) if _tracks_breaks(tokens[idx], env) else ""
+    return due + str(self.renderToken(tokens, idx, options, env))
+
+
+def _render_block_close(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                        env: dict[str, Any]) -> str:
+    rest = _close_breaks(env) if _tracks_breaks(tokens[idx], env) else ""
+    return rest + str(self.renderToken(tokens, idx, options, env))
+
+
+def _render_text(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                 env: dict[str, Any]) -> str:
+    content = tokens[idx].content
+    stack: list[_Breaks] = env.get("_breaks", [])
+    if not stack:
+        return escapeHtml(content)
+    block = stack[-1]
+    out = []
+    for piece in re.split(r"(\s+)", content):
+        if not piece:
+            continue
+        if piece.isspace():
+            block.in_word = False
+        elif not block.in_word:  # a new word: the breaks before it come first
+            out.append(block.due())
+            block.words += 1
+            block.in_word = True
+        out.append(escapeHtml(piece))
+    return "".join(out)
+
+
+def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                  env: dict[str, Any]) -> str:
+    token = tokens[idx]
+    alt = escapeHtml(self.renderInlineAsText(token.children or [], options, env))
+    if "image" not in token.meta:  # blocked by the audit, or never audited
+        return f'<span class="missing-image">[{alt}]</span>' if alt else ""
+    src = escapeHtml(env["images"].url(token.meta["image"], env.get("flavour", "print")))
+    title = token.attrGet("title")
+    title_attribute = f' title="{escapeHtml(str(title))}"' if title else ""
+    return f'<img src="{src}" alt="{alt}"{title_attribute} />'
+
+
+def _render_link_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                      env: dict[str, Any]) -> str:
+    """A link into the book (collect/links.py) written for this edition: a fragment in the
+    one-file HTML and the PDF, the chapter's document in the EPUB."""
+    token = tokens[idx]
+    internal = token.meta.get("internal")
+    if internal:
+        chapter, anchor = internal
+        document = f"{chapter}.xhtml" if env.get("flavour") == "epub" else ""
+        token = token.copy()
+        token.attrSet("href", f"{document}#{anchor}")
+    return str(self.renderToken([token], 0, options, env))
+
+
+def _render_html(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                 env: dict[str, Any]) -> str:
+    token = tokens[idx]
+    if "images" in env:
+        return rewrite_html_images(token.content, token, env["images"], env.get("flavour", ""))
+    return token.content
+
+
+def _render_term_anchor_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                             env: dict[str, Any]) -> str:
+    if not env.get("anchors", True):
+        return ""
+    return f'<span class="ix" id="{tokens[idx].meta["id"]}">'
+
+
+def _render_term_anchor_close(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                              env: dict[str, Any]) -> str:
+    return "</span>" if env.get("anchors", True) else ""
+
+
+def _render_term_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                      env: dict[str, Any]) -> str:
+    target = tokens[idx].meta["target"]
+    if env.get("flavour") == "epub":
+        return (f'<a class="term" epub:type="glossref" role="doc-glossref" '
+                f'href="glossary.xhtml#{target}">')
+    return f'<a class="term" href="#{target}">'
+
+
+def _heading_tag(token: Token, env: dict[str, Any]) -> str:
+    level = token.meta.get("level", int(token.tag[1])) + env.get("heading_shift", 0)
+    return f"h{min(level, 6)}"
+
+
+def _render_heading_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                         env: dict[str, Any]) -> str:
+    token = tokens[idx]
+    due = _open_breaks(token, env) if _tracks_breaks(token, env) else ""
+    direction = f' dir="{token.attrGet("dir")}"' if token.attrGet("dir") else ""
+    return f'{due}<{_heading_tag(token, env)} id="{token.attrGet("id")}"{direction}>'
+
+
+def _render_heading_close(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                          env: dict[str, Any]) -> str:
+    # The matching opener is the nearest heading_open before this token.
+    for back in range(idx - 1, -1, -1):
+        if tokens[back].type == "heading_open":
+            rest = _close_breaks(env) if _tracks_breaks(tokens[idx], env) else ""
+            return f"{rest}</{_heading_tag(tokens[back], env)}>\n"
+    return f"</{tokens[idx].tag}>\n"
+
+
+def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                         env: dict[str, Any]) -> str:
+    """A note's call. A note cited again keeps its number: its later calls link to it (in print
+    they are set as calls and the note is printed once, on the page of its first call)."""
+    token = tokens[idx]
+    note: Footnote = env["chapbook_notes"][token.meta["id"]]
+    citation = token.meta.get("subId", 0) + 1
+    ref_id = note.ref(citation)
+    flavour = env.get("flavour", "print")
+    # Two calls in a row would read as one number ("12"): a separator keeps them apart.
+    separator = ('<span class="note-separator">,</span>'
+                 if idx > 0 and tokens[idx - 1].type == "footnote_ref" else "")
+    if flavour == "epub":
+        return (f'{separator}<a class="noteref" id="{ref_id}" href="#{note.id}" '
+                f'epub:type="noteref" role="doc-noteref">{note.number}</a>')
+    if citation > 1 or not env.get("anchors", True):
+        return (f'{separator}<a class="noteref noteref-again" id="{ref_id}" href="#{note.id}" '
+                f'role="doc-noteref">{note.number}</a>')
+    # The book HTML carries the note twice: a link for the screen, and the note's text in
+    # place, which the print stylesheet floats to the foot of the page (`float: footnote`).
+    # The note's line ends are the source's: spaces here, or print keeps them as breaks. Its
+    # paragraphs (a span cannot hold a <p>) are kept apart by a line break.
+    inline = "<br />".join(render(t.children or [], env, flavour, 0).replace("\n", " ")
+                           for t in note.tokens if t.type == "inline")
+    print_id = f' id="{note.id}"' if flavour == "print" else ""
+    return (f'{separator}<a class="noteref" id="{ref_id}" href="#{note.id}" role="doc-noteref">'
+            f'{note.number}</a><span class="footnote"{print_id}>{inline}</span>')

@@ -1,0 +1,61 @@
+"""The manifest as read from book.yml: what the book is, and which essays in which order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Metadata:
+    title: str
+    author: str
+    language: str
+    identifier: str
+    date: str
+    subtitle: str = ""
+    publisher: str = ""
+    edition: str = ""
+    rights: str = ""
+    description: str = ""
+    subjects: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    colophon: str = ""
+
+
+@dataclass(frozen=True)
+class ChapterSpec:
+    source: Path
+    line: int
+    title: str | None = None
+    running_head: str | None = None
+    key_points: tuple[str, ...] = ()
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    title: str
+    line: int
+    intro: str = ""
+    chapters: tuple[ChapterSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    root: Path
+    slug: str
+    metadata: Metadata
+    page_size: str
+    front_matter: tuple[str, ...]
+    parts: tuple[PartSpec, ...]
+    back_matter: tuple[str, ...]
+    glossary: Path | None = None
+    index: Path | None = None
+    exclude: tuple[str, ...] = ()  # what `chapbook check` should not call forgotten essays
+    chapters: tuple[ChapterSpec, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "chapters",
+                           tuple(c for part in self.parts for c in part.chapters))

@@ -1,0 +1,28 @@
+"""Where the printed pages begin, as the other editions need it.
+
+Read from WeasyPrint's layout (layout/page_starts.py reads the boxes); kept in build/.cache/layout
+keyed on every input of the layout (cache.book_key), so the EPUB of a book whose PDF was just built
+takes its page list from there instead of laying the book out again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageStart:
+    """Page `number` begins in `document` (an EPUB file stem) at element `element` (None: the
+    document's start), after `words` words of that element's text."""
+
+    number: int
+    document: str
+    element: str | None = None
+    words: int = 0
+
+
+@dataclass
+class PageMap:
+    """Each anchor's page and where each page begins."""
+
+    pages: dict[str, int]
+    starts: list[PageStart]

@@ -1,0 +1,195 @@
+"""The output folder: one build at a time (a lock), outputs written beside their targets and
+renamed into place together (a commit journal), and what killed builds left swept away."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Iterator
+from contextvars import ContextVar
+from pathlib import Path
+from typing import IO
+
+from chapbook.errors import BookError
+
+JOURNAL = "commit.json"  # in .cache: the renames of a commit under way
+
+
+class HeldOutputs:
+    """Outputs written beside their targets and held there: `commit` renames them all into
+    place, `discard` removes them. A build that fails, or fails `--strict` once every warning is
+    known, so leaves the last good outputs as they were; a build killed while committing leaves
+    a journal, and the next one finishes the renames, so the editions are replaced together."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.pending: dict[Path, Path] = {}  # target -> its temporary file
+        self.replaced = False  # whether any output was replaced: what Ctrl-C may claim
+
+    def file(self, target: Path) -> Path:
+        """Where the target's new content is now: its temporary file until committed."""
+        return self.pending.get(target, target)
+
+    def commit(self) -> list[Path]:
+        journal = self.folder / ".cache" / JOURNAL
+        renames = [[temporary.name, target.name] for target, temporary in self.pending.items()
+                   if target.parent == self.folder]
+        blocked = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, blocked)  # renames are quick: let them finish
+        try:
+            write_atomic(journal, json.dumps(renames).encode(), hold=False)
+            self.replaced = True
+            committed = []
+            for target, temporary in self.pending.items():
+                os.replace(temporary, target)
+                committed.append(target)
+            journal.unlink()
+            self.pending.clear()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
+        return committed
+
+    def discard(self) -> None:
+        for temporary in self.pending.values():
+            temporary.unlink(missing_ok=True)
+        self.pending.clear()
+
+
+def _finish_commit(out: Path) -> None:
+    """Finish the renames a killed build's commit left in its journal. The journal is read as
+    untrusted: only names of temporary outputs in this folder, renamed onto their own target."""
+    journal = out / ".cache" / JOURNAL
+    try:
+        renames = json.loads(journal.read_bytes()) if journal.is_file() else []
+    except (OSError, ValueError):
+        renames = []
+    for entry in renames if isinstance(renames, list) else []:
+        if not (isinstance(entry, list) and len(entry) == 2
+                and all(isinstance(name, str) for name in entry)):
+            continue
+        temporary, target = entry
+        if (re.fullmatch(rf"\.{re.escape(target)}\.[A-Za-z0-9_]+\.part", temporary)
+                and "/" not in target and target not in (".", "..")
+                and (out / temporary).is_file() and not (out / temporary).is_symlink()):
+            with contextlib.suppress(OSError):
+                os.replace(out / temporary, out / target)
+    journal.unlink(missing_ok=True)
+
+
+def _tidy(out: Path) -> None:
+    """With the folder locked: finish a killed build's commit, then remove what it left."""
+    _finish_commit(out)
+    for stale in [*out.glob(".*.part"), *(out / ".cache").glob("*/.*.part")]:
+        stale.unlink(missing_ok=True)
+    shutil.rmtree(out / ".cache" / "tmp", ignore_errors=True)
+
+
+LOCK_GRACE_S = 3.0  # a build killed a moment ago takes this long at most to let its lock go
+
+
+def _take_lock(handle: IO[str], wait_s: float) -> bool:
+    """Lock the folder, waiting a little: a killed build's processes need a moment to end."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
+
+def tidy_after_kill(out: Path) -> None:
+    """After a build killed by its limits: once its writers have let the lock go, tidy."""
+    lock = out / ".cache" / "lock"
+    if not lock.is_file():
+        return
+    with lock.open("a") as handle:
+        if _take_lock(handle, LOCK_GRACE_S):  # else the next build tidies instead
+            _tidy(out)
+
+
+_held: ContextVar[HeldOutputs | None] = ContextVar("chapbook_held_outputs", default=None)
+
+
+@contextlib.contextmanager
+def held_outputs(folder: Path) -> Iterator[HeldOutputs]:
+    """Within it, write_atomic holds each output until `commit`; whatever is not committed when
+    it ends (an error, an interruption, a failed --strict) is removed."""
+    held = HeldOutputs(folder)
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+        held.discard()
+
+
+_scratch: ContextVar[Path | None] = ContextVar("scratch", default=None)
+
+
+def scratch_folder() -> Path | None:
+    """Where a build keeps its temporary folders (PDF pieces): inside the locked output folder,
+    so the next build sweeps what a killed one left. None outside `output_folder_lock`."""
+    folder = _scratch.get()
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def output_folder_lock(out: Path) -> Iterator[None]:
+    """One build at a time writes into a folder: a second stops at once with a clear error
+    instead of deleting the first one's temporary files. Under the lock, whatever killed builds
+    left behind (temporary outputs and cache entries, pieces folders) is swept first."""
+    (out / ".cache").mkdir(parents=True, exist_ok=True)
+    handle = (out / ".cache" / "lock").open("a")
+    try:
+        if not _take_lock(handle, LOCK_GRACE_S):
+            raise BookError("another chapbook build is writing into this folder", out,
+                            hint="wait for it to finish, or give this build another --out")
+        _tidy(out)
+        token = _scratch.set(out / ".cache" / "tmp")
+        try:
+            yield
+        finally:
+            _scratch.reset(token)
+            shutil.rmtree(out / ".cache" / "tmp", ignore_errors=True)
+    finally:
+        handle.close()  # and with it the lock
+
+
+def write_atomic(target: Path, data: bytes, hold: bool = True) -> Path:
+    """Write beside the target and rename into place: a failed build leaves the last good file.
+    Inside `held_outputs`, the rename waits for its commit (unless `hold` is False)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    held = _held.get() if hold else None
+    if held is not None and target in held.pending:
+        held.pending.pop(target).unlink(missing_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*.part"):  # left by a killed build
+        if held is None or stale not in held.pending.values():
+            stale.unlink(missing_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
+                                         dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would hide the book from others
+        if held is not None:
+            held.pending[target] = Path(temporary)
+        else:
+            os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target

@@ -1,0 +1,102 @@
+"""Phase one, reading: every essay parsed (or taken from the cache) into the Book, the terms it
+uses found as it is parsed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from chapbook import ids
+from chapbook.cache import EssayCache, essay_key, freeze, thaw
+from chapbook.diagnostics import Diagnostics
+from chapbook.languages import direction
+from chapbook.limits import blame
+from chapbook.markdown.parser import parse_essay
+from chapbook.markdown.terms import TermMatcher
+from chapbook.model.book import Book, Chapter, Part
+from chapbook.model.essay import ParsedEssay
+from chapbook.model.manifest import ChapterSpec, Manifest
+from chapbook.model.terms import Found, Glossary, Index
+from chapbook.read.sources import read_source
+from chapbook.read.terms import load_glossary, load_index
+
+
+def _running_head(title: str) -> str:
+    """A title's main clause, short enough for a running head: the part before a colon."""
+    return title.split(":", 1)[0].strip()
+
+
+def read_book(manifest: Manifest, diagnostics: Diagnostics,
+              on_chapter: Callable[[str], None] | None = None,
+              cache: Path | None = None) -> tuple[Book, Found]:
+    """The whole book read; with `cache` (a folder in build/), essays parsed before with the
+    same content are taken from it (see cache.py)."""
+    glossary = load_glossary(manifest.glossary) if manifest.glossary else None
+    index = load_index(manifest.index) if manifest.index else None
+    matcher = TermMatcher(glossary, index)
+    found = Found()
+    essays = EssayCache(cache)
+    terms = b"".join(path.read_bytes() for path in (manifest.glossary, manifest.index) if path)
+    parts: list[Part] = []
+    used_ids: set[str] = set()
+    number = 0
+    for part_number, part_spec in enumerate(manifest.parts, 1):
+        part = Part(f"part-{part_number}", part_number, part_spec.title, part_spec.intro)
+        for spec in part_spec.chapters:
+            number += 1
+            chapter_id = ids.chapter_id(spec.source.stem, number, used_ids)
+            with blame(spec.source, "reading the essay"):
+                essay = _parsed_essay(manifest, spec, number, chapter_id, matcher, found,
+                                      diagnostics, essays, terms, glossary, index)
+                chapter = _chapter(spec, part, number, chapter_id, essay, diagnostics)
+            part.chapters.append(chapter)
+            if on_chapter:
+                on_chapter(f"reading {chapter.id[:14]}")
+        parts.append(part)
+    return Book(manifest, parts, glossary, index), found
+
+
+def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id: str,
+                  matcher: TermMatcher, found: Found, diagnostics: Diagnostics,
+                  essays: EssayCache, terms: bytes, glossary: Glossary | None,
+                  index: Index | None) -> ParsedEssay:
+    language = spec.language or manifest.metadata.language
+    try:
+        raw = spec.source.read_bytes()
+    except OSError:
+        raw = b""  # read_source below reports it properly
+    key = essay_key(raw, chapter_id, str(number), language, str(manifest.root.resolve()),
+                    str(spec.source.resolve()), terms)
+    cached = essays.load(key)
+    if cached is not None and thaw(cached, glossary, index, found, manifest.root):
+        for finding in cached.findings:
+            diagnostics.add(finding.level, finding.code, finding.message, finding.path,
+                            finding.line)
+        return cached.essay
+    own_found, own = Found(), Diagnostics()
+    source = read_source(spec.source, own)
+    if not source.text.strip():
+        own.warn("empty-essay", "the essay is empty; its chapter will have a title and "
+                 "nothing else", spec.source, 1)
+    essay = parse_essay(source.text, chapter_id, spec.source, own,
+                        [matcher.rule(chapter_id, number, own_found)], manifest.root,
+                        direction(language))
+    essays.store(key, freeze(essay, own_found, own.findings))
+    found.glossary += own_found.glossary
+    found.index += own_found.index
+    found.marks += own_found.marks
+    for finding in own.findings:
+        diagnostics.add(finding.level, finding.code, finding.message, finding.path, finding.line)
+    return essay
+
+
+def _chapter(spec: ChapterSpec, part: Part, number: int, chapter_id: str, essay: ParsedEssay,
+             diagnostics: Diagnostics) -> Chapter:
+    title = spec.title or essay.title
+    if title is None:
+        title = ids.without_ordering_number(spec.source.stem).replace("-", " ") \
+            .replace("_", " ").strip().capitalize() or f"Chapter {number}"
+        diagnostics.warn("no-title", f"the essay has no title (a first `# ` heading, or "
+                         f"`title:` in front matter); using '{title}'", spec.source, 1)
+    return Chapter(chapter_id, number, title, spec.running_head or _running_head(title),
+                   spec.key_points, spec.source, essay, part, spec.language)

@@ -1,0 +1,101 @@
+"""The one Jinja environment over chapbook's templates, the helpers templates call, and the
+unified HTML book every edition starts from (here, so the layout and the builders share it)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from chapbook import __version__
+from chapbook.collect.locators import (
+    chapter_locators,
+    first_and_rest,
+    page_locators,
+    section_locators,
+)
+from chapbook.languages import direction
+from chapbook.markdown.render import chapter_body, chapter_title, note_body, pagebreak
+from chapbook.model.book import Book
+from chapbook.resources import templates_dir
+
+
+def roman(number: int) -> str:
+    """`number` (1 to 3999) in Roman numerals: 40 is XL, 1994 is MCMXCIV."""
+    numerals = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+                (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
+    out = ""
+    for value, letters in numerals:
+        while number >= value:
+            out, number = out + letters, number - value
+    return out
+
+
+def long_date(iso: str) -> str:
+    day = date.fromisoformat(iso)
+    return f"{day.day} {day:%B %Y}"
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.globals.update(roman=roman, version=__version__, pagebreak=pagebreak,
+                       chapter_title=chapter_title, chapter_body=chapter_body, note_body=note_body)
+    env.filters["plain"] = plain
+    return env
+
+
+# Invisible format characters a document title need not carry: direction overrides, embeddings
+# and isolates, zero-width spaces, word joiners, byte-order marks. In a PDF's /Title or a file
+# manager they reorder or hide what the reader sees ("Trojan Source"). ZWNJ and ZWJ stay: Persian
+# and the Indic scripts spell with them.
+_INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def plain(text: str) -> str:
+    """Text for a document's metadata (the PDF /Title, the EPUB's title): no invisible
+    format characters."""
+    return _INVISIBLE.sub("", text)
+
+
+def book_context(book: Book) -> dict[str, Any]:
+    """What every template of the book sees: plain data from the Book model."""
+    meta = book.meta
+    keywords = list({k.casefold(): k for k in [*meta.subjects, *meta.keywords]}.values())
+    return {
+        "book": book,
+        "meta": meta,
+        "parts": book.parts,
+        "chapters": book.chapters,
+        "keywords": keywords,
+        "direction": direction(meta.language),
+        "date_long": long_date(meta.date),
+        "modified": meta.date,
+        "front_matter": [m for m in book.manifest.front_matter],
+        "back_matter": [m for m in book.manifest.back_matter if book.has(m)],
+        "sections": ("front", "body", "back"),
+        "body_flavour": "print",
+        "segment": None,
+        "pages": None,
+        "page_locators": page_locators,
+        "section_locators": section_locators,
+        "chapter_locators": chapter_locators,
+        "first_and_rest": first_and_rest,
+        "element_marks": {},
+        "page_breaks": None,
+        "page_list": [],
+    }
+
+
+def render_book_html(book: Book, screen_css: str = "", **overrides: Any) -> str:
+    """The book as one HTML page; `overrides` replace context entries (the cover alone, say)."""
+    template = environment().get_template("html/book.html.j2")
+    return template.render({**book_context(book), "screen_css": screen_css, **overrides})
