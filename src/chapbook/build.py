@@ -15,6 +15,7 @@ from chapbook.diagnostics import Diagnostics
 from chapbook.fonts import book_text_files, report_missing_glyphs
 from chapbook.limits import blame
 from chapbook.model.book import Book
+from chapbook.model.pages import Layouts
 from chapbook.model.terms import Found
 from chapbook.options import BuildOptions
 from chapbook.read.essays import read_book
@@ -73,10 +74,11 @@ def write(book: Book, options: BuildOptions, diagnostics: Diagnostics,
     """Phase three: each edition written from the finished Book."""
     progress = progress or Progress()
     built = Built(book)
+    layouts = Layouts()
     for edition in options.editions:
         with progress.stage(f"building {edition}"), \
                 blame(options.manifest, f"building the {edition} edition"):
-            built.outputs[edition] = builder(edition)(book, options, diagnostics)
+            built.outputs[edition] = builder(edition)(book, options, diagnostics, layouts)
             progress.written(edition, built.outputs[edition])
     return built
 

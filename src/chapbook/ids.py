@@ -106,3 +106,9 @@ def text_blocks(chapter: str) -> re.Pattern[str]:
     """The ids of a chapter's blocks that hold its text: headings and numbered blocks, not term
     anchors, notes or the title."""
     return re.compile(rf"^{re.escape(chapter)}-(?:[a-z0-9]|-b\d+$)")
+
+
+def back_matter_entries() -> re.Pattern[str]:
+    """The ids of glossary entries and index headings (glossary_entry, index_heading): where the
+    EPUB's page list may mark a page beginning in the back matter."""
+    return re.compile(r"^(glossary|index)--")

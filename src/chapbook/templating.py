@@ -11,12 +11,7 @@ from typing import Any
 import jinja2
 
 from chapbook import __version__
-from chapbook.collect.locators import (
-    chapter_locators,
-    first_and_rest,
-    page_locators,
-    section_locators,
-)
+from chapbook.collect.locators import Locating
 from chapbook.languages import direction
 from chapbook.markdown.render import chapter_body, chapter_title, note_body, pagebreak
 from chapbook.model.book import Book
@@ -85,10 +80,7 @@ def book_context(book: Book) -> dict[str, Any]:
         "body_flavour": "print",
         "segment": None,
         "pages": None,
-        "page_locators": page_locators,
-        "section_locators": section_locators,
-        "chapter_locators": chapter_locators,
-        "first_and_rest": first_and_rest,
+        "locating": Locating(),  # render_book_html locates by page when `pages` is given
         "element_marks": {},
         "page_breaks": None,
         "page_list": [],
@@ -98,4 +90,5 @@ def book_context(book: Book) -> dict[str, Any]:
 def render_book_html(book: Book, screen_css: str = "", **overrides: Any) -> str:
     """The book as one HTML page; `overrides` replace context entries (the cover alone, say)."""
     template = environment().get_template("html/book.html.j2")
-    return template.render({**book_context(book), "screen_css": screen_css, **overrides})
+    context = {**book_context(book), "screen_css": screen_css, **overrides}
+    return template.render({**context, "locating": Locating(context["pages"])})

@@ -12,9 +12,12 @@ from chapbook.errors import BookError
 from chapbook.model.book import Book
 
 if TYPE_CHECKING:
+    from chapbook.model.pages import Layouts
     from chapbook.options import BuildOptions
 
-Builder = Callable[[Book, "BuildOptions", Diagnostics], Path]
+# A builder writes one edition of the Book; `Layouts` carries the layouts this build has made,
+# for the editions that share one.
+Builder = Callable[[Book, "BuildOptions", Diagnostics, "Layouts"], Path]
 
 
 _BUILDERS = {"html": "html:build_html", "pdf": "pdf:build_pdf", "epub": "epub:build_epub",

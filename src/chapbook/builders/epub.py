@@ -18,6 +18,7 @@ from chapbook.cache import cached_page_map
 from chapbook.diagnostics import Diagnostics
 from chapbook.fonts import font_face_css, needed_faces, subset_fonts
 from chapbook.model.book import Book
+from chapbook.model.pages import Layouts
 from chapbook.options import BuildOptions
 from chapbook.outputs import write_atomic
 from chapbook.reproducible import build_time, normalise_epub
@@ -90,7 +91,7 @@ def _accessibility(package: epub.EpubBook, book: Book) -> None:
                              {"property": "a11y:certifiedBy"})
 
 
-def print_page_map(book: Book, diagnostics: Diagnostics,
+def print_page_map(book: Book, diagnostics: Diagnostics, layouts: Layouts,
                    cache: Path | None = None) -> dict[str, Any]:
     """Where the print edition's pages begin, as template context: markers at the start of
     documents, inside chapter text, and before glossary and index entries, and the page list."""
@@ -101,7 +102,7 @@ def print_page_map(book: Book, diagnostics: Diagnostics,
     page_map = cached_page_map(book, cache)
     if page_map is None:  # no PDF of this book built yet: lay it out, without writing it
         from chapbook.layout.paginate import typeset
-        page_map = typeset(book, diagnostics, write=False, cache=cache)
+        page_map = typeset(book, diagnostics, layouts=layouts, write=False, cache=cache)
     for start in page_map.starts:
         if start.element is None:
             doc_starts.setdefault(start.document, []).append(start.number)
@@ -124,9 +125,10 @@ def _written(page_list: list[tuple[int, str]],
     return [(number, href) for number, href in page_list if href in markers]
 
 
-def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics) -> Path:
+def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
+               layouts: Layouts) -> Path:
     cache = options.cache
-    context = {**book_context(book), **print_page_map(book, diagnostics, cache)}
+    context = {**book_context(book), **print_page_map(book, diagnostics, layouts, cache)}
     modified = build_time(book.manifest.root, book.meta.date).replace(microsecond=0)
     package = epub.EpubBook()
     _metadata(package, book, modified)

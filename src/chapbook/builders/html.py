@@ -8,6 +8,7 @@ from pathlib import Path
 from chapbook.diagnostics import Diagnostics
 from chapbook.fonts import data_uri, font_face_css, needed_faces, subset_fonts
 from chapbook.model.book import Book
+from chapbook.model.pages import Layouts
 from chapbook.options import BuildOptions
 from chapbook.outputs import write_atomic
 from chapbook.resources import styles_dir
@@ -22,7 +23,8 @@ def screen_css(text: str, cache: Path | None = None) -> str:
     return faces + (styles_dir() / "screen.css").read_text("utf-8")
 
 
-def build_html(book: Book, options: BuildOptions, diagnostics: Diagnostics) -> Path:
+def build_html(book: Book, options: BuildOptions, diagnostics: Diagnostics,
+               layouts: Layouts) -> Path:
     draft = render_book_html(book)
     html = render_book_html(book, screen_css=screen_css(draft, options.cache),
                             body_flavour="web")

@@ -8,25 +8,32 @@ from pathlib import Path
 from chapbook.diagnostics import Diagnostics
 from chapbook.layout.paginate import PRINT_SHOP, typeset
 from chapbook.model.book import Book
+from chapbook.model.pages import Layouts
 from chapbook.options import BuildOptions
 from chapbook.outputs import write_atomic
 
 
-def pdf_bytes(book: Book, options: BuildOptions, diagnostics: Diagnostics) -> bytes:
+def pdf_bytes(book: Book, options: BuildOptions, diagnostics: Diagnostics,
+              layouts: Layouts) -> bytes:
     """The reading edition: tagged PDF/UA-1 (structure tree, language, title shown, alt text),
     running heads and folios marked as pagination artifacts."""
-    data = typeset(book, diagnostics, cache=options.cache, jobs=options.jobs).pdf
+    data = typeset(book, diagnostics, layouts=layouts, cache=options.cache,
+                   jobs=options.jobs).pdf
     assert data is not None
     return data
 
 
-def build_pdf(book: Book, options: BuildOptions, diagnostics: Diagnostics) -> Path:
-    return write_atomic(options.out / f"{book.slug}.pdf", pdf_bytes(book, options, diagnostics))
+def build_pdf(book: Book, options: BuildOptions, diagnostics: Diagnostics,
+              layouts: Layouts) -> Path:
+    return write_atomic(options.out / f"{book.slug}.pdf",
+                        pdf_bytes(book, options, diagnostics, layouts))
 
 
-def build_print(book: Book, options: BuildOptions, diagnostics: Diagnostics) -> Path:
+def build_print(book: Book, options: BuildOptions, diagnostics: Diagnostics,
+                layouts: Layouts) -> Path:
     """The print-shop edition: bleed and crop marks (styles/print-shop.css), PDF/X-4, fonts
     embedded whole, trim and bleed boxes set by WeasyPrint from the CSS page and bleed."""
-    data = typeset(book, diagnostics, PRINT_SHOP, cache=options.cache, jobs=options.jobs).pdf
+    data = typeset(book, diagnostics, PRINT_SHOP, layouts=layouts, cache=options.cache,
+                   jobs=options.jobs).pdf
     assert data is not None
     return write_atomic(options.out / f"{book.slug}-print.pdf", data)

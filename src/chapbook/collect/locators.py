@@ -7,7 +7,7 @@ joined as ranges; in the EPUB and HTML editions they are links to each chapter s
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chapbook.model.terms import Occurrence
 
@@ -78,3 +78,32 @@ def first_and_rest(occurrences: list[Occurrence],
         first = Locator(str(start), first.anchor, first.chapter_id, f"page {start}")
         return first, page_locators(rest_occurrences, pages)
     return first, located[1:]
+
+
+@dataclass(frozen=True)
+class Locating:
+    """How one edition's glossary and index say where a term is: by printed page when the
+    layout's pages are known (print), else by chapter and section. Python decides; the templates
+    only iterate what it gives them (as Sphinx's IndexEntries does for its index)."""
+
+    pages: dict[str, int] | None = field(default=None, hash=False)
+
+    @property
+    def by_page(self) -> bool:
+        return self.pages is not None
+
+    def index(self, occurrences: Iterable[Occurrence]) -> list[Locator]:
+        """An index heading's locators."""
+        if self.pages is not None:
+            return page_locators(occurrences, self.pages)
+        return section_locators(occurrences)
+
+    def glossary_pages(self, occurrences: list[Occurrence]) -> tuple[Locator | None,
+                                                                     list[Locator]]:
+        """In print: the page a glossary term is first discussed on, and the others."""
+        assert self.pages is not None
+        return first_and_rest(occurrences, self.pages)
+
+    def glossary_chapters(self, occurrences: Iterable[Occurrence]) -> list[Locator]:
+        """On screen: the chapters a glossary term is used in."""
+        return chapter_locators(occurrences)

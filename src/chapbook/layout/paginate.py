@@ -30,7 +30,7 @@ from chapbook.layout.typesetter import Typesetter, captured_logs
 from chapbook.layout.writers import PieceWriter, parallel_jobs
 from chapbook.limits import blame
 from chapbook.model.book import Book, Chapter, Part
-from chapbook.model.pages import PageMap, PageStart
+from chapbook.model.pages import Layout, Layouts, PageMap, PageStart
 from chapbook.pdf.artifacts import mark_artifacts
 from chapbook.pdf.combine import combine
 from chapbook.pdf.stable import pdf_identifier, stable_ids
@@ -112,33 +112,21 @@ PRINT_SHOP = Edition("print", ("print-shop.css",),
 PIECE_WORDS = 20_000
 
 
-@dataclass
-class Typeset:
-    """The book typeset: the PDF's bytes (None if only the layout was wanted), each anchor's
-    page, and where each page begins."""
-
-    pdf: bytes | None
-    pages: dict[str, int]
-    starts: list[PageStart]
-
-
-_TYPESET: dict[tuple[int, str, int], Typeset] = {}
-
-
 def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,
-            write: bool = True, cache: Path | None = None, jobs: int | None = None,
-            piece_words: int = PIECE_WORDS) -> Typeset:
-    """The book laid out and, if `write`, written as `edition`; once per build, however many
-    editions (PDF, booklet, EPUB page list) need it. The page map is kept in `cache` for later
-    builds (pagemap.py). `jobs`: writer processes beside the layout (default: CHAPBOOK_JOBS, or
-    one per spare core; 0: this process only)."""
-    key = (id(book), edition.name, piece_words)
-    known = _TYPESET.get(key)
+            layouts: Layouts | None = None, write: bool = True, cache: Path | None = None,
+            jobs: int | None = None, piece_words: int = PIECE_WORDS) -> Layout:
+    """The book laid out and, if `write`, written as `edition`; once per build (with the build's
+    `layouts`), however many editions need it. The page map is kept in `cache` for later builds
+    (cache.store_page_map). `jobs`: writer processes beside the layout (default: one per spare
+    core; 0: this process only)."""
+    key = (edition.name, piece_words)
+    known = layouts.made.get(key) if layouts is not None else None
     if known is not None and (known.pdf is not None or not write):
         return known
-    _TYPESET.clear()  # one book a process at a time; do not keep old results alive
     jobs = parallel_jobs() if jobs is None else jobs
-    result = _TYPESET[key] = _typeset(book, diagnostics, edition, write, jobs, piece_words)
+    result = _typeset(book, diagnostics, edition, write, jobs, piece_words)
+    if layouts is not None:
+        layouts.made[key] = result
     store_page_map(book, cache, PageMap(result.pages, result.starts), edition.name)
     return result
 
@@ -160,7 +148,7 @@ def _writer(book: Book, edition: Edition,
 
 
 def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool, jobs: int,
-             piece_words: int) -> Typeset:
+             piece_words: int) -> Layout:
     typesetter = Typesetter(book, diagnostics, edition.sheets)
 
     def render(first_page: int, **context: Any) -> Document:
@@ -205,7 +193,7 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
                 document = render(start, sections=("back",), pages=pages)
             pages.update(anchor_pages(document, start))
             starts += element_starts(document, start, {"glossary": "glossary", "index": "index"},
-                                     re.compile(r"^(glossary|index)--"))
+                                     ids.back_matter_entries())
             run += document.pages
 
         with blame(book.manifest.path, "laying out the front matter"):
@@ -219,10 +207,10 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
         pages.update(anchor_pages(front, 1))
         starts[:0] = element_starts(front, 1, FRONT_DOCUMENTS, re.compile("^$"))
         if not write:
-            return Typeset(None, pages, starts)
+            return Layout(None, pages, starts)
         if not writer.pieces:  # a short book: one piece, written here, as WeasyPrint writes it
             whole = front.copy([*opening, *run])
-            return Typeset(_writer(book, edition, piece=False)(whole, diagnostics), pages, starts)
+            return Layout(_writer(book, edition, piece=False)(whole, diagnostics), pages, starts)
         writer.submit(front.copy(run), here=True)
         writer.submit(front.copy(opening), here=True)
         *body, opening_pdf = writer.results()
@@ -231,4 +219,4 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
     for anchor in combined.missing_anchors:
         diagnostics.warn("typesetting", f"No anchor #{anchor} for internal URI reference",
                          book.manifest.path)
-    return Typeset(combined.pdf, pages, starts)
+    return Layout(combined.pdf, pages, starts)

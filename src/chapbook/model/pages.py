@@ -26,3 +26,21 @@ class PageMap:
 
     pages: dict[str, int]
     starts: list[PageStart]
+
+
+@dataclass
+class Layout:
+    """The book laid out (layout/paginate.py): the PDF's bytes (None if only the layout was
+    wanted), each anchor's page, and where each page begins."""
+
+    pdf: bytes | None
+    pages: dict[str, int]
+    starts: list[PageStart]
+
+
+class Layouts:
+    """The layouts one build has made, so that the editions that need the same one (the PDF,
+    the booklet, the EPUB's page list) share it. Made by build(), one per build."""
+
+    def __init__(self) -> None:
+        self.made: dict[tuple[str, int], Layout] = {}

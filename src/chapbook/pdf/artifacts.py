@@ -13,6 +13,8 @@ import io
 
 import pikepdf
 
+from chapbook.pdf import save_pdf
+
 
 def _reachable(root: pikepdf.Object) -> set[tuple[int, int]]:
     seen: set[tuple[int, int]] = set()
@@ -61,7 +63,4 @@ def mark_artifacts(data: bytes) -> bytes:
         page.Contents = pdf.make_stream(pikepdf.unparse_content_stream(instructions))
         for mcid in orphans:
             elements[mcid] = None  # an artifact has no structure parent
-    output = io.BytesIO()
-    pdf.save(output, deterministic_id=True, compress_streams=True,
-             object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    return output.getvalue()
+    return save_pdf(pdf)

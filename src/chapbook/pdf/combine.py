@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import pikepdf
 
+from chapbook.pdf import save_pdf
+
 Bookmark = tuple[int, pikepdf.Object, pikepdf.Object]  # level, title, destination
 
 
@@ -157,7 +159,4 @@ def combine(pieces: list[bytes], levels: list[list[int]]) -> Combined:
         del pdf.Root["/Outlines"]
     _outline(pdf, outline)
     _share_fonts(pdf)
-    output = io.BytesIO()
-    pdf.save(output, deterministic_id=True, compress_streams=True,
-             object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    return Combined(output.getvalue(), missing)
+    return Combined(save_pdf(pdf), missing)
