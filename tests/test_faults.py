@@ -65,12 +65,14 @@ def _as_from_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _start(book: Path, out: Path, edition: str = "pdf") -> subprocess.Popen[str]:
+def _start(book: Path, out: Path, edition: str = "pdf",
+           user_cache: Path | None = None) -> subprocess.Popen[str]:
     # A session of its own, so a test can signal the whole group as a terminal's Ctrl-C does.
+    env = {**os.environ, "XDG_CACHE_HOME": str(user_cache)} if user_cache else None
     return subprocess.Popen([sys.executable, "-m", "chapbook", "build", edition, "--book",
                              str(book), "--out", str(out), "--jobs", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, preexec_fn=_as_from_a_terminal)
+                            start_new_session=True, preexec_fn=_as_from_a_terminal, env=env)
 
 
 def _wait_for_writers(build: subprocess.Popen[str], count: int = 3) -> set[int]:
@@ -141,7 +143,8 @@ def test_killing_the_build_kills_its_font_subsetting_workers(long_book: Path,
     if (os.cpu_count() or 1) < 2:
         pytest.skip("fonts are subset in worker processes only with two cores or more")
     out = tmp_path / "out"
-    build = _start(long_book, out, "html")  # into an empty cache: every face is subset
+    # Into empty caches (the output folder's and the user's): every face is subset.
+    build = _start(long_book, out, "html", user_cache=tmp_path / "user-cache")
     processes = _wait_for_writers(build, 4)  # supervisor, build, and two workers at least
     _hold_writers(build)
     os.kill(build.pid, signal.SIGKILL)

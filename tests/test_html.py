@@ -112,3 +112,47 @@ def test_links_to_a_heading_by_its_slug_resolve(tmp_path: Path) -> None:
     tree = lxml_html.parse(str(tmp_path / "out" / "links.html")).getroot()
     [link] = tree.xpath("//article//a[text()='the overview']")
     assert link.get("href") == "#links-overview" and tree.xpath("//*[@id='links-overview']")
+
+
+def test_font_subsets_are_shared_by_output_folders_through_the_user_cache(
+        tmp_path: Path) -> None:
+    """A second output folder (or book) with the same characters takes the subsets the first
+    made from the user's cache folder: the HTML is the same, and no subset is made again."""
+    from .conftest import ROOTS, run_cli
+
+    env = {"XDG_CACHE_HOME": str(tmp_path / "user-cache")}
+    shared = tmp_path / "user-cache" / "chapbook" / "fonts"
+    edge = str(ROOTS / "edge" / "book.yml")
+    assert run_cli("build", "html", "--book", edge, "--out", str(tmp_path / "one"),
+                   env=env).returncode == 0
+    made = sorted(path.name for path in shared.glob("*.entry"))
+    assert made, "no subset reached the user's cache"
+    assert run_cli("build", "html", "--book", edge, "--out", str(tmp_path / "two"),
+                   env=env).returncode == 0
+    assert sorted(path.name for path in shared.glob("*.entry")) == made
+    assert sorted(p.name for p in (tmp_path / "two" / ".cache" / "fonts").glob("*.entry")) \
+        == made
+    assert (tmp_path / "one" / "edge-cases.html").read_bytes() \
+        == (tmp_path / "two" / "edge-cases.html").read_bytes()
+
+
+def test_the_shared_font_cache_lets_the_least_recently_used_go(
+        tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    from chapbook.cache import SharedCache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+
+    class Small(SharedCache):
+        MAX_BYTES = 3200  # three entries of 1000 bytes and their signatures
+
+    cache = Small("fonts")
+    for number, key in enumerate(("a", "b", "c")):
+        cache.store(key, bytes(1000))
+        entry = cache.folder / f"{cache._name(key)}.entry"
+        os.utime(entry, (1000 + number, 1000 + number))  # a, then b, then c
+    assert cache.load("a") == bytes(1000)  # a is used again: b is now the least recent
+    cache.store("d", bytes(1000))
+    assert cache.load("b") is None
+    assert all(cache.load(key) == bytes(1000) for key in ("a", "c", "d"))

@@ -22,6 +22,7 @@ one that leaves its version number alone, makes everything again instead of serv
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -74,12 +75,17 @@ def ignored_entries() -> list[Path]:
     return found
 
 
+def _user_folder() -> Path:
+    """chapbook's folder in the user's cache (XDG_CACHE_HOME, else ~/.cache)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chapbook"
+
+
 @functools.cache
 def _secret() -> bytes | None:
     """The key that signs this machine's cache entries, kept outside build/ (in the user's cache
     folder, readable by the user alone), so whoever can write build/ cannot make an entry this
     chapbook accepts. None where it cannot be kept: then nothing is cached."""
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chapbook"
+    folder = _user_folder()
     path = folder / "cache-key"
     try:
         key = path.read_bytes()
@@ -161,6 +167,40 @@ class DataCache(Generic[T]):
             os.replace(temporary, self.folder / f"{name}.entry")
         except OSError:
             pass  # a cache that cannot be written only costs the next build its time
+
+
+class SharedCache(DataCache[bytes]):
+    """Entries no one book owns (font subsets: a font, some characters, chapbook's code), kept in
+    the user's cache folder and shared by every book and output folder on the machine; the
+    least recently used go once the folder passes MAX_BYTES. Safe to delete."""
+
+    MAX_BYTES = 256 * 1024 * 1024
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(_user_folder(), kind, bytes)
+
+    def load(self, key: str) -> bytes | None:
+        value = super().load(key)
+        if value is not None and self.folder is not None:
+            with contextlib.suppress(OSError):  # used now: the last to go
+                os.utime(self.folder / f"{self._name(key)}.entry")
+        return value
+
+    def store(self, key: str, entry: bytes) -> None:
+        super().store(key, entry)
+        if self.folder is None:
+            return
+        try:
+            entries = sorted((path.stat().st_mtime, path.stat().st_size, path)
+                             for path in self.folder.glob("*.entry"))
+            total = sum(size for _, size, _ in entries)
+            for _, size, path in entries:
+                if total <= self.MAX_BYTES:
+                    break
+                path.unlink(missing_ok=True)
+                total -= size
+        except OSError:
+            pass  # another build trimmed it first
 
 
 ESSAY_CODEC = Codec((CachedEssay, ParsedEssay, Heading, Footnote, FrontMatter, Occurrence,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import tinycss2
 
 from chapbook import __version__
-from chapbook.cache import DataCache
+from chapbook.cache import DataCache, SharedCache
 from chapbook.diagnostics import Diagnostics, Finding, Level
 from chapbook.limits import die_with_parent
 from chapbook.resources import styles_dir
@@ -107,18 +107,31 @@ def _subset_key(face: FontFace, characters: str, flavor: str | None) -> str:
 def subset_fonts(faces: tuple[FontFace, ...], text: str, flavor: str | None,
                  cache: Path | None = None) -> dict[FontFace, bytes]:
     """Each face cut down to the characters of `text`, as `flavor` (None or "woff2"). With
-    `cache` (a folder in build/), a subset made before (by this edition or another) is read
-    back instead: subsetting is most of the time an HTML or EPUB build takes. The faces still to
+    `cache` (a folder in build/), a subset made before (by this edition or another, or, through
+    the user's cache folder, by another book or output folder) is read back instead:
+    subsetting is most of the time an HTML or EPUB build takes. The faces still to
     be subset are shared among processes, one per core. The cache is safe to delete."""
     characters = _characters(text)
     store = DataCache(cache, "fonts", bytes)
+    shared = SharedCache("fonts")  # the same subsets serve every book and folder on the machine
 
     def load(face: FontFace, flavor: str | None) -> bytes | None:
-        return store.load(_subset_key(face, characters, flavor)) if cache else None
+        if not cache:
+            return None
+        data = store.load(_subset_key(face, characters, flavor))
+        if data is None and (data := shared.load(_subset_key(face, characters, flavor))):
+            # Into this folder's cache with the plain subset it was made from, as a subset
+            # made here would be: the EPUB takes the plain one.
+            for kind in dict.fromkeys((flavor, None)):
+                found = data if kind == flavor else shared.load(_subset_key(face, characters, kind))
+                if found is not None:
+                    store.store(_subset_key(face, characters, kind), found)
+        return data
 
     def keep(face: FontFace, flavor: str | None, data: bytes) -> None:
         if cache:
             store.store(_subset_key(face, characters, flavor), data)
+            shared.store(_subset_key(face, characters, flavor), data)
 
     done = {face: data for face in faces if (data := load(face, flavor)) is not None}
     wanted = [face for face in faces if face not in done]
