@@ -66,9 +66,15 @@ def test_progress_bars_on_a_terminal_and_a_summary(tmp_path: Path) -> None:
 
 
 def test_quiet_prints_nothing_but_errors(tmp_path: Path) -> None:
-    result = run_cli("build", "html", "--quiet", "--book", str(ROOTS / "edge" / "book.yml"),
+    edge = str(ROOTS / "edge" / "book.yml")
+    said = run_cli("build", "html", "--book", edge, "--out", str(tmp_path))
+    assert said.returncode == 0 and ": note: " in said.stderr and "wrote" in said.stdout
+    quiet = run_cli("build", "html", "--quiet", "--book", edge, "--out", str(tmp_path))
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+    failed = run_cli("build", "html", "--quiet", "--book", str(tmp_path / "missing.yml"),
                      "--out", str(tmp_path))
-    assert result.returncode == 0 and result.stdout == ""
+    assert failed.returncode == 1 and failed.stdout == ""
+    assert "missing.yml" in failed.stderr and "error" in failed.stderr
 
 
 def test_essay_cache_reparses_only_what_changed(tmp_path: Path) -> None:

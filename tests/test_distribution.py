@@ -30,10 +30,8 @@ SLUG = "defence-diplomacy-briefing"
 
 
 @pytest.fixture(scope="module")
-def editions(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("editions")
-    assert build(BUNDLED, out, "pdf", "booklet", "print", "epub") == 0
-    return out
+def editions(built) -> Path:
+    return built("bundled")[0]
 
 
 def words(text: str) -> str:

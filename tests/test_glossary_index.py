@@ -48,9 +48,13 @@ def index_text(bundled: dict[str, Path], pdf_pages: list[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def anchor_pages(book) -> dict[str, int]:
-    from chapbook.layout.paginate import typeset
-    return typeset(book, Diagnostics(), write=False).pages
+def anchor_pages(book, built) -> dict[str, int]:
+    """Each anchor's page, as the shared build's layout kept it in its cache."""
+    from chapbook.cache import cached_page_map
+
+    page_map = cached_page_map(book, built("bundled")[0] / ".cache")
+    assert page_map is not None, "the shared build kept no page map for this book"
+    return page_map.pages
 
 
 def test_bundled_book_uses_every_term(book) -> None:

@@ -64,9 +64,11 @@ def _structure(data: bytes) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def whole_and_pieces() -> tuple[bytes, bytes, Diagnostics]:
+def whole_and_pieces(built) -> tuple[bytes, bytes, Diagnostics]:
+    """The bundled book as the build writes it (a short book: one piece, written as WeasyPrint
+    writes it) and with every chapter a piece of its own."""
     book = load_book(BUNDLED, Diagnostics())
-    whole = typeset(book, Diagnostics(), piece_words=10**9, jobs=0).pdf
+    whole = (built("bundled")[0] / "defence-diplomacy-briefing.pdf").read_bytes()
     found = Diagnostics()
     # Every chapter a piece, written by forked writers while the layout goes on.
     pieces = typeset(book, found, piece_words=1, jobs=2).pdf
@@ -115,10 +117,10 @@ def test_jobs_option_is_checked(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_print_edition_in_pieces_keeps_one_copy_of_each_whole_font() -> None:
+def test_print_edition_in_pieces_keeps_one_copy_of_each_whole_font(built) -> None:
     from chapbook.layout.paginate import PRINT_SHOP
     book = load_book(BUNDLED, Diagnostics())
-    whole = typeset(book, Diagnostics(), PRINT_SHOP, piece_words=10**9, jobs=0).pdf
+    whole = (built("bundled")[0] / "defence-diplomacy-briefing-print.pdf").read_bytes()
     pieces = typeset(book, Diagnostics(), PRINT_SHOP, piece_words=1, jobs=1).pdf
     assert whole is not None and pieces is not None
 

@@ -12,7 +12,7 @@ import pytest
 from lxml import etree, html
 from pypdf import PdfReader
 
-from .conftest import ROOTS, build
+from .conftest import ROOTS
 from .test_epub import NS, epubcheck_messages, package
 
 FIELD_NOTES = ROOTS / "field-notes" / "book.yml"
@@ -21,9 +21,8 @@ NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
 @pytest.fixture(scope="module")
-def field_notes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("field-notes")
-    assert build(FIELD_NOTES, out, "all") == 0
+def field_notes(built) -> dict[str, Path]:
+    out, _ = built("field-notes")
     return {fmt: out / f"field-notes.{fmt}" for fmt in ("pdf", "epub", "html")}
 
 

@@ -3,6 +3,7 @@ output, no connection attempted, runaway essays stopped, and the last good outpu
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -52,17 +53,9 @@ def small_book(folder: Path, essays: dict[str, str | bytes], **chapter_keys: str
 
 # --- broken essays: repaired with a warning, or refused with a clear message ---------------
 
-def build_fixture_book(name: str, factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """Every edition of tests/roots/<name> through the command line: (out folder, stderr)."""
-    out = factory.mktemp(name)
-    result = run_cli("build", "all", "--book", str(ROOTS / name / "book.yml"), "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    return out, result.stderr
-
-
 @pytest.fixture(scope="module")
-def scripts_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    return build_fixture_book("scripts", tmp_path_factory)
+def scripts_build(built) -> tuple[Path, str]:
+    return built("scripts")
 
 
 @pytest.mark.parametrize(("essay", "line", "code"), [
@@ -161,8 +154,18 @@ def test_time_limit_names_what_was_running(tmp_path: Path) -> None:
     essay = "# Slow\n\n" + "\n\n".join("A paragraph of ordinary words that takes time. " * 30
                                       for _ in range(200))
     manifest = small_book(tmp_path / "book", {"slow.md": essay})
-    result = run_cli("build", "pdf", "--timeout", "3", "--book", str(manifest),
-                     "--out", str(tmp_path / "out"))
+    # The build is held (SIGSTOP) as soon as it starts, so it cannot finish within the limit
+    # however fast the machine; its supervisor's clock runs on and stops it.
+    process = subprocess.Popen([sys.executable, "-m", "chapbook", "build", "pdf", "--timeout",
+                                "2", "--book", str(manifest), "--out", str(tmp_path / "out")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    while process.poll() is None and not children.read_text().split():
+        time.sleep(0.005)
+    for child in children.read_text().split() if process.poll() is None else []:
+        os.kill(int(child), signal.SIGSTOP)
+    stdout, stderr = process.communicate(timeout=120)
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     assert result.returncode == 1
     assert "ran out of time" in result.stderr or "longer than its limit" in result.stderr
     assert "Traceback" not in result.stderr
@@ -182,8 +185,8 @@ def test_memory_limit_stops_the_build_cleanly(tmp_path: Path) -> None:
 # --- hostile input cannot reach the build machine --------------------------------------------
 
 @pytest.fixture(scope="module")
-def hostile_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    return build_fixture_book("hostile", tmp_path_factory)
+def hostile_build(built) -> tuple[Path, str]:
+    return built("hostile")
 
 
 @pytest.mark.parametrize(("line", "what"), [
@@ -298,10 +301,15 @@ def test_a_killed_build_leaves_the_previous_files_whole(tmp_path: Path) -> None:
     (tmp_path / "book" / "essays" / "long.md").write_text(essay + "\n\nOne more line.\n")
     process = subprocess.Popen([sys.executable, "-m", "chapbook", "build", "pdf", "--book",
                                 str(manifest), "--out", str(out), "--quiet"])
-    time.sleep(2.5)
+    # Killed once the layout is under way, with its temporary files on disk (the folder the
+    # PDF writers use), not after a guessed time.
+    scratch = out / ".cache" / "tmp"
+    while process.poll() is None and not list(scratch.glob("chapbook-pieces-*")):
+        time.sleep(0.005)
     assert process.poll() is None, "the build finished before it could be killed"
     process.send_signal(signal.SIGKILL)
     process.wait()
+    assert list(scratch.glob("chapbook-pieces-*")), "killed with no temporary file on disk"
     assert (out / "small.pdf").read_bytes() == good
     assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == ["small.pdf"]
     assert build(manifest, out, "pdf") == 0  # and the next build sweeps up what was left
