@@ -23,7 +23,7 @@ from chapbook.cache_codec import Codec
 from chapbook.model.pages import PageMap, PageStart
 from chapbook.pdf.impose import impose, imposition
 
-from .conftest import BUNDLED, ROOTS, build
+from .conftest import BUNDLED, ROOTS, SHARED_EDITIONS, SHARED_EPOCH, build
 
 MM = 72 / 25.4
 SLUG = "defence-diplomacy-briefing"
@@ -194,17 +194,16 @@ def test_epub_accessibility_metadata(editions: Path) -> None:
     assert names[1:] == sorted(names[1:])
 
 
-def test_two_builds_in_different_folders_are_byte_identical(tmp_path: Path) -> None:
-    outputs = []
-    for name in ("one", "two"):
-        shutil.copytree(BUNDLED.parent, tmp_path / name / "book")
-        env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
-        subprocess.run([str(Path(os.sys.executable).parent / "chapbook"), "build", "all",
-                        "booklet", "print", "--quiet", "--book",
-                        str(tmp_path / name / "book" / "book.yml"), "--out",
-                        str(tmp_path / name / "out")], check=True, env=env)
-        outputs.append(tmp_path / name / "out")
-    files = sorted(p.name for p in outputs[0].iterdir() if p.is_file())
+def test_two_builds_in_different_folders_are_byte_identical(built, tmp_path: Path) -> None:
+    """The shared build of the bundled book, and another of a copy of it elsewhere, made at the
+    same SOURCE_DATE_EPOCH (conftest.SHARED_EPOCH) with every edition."""
+    shutil.copytree(BUNDLED.parent, tmp_path / "book")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": SHARED_EPOCH}
+    subprocess.run([str(Path(os.sys.executable).parent / "chapbook"), *("build", *SHARED_EDITIONS),
+                    "--quiet", "--book", str(tmp_path / "book" / "book.yml"), "--out",
+                    str(tmp_path / "out")], check=True, env=env)
+    outputs = [built("bundled")[0], tmp_path / "out"]
+    files = sorted(p.name for p in outputs[0].iterdir() if p.is_file() and p.name[0] != ".")
     assert len(files) == 5
     for name in files:
         assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes(), name

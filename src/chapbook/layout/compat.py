@@ -5,6 +5,7 @@ means reading these again: a test for each patch runs the real engine."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,6 +66,15 @@ def links_across_pieces() -> Iterator[None]:
         weasyprint.pdf.resolve_links = original
 
 
+# --- WeasyPrint's warnings, which chapbook turns into findings (layout/typesetter.py) ----------
+
+# A glyph no font has: the character is the group.
+MISSING_GLYPH = re.compile(
+    r'^\.notdef glyph rendered for Unicode string unsupported by fonts: "(.)"', re.DOTALL)
+# An image without alt text in a tagged PDF: collect/alttext.py has said so at the essay's line.
+MISSING_ALT_TEXT = "has no required alt description"
+
+
 # --- the laid-out page's box tree (WeasyPrint has no public accessor) ------------------------
 
 def page_box(page: Page) -> boxes.PageBox:
@@ -72,4 +82,4 @@ def page_box(page: Page) -> boxes.PageBox:
     return page._page_box
 
 
-__all__ = ["links_across_pieces", "page_box"]
+__all__ = ["MISSING_ALT_TEXT", "MISSING_GLYPH", "links_across_pieces", "page_box"]

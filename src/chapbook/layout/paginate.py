@@ -40,11 +40,6 @@ NO_MARGIN_BOXES = ("@page :left, :right { @top-left { content: none } @top-right
                    " @bottom-left { content: none } @bottom-right { content: none } }")
 
 
-# The front-matter sections that have an EPUB document of their own.
-FRONT_DOCUMENTS = {"cover": "cover", "title-page": "title", "imprint": "imprint",
-                   "contents": "nav"}
-
-
 class _Unknown(dict[str, str]):
     """Page numbers before they are known: wide enough to take the space the real ones will."""
 
@@ -147,65 +142,95 @@ def _writer(book: Book, edition: Edition,
     return write
 
 
-def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool, jobs: int,
-             piece_words: int) -> Layout:
-    typesetter = Typesetter(book, diagnostics, edition.sheets)
+class _Pagination:
+    """One layout of the book, in the order its page numbers become known: the front matter with
+    stand-in numbers (for its length), the body a segment at a time, the back matter with the
+    body's numbers, then the front matter again with the real ones. Laid-out pages wait in `run`
+    until a writer takes them."""
 
-    def render(first_page: int, **context: Any) -> Document:
-        html = render_book_html(book, **context)
-        return typesetter.render(html, extra_css=_starting_at(first_page))
-
-    with blame(book.manifest.path, "laying out the front matter"):
-        front = render(1, sections=("front",), pages=_Unknown())
-    front_length = len(front.pages)
-    blank = typesetter.render(render_book_html(book, sections=()), extra_css=NO_MARGIN_BOXES)
-
-    pages: dict[str, int] = {}
-    starts: list[PageStart] = []
-    run: list[Page] = []  # the pages laid out and not yet handed to a writer
-    run_words = 0
-    next_page = _next_recto(front_length + 1)
-    with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
-        for segment in segments(book):
-            if run_words >= piece_words:  # hand the run over, and let its pages go
-                if write:
-                    writer.submit(front.copy(run))
-                run, run_words = [], 0
-            start = _next_recto(next_page)
-            run += [blank.pages[0]] * (start - next_page)
-            with blame(segment.source if segment.chapter else book.manifest.path,
-                       segment.describe()):
-                document = render(start, sections=("body",), segment=segment)
-            pages.update(anchor_pages(document, start))
-            if segment.chapter:
-                starts += body_starts(document, start, segment.chapter.id,
-                                      ids.text_blocks(segment.chapter.id))
-                run_words += segment.chapter.word_count
-            else:
-                starts.append(PageStart(start, segment.part.id))
-            run += document.pages
-            next_page = start + len(document.pages)
-
-        if any(book.has(matter) for matter in book.manifest.back_matter):
-            start = _next_recto(next_page)
-            run += [blank.pages[0]] * (start - next_page)
-            with blame(book.manifest.path, "laying out the glossary and index"):
-                document = render(start, sections=("back",), pages=pages)
-            pages.update(anchor_pages(document, start))
-            starts += element_starts(document, start, {"glossary": "glossary", "index": "index"},
-                                     ids.back_matter_entries())
-            run += document.pages
-
+    def __init__(self, book: Book, diagnostics: Diagnostics, edition: Edition,
+                 writer: PieceWriter) -> None:
+        self.book, self.writer = book, writer
+        self.typesetter = Typesetter(book, diagnostics, edition.sheets)
         with blame(book.manifest.path, "laying out the front matter"):
-            front = render(1, sections=("front",), pages=pages)
-        if len(front.pages) != front_length:  # the real numbers changed how the contents break
+            self.front = self.render(1, sections=("front",), pages=_Unknown())
+        self.blank = self.typesetter.render(render_book_html(book, sections=()),
+                                            extra_css=NO_MARGIN_BOXES).pages[0]
+        self.pages: dict[str, int] = {}
+        self.starts: list[PageStart] = []
+        self.run: list[Page] = []  # the pages laid out and not yet handed to a writer
+        self.run_words = 0
+        self.next_page = _next_recto(len(self.front.pages) + 1)
+
+    def render(self, first_page: int, **context: Any) -> Document:
+        html = render_book_html(self.book, **context)
+        return self.typesetter.render(html, extra_css=_starting_at(first_page))
+
+    def _recto(self) -> int:
+        """The next recto's number, the blank verso before it (if any) added to the run."""
+        start = _next_recto(self.next_page)
+        self.run += [self.blank] * (start - self.next_page)
+        return start
+
+    def hand_over(self, write: bool) -> None:
+        """Give the run to a writer, and let its pages go."""
+        if write:
+            self.writer.submit(self.front.copy(self.run))
+        self.run, self.run_words = [], 0
+
+    def body(self, segment: Segment) -> None:
+        start = self._recto()
+        with blame(segment.source if segment.chapter else self.book.manifest.path,
+                   segment.describe()):
+            document = self.render(start, sections=("body",), segment=segment)
+        self.pages.update(anchor_pages(document, start))
+        if segment.chapter:
+            self.starts += body_starts(document, start, segment.chapter.id,
+                                       ids.text_blocks(segment.chapter.id))
+            self.run_words += segment.chapter.word_count
+        else:
+            self.starts.append(PageStart(start, segment.part.id))
+        self.run += document.pages
+        self.next_page = start + len(document.pages)
+
+    def back(self) -> None:
+        start = self._recto()
+        with blame(self.book.manifest.path, "laying out the glossary and index"):
+            document = self.render(start, sections=("back",), pages=self.pages)
+        self.pages.update(anchor_pages(document, start))
+        self.starts += element_starts(document, start,
+                                      {"glossary": "glossary", "index": "index"},
+                                      ids.back_matter_entries())
+        self.run += document.pages
+
+    def front_again(self) -> list[Page]:
+        """The front matter with the real page numbers, and the blank page after it if the body
+        must open on a recto."""
+        length = len(self.front.pages)
+        with blame(self.book.manifest.path, "laying out the front matter"):
+            self.front = self.render(1, sections=("front",), pages=self.pages)
+        if len(self.front.pages) != length:  # the real numbers changed how the contents break
             raise BookError("the contents came out a different length once page numbers were "
                             "set", hint="report this with the book; a shorter chapter title "
                                         "avoids it")
-        opening = [*front.pages, *[blank.pages[0]] * (_next_recto(front_length + 1)
-                                                      - front_length - 1)]
-        pages.update(anchor_pages(front, 1))
-        starts[:0] = element_starts(front, 1, FRONT_DOCUMENTS, re.compile("^$"))
+        self.pages.update(anchor_pages(self.front, 1))
+        self.starts[:0] = element_starts(self.front, 1, ids.FRONT_DOCUMENTS, re.compile("^$"))
+        return [*self.front.pages, *[self.blank] * (_next_recto(length + 1) - length - 1)]
+
+
+def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool, jobs: int,
+             piece_words: int) -> Layout:
+    with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
+        pagination = _Pagination(book, diagnostics, edition, writer)
+        for segment in segments(book):
+            if pagination.run_words >= piece_words:
+                pagination.hand_over(write)
+            pagination.body(segment)
+        if any(book.has(matter) for matter in book.manifest.back_matter):
+            pagination.back()
+        opening = pagination.front_again()
+        pages, starts, run, front = (pagination.pages, pagination.starts, pagination.run,
+                                     pagination.front)
         if not write:
             return Layout(None, pages, starts)
         if not writer.pieces:  # a short book: one piece, written here, as WeasyPrint writes it

@@ -16,7 +16,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from chapbook.diagnostics import Diagnostics, Finding
-from chapbook.layout import compat  # noqa: F401  (its patches apply on import)
+from chapbook.layout import compat  # its patches apply on import
 from chapbook.model.book import Book
 from chapbook.resources import styles_dir
 
@@ -51,8 +51,6 @@ class ConfinedFetcher(URLFetcher):
         return super().fetch(url, headers)
 
 
-_NOTDEF = re.compile(r'^\.notdef glyph rendered for Unicode string unsupported by fonts: "(.)"',
-                     re.DOTALL)
 _QUOTED = re.compile(r"'([^'\n]{3,})'|\"([^\"\n]{3,})\"")
 
 
@@ -69,9 +67,9 @@ class _FindingsHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if "has no required alt description" in message:
+        if compat.MISSING_ALT_TEXT in message:
             return  # the collect phase has said so, at the essay's line (collect/alttext.py)
-        notdef = _NOTDEF.match(message)
+        notdef = compat.MISSING_GLYPH.match(message)
         if notdef:
             code = f"(U+{ord(notdef.group(1)):04X})"
             known = [f for f in _glyph_findings(self.source) if code in f.message]
