@@ -186,13 +186,14 @@ class SharedCache(DataCache[bytes]):
                 os.utime(self.folder / f"{self._name(key)}.entry")
         return value
 
-    def store(self, key: str, entry: bytes) -> None:
-        super().store(key, entry)
+    def trim(self) -> None:
+        """Let the least recently used entries go until the folder is under MAX_BYTES: once
+        per build step that stored something, not once per entry."""
         if self.folder is None:
             return
         try:
-            entries = sorted((path.stat().st_mtime, path.stat().st_size, path)
-                             for path in self.folder.glob("*.entry"))
+            entries = sorted((stat.st_mtime, stat.st_size, path)
+                             for path in self.folder.glob("*.entry") for stat in [path.stat()])
             total = sum(size for _, size, _ in entries)
             for _, size, path in entries:
                 if total <= self.MAX_BYTES:

@@ -118,20 +118,22 @@ def subset_fonts(faces: tuple[FontFace, ...], text: str, flavor: str | None,
     def load(face: FontFace, flavor: str | None) -> bytes | None:
         if not cache:
             return None
-        data = store.load(_subset_key(face, characters, flavor))
-        if data is None and (data := shared.load(_subset_key(face, characters, flavor))):
-            # Into this folder's cache with the plain subset it was made from, as a subset
-            # made here would be: the EPUB takes the plain one.
-            for kind in dict.fromkeys((flavor, None)):
-                found = data if kind == flavor else shared.load(_subset_key(face, characters, kind))
-                if found is not None:
-                    store.store(_subset_key(face, characters, kind), found)
+        key = _subset_key(face, characters, flavor)
+        data = store.load(key)
+        if data is None and (data := shared.load(key)) is not None:
+            store.store(key, data)
+            # with the plain subset it was made from, as a subset made here would be: the EPUB
+            # takes the plain one
+            plain_key = _subset_key(face, characters, None)
+            if flavor is not None and (plain_data := shared.load(plain_key)) is not None:
+                store.store(plain_key, plain_data)
         return data
 
     def keep(face: FontFace, flavor: str | None, data: bytes) -> None:
         if cache:
-            store.store(_subset_key(face, characters, flavor), data)
-            shared.store(_subset_key(face, characters, flavor), data)
+            key = _subset_key(face, characters, flavor)
+            store.store(key, data)
+            shared.store(key, data)
 
     done = {face: data for face in faces if (data := load(face, flavor)) is not None}
     wanted = [face for face in faces if face not in done]
@@ -152,6 +154,8 @@ def subset_fonts(faces: tuple[FontFace, ...], text: str, flavor: str | None,
         done[face] = plain[face] if flavor is None else _flavoured(plain[face], flavor)
         if flavor is not None:
             keep(face, flavor, done[face])
+    if cache and (missing or (flavor is not None and wanted)):  # something was stored
+        shared.trim()
     return {face: done[face] for face in faces}
 
 

@@ -81,5 +81,3 @@ def page_box(page: Page) -> boxes.PageBox:
     """The root box of a laid-out page, which layout/page_starts.py walks."""
     return page._page_box
 
-
-__all__ = ["MISSING_ALT_TEXT", "MISSING_GLYPH", "links_across_pieces", "page_box"]
