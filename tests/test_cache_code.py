@@ -2,7 +2,8 @@
 
 A copy of the package is run from a temporary folder; after a change to its Markdown parser, a
 build into the same build/ must parse again (and show the change) instead of serving the essays,
-font subsets, page map and cover that the old code made."""
+page map and cover that the old code made. Font subsets are made by fonts.py and fontTools alone:
+a parser change keeps them, a change to fonts.py makes them again."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import chapbook
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("essays", "fonts", "layout", "cover")
+MADE_BY_ALL_OF_CHAPBOOK = ("essays", "layout", "cover")
 
 MANIFEST = """slug: code-change
 metadata:
@@ -49,8 +51,9 @@ def copy_of_chapbook(home: Path) -> Path:
     return home / "src" / "chapbook"
 
 
-def build(src: Path, manifest: Path, out: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(src), "SOURCE_DATE_EPOCH": "1767225600"}
+def build(src: Path, manifest: Path, out: Path, extra: dict[str, str] | None = None) -> None:
+    env = {**os.environ, "PYTHONPATH": str(src), "SOURCE_DATE_EPOCH": "1767225600",
+           **(extra or {})}
     env.pop("CHAPBOOK_HOME", None)
     subprocess.run([sys.executable, "-m", "chapbook", "build", "html", "pdf", "epub", "--quiet",
                     "--book", str(manifest), "--out", str(out)], check=True, env=env,
@@ -87,10 +90,33 @@ def test_a_change_to_the_parser_is_not_served_from_the_cache(tmp_path: Path) -> 
                       encoding="utf-8")
     build(package.parent, book / "book.yml", out)
     after = entries(out)
-    for kind in KINDS:
+    for kind in MADE_BY_ALL_OF_CHAPBOOK:
         assert after[kind] - first[kind], f"no new {kind} entry after the code changed"
+    # the same characters (curly quotes are always kept), and the subsetting code is unchanged
+    assert after["fonts"] == first["fonts"]
     text = html.read_text(encoding="utf-8")
     assert "It's a" in text and "It’s" not in text
+
+
+def test_a_change_to_the_font_subsetting_makes_the_subsets_again(tmp_path: Path) -> None:
+    package = copy_of_chapbook(tmp_path / "home")
+    book = tmp_path / "book"
+    (book / "essays").mkdir(parents=True)
+    (book / "book.yml").write_text(MANIFEST, encoding="utf-8")
+    (book / "essays" / "quotes.md").write_text(ESSAY, encoding="utf-8")
+    out = tmp_path / "build"
+    out.mkdir()
+    env = {"XDG_CACHE_HOME": str(tmp_path / "user-cache")}
+    build(package.parent, book / "book.yml", out, env)
+    first = entries(out)["fonts"]
+    fonts = package / "fonts.py"
+    source = fonts.read_text(encoding="utf-8")
+    assert "options.hinting = False" in source, "the edit no longer applies to fonts.py"
+    fonts.write_text(source.replace("options.hinting = False", "options.hinting = True"),
+                     encoding="utf-8")
+    build(package.parent, book / "book.yml", out, env)
+    made = entries(out)["fonts"] - first
+    assert len(made) >= len(first), "the subsets were served from before the change"
 
 
 def test_an_unrelated_file_in_the_package_changes_the_key(tmp_path: Path) -> None:

@@ -85,3 +85,29 @@ def test_other_typesetting_warnings_are_placed_at_the_text_they_name(glyphs_book
     placed = [(Path(f.path).resolve().relative_to(glyphs_book.resolve()).as_posix(), f.line)
               for f in diagnostics.findings]
     assert placed == [("essays/samples.md", 3), ("book.yml", 15), ("book.yml", None)]
+
+
+def test_font_coverage_is_read_once_per_machine_and_kept_in_the_user_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading the cmaps of every shipped font costs about a second a build; the code points they
+    cover are kept (signed) in the user's cache folder, and a later process takes them from there
+    whole: the same set, without opening a font."""
+    from chapbook import fonts
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    from_fonts = fonts.covered_characters.__wrapped__()
+    assert ord("α") in from_fonts and ord("中") in from_fonts and 0x10000 not in from_fonts
+    assert list((tmp_path / "chapbook" / "coverage").glob("*.entry"))
+    monkeypatch.setattr(fonts, "font_faces", lambda: ())  # a second read of the fonts finds none
+    assert fonts.covered_characters.__wrapped__() == from_fonts
+
+
+def test_a_damaged_coverage_entry_is_read_from_the_fonts_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chapbook import fonts
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    from_fonts = fonts.covered_characters.__wrapped__()
+    [entry] = (tmp_path / "chapbook" / "coverage").glob("*.entry")
+    entry.write_bytes(entry.read_bytes()[:-40])
+    assert fonts.covered_characters.__wrapped__() == from_fonts

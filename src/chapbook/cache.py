@@ -18,6 +18,8 @@ Every entry of every kind (essays, font subsets, page maps, covers) is also keye
 made it (code_digest: chapbook's own files, templates and styles, and the versions of the
 libraries that shape the output), so a build into an old build/ after a change to chapbook, even
 one that leaves its version number alone, makes everything again instead of serving old output.
+Font subsets and the fonts' coverage are made by fonts.py and fontTools alone, so they are keyed
+on those (fonts.made_by()): a change elsewhere in chapbook does not subset every font again.
 """
 
 from __future__ import annotations
@@ -115,17 +117,21 @@ class DataCache(Generic[T]):
     MAX_ENTRY = 256 * 1024 * 1024  # the largest font subset or page map is far smaller
 
     def __init__(self, folder: Path | None, kind: str, type_: type[T],
-                 codec: Codec | None = None) -> None:
+                 codec: Codec | None = None, made_by: bytes | None = None) -> None:
+        """`made_by`: a digest of the code that makes this kind of entry, when that is known to
+        be narrower than the whole of chapbook (font subsets: fonts.py and fontTools); by
+        default, code_digest()."""
         self.folder = folder / kind if folder else None
         self.type = type_
         self.codec = codec
+        self.made_by = made_by
         if codec is None and type_ is not bytes:
             raise TypeError("a cache of anything but bytes needs a codec")
 
-    @staticmethod
-    def _name(key: str) -> str:
+    def _name(self, key: str) -> str:
         """The entry's file name: its key, bound to the code that makes the entry."""
-        return hashlib.sha256(code_digest() + key.encode()).hexdigest()
+        made_by = code_digest() if self.made_by is None else self.made_by
+        return hashlib.sha256(made_by + key.encode()).hexdigest()
 
     @staticmethod
     def _tag(secret: bytes, name: str, body: bytes) -> bytes:
@@ -176,8 +182,8 @@ class SharedCache(DataCache[bytes]):
 
     MAX_BYTES = 256 * 1024 * 1024
 
-    def __init__(self, kind: str) -> None:
-        super().__init__(_user_folder(), kind, bytes)
+    def __init__(self, kind: str, made_by: bytes | None = None) -> None:
+        super().__init__(_user_folder(), kind, bytes, made_by=made_by)
 
     def load(self, key: str) -> bytes | None:
         value = super().load(key)
@@ -226,7 +232,7 @@ LIBRARIES = ("markdown-it-py", "mdit-py-plugins", "nh3", "ftfy", "fonttools", "w
              "pydyf", "pikepdf", "pypdf", "jinja2", "lxml", "ebooklib", "pyyaml")
 
 
-def _library_version(name: str) -> str:
+def library_version(name: str) -> str:
     try:
         return version(name)
     except PackageNotFoundError:
@@ -240,7 +246,7 @@ def code_digest() -> bytes:
     is keyed on. Hashed once per process (about 30 ms; the styles' fonts are most of it)."""
     digest = hashlib.sha256(__version__.encode())
     for library in LIBRARIES:
-        digest.update(f"\0{library} {_library_version(library)}".encode())
+        digest.update(f"\0{library} {library_version(library)}".encode())
     for folder in (Path(chapbook.__file__).resolve().parent, templates_dir(), styles_dir()):
         digest.update(b"\0" + folder.name.encode() + b"\0")
         _tree(digest, folder)

@@ -7,6 +7,7 @@ with fontTools, so they stay small and still never depend on a reader's installe
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import io
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 import tinycss2
 
 from chapbook import __version__
-from chapbook.cache import DataCache, SharedCache
+from chapbook.cache import DataCache, SharedCache, library_version
 from chapbook.diagnostics import Diagnostics, Finding, Level
 from chapbook.limits import die_with_parent
 from chapbook.resources import styles_dir
@@ -97,6 +98,17 @@ def _characters(text: str) -> str:
                           | set(_BASE_CHARACTERS)))
 
 
+@cache
+def made_by() -> bytes:
+    """What font subsets and coverage depend on besides a font's bytes and the characters: this
+    module (how a font is subset and flavoured) and the libraries that do it. The cache keys its
+    font entries on this alone, so a change elsewhere in chapbook keeps them."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for library in ("fonttools", "brotli"):
+        digest.update(f"\0{library} {library_version(library)}".encode())
+    return digest.digest()
+
+
 def _subset_key(face: FontFace, characters: str, flavor: str | None) -> str:
     """A subset's key: chapbook's version, the font file, the characters and the flavour (None:
     the plain font, which the flavoured ones are made from)."""
@@ -112,8 +124,9 @@ def subset_fonts(faces: tuple[FontFace, ...], text: str, flavor: str | None,
     subsetting is most of the time an HTML or EPUB build takes. The faces still to
     be subset are shared among processes, one per core. The cache is safe to delete."""
     characters = _characters(text)
-    store = DataCache(cache, "fonts", bytes)
-    shared = SharedCache("fonts")  # the same subsets serve every book and folder on the machine
+    store = DataCache(cache, "fonts", bytes, made_by=made_by())
+    # the same subsets serve every book and folder on the machine
+    shared = SharedCache("fonts", made_by=made_by())
 
     def load(face: FontFace, flavor: str | None) -> bytes | None:
         if not cache:
@@ -216,13 +229,48 @@ _VARIATION_SELECTORS = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF), (0x034F, 0x034F))
 
 @cache
 def covered_characters() -> frozenset[int]:
-    """Every code point that some face of styles/fonts.css maps to a glyph."""
+    """Every code point that some face of styles/fonts.css maps to a glyph. Reading the fonts'
+    cmaps costs about a second, so the answer is kept in the user's cache folder (keyed, as every
+    entry is, on chapbook's code and styles, fonts included) and read from there by every later
+    build and check on the machine."""
+    shared = SharedCache("coverage", made_by=made_by())
+    if (entry := shared.load("covered-characters")) is not None:
+        with contextlib.suppress(ValueError):
+            return _decode_ranges(entry)
+    covered = _read_coverage()
+    shared.store("covered-characters", _encode_ranges(covered))
+    return covered
+
+
+def _read_coverage() -> frozenset[int]:
     from fontTools.ttLib import TTFont
 
     covered: set[int] = set()
     for file in sorted({face.file for face in font_faces()}):
         with TTFont(file, lazy=True) as font:
             covered.update(font.getBestCmap() or {})
+    return frozenset(covered)
+
+
+def _encode_ranges(code_points: frozenset[int]) -> bytes:
+    """Runs of consecutive code points, "first last" a line: a few hundred lines, not 50 000."""
+    runs: list[list[int]] = []
+    for code in sorted(code_points):
+        if runs and runs[-1][1] == code - 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    return "".join(f"{first:x} {last:x}\n" for first, last in runs).encode("ascii")
+
+
+def _decode_ranges(data: bytes) -> frozenset[int]:
+    """The code points `_encode_ranges` wrote; ValueError for anything else."""
+    covered: set[int] = set()
+    for line in data.decode("ascii").splitlines():
+        first, last = (int(number, 16) for number in line.split(" "))
+        if not 0 <= first <= last <= 0x10FFFF:
+            raise ValueError(line)
+        covered.update(range(first, last + 1))
     return frozenset(covered)
 
 
