@@ -20,6 +20,7 @@ from chapbook.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "book" / "book.yml"
+EpubCheck = Callable[[Path], list[dict]]  # the `epubcheck` fixture: an EPUB's messages
 ROOTS = Path(__file__).resolve().parent / "roots"
 
 
@@ -104,6 +105,16 @@ def bundled(built: Callable[[str], tuple[Path, str]]) -> dict[str, Path]:
     out, _ = built("bundled")
     slug = "defence-diplomacy-briefing"
     return {fmt: out / f"{slug}.{fmt}" for fmt in ("pdf", "epub", "html")}
+
+
+@pytest.fixture(scope="session")
+def epubcheck(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EpubCheck]:
+    """EPUBCheck's messages on an EPUB, from one EPUBCheck this worker starts once."""
+    from .epubcheck_server import EpubCheckServer
+
+    server = EpubCheckServer(tmp_path_factory.mktemp("epubcheck"))
+    yield server.messages
+    server.close()
 
 
 @pytest.fixture

