@@ -5,15 +5,52 @@ means reading these again: a test for each patch runs the real engine."""
 from __future__ import annotations
 
 import contextlib
+import ctypes.util
+import io
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
-import pydyf
-import weasyprint
-import weasyprint.pdf
-from weasyprint import Page
-from weasyprint.formatting_structure import boxes
+# --- loading WeasyPrint's libraries without a dozen searches ---------------------------------
+
+_OPTIONAL_LIBRARIES = {"harfbuzz_subset": "harfbuzz-subset", "harfbuzz_vector": "harfbuzz-vector"}
+
+
+def _load_weasyprint() -> None:
+    """WeasyPrint (text/ffi.py) tries each C library under several names; cffi hands every name
+    the loader refuses to ctypes.util.find_library, which on Linux runs ldconfig, gcc and ld for
+    each: 22 searches, a third of a second of every build. Every library's list also holds its
+    Linux soname ('libpango-1.0.so.0'), which the loader finds itself, as find_library would.
+    So on Linux the searches answer "not found" while WeasyPrint loads; should a library then
+    be missing that a search finds, WeasyPrint is loaded again the usual way. (Worth sending
+    upstream: try the platform's own names first.)"""
+    if sys.platform != "linux" or "weasyprint.text.ffi" in sys.modules:
+        return
+    search = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # its advice, should loading fail
+            import weasyprint.text.ffi as ffi
+    except OSError:
+        ffi = None
+    finally:
+        ctypes.util.find_library = search
+    # the optional ones (HarfBuzz's subsetter and vector drawing) may be truly absent
+    if ffi is not None and all(getattr(ffi, name) is not None or search(library) is None
+                               for name, library in _OPTIONAL_LIBRARIES.items()):
+        return
+    for name in [name for name in sys.modules if name.split(".")[0] == "weasyprint"]:
+        del sys.modules[name]
+
+
+_load_weasyprint()
+
+import pydyf  # noqa: E402
+import weasyprint  # noqa: E402
+import weasyprint.pdf  # noqa: E402
+from weasyprint import Page  # noqa: E402
+from weasyprint.formatting_structure import boxes  # noqa: E402
 
 TESTED = {"weasyprint": "70.", "pydyf": "0.13."}
 if not weasyprint.__version__.startswith(TESTED["weasyprint"]) or \

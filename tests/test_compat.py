@@ -1,0 +1,50 @@
+"""layout/compat.py loads WeasyPrint without its library searches: the same C libraries must end
+up loaded as when WeasyPrint loads them itself, and the standard library is left as it was."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+# The shared libraries a process has mapped, by file name, after the import given.
+PROBE = """
+import ctypes.util, sys
+searched = []
+def search(name, real=ctypes.util.find_library):
+    searched.append(name)
+    return real(name)
+ctypes.util.find_library = search
+{import_}
+libraries = sorted({{line.split()[-1].rsplit("/", 1)[-1] for line in open("/proc/self/maps")
+                     if ".so" in line.split()[-1]}})
+print(ctypes.util.find_library is search, len(searched))
+print("\\n".join(libraries))
+"""
+
+
+def _loaded(import_: str) -> tuple[bool, int, list[str]]:
+    """Whether find_library is as it was after the import, how often it ran, and the shared
+    libraries loaded."""
+    result = subprocess.run([sys.executable, "-c", PROBE.format(import_=import_)],
+                            capture_output=True, text=True, timeout=120, check=True)
+    first, *libraries = result.stdout.splitlines()
+    restored, searches = first.split()
+    return restored == "True", int(searches), libraries
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the quick load applies on Linux only")
+def test_weasyprint_loads_the_same_libraries_without_searching_for_them() -> None:
+    restored, quick_searches, quick = _loaded("import chapbook.layout.compat")
+    _, usual_searches, usual = _loaded("import weasyprint")
+    assert restored  # find_library is the standard library's again
+    # WeasyPrint alone searches for most names it tries; chapbook only for an optional library
+    # the loader did not find (HarfBuzz's vector library, absent from older HarfBuzz)
+    assert usual_searches > 10 and quick_searches <= 2, (usual_searches, quick_searches)
+    for library in ("libpango-1.0", "libharfbuzz.so", "libharfbuzz-subset", "libfontconfig",
+                    "libgobject-2.0", "libpangoft2-1.0"):
+        assert any(name.startswith(library) for name in usual), library
+    weasyprints = ("libpango", "libharfbuzz", "libfontconfig", "libgobject", "libglib")
+    assert [name for name in quick if name.startswith(weasyprints)] == \
+        [name for name in usual if name.startswith(weasyprints)]
