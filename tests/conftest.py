@@ -59,7 +59,8 @@ def run_cli(*args: str, cwd: Path | None = None,
 
 
 SHARED_EPOCH = "1767225600"  # 2026-01-01: the shared builds' time, so they are reproducible
-SHARED_EDITIONS = ("all", "booklet", "print")
+SHARED_EDITIONS = ("all", "booklet", "print")  # the bundled book's: every edition
+FIXTURE_BOOK_EDITIONS = ("all",)  # a book of tests/roots/: the three editions its tests read
 
 
 def _shared_root(factory: pytest.TempPathFactory) -> Path:
@@ -71,10 +72,11 @@ def _shared_root(factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple[Path, str]]:
-    """A book built once for the whole run: `bundled`, or the name of a book in tests/roots/.
-    Every edition (all, booklet, print), through the installed `chapbook` command, with
-    SOURCE_DATE_EPOCH set. Returns its output folder and what the build said on stderr. The
-    first worker to ask builds it while the others wait on a lock. Tests only read it."""
+    """A book built once for the whole run: `bundled` (every edition: all, booklet, print), or
+    the name of a book in tests/roots/ (all: PDF, EPUB, HTML), through the installed `chapbook`
+    command, with SOURCE_DATE_EPOCH set. Returns its output folder and what the build said on
+    stderr. The first worker to ask builds it while the others wait on a lock. Tests only read
+    it."""
     root = _shared_root(tmp_path_factory)
     root.mkdir(parents=True, exist_ok=True)
     chapbook = str(Path(sys.executable).parent / "chapbook")
@@ -86,9 +88,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple[Pat
             status = folder / ".status"
             if not status.is_file():
                 shutil.rmtree(folder, ignore_errors=True)
-                manifest = BUNDLED if name == "bundled" else ROOTS / name / "book.yml"
+                manifest, editions = (BUNDLED, SHARED_EDITIONS) if name == "bundled" \
+                    else (ROOTS / name / "book.yml", FIXTURE_BOOK_EDITIONS)
                 result = subprocess.run(
-                    [chapbook, "build", *SHARED_EDITIONS, "--book", str(manifest), "--out",
+                    [chapbook, "build", *editions, "--book", str(manifest), "--out",
                      str(folder)], capture_output=True, text=True, timeout=900,
                     env={**os.environ, "SOURCE_DATE_EPOCH": SHARED_EPOCH})
                 (folder / ".stderr").write_text(result.stderr, "utf-8")

@@ -30,21 +30,32 @@ def chapbook(*args: str, secrets: Path) -> subprocess.CompletedProcess[str]:
                           text=True, env=env, timeout=600)
 
 
-@pytest.fixture
-def built(tmp_path: Path) -> dict[str, Path]:
-    book = tmp_path / "book"
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One chapter of field-notes with its two images, built once for the module."""
+    root = tmp_path_factory.mktemp("cache-safety")
+    book = root / "book"
     shutil.copytree(BOOK, book)
-    manifest = (book / "book.yml").read_text("utf-8")  # one chapter, with its two images
+    manifest = (book / "book.yml").read_text("utf-8")
     (book / "book.yml").write_text(manifest.split("parts:")[0] + (
         "parts:\n  - title: Pictures\n    chapters:\n      - file: essays/04-charts.md\n"
         "back_matter: []\n"), "utf-8")
-    out = tmp_path / "out"
+    out = root / "out"
     result = chapbook("build", "html", "epub", "--book", str(book / "book.yml"), "--out",
-                      str(out), secrets=tmp_path / "home-cache")
+                      str(out), secrets=root / "home-cache")
     assert result.returncode == 0, result.stderr
     entries = sorted((out / ".cache").rglob("*.entry"))
     assert {p.parent.name for p in entries} >= {"essays", "fonts", "layout", "cover"}
-    return {"book": book, "out": out, "secrets": tmp_path / "home-cache",
+    return {"book": book, "out": out, "secrets": root / "home-cache"}
+
+
+@pytest.fixture
+def built(first_build: dict[str, Path], tmp_path: Path) -> dict[str, Path]:
+    """A copy of the first build's output folder (cache and all) for this test to tamper with;
+    the book and this machine's key are the first build's, so its entries are found."""
+    out = tmp_path / "out"
+    shutil.copytree(first_build["out"], out)
+    return {**first_build, "out": out,
             "epub": (out / "field-notes.epub").read_bytes(),
             "html": (out / "field-notes.html").read_bytes()}
 

@@ -121,7 +121,9 @@ def test_print_edition_in_pieces_keeps_one_copy_of_each_whole_font(built) -> Non
     from chapbook.layout.paginate import PRINT_SHOP
     book = load_book(BUNDLED, Diagnostics())
     whole = (built("bundled")[0] / "defence-diplomacy-briefing-print.pdf").read_bytes()
-    pieces = typeset(book, Diagnostics(), PRINT_SHOP, piece_words=1, jobs=1).pdf
+    # three pieces or so: each embeds every whole font, which is what combining must undo
+    pieces = typeset(book, Diagnostics(), PRINT_SHOP, piece_words=book.word_count // 3,
+                     jobs=1).pdf
     assert whole is not None and pieces is not None
 
     def fonts(pdf: pikepdf.Pdf) -> set[tuple[int, int]]:
