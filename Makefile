@@ -14,7 +14,7 @@ INPUTS := $(shell find $(dir $(BOOK)) templates styles src -type f -not -name '*
 READY := $(VENV)/.ready
 CHAPBOOK := $(BIN)/chapbook
 
-.PHONY: all pdf epub html booklet print test lint check check-long bench clean system-deps
+.PHONY: all pdf epub html booklet print test coverage lint check check-long bench clean system-deps
 
 # `make all` builds the three editions in one process: one read, one layout, each warning once.
 all: $(OUT)/.all-$(SLUG)
@@ -54,6 +54,11 @@ lint: $(READY)
 
 test: $(READY) lint
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
+
+# The tests again, measuring which lines of chapbook they run, in the `chapbook` commands and
+# forked builds they start too (pyproject.toml's [tool.coverage.run]).
+coverage: $(READY)
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --cov=chapbook --cov-report=term:skip-covered
 
 # Everything the receiving tools would say: chapbook's editorial check (warnings fail), EPUBCheck,
 # DAISY Ace on the EPUB and axe-core on the HTML edition, both in Debian's headless Chromium.

@@ -183,3 +183,32 @@ def test_footnotes_sit_at_the_foot_of_their_page(tmp_path: Path) -> None:
     assert "An inline note, in the text." in page
     assert "nation’s interests" in page and "â€" not in page
     assert "Written on Windows" in page and "\ufeff" not in page
+
+
+def test_the_epub_named_before_the_pdf_still_takes_the_pdfs_layout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`chapbook build epub pdf` laid the book out twice: once for the EPUB's page list, without
+    writing, then again to write the PDF. The editions are built in their own order, PDF first,
+    so both come from one layout, whichever is named first (the EPUB adds only its cover)."""
+    from chapbook.build import build as build_book
+    from chapbook.layout.typesetter import Typesetter
+    from chapbook.options import BuildOptions
+
+    from .conftest import ROOTS
+
+    renders: list[int] = []
+    render = Typesetter.render
+    monkeypatch.setattr(Typesetter, "render",
+                        lambda self, *a, **k: renders.append(1) or render(self, *a, **k))
+
+    def count(editions: tuple[str, ...], out: Path) -> int:
+        renders.clear()
+        built = build_book(BuildOptions(ROOTS / "edge" / "book.yml", out, editions, jobs=0),
+                           Diagnostics())
+        assert set(built.outputs) == set(editions)
+        return len(renders)
+
+    alone = count(("pdf",), tmp_path / "pdf")
+    pdf_first = count(("pdf", "epub"), tmp_path / "pdf-first")
+    assert alone < pdf_first < 2 * alone
+    assert count(("epub", "pdf"), tmp_path / "epub-first") == pdf_first

@@ -17,7 +17,7 @@ from chapbook.limits import blame
 from chapbook.model.book import Book
 from chapbook.model.pages import Layouts
 from chapbook.model.terms import Found
-from chapbook.options import BuildOptions
+from chapbook.options import EDITIONS, BuildOptions
 from chapbook.read.essays import read_book
 from chapbook.read.manifest import load_manifest
 
@@ -71,11 +71,13 @@ def read(options: BuildOptions, diagnostics: Diagnostics,
 
 def write(book: Book, options: BuildOptions, diagnostics: Diagnostics,
           progress: Progress | None = None) -> Built:
-    """Phase three: each edition written from the finished Book."""
+    """Phase three: each edition written from the finished Book, in the order of EDITIONS
+    whatever order they were asked in: the PDF before the EPUB and the booklet, which then take
+    its layout instead of laying the book out again."""
     progress = progress or Progress()
     built = Built(book)
     layouts = Layouts()
-    for edition in options.editions:
+    for edition in sorted(options.editions, key=EDITIONS.index):
         with progress.stage(f"building {edition}"), \
                 blame(options.manifest, f"building the {edition} edition"):
             built.outputs[edition] = builder(edition)(book, options, diagnostics, layouts)
