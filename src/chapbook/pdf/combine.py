@@ -13,49 +13,35 @@ import pikepdf
 
 from chapbook.pdf import save_pdf
 
-Bookmark = tuple[int, pikepdf.Object, pikepdf.Object]  # level, title, destination
+Bookmark = tuple[int, str, pikepdf.Object]  # level, title, destination
 
 
-def _outline_items(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
+def _outline_items(pdf: pikepdf.Pdf) -> list[pikepdf.OutlineItem]:
     """The outline's items in reading order (depth first), as WeasyPrint wrote them."""
-    items: list[pikepdf.Dictionary] = []
+    items: list[pikepdf.OutlineItem] = []
 
-    def walk(item: pikepdf.Object | None) -> None:
-        while item is not None:
+    def walk(children: list[pikepdf.OutlineItem]) -> None:
+        for item in children:
             items.append(item)
-            walk(item.get("/First"))
-            item = item.get("/Next")
+            walk(item.children)
 
-    outlines = pdf.Root.get("/Outlines")
-    if outlines is not None:
-        walk(outlines.get("/First"))
+    with pdf.open_outline() as outline:
+        walk(outline.root)
     return items
 
 
 def _outline(pdf: pikepdf.Pdf, entries: list[Bookmark]) -> None:
     """The whole book's outline, nested again by bookmark level: a piece that begins inside a
     part has its chapters at the top of its own outline."""
-    root = pikepdf.Dictionary(Type=pikepdf.Name.Outlines)
-    stack: list[tuple[int, pikepdf.Dictionary]] = [(0, root)]
-    counts: dict[int, int] = {}
-    for level, title, destination in entries:
-        item = pdf.make_indirect(pikepdf.Dictionary(Title=title, Dest=destination))
-        while stack[-1][0] >= level:
-            stack.pop()
-        parent = stack[-1][1]
-        item.Parent = parent
-        if "/Last" in parent:
-            item.Prev = parent.Last
-            parent.Last.Next = item
-        else:
-            parent.First = item
-        parent.Last = item
-        for _, ancestor in stack:  # every open ancestor counts every open descendant
-            counts[id(ancestor)] = counts.get(id(ancestor), 0) + 1
-            ancestor.Count = counts[id(ancestor)]
-        stack.append((level, item))
-    if "/First" in root:
-        pdf.Root.Outlines = pdf.make_indirect(root)
+    with pdf.open_outline() as outline:
+        outline.root.clear()
+        stack: list[tuple[int, list[pikepdf.OutlineItem]]] = [(0, outline.root)]
+        for level, title, destination in entries:
+            item = pikepdf.OutlineItem(title, destination)
+            while stack[-1][0] >= level:
+                stack.pop()
+            stack[-1][1].append(item)
+            stack.append((level, item.children))
 
 
 def _share_fonts(pdf: pikepdf.Pdf) -> None:
@@ -118,7 +104,7 @@ def combine(pieces: list[bytes], levels: list[list[int]]) -> Combined:
     next_key = max(parents.keys(), default=-1) + 1 if parents is not None else 0
     destinations = pikepdf.NameTree(pdf.Root.Names.Dests) if "/Names" in pdf.Root else None
     names = dict(destinations.items()) if destinations is not None else {}
-    outline: list[Bookmark] = [(level, item.Title, item.Dest) for level, item
+    outline: list[Bookmark] = [(level, item.title, item.destination) for level, item
                                in zip(levels[0], _outline_items(pdf), strict=True)]
     for data, piece_levels in zip(pieces[1:], levels[1:], strict=True):
         piece = pikepdf.open(io.BytesIO(data))
@@ -147,7 +133,7 @@ def combine(pieces: list[bytes], levels: list[list[int]]) -> Combined:
         if "/Names" in piece.Root and "/Dests" in piece.Root.Names:
             for name, destination in pikepdf.NameTree(piece.Root.Names.Dests).items():
                 names.setdefault(name, _copy(pdf, destination))
-        outline += [(level, item.Title, _copy(pdf, item.Dest)) for level, item
+        outline += [(level, item.title, _copy(pdf, item.destination)) for level, item
                     in zip(piece_levels, _outline_items(piece), strict=True)]
     missing = _drop_unresolved_links(pdf, names)
     if names:
@@ -155,8 +141,6 @@ def combine(pieces: list[bytes], levels: list[list[int]]) -> Combined:
         for name in sorted(names):
             tree_of_names[name] = names[name]
         pdf.Root.Names = pikepdf.Dictionary(Dests=tree_of_names.obj)
-    if "/Outlines" in pdf.Root:
-        del pdf.Root["/Outlines"]
     _outline(pdf, outline)
     _share_fonts(pdf)
     return Combined(save_pdf(pdf), missing)
