@@ -170,3 +170,23 @@ def test_report_exit_status(essays_book: Path, capsys) -> None:
     notes_only = check_book(BUNDLED)
     assert report(notes_only, strict=True) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "0 errors, 0 warnings, 1 note"
+
+
+def test_raw_html_alt_text_is_read_as_a_browser_reads_it(essays_book: Path) -> None:
+    """The alt of a raw <img> as an HTML tokenizer reads it: an `alt` only as a whole attribute
+    name (not `data-alt`), an entity that is only a space is no alt text, `>` inside a quoted
+    value does not end the tag, and the warning is on the tag's own line."""
+    essay = essays_book / "essays" / "images.md"
+    essay.write_text(
+        "# Images\n\n"
+        '<p><img data-alt="looks like alt" src="../images/dot.svg">\n'      # 3: warned
+        '<img src="../images/dot.svg" alt="&#32;"></p>\n\n'                  # 4: warned
+        '<div><img title="a > b" alt=\'A dot\' src="../images/dot.svg">\n'   # 6: has alt
+        "\n"
+        '<img\n  src="../images/dot.svg"\n  alt></div>\n',                    # 8: warned
+        encoding="utf-8")
+    warned = [(path, line) for path, line, _ in
+              found(check_book(essays_book / "book.yml"), "image-alt", essays_book)
+              if path == "essays/images.md"]
+    assert warned == [("essays/images.md", 3), ("essays/images.md", 4),
+                      ("essays/images.md", 8)]

@@ -4,8 +4,8 @@ gets only its alt text, so an image without one is a warning at its line, in `ch
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,11 +17,23 @@ from chapbook.markdown.tokens import children_with_lines
 if TYPE_CHECKING:
     from chapbook.model.essay import ParsedEssay
 
-_IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
-_ALT = re.compile(r"""(?<![\w-])alt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>=`]+))""",
-                  re.IGNORECASE)
-_SRC = re.compile(r"""(?<![\w-])src\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>=`]+))""",
-                  re.IGNORECASE)
+class _Images(HTMLParser):
+    """The <img> tags of a raw HTML fragment, read by an HTML tokenizer (quoting, entities and
+    attribute names as a browser reads them): each as (line within the fragment, src, alt)."""
+
+    def __init__(self, fragment: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.images: list[tuple[int, str, str | None]] = []
+        self.feed(fragment)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            values = dict(attrs)
+            self.images.append((self.getpos()[0], values.get("src") or "",
+                                values.get("alt") if "alt" in values else None))
+
+    handle_startendtag = handle_starttag
 
 
 _TEXT = ("inline", "html_block")
@@ -53,11 +65,6 @@ def _line(token: Token, default: int = 1) -> int:
 _children = children_with_lines
 
 
-def _attribute(pattern: re.Pattern[str], tag: str) -> str | None:
-    match = pattern.search(tag)
-    return next((g for g in match.groups() if g is not None), "") if match else None
-
-
 def check_alt_text(source: Path, parsed: ParsedEssay, diagnostics: Diagnostics) -> None:
     """A reader who cannot see an image (screen reader, EPUB without images) gets only its alt."""
     def warn(src: str, line: int, how: str) -> None:
@@ -65,12 +72,9 @@ def check_alt_text(source: Path, parsed: ParsedEssay, diagnostics: Diagnostics) 
                          source, line)
 
     def check_html(fragment: str, line: int) -> None:
-        for match in _IMG_TAG.finditer(fragment):
-            alt = _attribute(_ALT, match.group())
+        for offset, src, alt in _Images(fragment).images:
             if not (alt or "").strip():
-                warn(_attribute(_SRC, match.group()) or "", line +
-                     fragment[:match.start()].count("\n"),
-                     'give the <img> an alt="…" that says what it shows')
+                warn(src, line + offset - 1, 'give the <img> an alt="…" that says what it shows')
 
     for token, start in _text_tokens(parsed):
         if token.type == "html_block":
