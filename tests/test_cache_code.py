@@ -60,11 +60,8 @@ def build(src: Path, manifest: Path, out: Path, extra: dict[str, str] | None = N
                    timeout=300, cwd=out.parent)
 
 
-def entries(out: Path) -> dict[str, set[str]]:
-    return {kind: {p.name for p in (out / ".cache" / kind).glob("*.entry")} for kind in KINDS}
-
-
-def test_a_change_to_the_parser_is_not_served_from_the_cache(tmp_path: Path) -> None:
+def copied_chapbook_and_book(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A copy of chapbook's package, a one-essay book and an empty output folder."""
     package = copy_of_chapbook(tmp_path / "home")
     book = tmp_path / "book"
     (book / "essays").mkdir(parents=True)
@@ -72,6 +69,15 @@ def test_a_change_to_the_parser_is_not_served_from_the_cache(tmp_path: Path) -> 
     (book / "essays" / "quotes.md").write_text(ESSAY, encoding="utf-8")
     out = tmp_path / "build"
     out.mkdir()
+    return package, book, out
+
+
+def entries(out: Path) -> dict[str, set[str]]:
+    return {kind: {p.name for p in (out / ".cache" / kind).glob("*.entry")} for kind in KINDS}
+
+
+def test_a_change_to_the_parser_is_not_served_from_the_cache(tmp_path: Path) -> None:
+    package, book, out = copied_chapbook_and_book(tmp_path)
     html = out / "code-change.html"
 
     build(package.parent, book / "book.yml", out)
@@ -99,13 +105,7 @@ def test_a_change_to_the_parser_is_not_served_from_the_cache(tmp_path: Path) -> 
 
 
 def test_a_change_to_the_font_subsetting_makes_the_subsets_again(tmp_path: Path) -> None:
-    package = copy_of_chapbook(tmp_path / "home")
-    book = tmp_path / "book"
-    (book / "essays").mkdir(parents=True)
-    (book / "book.yml").write_text(MANIFEST, encoding="utf-8")
-    (book / "essays" / "quotes.md").write_text(ESSAY, encoding="utf-8")
-    out = tmp_path / "build"
-    out.mkdir()
+    package, book, out = copied_chapbook_and_book(tmp_path)
     env = {"XDG_CACHE_HOME": str(tmp_path / "user-cache")}
     build(package.parent, book / "book.yml", out, env)
     first = entries(out)["fonts"]
