@@ -98,7 +98,10 @@ def test_font_coverage_is_read_once_per_machine_and_kept_in_the_user_cache(
     from_fonts = fonts.covered_characters.__wrapped__()
     assert ord("α") in from_fonts and ord("中") in from_fonts and 0x10000 not in from_fonts
     assert list((tmp_path / "chapbook" / "coverage").glob("*.entry"))
-    monkeypatch.setattr(fonts, "font_faces", lambda: ())  # a second read of the fonts finds none
+    def no_font_opened(files: list[Path]) -> frozenset[int]:
+        raise AssertionError(f"the fonts were read again: {files}")
+
+    monkeypatch.setattr(fonts, "_read_coverage", no_font_opened)
     assert fonts.covered_characters.__wrapped__() == from_fonts
 
 
@@ -111,3 +114,18 @@ def test_a_damaged_coverage_entry_is_read_from_the_fonts_again(
     [entry] = (tmp_path / "chapbook" / "coverage").glob("*.entry")
     entry.write_bytes(entry.read_bytes()[:-40])
     assert fonts.covered_characters.__wrapped__() == from_fonts
+
+
+def test_coverage_kept_in_the_user_cache_follows_the_fonts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kept coverage is keyed on the font files it was read from: with other fonts in
+    styles/fonts.css, it is read again, not served from before."""
+    from chapbook import fonts
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    every_face = fonts.covered_characters.__wrapped__()
+    latin_only = tuple(face for face in fonts.font_faces() if "Charis" in face.family)
+    assert latin_only, "the fixture's font is gone from styles/fonts.css"
+    monkeypatch.setattr(fonts, "font_faces", lambda: latin_only)
+    fewer = fonts.covered_characters.__wrapped__()
+    assert ord("中") in every_face and ord("中") not in fewer

@@ -230,23 +230,26 @@ _VARIATION_SELECTORS = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF), (0x034F, 0x034F))
 @cache
 def covered_characters() -> frozenset[int]:
     """Every code point that some face of styles/fonts.css maps to a glyph. Reading the fonts'
-    cmaps costs about a second, so the answer is kept in the user's cache folder (keyed, as every
-    entry is, on chapbook's code and styles, fonts included) and read from there by every later
-    build and check on the machine."""
+    cmaps costs about a second, so the answer is kept in the user's cache folder, keyed on the
+    font files themselves (hashing them is a few milliseconds), and read from there by every
+    later build and check on the machine."""
+    files = sorted({face.file for face in font_faces()})
+    key = hashlib.sha256(b"".join(hashlib.sha256(file.read_bytes()).digest()
+                                  for file in files)).hexdigest()
     shared = SharedCache("coverage", made_by=made_by())
-    if (entry := shared.load("covered-characters")) is not None:
+    if (entry := shared.load(key)) is not None:
         with contextlib.suppress(ValueError):
             return _decode_ranges(entry)
-    covered = _read_coverage()
-    shared.store("covered-characters", _encode_ranges(covered))
+    covered = _read_coverage(files)
+    shared.store(key, _encode_ranges(covered))
     return covered
 
 
-def _read_coverage() -> frozenset[int]:
+def _read_coverage(files: list[Path]) -> frozenset[int]:
     from fontTools.ttLib import TTFont
 
     covered: set[int] = set()
-    for file in sorted({face.file for face in font_faces()}):
+    for file in files:
         with TTFont(file, lazy=True) as font:
             covered.update(font.getBestCmap() or {})
     return frozenset(covered)
