@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -57,38 +58,26 @@ def running_preview(book: Path) -> Iterator[tuple[str, list[str]]]:
 PROCESS_OPTIONS = ("--timeout", "--max-memory", "--debug")
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            process: bool = False) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, cwd: Path | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`chapbook ARGS`: what it exits with and prints. `env` adds to the environment.
 
     It runs in this process, through cli.main() as the installed command does (its imports
     already made, so a test pays for the build, not for starting Python and WeasyPrint again),
-    unless `process`, one of PROCESS_OPTIONS or `serve` asks for a process of its own: then
-    it is the installed command itself, supervised."""
-    if process or args[:1] == ("serve",) or any(a in PROCESS_OPTIONS for a in args):
+    unless one of PROCESS_OPTIONS or `serve` asks for a process of its own: then it is the
+    installed command itself, supervised."""
+    if args[:1] == ("serve",) or any(a in PROCESS_OPTIONS for a in args):
         return subprocess.run([sys.executable, "-m", "chapbook", *args], capture_output=True,
                               text=True, cwd=cwd, timeout=300,
                               env={**os.environ, **(env or {})})
     stdout, stderr = io.StringIO(), io.StringIO()
-    saved = {name: os.environ.get(name) for name in env or {}}
-    here = Path.cwd()
-    try:
-        os.environ.update(env or {})
-        if cwd is not None:
-            os.chdir(cwd)
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            try:
-                status = main(list(args))
-            except SystemExit as leaving:  # argparse's usage errors and --help
-                status = leaving.code if isinstance(leaving.code, int) \
-                    else 0 if leaving.code is None else 1
-    finally:
-        os.chdir(here)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with mock.patch.dict(os.environ, env or {}), contextlib.chdir(cwd or Path.cwd()), \
+            contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            status = main(list(args))
+        except SystemExit as leaving:  # argparse's usage errors and --help
+            status = leaving.code if isinstance(leaving.code, int) \
+                else 0 if leaving.code is None else 1
     return subprocess.CompletedProcess(["chapbook", *args], status, stdout.getvalue(),
                                        stderr.getvalue())
 
