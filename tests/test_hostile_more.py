@@ -156,6 +156,25 @@ def test_essays_cannot_borrow_the_books_own_classes(tmp_path: Path) -> None:
     assert 'class="keep-me"' in (manifest.parent / "out" / "small.html").read_text("utf-8")
 
 
+def test_raw_html_is_read_as_a_browser_reads_it(tmp_path: Path) -> None:
+    """Raw HTML's tags are read by an HTML tokenizer: a class written with an entity is still
+    one of the book's own, `id="…"` in running text is text, and tags inside a comment are not
+    nesting."""
+    essay = ('# A\n\n<p class="part-title&#32;kept">Entity class.</p>\n\n'
+             '<p id="real">Write id="twice" and id="twice" in prose.</p>\n\n'
+             '<!-- ' + '<div>' * 60 + ' -->\n\nAfter the comment.\n')
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    result = _build(manifest, "html")
+    assert result.returncode == 0, result.stderr
+    assert "essays/a.md:3: warning: class 'part-title' on <p> removed" in result.stderr
+    assert "nested" not in result.stderr and "duplicate-id" not in result.stderr
+    body = (manifest.parent / "out" / "small.html").read_text("utf-8").split("<body", 1)[1]
+    assert '<p class="kept">Entity class.</p>' in body
+    assert "part-title" not in body.split("Entity class.")[0].rsplit("<p", 1)[1]
+    assert '<p id="real">Write id="twice" and id="twice" in prose.</p>' in body
+    assert "After the comment." in body
+
+
 @pytest.mark.parametrize(("name", "content", "what"), [
     ("glossary", "- just a list\n", "the glossary should be a mapping of keys to values"),
     ("index", "terms: 5\n", "unknown key 'terms' in the index file"),

@@ -5,36 +5,17 @@ gets only its alt text, so an image without one is a warning at its line, in `ch
 from __future__ import annotations
 
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from markdown_it.token import Token
 
 from chapbook.diagnostics import Diagnostics
+from chapbook.markdown.rawtags import read_tags
 from chapbook.markdown.tokens import children_with_lines
 
 if TYPE_CHECKING:
     from chapbook.model.essay import ParsedEssay
-
-class _Images(HTMLParser):
-    """The <img> tags of a raw HTML fragment, read by an HTML tokenizer (quoting, entities and
-    attribute names as a browser reads them): each as (line within the fragment, src, alt)."""
-
-    def __init__(self, fragment: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.images: list[tuple[int, str, str | None]] = []
-        self.feed(fragment)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "img":
-            values = dict(attrs)
-            self.images.append((self.getpos()[0], values.get("src") or "",
-                                values.get("alt") if "alt" in values else None))
-
-    handle_startendtag = handle_starttag
-
 
 _TEXT = ("inline", "html_block")
 
@@ -72,9 +53,10 @@ def check_alt_text(source: Path, parsed: ParsedEssay, diagnostics: Diagnostics) 
                          source, line)
 
     def check_html(fragment: str, line: int) -> None:
-        for offset, src, alt in _Images(fragment).images:
-            if not (alt or "").strip():
-                warn(src, line + offset - 1, 'give the <img> an alt="…" that says what it shows')
+        for tag in read_tags(fragment):
+            if tag.name == "img" and not tag.closing and not (tag.get("alt") or "").strip():
+                warn(tag.get("src") or "", line + tag.line - 1,
+                     'give the <img> an alt="…" that says what it shows')
 
     for token, start in _text_tokens(parsed):
         if token.type == "html_block":

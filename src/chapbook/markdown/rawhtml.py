@@ -14,6 +14,7 @@ import mimetypes
 import re
 from collections.abc import Callable
 from functools import cache
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -26,6 +27,7 @@ from markdown_it.token import Token
 
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
+from chapbook.markdown.rawtags import Tag, read_tags, rewrite, splice, start_tag
 from chapbook.markdown.tokens import children_with_lines
 from chapbook.schema import NONCHARACTERS
 
@@ -229,9 +231,9 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
         if token.type == "html_block":
             token.content = _as_parsed(token.content)
             _audit_html(token, token.content, _line(token), essay, root, diagnostics, images)
-            token.content = _raw_ids_once(_without_book_classes(token.content), raw_ids,
-                                          essay, _line(token), diagnostics)
-            if not depth_reported and _html_depth(token.content)[0] > MAX_HTML_DEPTH:
+            token.content = _raw_ids_once(token.content, raw_ids, essay, _line(token),
+                                          diagnostics)
+            if not depth_reported and _html_depth(read_tags(token.content))[0] > MAX_HTML_DEPTH:
                 diagnostics.warn("nesting", f"raw HTML nested over {MAX_HTML_DEPTH} levels deep "
                                  "is left out", essay, _line(token))
                 token.content = ""
@@ -252,74 +254,71 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
             elif child.type == "html_inline":
                 child.content = _as_parsed(child.content)
                 _audit_html(child, child.content, line, essay, root, diagnostics, images)
-                child.content = _raw_ids_once(_without_book_classes(child.content), raw_ids,
-                                              essay, line, diagnostics)
+                child.content = _raw_ids_once(child.content, raw_ids, essay, line, diagnostics)
                 bounds.read(child.content, line)
     return images
-
-
-_IMAGE_TAG = re.compile(r"<(/?)image\b", re.IGNORECASE)
 
 
 def _as_parsed(fragment: str) -> str:
     """Raw HTML as the sanitizer's HTML5 parser will read it: `<image>` is `<img>` there, so it
     is `<img>` for the audit and the image rewriter too, and cannot slip past them."""
-    return _IMAGE_TAG.sub(lambda m: f"<{m.group(1)}img", fragment)
-
-
-def _attribute(name: str) -> re.Pattern[str]:
-    """An attribute in raw HTML, its name and `=` as group 1, its value (double-quoted,
-    single-quoted or bare) as one of groups 2 to 4."""
-    return re.compile(rf"""(\s{name}\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""",
-                      re.IGNORECASE)
-
-
-_ID_ATTRIBUTE = _attribute("id")
-_DOCUMENT_HREF = re.compile(r"""\shref\s*=\s*(["']?)[a-z][a-z0-9-]*\.xhtml(#[\w.:-]*)?\1""",
-                            re.IGNORECASE)
+    def renamed(tag: Tag) -> str | None:
+        if tag.name != "image":
+            return None
+        return "</img" + tag.text[7:] if tag.closing else "<img" + tag.text[6:]
+    return rewrite(fragment, renamed) if "image" in fragment.lower() else fragment
 
 
 # Elements whose content an HTML parser reads as text up to their end tag: an unclosed <title>
 # or <script> in one block turned the rest of the chapter into escaped text (or removed it).
 # Whole pairs go with their content; a tag left alone goes by itself.
-_RAW_TEXT = "script|style|title|textarea|xmp|iframe|noembed|noframes|noscript|template"
-_RAW_TEXT_PAIR = re.compile(rf"<({_RAW_TEXT})\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_RAW_TEXT_TAG = re.compile(rf"</?(?:{_RAW_TEXT}|plaintext)\b[^>]*>", re.IGNORECASE)
+_RAW_TEXT = frozenset({"script", "style", "title", "textarea", "xmp", "iframe", "noembed",
+                       "noframes", "noscript", "template"})
 
 
 def _raw_ids_once(fragment: str, seen: set[str], essay: Path, line: int | None,
                   diagnostics: Diagnostics) -> str:
     """Raw HTML with each id used once in its essay (a second `id="x"` is invalid XHTML),
-    without links to the names of chapbook's own EPUB documents and without elements read as
-    raw text; the audit reported each."""
-    fragment = _DOCUMENT_HREF.sub("", _RAW_TEXT_TAG.sub("", _RAW_TEXT_PAIR.sub("", fragment)))
+    without the classes the book's own templates and styles use (`class="part-title"` in an
+    essay made a PDF bookmark), without links to the names of chapbook's own EPUB documents and
+    without elements read as raw text; the audit reported each."""
+    tags = read_tags(fragment)
+    replacements: list[tuple[int, int, str]] = []
+    position = 0
+    for index, tag in enumerate(tags):
+        if tag.start < position:
+            continue  # inside a raw-text pair already taken out
+        if tag.name in _RAW_TEXT or tag.name == "plaintext":
+            end = next((later.end for later in tags[index + 1:]
+                        if later.closing and later.name == tag.name), tag.end) \
+                if not tag.closing and tag.name != "plaintext" else tag.end
+            replacements.append((tag.start, end, ""))
+            position = end
+            continue
+        attributes = [(name, value) for name, value in
+                      (_kept_attribute(name, value, seen, essay, line, diagnostics)
+                       for name, value in tag.attributes) if name]
+        if len(attributes) != len(tag.attributes) or attributes != list(tag.attributes):
+            replacements.append((tag.start, tag.end,
+                                 start_tag(tag.name, attributes, tag.self_closing)))
+        position = tag.end
+    return splice(fragment, replacements)
 
-    def once(match: re.Match[str]) -> str:
-        value = next(group for group in match.groups()[1:] if group is not None)
+
+def _kept_attribute(name: str, value: str | None, seen: set[str], essay: Path,
+                    line: int | None, diagnostics: Diagnostics) -> tuple[str, str | None]:
+    """The attribute as raw HTML may keep it, or ("", None) where it goes."""
+    if name == "id" and value is not None:
         if value in seen:
             diagnostics.warn("duplicate-id", f"id '{value[:40]}' is used twice in the essay; "
                              "the second is removed", essay, line)
-            return ""
+            return "", None
         seen.add(value)
-        return match.group(0)
-    return _ID_ATTRIBUTE.sub(once, fragment) if "id" in fragment.lower() else fragment
-
-
-def _without_book_classes(fragment: str) -> str:
-    """Raw HTML without the classes the book's own templates and styles use (the audit names
-    them): `class="part-title"` in an essay made a PDF bookmark, `class="endnotes"` hid its text
-    in print."""
-    return _CLASS_ATTRIBUTE.sub(_without_own_classes, fragment) if "class" in fragment.lower() \
-        else fragment
-
-
-_CLASS_ATTRIBUTE = _attribute("class")
-
-
-def _without_own_classes(match: re.Match[str]) -> str:
-    value = next(group for group in match.groups()[1:] if group is not None)
-    kept = [name for name in value.split() if name not in book_classes()]
-    return f'{match.group(1)}"{" ".join(kept)}"'
+    elif name == "class" and value is not None:
+        return name, " ".join(word for word in value.split() if word not in book_classes())
+    elif name == "href" and value is not None and _BOOK_DOCUMENT.match(value.strip()):
+        return "", None
+    return name, value
 
 
 @cache
@@ -364,17 +363,13 @@ def _check_table(opening: Token, tokens: list[Token], essay: Path,
                         hint=f"split it into tables of at most {MAX_TABLE_COLUMNS} columns")
 
 
-_TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)[^>]*?(/?)>")
-
-
-def _html_depth(fragment: str, depth: int = 0) -> tuple[int, int]:
-    """(the deepest nesting, the depth at the end) of raw HTML entered at `depth`."""
+def _html_depth(tags: list[Tag], depth: int = 0) -> tuple[int, int]:
+    """(the deepest nesting, the depth at the end) of raw HTML's tags entered at `depth`."""
     deepest = depth
-    for match in _TAG.finditer(fragment):
-        closing, name, self_closing = match.groups()
-        if name.lower() in _SELF_CLOSING or self_closing:
+    for tag in tags:
+        if tag.name in _SELF_CLOSING or tag.self_closing:
             continue
-        depth = max(0, depth - 1) if closing else depth + 1
+        depth = max(0, depth - 1) if tag.closing else depth + 1
         deepest = max(deepest, depth)
     return deepest, depth
 
@@ -391,15 +386,16 @@ class RawHtmlBounds:
         self.row_cells = 0
 
     def read(self, fragment: str, line: int | None) -> None:
-        deepest, self.depth = _html_depth(fragment, self.depth)
+        tags = read_tags(fragment)
+        deepest, self.depth = _html_depth(tags, self.depth)
         if deepest > MAX_HTML_DEPTH:
             raise BookError(f"raw HTML is nested over {MAX_HTML_DEPTH} levels deep here, "
                             "counting the blocks above it", self.essay, line,
                             hint="close the elements opened above (</div>, </span>…), or "
                                  "flatten the nesting")
-        for match in _TAG.finditer(fragment):
-            name = match.group(2).lower()
-            if match.group(1):
+        for tag in tags:
+            name = tag.name
+            if tag.closing:
                 continue
             if name == "tr":
                 self.row_cells = 0
@@ -480,19 +476,18 @@ def rewrite_html_images(fragment: str, token: Token, resolver: ImageResolver,
     if "<img" not in fragment.lower():
         return fragment
 
-    def replace(tag: re.Match[str]) -> str:
-        src = re.search(r"""\bsrc\s*=\s*(["'])(.*?)\1""", tag.group(0), re.IGNORECASE)
-        if src and src.group(2) in approved:
-            url = resolver.url(approved[src.group(2)], flavour)
-            return tag.group(0).replace(src.group(0), f'src="{url}"')
+    def replace(tag: Tag) -> str | None:
+        if tag.name != "img" or tag.closing:
+            return None
+        src = tag.get("src")
+        if src is not None and src in approved:
+            url = resolver.url(approved[src], flavour)
+            return start_tag("img", [(name, url if name == "src" else value)
+                                     for name, value in tag.attributes], tag.self_closing)
         # not approved by the audit: the image gives way to its alt text
-        alt = re.search(r"""\balt\s*=\s*(["'])(.*?)\1""", tag.group(0), re.IGNORECASE)
-        return f'<span class="missing-image">[{alt.group(2)}]</span>' if alt else ""
-    return _IMG_TAG.sub(replace, fragment)
-
-
-# An <img> tag whole: a quoted attribute value may hold a `>` (`alt=">"`).
-_IMG_TAG = re.compile(r"""<img\b(?:[^>"']|"[^"]*"|'[^']*')*>""", re.IGNORECASE)
+        alt = (tag.get("alt") or "").strip()
+        return f'<span class="missing-image">[{html_escape(alt)}]</span>' if alt else ""
+    return rewrite(fragment, replace)
 
 
 def clean(html: str) -> str:
