@@ -23,7 +23,7 @@ from chapbook.cache_codec import Codec
 from chapbook.model.pages import PageMap, PageStart
 from chapbook.pdf.impose import impose, imposition
 
-from .conftest import BUNDLED, ROOTS, SHARED_EDITIONS, SHARED_EPOCH, build
+from .conftest import BUNDLED, ROOTS, SHARED_EDITIONS, SHARED_EPOCH, build, run_cli
 
 MM = 72 / 25.4
 SLUG = "defence-diplomacy-briefing"
@@ -261,13 +261,12 @@ def test_epub_from_the_cached_page_map_is_the_epub_built_from_nothing(built,
     book = tmp_path / "book"
     shutil.copytree(BUNDLED.parent, book)
     manifest = book / "book.yml"
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
-    chapbook = str(Path(os.sys.executable).parent / "chapbook")
 
     def epub(out: Path, *first: str) -> bytes:
         for formats in (*first, "epub"):
-            subprocess.run([chapbook, "build", formats, "--quiet", "--book", str(manifest),
-                            "--out", str(out)], check=True, env=env)
+            result = run_cli("build", formats, "--quiet", "--book", str(manifest), "--out",
+                             str(out), env={"SOURCE_DATE_EPOCH": SHARED_EPOCH})
+            assert result.returncode == 0, result.stderr
         return (out / f"{SLUG}.epub").read_bytes()
 
     warm = epub(tmp_path / "warm", "pdf")

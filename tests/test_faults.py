@@ -69,8 +69,11 @@ def _start(book: Path, out: Path, edition: str = "pdf",
            user_cache: Path | None = None) -> subprocess.Popen[str]:
     # A session of its own, so a test can signal the whole group as a terminal's Ctrl-C does.
     env = {**os.environ, "XDG_CACHE_HOME": str(user_cache)} if user_cache else None
+    # Pieces of 2,000 words: the first writer is forked after a few chapters, not a third of
+    # the book.
     return subprocess.Popen([sys.executable, "-m", "chapbook", "build", edition, "--book",
-                             str(book), "--out", str(out), "--jobs", "1"],
+                             str(book), "--out", str(out), "--jobs", "1", "--piece-words",
+                             "2000"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, preexec_fn=_as_from_a_terminal, env=env)
 

@@ -20,10 +20,8 @@ from .test_untrusted import small_book
 
 def _build(manifest: Path, *formats: str, env: dict[str, str] | None = None,
            ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "chapbook", "build", *(formats or ("pdf",)),
-                           "--book", str(manifest), "--out", str(manifest.parent / "out")],
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+    return run_cli("build", *(formats or ("pdf",)), "--book", str(manifest), "--out",
+                   str(manifest.parent / "out"), env=env)
 
 
 def _one_clear_error(result: subprocess.CompletedProcess[str], where: str, what: str) -> None:
@@ -336,10 +334,8 @@ def test_nul_bytes_in_addresses_and_odd_line_breaks_in_yaml_are_not_crashes(
     manifest.write_text(manifest.read_text().replace("slug: small", "slug: small\n"
                                                      "glossary: glossary.yml"))
     for command in (["check"], ["build", "html"]):
-        result = subprocess.run([sys.executable, "-m", "chapbook", *command, "--book",
-                                 str(manifest), *(["--out", str(tmp_path / "out")]
-                                                  if command[0] == "build" else [])],
-                                capture_output=True, text=True, timeout=120)
+        result = run_cli(*command, "--book", str(manifest),
+                         *(["--out", str(tmp_path / "out")] if command[0] == "build" else []))
         said = result.stdout + result.stderr  # check reports on stdout, build on stderr
         assert "failed unexpectedly" not in said and "Traceback" not in said
         assert result.returncode in (0, 1), said

@@ -14,7 +14,7 @@ from chapbook.build import load_book
 from chapbook.diagnostics import Diagnostics
 from chapbook.layout.paginate import typeset
 
-from .conftest import BUNDLED, run_cli
+from .conftest import BUNDLED, SHARED_EPOCH, run_cli
 
 
 def _outline(reader: PdfReader) -> list[tuple[int, str, int]]:
@@ -64,21 +64,26 @@ def _structure(data: bytes) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def whole_and_pieces(built) -> tuple[bytes, bytes, Diagnostics]:
+def whole_and_pieces(built, tmp_path_factory: pytest.TempPathFactory,
+                     ) -> tuple[bytes, bytes, str]:
     """The bundled book as the build writes it (a short book: one piece, written as WeasyPrint
-    writes it) and with every chapter a piece of its own."""
-    book = load_book(BUNDLED, Diagnostics())
+    writes it) and built with pieces of 100 words (`--piece-words 100`): every chapter a piece,
+    written by forked writers while the layout goes on. The third item is what that build
+    said."""
     whole = (built("bundled")[0] / "defence-diplomacy-briefing.pdf").read_bytes()
-    found = Diagnostics()
-    # Every chapter a piece, written by forked writers while the layout goes on.
-    pieces = typeset(book, found, piece_words=1, jobs=2).pdf
-    assert whole is not None and pieces is not None
-    return whole, pieces, found
+    out = tmp_path_factory.mktemp("pieces")
+    result = run_cli("build", "pdf", "--piece-words", "100", "--jobs", "2", "--book",
+                     str(BUNDLED), "--out", str(out), env={"SOURCE_DATE_EPOCH": SHARED_EPOCH})
+    assert result.returncode == 0, result.stderr
+    pieces = (out / "defence-diplomacy-briefing.pdf").read_bytes()
+    # Built at the shared build's time, one piece would be byte for byte the shared PDF.
+    assert pieces != whole, "--piece-words 100 wrote the book in one piece"
+    return whole, pieces, result.stderr
 
 
-def test_pieces_make_the_same_pages(whole_and_pieces: tuple[bytes, bytes, Diagnostics]) -> None:
-    whole, pieces, found = whole_and_pieces
-    assert not found.findings
+def test_pieces_make_the_same_pages(whole_and_pieces: tuple[bytes, bytes, str]) -> None:
+    whole, pieces, said = whole_and_pieces
+    assert "warning" not in said and "error" not in said
     one, many = PdfReader(io.BytesIO(whole)), PdfReader(io.BytesIO(pieces))
     assert len(many.pages) == len(one.pages) > 20
     assert [p.extract_text() for p in many.pages] == [p.extract_text() for p in one.pages]
@@ -87,7 +92,7 @@ def test_pieces_make_the_same_pages(whole_and_pieces: tuple[bytes, bytes, Diagno
 
 
 def test_pieces_keep_links_destinations_and_bookmarks(
-        whole_and_pieces: tuple[bytes, bytes, Diagnostics]) -> None:
+        whole_and_pieces: tuple[bytes, bytes, str]) -> None:
     whole, pieces, _ = whole_and_pieces
     one, many = PdfReader(io.BytesIO(whole)), PdfReader(io.BytesIO(pieces))
     assert _outline(many) == _outline(one)
@@ -104,17 +109,19 @@ def test_pieces_keep_links_destinations_and_bookmarks(
 
 
 def test_pieces_keep_one_structure_tree(
-        whole_and_pieces: tuple[bytes, bytes, Diagnostics]) -> None:
+        whole_and_pieces: tuple[bytes, bytes, str]) -> None:
     whole, pieces, _ = whole_and_pieces
     assert _structure(pieces) == _structure(whole)
 
 
-def test_jobs_option_is_checked(tmp_path: Path) -> None:
-
-    result = run_cli("build", "pdf", "--jobs", "-1", "--book", str(BUNDLED), "--out",
+@pytest.mark.parametrize(("option", "value"), [("--jobs", "-1"), ("--piece-words", "5")])
+def test_jobs_and_piece_size_options_are_checked(tmp_path: Path, option: str,
+                                                 value: str) -> None:
+    result = run_cli("build", "pdf", option, value, "--book", str(BUNDLED), "--out",
                      str(tmp_path))
-    assert result.returncode != 0 and "--jobs" in result.stderr
+    assert result.returncode != 0 and option in result.stderr
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "defence-diplomacy-briefing.pdf").exists()
 
 
 def test_print_edition_in_pieces_keeps_one_copy_of_each_whole_font(built) -> None:

@@ -15,7 +15,7 @@ from chapbook import __version__
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
 from chapbook.limits import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S, supervised
-from chapbook.options import DEFAULT_EDITIONS, EDITIONS
+from chapbook.options import DEFAULT_EDITIONS, EDITIONS, PIECE_WORDS
 
 if TYPE_CHECKING:
     from chapbook.model.book import Book
@@ -84,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
                        default=_from_environment("CHAPBOOK_JOBS", None, 0, 1024, whole=True),
                        help="processes writing a long book's PDF pages while the layout goes "
                             "on (default: one per spare core; 0: none; or set CHAPBOOK_JOBS)")
+    build.add_argument("--piece-words", type=_number("--piece-words", 100, 10_000_000,
+                                                     whole=True),
+                       metavar="N", default=PIECE_WORDS,
+                       help="words of body text in each piece of a long PDF those processes "
+                            f"write (default: {PIECE_WORDS:,}; smaller pieces start them "
+                            "sooner)")
     new = commands.add_parser("new", help="write a small starter book into a new folder")
     new.add_argument("folder", type=Path, metavar="FOLDER", help="the folder to make")
     new.add_argument("--debug", action="store_true", help="show Python tracebacks")
@@ -167,7 +173,8 @@ def _build_held(args: argparse.Namespace, formats: list[str], diagnostics: Diagn
     from chapbook.build import build
     from chapbook.options import BuildOptions
 
-    options = BuildOptions(args.book, args.out, tuple(formats), args.creep, args.jobs)
+    options = BuildOptions(args.book, args.out, tuple(formats), args.creep, args.jobs,
+                           args.piece_words)
     built = build(options, diagnostics, _Progress(report, held))
     book, targets = built.book, built.outputs
     _note_ignored_cache(args.out / ".cache", diagnostics)

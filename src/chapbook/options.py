@@ -8,6 +8,11 @@ from pathlib import Path
 EDITIONS = ("html", "pdf", "epub", "booklet", "print")
 DEFAULT_EDITIONS = ("html", "pdf", "epub")  # what `chapbook build` and `build all` make
 
+# Words of body text per piece of a long PDF written in parallel: about sixty A5 pages, enough
+# that each piece's own fonts and tree are a small share of its bytes; a shorter book is one
+# piece.
+PIECE_WORDS = 20_000
+
 
 @dataclass(frozen=True)
 class BuildOptions:
@@ -19,6 +24,7 @@ class BuildOptions:
     creep_mm: float = 0.0  # booklet: how much further each sheet's pages move than the one inside
     jobs: int | None = None  # processes writing a long book's PDF beside the layout; None: one
     #                          per spare core, 0: none
+    piece_words: int = PIECE_WORDS  # words of body text in each piece those processes write
 
     @property
     def cache(self) -> Path:

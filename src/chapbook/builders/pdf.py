@@ -18,7 +18,7 @@ def pdf_bytes(book: Book, options: BuildOptions, diagnostics: Diagnostics,
     """The reading edition: tagged PDF/UA-1 (structure tree, language, title shown, alt text),
     running heads and folios marked as pagination artifacts."""
     data = typeset(book, diagnostics, layouts=layouts, cache=options.cache,
-                   jobs=options.jobs).pdf
+                   jobs=options.jobs, piece_words=options.piece_words).pdf
     assert data is not None
     return data
 
@@ -34,6 +34,6 @@ def build_print(book: Book, options: BuildOptions, diagnostics: Diagnostics,
     """The print-shop edition: bleed and crop marks (styles/print-shop.css), PDF/X-4, fonts
     embedded whole, trim and bleed boxes set by WeasyPrint from the CSS page and bleed."""
     data = typeset(book, diagnostics, PRINT_SHOP, layouts=layouts, cache=options.cache,
-                   jobs=options.jobs).pdf
+                   jobs=options.jobs, piece_words=options.piece_words).pdf
     assert data is not None
     return write_atomic(options.out / f"{book.slug}-print.pdf", data)

@@ -31,6 +31,7 @@ from chapbook.layout.writers import PieceWriter, parallel_jobs
 from chapbook.limits import blame
 from chapbook.model.book import Book, Chapter, Part
 from chapbook.model.pages import Layout, Layouts, PageMap, PageStart
+from chapbook.options import PIECE_WORDS
 from chapbook.pdf.artifacts import mark_artifacts
 from chapbook.pdf.combine import combine
 from chapbook.pdf.stable import pdf_identifier, stable_ids
@@ -102,11 +103,6 @@ PRINT_SHOP = Edition("print", ("print-shop.css",),
                      {"pdf_variant": "pdf/x-4", "full_fonts": True, "output_intent": "srgb"},
                      artifacts=False)
 
-# Words of body text per piece written in parallel: about sixty A5 pages, enough that each
-# piece's own fonts and tree are a small share of its bytes; a shorter book is one piece.
-PIECE_WORDS = 20_000
-
-
 def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,
             layouts: Layouts | None = None, write: bool = True, cache: Path | None = None,
             jobs: int | None = None, piece_words: int = PIECE_WORDS) -> Layout:
@@ -114,14 +110,14 @@ def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,
     `layouts`), however many editions need it. The page map is kept in `cache` for later builds
     (cache.store_page_map). `jobs`: writer processes beside the layout (default: one per spare
     core; 0: this process only)."""
-    key = (edition.name, piece_words)
-    known = layouts.made.get(key) if layouts is not None else None
+    # one layout per edition: the pieces it is written in do not change its pages
+    known = layouts.made.get(edition.name) if layouts is not None else None
     if known is not None and (known.pdf is not None or not write):
         return known
     jobs = parallel_jobs() if jobs is None else jobs
     result = _typeset(book, diagnostics, edition, write, jobs, piece_words)
     if layouts is not None:
-        layouts.made[key] = result
+        layouts.made[edition.name] = result
     store_page_map(book, cache, PageMap(result.pages, result.starts), edition.name)
     return result
 

@@ -43,4 +43,4 @@ class Layouts:
     the booklet, the EPUB's page list) share it. Made by build(), one per build."""
 
     def __init__(self) -> None:
-        self.made: dict[tuple[str, int], Layout] = {}
+        self.made: dict[str, Layout] = {}
