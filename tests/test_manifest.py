@@ -118,3 +118,47 @@ def test_bad_page_size_and_language(tmp_path: Path) -> None:
     text = GOOD.replace("  language: en", "  language: english!") + "page_size: A55\n"
     messages = " ".join(e.message for e in errors_of(write_book(tmp_path, text)))
     assert "not a language tag" in messages and "not a page size" in messages
+
+
+FLAT = GOOD.replace("parts:\n  - title: One\n    chapters:\n      - file: essays/a.md\n",
+                    "chapters:\n  - file: essays/a.md\n")
+
+
+@pytest.mark.parametrize(("extra", "line", "what"), [
+    ("parts:\n  - title: One\n    chapters:\n      - file: essays/b.md\n", 8,
+     "the book has both `parts:` and `chapters:`"),
+    ("openers: sideways\n", 9, "'sideways' is not a side chapters can open on"),
+    ("toc_depth: 3\n", 9, "'3' is not a depth the contents can have"),
+    ("numbered: maybe\n", 9, "numbered should be true or false"),
+    ("appendices: []\n", 9, "`appendices:` lists nothing"),
+])
+def test_structure_mistakes_name_their_line(tmp_path: Path, extra: str, line: int,
+                                            what: str) -> None:
+    path = write_book(tmp_path, FLAT + extra, {"a.md": "# A\n\nText.\n", "b.md": "# B\n"})
+    [error] = errors_of(path)
+    assert what in error.message and error.line == line, (error.message, error.line)
+
+
+def test_a_book_needs_chapters_or_parts(tmp_path: Path) -> None:
+    [error] = errors_of(write_book(tmp_path, FLAT.split("chapters:")[0]))
+    assert "the manifest has no 'chapters' (or 'parts')" in error.message
+    assert "chapters: [{file: essays/my-essay.md}]" in (error.hint or "")
+
+
+def test_chapters_numbered_and_appendices_lettered(tmp_path: Path) -> None:
+    from chapbook.build import load_book
+    from chapbook.diagnostics import Diagnostics
+
+    text = FLAT.replace("chapters:\n  - file: essays/a.md\n",
+                        "chapters:\n  - file: essays/a.md\n    numbered: false\n"
+                        "  - file: essays/b.md\n  - file: essays/c.md\n"
+                        "appendices:\n  - file: essays/d.md\n  - file: essays/e.md\n")
+    path = write_book(tmp_path, text, {f"{name}.md": f"# {name.upper()}\n\nText.\n"
+                                       for name in "abcde"})
+    book = load_book(path, Diagnostics())
+    assert [c.designation for c in book.chapters] == [None, "Chapter 1", "Chapter 2",
+                                                      "Appendix A", "Appendix B"]
+    assert book.real_parts == []
+    unnumbered = write_book(tmp_path, text.replace("date: \"2026-01-02\"\n",
+                                                   "date: \"2026-01-02\"\nnumbered: false\n"))
+    assert [c.label for c in load_book(unnumbered, Diagnostics()).chapters] == [None] * 5

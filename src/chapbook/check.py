@@ -133,8 +133,10 @@ def _listed_chapters(manifest_path: Path) -> list[tuple[Path, str | None, int]] 
         return None
     root = manifest_path.parent.resolve()
     listed: list[tuple[Path, str | None, int]] = []
-    for part in _items(_value(node, "parts")):
-        for chapter in _items(_value(part, "chapters")):
+    groups = [*(_value(part, "chapters") for part in _items(_value(node, "parts"))),
+              _value(node, "chapters"), _value(node, "appendices")]
+    for group in groups:
+        for chapter in _items(group):
             file, title = _value(chapter, "file"), _value(chapter, "title")
             if not isinstance(file, yaml.ScalarNode) or not str(file.value).strip():
                 continue

@@ -200,9 +200,10 @@ class _Progress:
         self.stage, self.advance = report.stage, report.advance
 
     def read(self, book: Book) -> None:
-        chapters, parts = len(book.chapters), len(book.parts)
-        self.report.line(f"read {chapters} chapter{'s' * (chapters != 1)} in {parts} "
-                         f"part{'s' * (parts != 1)}, {book.word_count:,} words")
+        chapters, parts = len(book.chapters), len(book.real_parts)
+        where = f" in {parts} part{'s' * (parts != 1)}" if parts else ""
+        self.report.line(f"read {chapters} chapter{'s' * (chapters != 1)}{where}, "
+                         f"{book.word_count:,} words")
 
     def written(self, edition: str, path: Path) -> None:
         if path.suffix == ".pdf" and self.report.fancy:

@@ -117,6 +117,12 @@ NONCHARACTERS = "\ufdd0-\ufdef" + "".join(chr(end) for plane in range(17)
 _NONCHARACTER = re.compile(f"[{NONCHARACTERS}]")
 
 
+def visible(text: str) -> bool:
+    """Whether the text shows anything: not only white space and format characters (a
+    zero-width space alone made an EPUB document whose <title> was empty)."""
+    return any(not char.isspace() and unicodedata.category(char) != "Cf" for char in text)
+
+
 def unprintable(character: str) -> bool:
     """Control characters (but tab and line end), lone surrogates and noncharacters: XML
     forbids them, so the EPUB could not be written."""
@@ -132,6 +138,15 @@ def value_trouble(value: str, longest: int = MAX_TEXT_VALUE) -> str | None:
     bad = next((c for c in value if unprintable(c)), None)
     if bad is not None:
         return f"contains U+{ord(bad):04X}, a control character no edition can hold"
+    return None
+
+
+def flag_value(reader: Reader, node: yaml.Node, where: str) -> bool | None:
+    """true or false (YAML's yes/no/on/off are not taken: they surprise)."""
+    if isinstance(node, yaml.ScalarNode) and str(node.value).lower() in ("true", "false"):
+        return str(node.value).lower() == "true"
+    reader.error(node, f"{where} should be true or false", f"write `{where.rsplit('.', 1)[-1]}: "
+                 "true` or `false`")
     return None
 
 

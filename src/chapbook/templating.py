@@ -11,7 +11,7 @@ from typing import Any
 import jinja2
 
 from chapbook import __version__
-from chapbook.collect.locators import Locating
+from chapbook.collect.locators import Locating, chapter_names
 from chapbook.languages import direction
 from chapbook.markdown.render import chapter_body, chapter_title, note_body, pagebreak
 from chapbook.model.book import Book
@@ -76,11 +76,14 @@ def book_context(book: Book) -> dict[str, Any]:
         "modified": meta.date,
         "front_matter": [m for m in book.manifest.front_matter],
         "back_matter": [m for m in book.manifest.back_matter if book.has(m)],
+        "toc_depth": book.manifest.toc_depth,
+        "openers": book.manifest.openers,
         "sections": ("front", "body", "back"),
         "body_flavour": "print",
         "segment": None,
         "pages": None,
-        "locating": Locating(),  # render_book_html locates by page when `pages` is given
+        # render_book_html locates by page when `pages` is given
+        "locating": Locating(names=chapter_names(book.chapters)),
         "element_marks": {},
         "page_breaks": None,
         "page_list": [],
@@ -91,4 +94,5 @@ def render_book_html(book: Book, screen_css: str = "", **overrides: Any) -> str:
     """The book as one HTML page; `overrides` replace context entries (the cover alone, say)."""
     template = environment().get_template("html/book.html.j2")
     context = {**book_context(book), "screen_css": screen_css, **overrides}
-    return template.render({**context, "locating": Locating(context["pages"])})
+    return template.render({**context, "locating": Locating(context["pages"],
+                                                            context["locating"].names)})

@@ -147,18 +147,22 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
             documents.append(_document(matter, f"{matter}.xhtml", f"{matter}.xhtml.j2", context))
     nav_position = len(documents)  # the navigation is written last, from what the others hold
     for part in book.parts:
-        documents.append(_document(part.id, f"{part.id}.xhtml", "part.xhtml.j2",
-                                   {**context, "part": part}))
+        if part.has_opener:
+            documents.append(_document(part.id, f"{part.id}.xhtml", "part.xhtml.j2",
+                                       {**context, "part": part}))
         links = []
         for chapter in part.chapters:
             documents.append(_document(
                 chapter.id, f"{chapter.id}.xhtml", "chapter.xhtml.j2",
                 {**context, "chapter": chapter,
                  "page_breaks": context["chapter_breaks"].get(chapter.id, {})}))
-            links.append(epub.Link(f"{chapter.id}.xhtml", f"{chapter.number}. {chapter.title}",
-                                   chapter.id))
-        toc.append((epub.Section(f"Part {roman(part.number)}: {part.title}", f"{part.id}.xhtml"),
-                    links))
+            links.append(epub.Link(f"{chapter.id}.xhtml", f"{chapter.label}. {chapter.title}"
+                                   if chapter.label else chapter.title, chapter.id))
+        if part.has_opener:
+            toc.append((epub.Section(f"Part {roman(part.number)}: {part.title}",
+                                     f"{part.id}.xhtml"), links))
+        else:
+            toc += links
     for matter in ("glossary", "index"):
         if book.has(matter):
             documents.append(_document(matter, f"{matter}.xhtml", f"{matter}.xhtml.j2", context,

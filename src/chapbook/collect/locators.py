@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from chapbook.model.book import Chapter
 from chapbook.model.terms import Occurrence
 
 
@@ -43,26 +44,52 @@ def page_locators(occurrences: Iterable[Occurrence], pages: dict[str, int]) -> l
     return locators
 
 
-def section_locators(occurrences: Iterable[Occurrence]) -> list[Locator]:
-    """'3.2': chapter 3, section 2 (just '3' before a chapter's first section); each once."""
+@dataclass(frozen=True)
+class ChapterName:
+    """How a locator names a chapter: its label ("3", "B", or an unnumbered chapter's running
+    head) and its name ("Chapter 3", "Appendix B", its title)."""
+
+    label: str
+    name: str
+    numbered: bool = True  # its sections are numbered after it: "3.2", "B.1"
+
+
+def chapter_names(chapters: Iterable[Chapter]) -> dict[str, ChapterName]:
+    return {chapter.id: ChapterName(chapter.label or chapter.running_head,
+                                    chapter.designation or chapter.title,
+                                    chapter.label is not None)
+            for chapter in chapters}
+
+
+def _name(names: dict[str, ChapterName], occurrence: Occurrence) -> ChapterName:
+    number = str(occurrence.chapter_number)
+    return names.get(occurrence.chapter_id, ChapterName(number, f"Chapter {number}"))
+
+
+def section_locators(occurrences: Iterable[Occurrence],
+                     names: dict[str, ChapterName]) -> list[Locator]:
+    """'3.2': chapter 3, section 2 (just '3' before a chapter's first section; 'B.1' in
+    appendix B; an unnumbered chapter by its running head alone); each once."""
     seen: dict[tuple[int, int], Occurrence] = {}
     for occurrence in occurrences:
         seen.setdefault((occurrence.chapter_number, occurrence.section), occurrence)
     locators = []
-    for (chapter, section), occurrence in sorted(seen.items()):
-        label = f"{chapter}.{section}" if section else str(chapter)
-        title = f"Chapter {chapter}" + (f", {occurrence.section_title}" if section else "")
+    for (_, section), occurrence in sorted(seen.items()):
+        chapter = _name(names, occurrence)
+        label = f"{chapter.label}.{section}" if section and chapter.numbered else chapter.label
+        title = chapter.name + (f", {occurrence.section_title}" if section else "")
         locators.append(Locator(label, occurrence.anchor, occurrence.chapter_id, title))
     return locators
 
 
-def chapter_locators(occurrences: Iterable[Occurrence]) -> list[Locator]:
+def chapter_locators(occurrences: Iterable[Occurrence],
+                     names: dict[str, ChapterName]) -> list[Locator]:
     """One link per chapter a term is used in, to its first use there."""
     seen: dict[int, Occurrence] = {}
     for occurrence in occurrences:
         seen.setdefault(occurrence.chapter_number, occurrence)
-    return [Locator(str(number), occ.anchor, occ.chapter_id, f"Chapter {number}")
-            for number, occ in sorted(seen.items())]
+    return [Locator(_name(names, occ).label, occ.anchor, occ.chapter_id, _name(names, occ).name)
+            for _, occ in sorted(seen.items())]
 
 
 def first_and_rest(occurrences: list[Occurrence],
@@ -87,6 +114,7 @@ class Locating:
     only iterate what it gives them (as Sphinx's IndexEntries does for its index)."""
 
     pages: dict[str, int] | None = field(default=None, hash=False)
+    names: dict[str, ChapterName] = field(default_factory=dict, hash=False)
 
     @property
     def by_page(self) -> bool:
@@ -96,7 +124,7 @@ class Locating:
         """An index heading's locators."""
         if self.pages is not None:
             return page_locators(occurrences, self.pages)
-        return section_locators(occurrences)
+        return section_locators(occurrences, self.names)
 
     def glossary_pages(self, occurrences: list[Occurrence]) -> tuple[Locator | None,
                                                                      list[Locator]]:
@@ -106,4 +134,4 @@ class Locating:
 
     def glossary_chapters(self, occurrences: Iterable[Occurrence]) -> list[Locator]:
         """On screen: the chapters a glossary term is used in."""
-        return chapter_locators(occurrences)
+        return chapter_locators(occurrences, self.names)

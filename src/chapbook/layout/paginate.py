@@ -49,7 +49,10 @@ class _Unknown(dict[str, str]):
 
 
 def _starting_at(page: int) -> str:
-    return f"@page :first {{ counter-reset: page {page}; }}"
+    """A document whose first page is number `page`: on the left if that number is even (a
+    verso, where `openers: any` lets a chapter open)."""
+    side = "" if page % 2 else " html { break-before: left; }"
+    return f"@page :first {{ counter-reset: page {page}; }}{side}"
 
 
 def anchor_pages(document: Document, first_page: int) -> dict[str, int]:
@@ -67,8 +70,9 @@ def _next_recto(page: int) -> int:
 
 @dataclass(frozen=True)
 class Segment:
-    """A piece of the body laid out on its own: a part opener or a chapter. Each opens on a recto,
-    so no segment's layout depends on another's but for the number of its first page."""
+    """A piece of the body laid out on its own: a part opener or a chapter. Each opens on a new
+    page (a recto unless the book has `openers: any`), so no segment's layout depends on
+    another's but for the number of its first page."""
 
     part: Part
     chapter: Chapter | None = None
@@ -84,8 +88,10 @@ class Segment:
 
 
 def segments(book: Book) -> list[Segment]:
+    """The body's segments in order: each part's opener, then its chapters."""
     return [segment for part in book.parts
-            for segment in (Segment(part), *(Segment(part, c) for c in part.chapters))]
+            for segment in ((Segment(part),) if part.has_opener else ())
+            + tuple(Segment(part, c) for c in part.chapters)]
 
 
 @dataclass(frozen=True)
@@ -162,8 +168,11 @@ class _Pagination:
         html = render_book_html(self.book, **context)
         return self.typesetter.render(html, extra_css=_starting_at(first_page))
 
-    def _recto(self) -> int:
-        """The next recto's number, the blank verso before it (if any) added to the run."""
+    def _opening(self) -> int:
+        """The number of the page the next segment opens on: the next recto, the blank verso
+        before it (if any) added to the run; with `openers: any`, the next page."""
+        if self.book.manifest.openers == "any":
+            return self.next_page
         start = _next_recto(self.next_page)
         self.run += [self.blank] * (start - self.next_page)
         return start
@@ -175,7 +184,7 @@ class _Pagination:
         self.run, self.run_words = [], 0
 
     def body(self, segment: Segment) -> None:
-        start = self._recto()
+        start = self._opening()
         with blame(segment.source if segment.chapter else self.book.manifest.path,
                    segment.describe()):
             document = self.render(start, sections=("body",), segment=segment)
@@ -190,7 +199,7 @@ class _Pagination:
         self.next_page = start + len(document.pages)
 
     def back(self) -> None:
-        start = self._recto()
+        start = self._opening()
         with blame(self.book.manifest.path, "laying out the glossary and index"):
             document = self.render(start, sections=("back",), pages=self.pages)
         self.pages.update(anchor_pages(document, start))

@@ -8,14 +8,14 @@ from pathlib import Path
 from chapbook import ids
 from chapbook.languages import direction
 from chapbook.model.essay import Footnote, Heading, ParsedEssay
-from chapbook.model.manifest import Manifest, Metadata
+from chapbook.model.manifest import GroupKind, Manifest, Metadata
 from chapbook.model.terms import Glossary, Index
 
 
 @dataclass
 class Chapter:
     id: str
-    number: int
+    number: int  # its place in the book, counting every chapter and appendix from 1
     title: str
     running_head: str
     key_points: tuple[str, ...]
@@ -23,6 +23,24 @@ class Chapter:
     essay: ParsedEssay
     part: Part | None = None
     language: str | None = None  # when it differs from the book's
+    label: str | None = None  # "3" or, for an appendix, "C"; None: an unnumbered chapter
+
+    @property
+    def is_appendix(self) -> bool:
+        return self.part is not None and self.part.kind == "appendices"
+
+    @property
+    def designation(self) -> str | None:
+        """What the opener says above the title: "Chapter 3", "Appendix C"; None unnumbered."""
+        if self.label is None:
+            return None
+        return f"{'Appendix' if self.is_appendix else 'Chapter'} {self.label}"
+
+    @property
+    def short_name(self) -> str:
+        """How an index or a screen reader names it in a few words: "chapter 3", "appendix C",
+        or an unnumbered chapter's running head."""
+        return self.designation.lower() if self.designation else self.running_head
 
     @property
     def subtitle(self) -> str | None:
@@ -69,10 +87,16 @@ class Chapter:
 @dataclass
 class Part:
     id: str
-    number: int
+    number: int  # among the book's parts; 0 for a group that is not a part
     title: str
     intro: str
     chapters: list[Chapter] = field(default_factory=list)
+    kind: GroupKind = "part"
+
+    @property
+    def has_opener(self) -> bool:
+        """A part opens with a page of its own; a book's chapters or appendices do not."""
+        return self.kind == "part"
 
 
 @dataclass
@@ -93,6 +117,11 @@ class Book:
     @property
     def chapters(self) -> list[Chapter]:
         return [chapter for part in self.parts for chapter in part.chapters]
+
+    @property
+    def real_parts(self) -> list[Part]:
+        """The parts with openers of their own (none in a book without parts)."""
+        return [part for part in self.parts if part.has_opener]
 
     @property
     def word_count(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,12 @@ class ChapterSpec:
     running_head: str | None = None
     key_points: tuple[str, ...] = ()
     language: str | None = None
+    numbered: bool | None = None  # None: as the book says (`numbered:` at its top level)
+
+
+# What a group of chapters is: a part (with its opener: "Part II"), the chapters of a book
+# without parts, or the appendices (lettered A, B, …); only a part has an opener of its own.
+GroupKind = Literal["part", "chapters", "appendices"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class PartSpec:
     line: int
     intro: str = ""
     chapters: tuple[ChapterSpec, ...] = ()
+    kind: GroupKind = "part"
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,9 @@ class Manifest:
     glossary: Path | None = None
     index: Path | None = None
     exclude: tuple[str, ...] = ()  # what `chapbook check` should not call forgotten essays
+    numbered: bool = True  # chapters numbered (a chapter's own `numbered:` overrides it)
+    openers: Literal["recto", "any"] = "recto"  # the side chapters and parts open on in print
+    toc_depth: int = 1  # 2: the contents list each chapter's sections too
     chapters: tuple[ChapterSpec, ...] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -19,6 +19,7 @@ from chapbook.model.manifest import ChapterSpec, Manifest
 from chapbook.model.terms import Found, Glossary, Index
 from chapbook.read.sources import read_source
 from chapbook.read.terms import load_glossary, load_index
+from chapbook.schema import visible
 
 
 def _running_head(title: str) -> str:
@@ -39,9 +40,14 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics,
     terms = b"".join(path.read_bytes() for path in (manifest.glossary, manifest.index) if path)
     parts: list[Part] = []
     used_ids: set[str] = set()
-    number = 0
-    for part_number, part_spec in enumerate(manifest.parts, 1):
-        part = Part(f"part-{part_number}", part_number, part_spec.title, part_spec.intro)
+    number = part_number = 0
+    labels = _Labels(manifest.numbered)
+    for part_spec in manifest.parts:
+        if part_spec.kind == "part":
+            part_number += 1
+            part = Part(f"part-{part_number}", part_number, part_spec.title, part_spec.intro)
+        else:
+            part = Part(part_spec.kind, 0, part_spec.title, "", kind=part_spec.kind)
         for spec in part_spec.chapters:
             number += 1
             chapter_id = ids.chapter_id(spec.source.stem, number, used_ids)
@@ -49,11 +55,39 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics,
                 essay = _parsed_essay(manifest, spec, number, chapter_id, matcher, found,
                                       diagnostics, essays, terms, glossary, index)
                 chapter = _chapter(spec, part, number, chapter_id, essay, diagnostics)
+            chapter.label = labels.next(part.kind == "appendices", spec.numbered)
             part.chapters.append(chapter)
             if on_chapter:
                 on_chapter(f"reading {chapter.id[:14]}")
         parts.append(part)
     return Book(manifest, parts, glossary, index), found
+
+
+class _Labels:
+    """Chapter numbers (1, 2, …) and appendix letters (A, B, …), given out in order to the
+    chapters that have them: the book's `numbered:` unless a chapter says otherwise."""
+
+    def __init__(self, numbered: bool) -> None:
+        self.numbered = numbered
+        self.chapters = self.appendices = 0
+
+    def next(self, appendix: bool, numbered: bool | None) -> str | None:
+        if not (self.numbered if numbered is None else numbered):
+            return None
+        if appendix:
+            self.appendices += 1
+            return _letters(self.appendices)
+        self.chapters += 1
+        return str(self.chapters)
+
+
+def _letters(count: int) -> str:
+    """A, B, … Z, AA, AB, …"""
+    letters = ""
+    while count:
+        count, rest = divmod(count - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id: str,
@@ -93,6 +127,10 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
 def _chapter(spec: ChapterSpec, part: Part, number: int, chapter_id: str, essay: ParsedEssay,
              diagnostics: Diagnostics) -> Chapter:
     title = spec.title or essay.title
+    if title is not None and not visible(title):  # a zero-width space alone, say
+        diagnostics.warn("no-title", "the chapter's title holds only invisible characters",
+                         spec.source, 1 if spec.title else essay.title_line or 1)
+        title = None
     if title is None:
         title = ids.without_ordering_number(spec.source.stem).replace("-", " ") \
             .replace("_", " ").strip().capitalize() or f"Chapter {number}"

@@ -17,7 +17,17 @@ import yaml
 
 from chapbook.errors import BookError, raise_all
 from chapbook.model.manifest import ChapterSpec, Manifest, Metadata, PartSpec
-from chapbook.schema import Key, Reader, compose, list_of, struct, text_list, text_value
+from chapbook.schema import (
+    Key,
+    Reader,
+    compose,
+    flag_value,
+    list_of,
+    struct,
+    text_list,
+    text_value,
+    visible,
+)
 
 FRONT_MATTER_KINDS = ("cover", "half-title", "title", "imprint", "contents")
 BACK_MATTER_KINDS = ("glossary", "index")
@@ -54,6 +64,7 @@ CHAPTER_KEYS = {
     "running_head": Key(text_value),
     "key_points": Key(text_list),
     "language": Key(text_value),
+    "numbered": Key(flag_value),
 }
 PART_KEYS = {
     "title": Key(text_value, True, '"Part title"'),
@@ -65,7 +76,12 @@ BOOK_KEYS = {
     "metadata": Key(struct(METADATA_KEYS), True, "{title: …, author: …}"),
     "page_size": Key(text_value),
     "front_matter": Key(text_list),
-    "parts": Key(list_of(PART_KEYS), True, "[{title: …, chapters: […]}]"),
+    "parts": Key(list_of(PART_KEYS)),
+    "chapters": Key(list_of(CHAPTER_KEYS)),
+    "appendices": Key(list_of(CHAPTER_KEYS)),
+    "numbered": Key(flag_value),
+    "openers": Key(text_value),
+    "toc_depth": Key(text_value),
     "back_matter": Key(text_list),
     "glossary": Key(text_value),
     "index": Key(text_value),
@@ -147,6 +163,9 @@ def _metadata(reader: Reader, values: dict[str, Any]) -> Metadata | None:
         except ValueError:
             reader.error(meta["date@node"], f"'{meta['date']}' is not a date",
                          "write it as YYYY-MM-DD, e.g. 2026-11-24")
+    if meta.get("title") and not visible(meta["title"]):
+        reader.error(meta["title@node"], "metadata.title holds only invisible characters",
+                     "give the book a title a reader can see")
     identifier = meta.get("identifier") or ""
     if identifier.lower().startswith("urn:uuid:") and not _UUID.match(identifier[9:]):
         reader.error(meta["identifier@node"], f"'{identifier}' is marked as a UUID but is not "
@@ -179,42 +198,87 @@ def _page_size(reader: Reader, values: dict[str, Any]) -> str:
 
 
 def _parts(reader: Reader, values: dict[str, Any], root: Path) -> list[PartSpec]:
+    """The book's groups of chapters: its parts, or its chapters (a book without parts), then
+    its appendices."""
     parts: list[PartSpec] = []
     seen: dict[Path, int] = {}
+    node = values.get("@node")
+    if "parts" in values and "chapters" in values:
+        reader.error(values["chapters@node"], "the book has both `parts:` and `chapters:`",
+                     "put every chapter in a part, or remove `parts:` and list the chapters "
+                     "under `chapters:` alone")
+    elif "parts" not in values and "chapters" not in values:
+        reader.error(node, "the manifest has no 'chapters' (or 'parts')",
+                     "add the essays, for example `chapters: [{file: essays/my-essay.md}]`, "
+                     "or group them in parts: `parts: [{title: …, chapters: […]}]`")
     if "parts" in values and not values["parts"]:
         reader.error(values["parts@node"], "the book has no parts",
                      "add at least one part with one chapter: "
                      "`parts: [{title: …, chapters: [{file: essays/….md}]}]`")
+    for key in ("chapters", "appendices"):
+        if key in values and not values[key]:
+            reader.error(values[f"{key}@node"], f"`{key}:` lists nothing",
+                         f"add a chapter (`- file: essays/….md`) or remove `{key}:`")
     for part in values.get("parts", []):
-        chapters: list[ChapterSpec] = []
         if "chapters" in part and not part["chapters"]:
             reader.error(part["@node"], f"part '{part.get('title', '?')}' has no chapters",
                          "add a chapter (`- file: essays/….md`) or remove the part")
-        for chapter in part.get("chapters", []):
-            if not chapter.get("file"):
-                continue
-            source = _book_path(reader, root, chapter["file"], chapter["file@node"], "essay")
-            if source is None:
-                continue
-            if source in seen:
-                reader.error(chapter["file@node"],
-                             f"essay '{chapter['file']}' is already a chapter "
-                             f"(line {seen[source]})",
-                             "each essay can be in the book once; remove one of the entries")
-                continue
-            seen[source] = chapter["@line"]
-            language = chapter.get("language")
-            if language and not _LANGUAGE.match(language):
-                reader.error(chapter["language@node"], f"'{language}' is not a language tag",
-                             "use a BCP 47 tag such as ar, zh-Hans or en-GB")
-                language = None
-            chapters.append(ChapterSpec(source, chapter["@line"], chapter.get("title"),
-                                        chapter.get("running_head"),
-                                        chapter.get("key_points", ()), language))
+        chapters = _chapters(reader, part.get("chapters", []), root, seen)
         if part.get("title"):
             parts.append(PartSpec(part["title"], part["@line"], part.get("intro") or "",
                                   tuple(chapters)))
+    for key, kind, title in (("chapters", "chapters", ""), ("appendices", "appendices",
+                                                            "Appendices")):
+        chapters = _chapters(reader, values.get(key, []), root, seen)
+        if chapters:
+            parts.append(PartSpec(title, values[f"{key}@node"].start_mark.line + 1, "",
+                                  tuple(chapters), kind))
     return parts
+
+
+def _chapters(reader: Reader, entries: list[dict[str, Any]], root: Path,
+              seen: dict[Path, int]) -> list[ChapterSpec]:
+    chapters: list[ChapterSpec] = []
+    for chapter in entries:
+        if not chapter.get("file"):
+            continue
+        source = _book_path(reader, root, chapter["file"], chapter["file@node"], "essay")
+        if source is None:
+            continue
+        if source in seen:
+            reader.error(chapter["file@node"],
+                         f"essay '{chapter['file']}' is already a chapter "
+                         f"(line {seen[source]})",
+                         "each essay can be in the book once; remove one of the entries")
+            continue
+        seen[source] = chapter["@line"]
+        language = chapter.get("language")
+        if language and not _LANGUAGE.match(language):
+            reader.error(chapter["language@node"], f"'{language}' is not a language tag",
+                         "use a BCP 47 tag such as ar, zh-Hans or en-GB")
+            language = None
+        chapters.append(ChapterSpec(source, chapter["@line"], chapter.get("title"),
+                                    chapter.get("running_head"),
+                                    chapter.get("key_points", ()), language,
+                                    chapter.get("numbered")))
+    return chapters
+
+
+def _layout_choices(reader: Reader, values: dict[str, Any]) -> tuple[str, int]:
+    """`openers:` (recto or any) and `toc_depth:` (1 or 2)."""
+    openers = values.get("openers") or "recto"
+    if openers not in ("recto", "any"):
+        reader.error(values["openers@node"], f"'{openers}' is not a side chapters can open on",
+                     "use `openers: recto` (each chapter on a right-hand page, a blank page "
+                     "before it if need be) or `openers: any` (on the next page)")
+        openers = "recto"
+    depth = values.get("toc_depth") or "1"
+    if depth not in ("1", "2"):
+        reader.error(values["toc_depth@node"], f"'{depth}' is not a depth the contents can "
+                     "have", "use `toc_depth: 1` (chapters) or `toc_depth: 2` (chapters and "
+                     "their sections)")
+        depth = "1"
+    return openers, int(depth)
 
 
 def _exclude(reader: Reader, values: dict[str, Any]) -> tuple[str, ...]:
@@ -238,7 +302,7 @@ def load_manifest(path: Path) -> Manifest:
                         "with --book, e.g. --book book/book.yml")
     node = compose(path, "manifest")
     reader = Reader(path)
-    values = reader.mapping(node, "", BOOK_KEYS)
+    values = {**reader.mapping(node, "", BOOK_KEYS), "@node": node}
     root = path.parent
     metadata = _metadata(reader, values)
     page_size = _page_size(reader, values)
@@ -257,8 +321,11 @@ def load_manifest(path: Path) -> Manifest:
         extra[key] = (_book_path(reader, root, raw, values[f"{key}@node"], f"the {key} file")
                       if raw else None)
     exclude = _exclude(reader, values)
+    openers, toc_depth = _layout_choices(reader, values)
     raise_all(reader.errors)
     assert metadata is not None  # a missing field was reported above
     return Manifest(path=path, root=root, slug=slug, metadata=metadata, page_size=page_size,
                     front_matter=front, parts=tuple(parts), back_matter=back,
-                    glossary=extra["glossary"], index=extra["index"], exclude=exclude)
+                    glossary=extra["glossary"], index=extra["index"], exclude=exclude,
+                    numbered=values.get("numbered", True) is not False,
+                    openers="any" if openers == "any" else "recto", toc_depth=toc_depth)
