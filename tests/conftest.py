@@ -163,3 +163,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     if report.skipped and os.environ.get("CI") and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped under CI: {report.longrepr}"
+
+
+@pytest.fixture(scope="module")
+def briefing(built: Callable[[str], tuple[Path, str]]) -> Path:
+    """The output folder of tests/roots/briefing (no parts, appendices, figures, tables and
+    cross-references), built once for the run; it builds without a warning."""
+    out, said = built("briefing")
+    assert "warning" not in said, said
+    return out

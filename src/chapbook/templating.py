@@ -74,7 +74,7 @@ def book_context(book: Book) -> dict[str, Any]:
         "direction": direction(meta.language),
         "date_long": long_date(meta.date),
         "modified": meta.date,
-        "front_matter": [m for m in book.manifest.front_matter],
+        "front_matter": [m for m in book.manifest.front_matter if book.has(m)],
         "back_matter": [m for m in book.manifest.back_matter if book.has(m)],
         "toc_depth": book.manifest.toc_depth,
         "openers": book.manifest.openers,

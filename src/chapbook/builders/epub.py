@@ -146,6 +146,10 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
         if matter in book.manifest.front_matter:
             documents.append(_document(matter, f"{matter}.xhtml", f"{matter}.xhtml.j2", context))
     nav_position = len(documents)  # the navigation is written last, from what the others hold
+    for kind in ("figure", "table"):
+        if book.has(f"{kind}s"):
+            documents.append(_document(f"{kind}s", f"{kind}s.xhtml", "floats.xhtml.j2",
+                                       {**context, "kind": kind, "heading": f"{kind.title()}s"}))
     for part in book.parts:
         if part.has_opener:
             documents.append(_document(part.id, f"{part.id}.xhtml", "part.xhtml.j2",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from chapbook import ids
 from chapbook.collect.alttext import check_alt_text
+from chapbook.collect.floats import number_floats, resolve_references
 from chapbook.collect.links import Target, resolve_links
 from chapbook.diagnostics import Diagnostics
 from chapbook.model.book import Book
@@ -18,11 +19,15 @@ def collect(book: Book, found: Found, diagnostics: Diagnostics) -> None:
     """The whole-book pass: occurrences onto their entries, then what can only be checked now."""
     sources = {chapter.id: chapter.source for chapter in book.chapters}
     resolve_links([Target(chapter.id, chapter.source, chapter.title_id,
-                          tuple(heading.id for heading in chapter.headings))
+                          tuple(heading.id for heading in chapter.headings),
+                          {chapter.id: chapter.designation or chapter.title,
+                           chapter.title_id: chapter.designation or chapter.title,
+                           **{heading.id: heading.text for heading in chapter.headings}})
                    for chapter in book.chapters],
                   {chapter.id: [chapter.essay.tokens, list(chapter.essay.title_tokens),
                                 *(list(note.tokens) for note in chapter.footnotes)]
                    for chapter in book.chapters}, diagnostics)
+    resolve_references(book, number_floats(book, diagnostics), diagnostics)
     for chapter in book.chapters:
         check_alt_text(chapter.source, chapter.essay, diagnostics)
     for entry, occurrence in found.glossary:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from markdown_it.token import Token
 
 from chapbook.diagnostics import Diagnostics
-from chapbook.markdown.tokens import children_with_lines
+from chapbook.markdown.tokens import inline_children
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 
@@ -31,6 +31,8 @@ class Target:
     source: Path
     title_id: str
     heading_ids: tuple[str, ...]
+    names: dict[str, str] = field(default_factory=dict, hash=False)  # anchor → what it is
+    #   called: a chapter's "Chapter 3" (or its title), a heading's text
 
     def anchor(self, fragment: str) -> str | None:
         """The id a fragment names here (a heading's id or its slug), or None."""
@@ -49,15 +51,9 @@ class Target:
         return f"{where} has no `## ` headings to link to"
 
 
-def links(tokens: list[Token] | tuple[Token, ...]) -> Iterator[tuple[Token, int | None]]:
+def links(tokens: list[Token] | tuple[Token, ...]) -> Iterator[tuple[Token, int]]:
     """Each link in the tokens, with its line."""
-    line = 1
-    for token in tokens:
-        if token.map:
-            line = token.map[0] + 1
-        for child, child_line in children_with_lines(token, line):
-            if child.type == "link_open":
-                yield child, child_line
+    return inline_children(tokens, "link_open")
 
 
 def resolve(href: str, here: Target, chapters: dict[Path, Target]) -> tuple[str | None, str]:
@@ -111,6 +107,19 @@ def _unlink(link: Token, tokens: list[Token]) -> None:
             return
 
 
+def _name_empty_link(link: Token, tokens: list[Token], name: str) -> None:
+    """`[](02-the-dams.md)`: a link with no text says what it points at ("Chapter 2")."""
+    for token in tokens:
+        children = token.children or []
+        position = next((i for i, child in enumerate(children) if child is link), None)
+        if position is not None and name and position + 1 < len(children) \
+                and children[position + 1].type == "link_close":
+            text = Token("text", "", 0)
+            text.content = name
+            children.insert(position + 1, text)
+            return
+
+
 def resolve_links(targets: list[Target], token_lists: dict[str, list[list[Token]]],
                   diagnostics: Diagnostics) -> None:
     """Mark every link into the book with its chapter and anchor (`meta["internal"]`), which
@@ -124,6 +133,8 @@ def resolve_links(targets: list[Target], token_lists: dict[str, list[list[Token]
                 if resolved is not None:
                     chapter, _, anchor = resolved.rpartition("#")
                     link.meta["internal"] = (chapter or target.id, anchor)
+                    named = next((t for t in targets if t.id == (chapter or target.id)), target)
+                    _name_empty_link(link, tokens, named.names.get(anchor, ""))
                 elif problem:
                     diagnostics.warn("broken-link", f"the link to '{href}' goes nowhere: "
                                      f"{problem} (its text is kept, without the link)",

@@ -23,6 +23,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from chapbook import ids
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
+from chapbook.markdown.floats import float_rule, reference_rule
 from chapbook.markdown.frontmatter import split_front_matter
 from chapbook.markdown.rawhtml import ImageResolver, audit
 from chapbook.markdown.render import add_render_rules
@@ -45,6 +46,8 @@ def parser() -> MarkdownIt:
     md.core.ruler.before("footnote_tail", "first_footnote_definition", _first_definition_wins)
     md.core.ruler.push("table_alignment", _table_alignment)
     md.inline.ruler.before("emphasis", "index_mark", index_mark_rule)
+    md.inline.ruler.before("emphasis", "crossref", reference_rule)
+    md.core.ruler.push("floats", float_rule)
     add_render_rules(md)
     return md
 

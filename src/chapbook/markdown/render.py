@@ -34,6 +34,10 @@ def add_render_rules(md: MarkdownIt) -> None:
     for kind in ("paragraph", "list_item", "th", "td"):
         md.add_render_rule(f"{kind}_open", _render_block_open)
         md.add_render_rule(f"{kind}_close", _render_block_close)
+    md.add_render_rule("figure_open", _render_figure_open)
+    md.add_render_rule("figure_close", _render_figure_close)
+    md.add_render_rule("table_open", _render_table_open)
+    md.add_render_rule("crossref", _render_crossref)
     md.add_render_rule("html_block", _render_html)
     md.add_render_rule("html_inline", _render_html)
 
@@ -167,7 +171,7 @@ def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any,
     if "image" not in token.meta:  # blocked by the audit, or never audited
         return f'<span class="missing-image">[{alt}]</span>' if alt else ""
     src = escapeHtml(env["images"].url(token.meta["image"], env.get("flavour", "print")))
-    title = token.attrGet("title")
+    title = None if token.meta.get("figure") else token.attrGet("title")
     title_attribute = f' title="{escapeHtml(str(title))}"' if title else ""
     return f'<img src="{src}" alt="{alt}"{title_attribute} />'
 
@@ -184,6 +188,48 @@ def _render_link_open(self: Any, tokens: Sequence[Token], idx: int, options: Any
         token = token.copy()
         token.attrSet("href", f"{document}#{anchor}")
     return str(self.renderToken([token], 0, options, env))
+
+
+def _render_figure_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                        env: dict[str, Any]) -> str:
+    anchor = tokens[idx].meta.get("id")
+    id_attribute = f' id="{anchor}"' if anchor else ""
+    return f'<figure class="figure"{id_attribute}>\n'
+
+
+def _render_figure_close(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                         env: dict[str, Any]) -> str:
+    """The caption under the image: its number, its text and, if given, its source."""
+    meta = tokens[idx].meta
+    label = f'<span class="float-label">{escapeHtml(meta["label"])}</span> ' \
+        if meta.get("label") else ""
+    credit = f' <span class="figure-credit">{escapeHtml(meta["credit"])}</span>' \
+        if meta.get("credit") else ""
+    return f"<figcaption>{label}{escapeHtml(meta['caption'])}{credit}</figcaption>\n</figure>\n"
+
+
+def _render_table_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                       env: dict[str, Any]) -> str:
+    meta = tokens[idx].meta
+    if meta.get("kind") != "table":
+        return str(self.renderToken(tokens, idx, options, env))
+    label = f'<span class="float-label">{escapeHtml(meta["label"])}</span> ' \
+        if meta.get("label") else ""
+    caption = self.renderInline(meta.get("caption_tokens", []), options, env).strip()
+    anchor = f' id="{meta["id"]}"' if meta.get("id") else ""
+    return f'<table class="numbered"{anchor}>\n<caption>{label}{caption}</caption>\n'
+
+
+def _render_crossref(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                     env: dict[str, Any]) -> str:
+    """A reference by the name of what it points at ("Figure 2.1", a heading's text, "Chapter
+    3"), linked; one that points at nothing as typed (collect/floats.py warned)."""
+    token = tokens[idx]
+    if "target" not in token.meta:
+        return escapeHtml(token.content)
+    chapter, anchor, text = token.meta["target"]
+    document = f"{chapter}.xhtml" if env.get("flavour") == "epub" else ""
+    return f'<a class="crossref" href="{document}#{anchor}">{escapeHtml(text)}</a>'
 
 
 def _render_html(self: Any, tokens: Sequence[Token], idx: int, options: Any,

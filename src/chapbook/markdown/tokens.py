@@ -16,3 +16,15 @@ def children_with_lines(inline: Token, line: int) -> Iterator[tuple[Token, int]]
             line += 1
         elif child.type in ("text", "html_inline"):
             line += child.content.count("\n")
+
+
+def inline_children(tokens: list[Token] | tuple[Token, ...],
+                    kind: str) -> Iterator[tuple[Token, int]]:
+    """Each child token of `kind` (a link_open, a crossref…) in a stream, with its line."""
+    line = 1
+    for token in tokens:
+        if token.map:
+            line = token.map[0] + 1
+        for child, child_line in children_with_lines(token, line):
+            if child.type == kind:
+                yield child, child_line

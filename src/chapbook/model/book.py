@@ -99,12 +99,24 @@ class Part:
         return self.kind == "part"
 
 
+@dataclass(frozen=True)
+class Float:
+    """A numbered figure or table, as the lists of figures and tables show it."""
+
+    kind: str  # "figure" or "table"
+    chapter_id: str
+    id: str  # its anchor
+    label: str  # "Figure 2.1"
+    caption: str  # plain text
+
+
 @dataclass
 class Book:
     manifest: Manifest
     parts: list[Part]
     glossary: Glossary | None = None
     index: Index | None = None
+    floats: list[Float] = field(default_factory=list)  # numbered in the collect phase
 
     @property
     def meta(self) -> Metadata:
@@ -134,4 +146,7 @@ class Book:
             found = getattr(self, matter)
             return matter in self.manifest.back_matter and bool(found) and (
                 matter != "index" or bool(found.groups()))
+        if matter in ("figures", "tables"):  # a list of figures needs a figure
+            return matter in self.manifest.front_matter and any(
+                f"{item.kind}s" == matter for item in self.floats)
         return matter in self.manifest.front_matter

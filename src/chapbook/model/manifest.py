@@ -65,6 +65,7 @@ class Manifest:
     numbered: bool = True  # chapters numbered (a chapter's own `numbered:` overrides it)
     openers: Literal["recto", "any"] = "recto"  # the side chapters and parts open on in print
     toc_depth: int = 1  # 2: the contents list each chapter's sections too
+    figure_numbering: Literal["chapter", "book"] = "chapter"  # "Figure 2.1" or "Figure 7"
     chapters: tuple[ChapterSpec, ...] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -29,7 +29,7 @@ from chapbook.schema import (
     visible,
 )
 
-FRONT_MATTER_KINDS = ("cover", "half-title", "title", "imprint", "contents")
+FRONT_MATTER_KINDS = ("cover", "half-title", "title", "imprint", "contents", "figures", "tables")
 BACK_MATTER_KINDS = ("glossary", "index")
 PAGE_SIZES = {"a4": "A4", "a5": "A5", "a6": "A6", "b5": "B5", "letter": "letter",
               "legal": "legal"}
@@ -82,6 +82,7 @@ BOOK_KEYS = {
     "numbered": Key(flag_value),
     "openers": Key(text_value),
     "toc_depth": Key(text_value),
+    "figure_numbering": Key(text_value),
     "back_matter": Key(text_list),
     "glossary": Key(text_value),
     "index": Key(text_value),
@@ -264,21 +265,29 @@ def _chapters(reader: Reader, entries: list[dict[str, Any]], root: Path,
     return chapters
 
 
-def _layout_choices(reader: Reader, values: dict[str, Any]) -> tuple[str, int]:
-    """`openers:` (recto or any) and `toc_depth:` (1 or 2)."""
-    openers = values.get("openers") or "recto"
-    if openers not in ("recto", "any"):
-        reader.error(values["openers@node"], f"'{openers}' is not a side chapters can open on",
-                     "use `openers: recto` (each chapter on a right-hand page, a blank page "
-                     "before it if need be) or `openers: any` (on the next page)")
-        openers = "recto"
-    depth = values.get("toc_depth") or "1"
-    if depth not in ("1", "2"):
-        reader.error(values["toc_depth@node"], f"'{depth}' is not a depth the contents can "
-                     "have", "use `toc_depth: 1` (chapters) or `toc_depth: 2` (chapters and "
-                     "their sections)")
-        depth = "1"
-    return openers, int(depth)
+# Keys that take one of a few words: the words (the first is the default), what the key is,
+# and what each word does.
+CHOICES = {
+    "openers": (("recto", "any"), "a side chapters can open on",
+                "`openers: recto` (each chapter on a right-hand page, a blank page before it if "
+                "need be) or `openers: any` (on the next page)"),
+    "toc_depth": (("1", "2"), "a depth the contents can have",
+                  "`toc_depth: 1` (chapters) or `toc_depth: 2` (chapters and their sections)"),
+    "figure_numbering": (("chapter", "book"), "a way to number figures and tables",
+                         "`figure_numbering: chapter` (Figure 2.1) or `figure_numbering: book` "
+                         "(Figure 7)"),
+}
+
+
+def _choice(reader: Reader, values: dict[str, Any], key: str) -> str:
+    """The word given for `key`, or its default (after an error, if the word is not one of
+    its own)."""
+    words, what, use = CHOICES[key]
+    value = values.get(key) or words[0]
+    if value not in words:
+        reader.error(values[f"{key}@node"], f"'{value}' is not {what}", f"use {use}")
+        return words[0]
+    return value
 
 
 def _exclude(reader: Reader, values: dict[str, Any]) -> tuple[str, ...]:
@@ -321,11 +330,12 @@ def load_manifest(path: Path) -> Manifest:
         extra[key] = (_book_path(reader, root, raw, values[f"{key}@node"], f"the {key} file")
                       if raw else None)
     exclude = _exclude(reader, values)
-    openers, toc_depth = _layout_choices(reader, values)
+    openers, toc_depth, numbering = (_choice(reader, values, key) for key in CHOICES)
     raise_all(reader.errors)
     assert metadata is not None  # a missing field was reported above
     return Manifest(path=path, root=root, slug=slug, metadata=metadata, page_size=page_size,
                     front_matter=front, parts=tuple(parts), back_matter=back,
                     glossary=extra["glossary"], index=extra["index"], exclude=exclude,
                     numbered=values.get("numbered", True) is not False,
-                    openers="any" if openers == "any" else "recto", toc_depth=toc_depth)
+                    openers="any" if openers == "any" else "recto", toc_depth=int(toc_depth),
+                    figure_numbering="book" if numbering == "book" else "chapter")

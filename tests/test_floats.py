@@ -1,0 +1,155 @@
+"""Numbered figures and tables, their lists, and cross-references (issue 13), read back from
+the briefing book's editions, and from small books for the mistakes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import etree, html
+from pypdf import PdfReader
+
+from .conftest import run_cli
+from .test_epub import NS, package
+from .test_untrusted import small_book
+
+SLUG = "nile-briefing"
+
+
+def _text(element: etree._Element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+def _name_of(target: etree._Element) -> str:
+    """What a reference to this element should say: a figure's or table's number, a heading's
+    text, a chapter's "Chapter n"."""
+    labels = target.xpath(".//*[contains(@class, 'float-label')]")
+    if labels:
+        return _text(labels[0])
+    if target.tag.endswith(("article", "section")):
+        return _text(target.xpath(".//*[contains(@class, 'chapter-number')]")[0])
+    return _text(target)
+
+
+def test_every_reference_in_the_web_edition_names_what_it_links_to(briefing: Path) -> None:
+    page = html.fromstring((briefing / f"{SLUG}.html").read_bytes())
+    references = page.xpath("//a[@class='crossref']")
+    assert len(references) >= 8
+    kinds = set()
+    for reference in references:
+        [target] = page.xpath("//*[@id=$id]", id=reference.get("href")[1:])
+        assert _text(reference) == _name_of(target), reference.get("href")
+        kinds.add(target.tag)
+    assert {"figure", "table", "h3", "article"} <= kinds  # every kind of target
+    assert "@fig:" not in page.text_content() and "@sec:" not in page.text_content()
+    # a link with no text to a chapter's file says which chapter
+    [empty] = page.xpath("//article//a[@href='#dams' and not(@class)]")
+    assert _text(empty) == "Chapter 2"
+
+
+def test_every_reference_in_the_epub_names_what_it_links_to(briefing: Path) -> None:
+    archive, _, _ = package(briefing / f"{SLUG}.epub")
+    documents = {Path(name).name: etree.fromstring(archive.read(name))
+                 for name in archive.namelist() if name.endswith(".xhtml")}
+    seen = 0
+    for document in documents.values():
+        for reference in document.xpath("//x:a[@class='crossref']", namespaces=NS):
+            name, _, anchor = reference.get("href").partition("#")
+            [target] = documents[name].xpath("//*[@id=$id]", id=anchor)
+            label = target.xpath(".//*[contains(@class, 'float-label')]")
+            expected = _text(label[0]) if label else _text(target) \
+                if not target.tag.endswith("section") else \
+                _text(target.xpath(".//*[@class='chapter-number']", namespaces=NS)[0])
+            assert _text(reference) == expected, reference.get("href")
+            seen += 1
+    assert seen >= 8
+    dams = documents["dams.xhtml"]
+    [figure] = dams.xpath("//x:figure", namespaces=NS)
+    assert figure.xpath("x:img[@alt]", namespaces=NS)
+    assert _text(figure.xpath("x:figcaption", namespaces=NS)[0]).startswith(
+        "Figure 2.1 Inflow and release in a dry year Source:")
+    [table] = dams.xpath("//x:table[x:caption]", namespaces=NS)
+    assert _text(table.xpath("x:caption", namespaces=NS)[0]) == \
+        "Table 2.1 Three drafts of a drought rule, as reported"
+    assert table.xpath("x:thead/x:tr/x:th", namespaces=NS)  # the header row a reader repeats
+    figures = documents["figures.xhtml"]
+    assert figures.xpath("//x:section[@epub:type='loi']", namespaces=NS)
+    assert [a.get("href") for a in figures.xpath("//x:a", namespaces=NS)] == \
+        ["dams.xhtml#dams--fig-inflow"]
+
+
+def test_print_references_and_lists_point_at_the_page_the_figure_is_on(briefing: Path) -> None:
+    reader = PdfReader(briefing / f"{SLUG}.pdf")
+    texts = [" ".join(page.extract_text().split()) for page in reader.pages]
+    caption_page = next(number for number, text in enumerate(texts, 1)  # not the list's
+                        if "Source: illustrative figures" in text)
+    destinations = {name: reader.get_destination_page_number(d) + 1
+                    for name, d in reader.named_destinations.items()}
+    assert destinations["dams--fig-inflow"] == caption_page
+    table_page = next(number for number, text in enumerate(texts, 1)
+                      if "Table 2.1 Three drafts of a drought rule" in text and "Upstream" in text)
+    assert destinations["dams--tbl-drafts"] == table_page
+    # the list of figures and the list of tables give those pages
+    figures = next(text for text in texts if text.lstrip().startswith("Figures"))
+    assert figures.split("Inflow and release in a dry year")[1].strip(" .").split()[0] \
+        == str(caption_page)
+    tables = next(text for text in texts if text.lstrip().startswith("Tables"))
+    assert tables.split("as reported")[1].strip(" .").split()[0] == str(table_page)
+    # the links from the text go to those places
+    targets = []
+    for page in reader.pages:
+        for annotation in page.get("/Annots") or []:
+            annotation = annotation.get_object()
+            destination = annotation.get("/Dest") or (annotation.get("/A") or {}).get("/D")
+            if destination is not None and not isinstance(destination, list):
+                targets.append(str(destination))
+    assert targets.count("dams--fig-inflow") >= 3  # summary, dams, and the list of figures
+
+
+def test_a_reference_to_nothing_is_a_warning_at_its_line_and_stays_as_typed(
+        tmp_path: Path) -> None:
+    essay = "# A\n\n## Known\n\nSee @fig:nothing and @sec:nowhere, or mail ann@sec.example.\n"
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "essays/a.md:5: warning: '@fig:nothing' refers to nothing in the book; give the " \
+        "figure `{#fig:name}` after its image" in result.stderr
+    assert "essays/a.md:5: warning: '@sec:nowhere' refers to nothing" in result.stderr
+    body = (tmp_path / "out" / "small.html").read_text("utf-8")
+    assert "See @fig:nothing and @sec:nowhere, or mail ann@sec.example." in body
+    check = run_cli("check", "--book", str(manifest))
+    assert "a.md:5: warning: '@fig:nothing' refers to nothing" in check.stdout
+
+
+def test_figures_can_be_numbered_through_the_book(tmp_path: Path) -> None:
+    image = Path(__file__).parent / "roots" / "briefing" / "essays" / "figures" / "inflow.svg"
+    essays = {name: f'# {name[0].upper()}\n\n![Lines](inflow.svg "Caption {name[0]}")\n'
+              for name in ("a.md", "b.md")}
+    manifest = small_book(tmp_path / "book", essays)
+    (manifest.parent / "essays" / "inflow.svg").write_bytes(image.read_bytes())
+    for numbering, labels in (("chapter", ["Figure 1.1", "Figure 2.1"]),
+                              ("book", ["Figure 1", "Figure 2"])):
+        manifest.write_text(manifest.read_text().split("figure_numbering")[0].rstrip("\n")
+                            + f"\nfigure_numbering: {numbering}\n")
+        out = tmp_path / numbering
+        result = run_cli("build", "html", "--book", str(manifest), "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        page = html.fromstring((out / "small.html").read_bytes())
+        assert [_text(label) for label in page.xpath("//figcaption/span[@class='float-label']")] \
+            == labels
+
+
+def test_a_table_that_crosses_pages_repeats_its_header_row_on_each(built) -> None:
+    """The ledger table of the field notes: every page from its first row's to its last row's
+    carries the header row."""
+    out, _ = built("field-notes")
+    source = (Path(__file__).parent / "roots" / "field-notes" / "essays" / "03-ledgers.md")
+    rows = [line for line in source.read_text("utf-8").splitlines() if line.startswith("| ")]
+    first, last = (" ".join(cell.strip() for cell in row.strip("|").split("|"))
+                   for row in (rows[1], rows[-1]))
+    texts = [" ".join(page.extract_text().split())
+             for page in PdfReader(out / "field-notes.pdf").pages]
+    start = next(number for number, text in enumerate(texts, 1) if first in text)
+    end = next(number for number, text in enumerate(texts, 1) if last in text)
+    assert end > start, "the ledger table no longer crosses a page"
+    header = " ".join(cell.strip() for cell in rows[0].strip("|").split("|"))
+    assert all(header in texts[number - 1] for number in range(start, end + 1))
