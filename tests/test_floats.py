@@ -3,6 +3,7 @@ the briefing book's editions, and from small books for the mistakes."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from lxml import etree, html
@@ -153,3 +154,25 @@ def test_a_table_that_crosses_pages_repeats_its_header_row_on_each(built) -> Non
     assert end > start, "the ledger table no longer crosses a page"
     header = " ".join(cell.strip() for cell in rows[0].strip("|").split("|"))
     assert all(header in texts[number - 1] for number in range(start, end + 1))
+
+
+def test_print_page_references_give_the_page_their_target_is_on(briefing: Path) -> None:
+    """`{@fig:inflow p}` in the summary comes before the figure (not known on a first pass);
+    the others after or in another chapter."""
+    reader = PdfReader(briefing / f"{SLUG}.pdf")
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    destinations = {name: reader.get_destination_page_number(d) + 1
+                    for name, d in reader.named_destinations.items()}
+    for written, anchor in (("Figure 2.1 (p. ", "dams--fig-inflow"),
+                            ("Appendix A (p. ", "a1-chronology"),
+                            ("rules” (p. ", "dams-drought-rules")):
+        found = re.search(re.escape(written) + r"(\d+)\)", text)
+        assert found, written
+        assert int(found[1]) == destinations[anchor], (written, anchor)
+
+
+def test_without_pages_a_page_reference_says_which_way_to_look(briefing: Path) -> None:
+    page = html.fromstring((briefing / f"{SLUG}.html").read_bytes())
+    summary, data = page.get_element_by_id("summary"), page.get_element_by_id("data")
+    assert "Figure 2.1 (below) shows why" in _text(summary)
+    assert "“Drought rules” (above)" in _text(data)

@@ -82,6 +82,7 @@ def book_context(book: Book) -> dict[str, Any]:
         "body_flavour": "print",
         "segment": None,
         "pages": None,
+        "page_numbers": None,  # in print's body: each anchor's page, for `{@fig:name p}`
         # render_book_html locates by page when `pages` is given
         "locating": Locating(names=chapter_names(book.chapters)),
         "element_marks": {},

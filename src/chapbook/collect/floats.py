@@ -60,6 +60,7 @@ def resolve_references(book: Book, named: dict[str, Resolved],
     """Point every `@fig:…`, `@tbl:…`, `@sec:…` and `@ch:…` at its target, or warn at its
     line; an unresolved one is printed as typed, for the proofreader to see."""
     chapters = _chapters_by_name(book)
+    positions = _positions(book)
     for chapter in book.chapters:
         for token, line in _references(chapter):
             kind, name = token.meta["kind"], token.meta["name"]
@@ -76,6 +77,24 @@ def resolve_references(book: Book, named: dict[str, Resolved],
                                  "the book; " + _hint(kind), chapter.source, line)
             else:
                 token.meta["target"] = target
+                # where it is from here, for editions without pages ("below")
+                here = (positions[chapter.id][0], line)
+                token.meta["where"] = "below" if positions.get(target[1], here) > here \
+                    else "above"
+
+
+def _positions(book: Book) -> dict[str, tuple[int, int]]:
+    """Where each anchor a reference may name stands in reading order: (chapter, line)."""
+    positions: dict[str, tuple[int, int]] = {}
+    for number, chapter in enumerate(book.chapters):
+        positions[chapter.id] = (number, 0)
+        for heading in chapter.headings:
+            positions[heading.id] = (number, heading.line)
+        for token in chapter.essay.tokens:
+            if token.meta.get("id") and token.type in ("figure_open", "table_open"):
+                line = token.meta.get("line") or (token.map[0] + 1 if token.map else 0)
+                positions[token.meta["id"]] = (number, line)
+    return positions
 
 
 def _hint(kind: str) -> str:

@@ -151,8 +151,9 @@ class _Pagination:
     until a writer takes them."""
 
     def __init__(self, book: Book, diagnostics: Diagnostics, edition: Edition,
-                 writer: PieceWriter) -> None:
+                 writer: PieceWriter | None, known: dict[str, int] | None = None) -> None:
         self.book, self.writer = book, writer
+        self.known = known or {}  # pages from an earlier pass, for references to pages
         self.typesetter = Typesetter(book, diagnostics, edition.sheets)
         with blame(book.manifest.path, "laying out the front matter"):
             self.front = self.render(1, sections=("front",), pages=_Unknown())
@@ -179,7 +180,7 @@ class _Pagination:
 
     def hand_over(self, write: bool) -> None:
         """Give the run to a writer, and let its pages go."""
-        if write:
+        if write and self.writer is not None:
             self.writer.submit(self.front.copy(self.run))
         self.run, self.run_words = [], 0
 
@@ -187,7 +188,8 @@ class _Pagination:
         start = self._opening()
         with blame(segment.source if segment.chapter else self.book.manifest.path,
                    segment.describe()):
-            document = self.render(start, sections=("body",), segment=segment)
+            document = self.render(start, sections=("body",), segment=segment,
+                                   page_numbers=self.known)
         self.pages.update(anchor_pages(document, start))
         if segment.chapter:
             self.starts += body_starts(document, start, segment.chapter.id,
@@ -223,10 +225,48 @@ class _Pagination:
         return [*self.front.pages, *[self.blank] * (_next_recto(length + 1) - length - 1)]
 
 
+MAX_PASSES = 4  # layouts to settle the pages references name (LaTeX asks for reruns the same way)
+
+
+def _settled_pages(book: Book, diagnostics: Diagnostics, edition: Edition,
+                   piece_words: int) -> dict[str, int]:
+    """Each anchor's page, for a book that refers to pages (`{@fig:name p}`): laid out without
+    writing until the pages it refers to stop moving ("p. 9" and "p. 10" are not as wide, and
+    a reference before its target is not known on the first pass)."""
+    wanted = page_references(book)
+    known: dict[str, int] = {}
+    for _ in range(MAX_PASSES):
+        pagination = _Pagination(book, diagnostics, edition, None, known)
+        for segment in segments(book):
+            if pagination.run_words >= piece_words:
+                pagination.hand_over(write=False)
+            pagination.body(segment)
+        settled = all(pagination.pages.get(anchor) == known.get(anchor) for anchor in wanted)
+        known = pagination.pages
+        if settled:
+            break
+    return known
+
+
+def page_references(book: Book) -> set[str]:
+    """The anchors the book refers to by page."""
+    return {token.meta["target"][1] for chapter in book.chapters
+            for token in _crossrefs(chapter) if token.meta.get("page")
+            and "target" in token.meta}
+
+
+def _crossrefs(chapter: Chapter) -> list[Any]:
+    streams = [chapter.essay.tokens, *(note.tokens for note in chapter.footnotes)]
+    return [child for tokens in streams for token in tokens for child in token.children or []
+            if child.type == "crossref"]
+
+
 def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool, jobs: int,
              piece_words: int) -> Layout:
+    known = _settled_pages(book, Diagnostics(), edition, piece_words) \
+        if page_references(book) else None
     with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
-        pagination = _Pagination(book, diagnostics, edition, writer)
+        pagination = _Pagination(book, diagnostics, edition, writer, known)
         for segment in segments(book):
             if pagination.run_words >= piece_words:
                 pagination.hand_over(write)

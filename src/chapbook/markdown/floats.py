@@ -25,6 +25,7 @@ _VALUE = re.compile(r"([\w-]+)=[\"“]([^\"”]*)[\"”]")
 _TABLE_CAPTION = re.compile(r"^Table:\s*")
 _TABLE_KEY = re.compile(r"\s*\{\s*#(tbl:[\w-]+)\s*\}\s*$")
 REFERENCE = re.compile(r"@(fig|tbl|sec|ch):([\w-]*\w)")
+PAGE_REFERENCE = re.compile(r"\{@(fig|tbl|sec|ch):([\w-]*\w)\s+p\}")
 KINDS = {"fig": "figure", "tbl": "table"}
 
 
@@ -91,15 +92,21 @@ def _table_caption(tokens: list[Token], position: int) -> int:
 
 def reference_rule(state: StateInline, silent: bool) -> bool:
     """`@fig:name`, `@tbl:name`, `@sec:slug`, `@ch:essay`: a reference, resolved and numbered
-    when the whole book is read. Not after a letter or digit (an e-mail address)."""
-    if state.src[state.pos] != "@" or (state.pos and state.src[state.pos - 1].isalnum()):
+    when the whole book is read. Not after a letter or digit (an e-mail address). `{@fig:name p}`
+    is a reference to the page it is on, in print."""
+    start = state.src[state.pos]
+    if start == "{":
+        found = PAGE_REFERENCE.match(state.src, state.pos)
+    elif start == "@" and not (state.pos and state.src[state.pos - 1].isalnum()):
+        found = REFERENCE.match(state.src, state.pos)
+    else:
         return False
-    found = REFERENCE.match(state.src, state.pos)
     if found is None:
         return False
     if not silent:
         token = state.push("crossref", "", 0)
         token.content = found[0]
-        token.meta = {"kind": found[1], "name": found[2], "key": f"{found[1]}:{found[2]}"}
+        token.meta = {"kind": found[1], "name": found[2], "key": f"{found[1]}:{found[2]}",
+                      "page": start == "{"}
     state.pos = found.end()
     return True

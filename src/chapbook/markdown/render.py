@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -73,10 +73,13 @@ def chapter_title(chapter: Chapter, flavour: str) -> Markup:
 
 
 def chapter_body(chapter: Chapter, flavour: str, heading_shift: int,
-                 page_breaks: dict[str, list[tuple[int, int]]] | None = None) -> Markup:
-    """The chapter's HTML; `page_breaks` maps a block id to (words before, page number)."""
+                 page_breaks: dict[str, list[tuple[int, int]]] | None = None,
+                 pages: Mapping[str, int] | None = None) -> Markup:
+    """The chapter's HTML; `page_breaks` maps a block id to (words before, page number);
+    `pages` (in print) each anchor's page, for references to pages (`{@fig:name p}`)."""
     essay = chapter.essay
-    return Markup(render(essay.tokens, essay.env, flavour, heading_shift, page_breaks))
+    env = essay.env if pages is None else {**essay.env, "pages": pages}
+    return Markup(render(essay.tokens, env, flavour, heading_shift, page_breaks))
 
 
 def note_body(chapter: Chapter, note: Footnote, flavour: str, anchors: bool = True) -> Markup:
@@ -228,8 +231,15 @@ def _render_crossref(self: Any, tokens: Sequence[Token], idx: int, options: Any,
     if "target" not in token.meta:
         return escapeHtml(token.content)
     chapter, anchor, text = token.meta["target"]
+    pages = env.get("pages")
+    if token.meta.get("page") and pages is not None:  # in print: the page it is on
+        # before the layout has settled, a number as wide as most (paginate.py lays out again)
+        text = f"p.\u00a0{pages.get(anchor, 88)}"
+    elif token.meta.get("page"):  # an edition without pages: which way to look
+        text = token.meta.get("where", "above")
     document = f"{chapter}.xhtml" if env.get("flavour") == "epub" else ""
-    return f'<a class="crossref" href="{document}#{anchor}">{escapeHtml(text)}</a>'
+    kind = "crossref page-reference" if token.meta.get("page") else "crossref"
+    return f'<a class="{kind}" href="{document}#{anchor}">{escapeHtml(text)}</a>'
 
 
 def _render_html(self: Any, tokens: Sequence[Token], idx: int, options: Any,
