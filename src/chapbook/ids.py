@@ -15,12 +15,14 @@ import unicodedata
 # chapter may not take them as its id (and so as its file name).
 RESERVED = frozenset({"cover", "cover-image", "half-title", "title", "imprint", "contents", "nav",
                       "toc", "ncx", "glossary", "index", "images", "styles", "fonts", "page",
-                      "search-key-map", "css-fonts", "css-epub", "figures", "tables"})
+                      "search-key-map", "css-fonts", "css-epub", "figures", "tables",
+                      "contributors"})
 # The front matter's sections that are EPUB documents of their own, by the id of the section in
 # the unified HTML: the EPUB builder writes them, and the print layout names its page starts after
 # them (the EPUB's page list).
 FRONT_DOCUMENTS = {"cover": "cover", "title-page": "title", "imprint": "imprint",
-                   "contents": "nav", "figures": "figures", "tables": "tables"}
+                   "contents": "nav", "figures": "figures", "tables": "tables",
+                   "contributors": "contributors"}
 _RESERVED_PREFIXES = ("part-", "page-", "index-", "glossary-", "image-", "font-", "css-")
 _ORDERING_PREFIX = re.compile(r"^\d+(?:[-_. ]+|$)")
 

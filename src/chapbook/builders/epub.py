@@ -45,6 +45,8 @@ def _metadata(package: epub.EpubBook, book: Book, modified: datetime) -> None:
     package.set_title(plain(meta.title))
     package.set_language(meta.language)
     package.add_author(meta.author)
+    for number, (author, _) in enumerate(book.contributors(), 1):  # the chapters' authors
+        package.add_metadata("DC", "contributor", author.name, {"id": f"contributor-{number}"})
     if meta.subtitle:
         package.add_metadata("DC", "title", meta.subtitle, {"id": "subtitle"})
         package.add_metadata(None, "meta", "subtitle",
@@ -106,7 +108,7 @@ def print_page_map(book: Book, diagnostics: Diagnostics, layouts: Layouts,
     for start in page_map.starts:
         if start.element is None:
             doc_starts.setdefault(start.document, []).append(start.number)
-        elif start.document in ("glossary", "index"):
+        elif start.document in ("contributors", "glossary", "index"):
             element_marks.setdefault(start.element, []).append(start.number)
         else:
             page_breaks.setdefault(start.document, {}).setdefault(start.element, []).append(
@@ -146,6 +148,9 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
         if matter in book.manifest.front_matter:
             documents.append(_document(matter, f"{matter}.xhtml", f"{matter}.xhtml.j2", context))
     nav_position = len(documents)  # the navigation is written last, from what the others hold
+    if "contributors" in context["front_matter"]:
+        documents.append(_document("contributors", "contributors.xhtml",
+                                   "contributors.xhtml.j2", context))
     for kind in ("figure", "table"):
         if book.has(f"{kind}s"):
             documents.append(_document(f"{kind}s", f"{kind}s.xhtml", "floats.xhtml.j2",
@@ -167,6 +172,10 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
                                      f"{part.id}.xhtml"), links))
         else:
             toc += links
+    if "contributors" in context["back_matter"]:
+        documents.append(_document("contributors", "contributors.xhtml", "contributors.xhtml.j2",
+                                   context))
+        toc.append(epub.Link("contributors.xhtml", "Contributors", "contributors"))
     for matter in ("glossary", "index"):
         if book.has(matter):
             documents.append(_document(matter, f"{matter}.xhtml", f"{matter}.xhtml.j2", context,

@@ -3,7 +3,7 @@
     ---
     title: "Introduction: Reading the Middle Sea"
     subtitle: Why ports remember what capitals forget
-    authors: [Miriam Adler, Yusuf Haddad]
+    authors: [Miriam Adler, {name: Yusuf Haddad, affiliation: …, bio: …, orcid: …}]
     abstract: One paragraph.
     ---
 
@@ -20,7 +20,7 @@ import yaml
 
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
-from chapbook.model.essay import FrontMatter
+from chapbook.model.essay import Contributor, FrontMatter
 from chapbook.schema import MAX_TEXT_VALUE, BoundedLoader, value_trouble
 
 _BLOCK = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -28,6 +28,44 @@ KEYS = ("title", "subtitle", "authors", "abstract")
 
 
 MAX_ABSTRACT = 20_000  # characters: a long abstract, not a chapter
+
+
+CONTRIBUTOR_KEYS = ("name", "affiliation", "bio", "orcid")
+_ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
+
+
+def contributors(value: object) -> tuple[tuple[Contributor, ...], str]:
+    """Authors as YAML gives them: a name, or a list of names and of mappings (`name:`,
+    `affiliation:`, `bio:`, `orcid:`). Returns them, or () and what is wrong."""
+    items = [value] if isinstance(value, (str, dict)) else value
+    if not isinstance(items, list):
+        return (), "should be a name or a list of names"
+    found: list[Contributor] = []
+    for item in items:
+        if isinstance(item, dict):  # `orcid: 1234` is a number to YAML: said to be no iD below
+            item = {key: str(value) if isinstance(value, (int, float)) and
+                    not isinstance(value, bool) else value for key, value in item.items()}
+        if isinstance(item, str):
+            if item.strip():
+                found.append(Contributor(" ".join(item.split())))
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) \
+                or not item["name"].strip():
+            return (), "should be names, or entries with a `name:`"
+        unknown = [str(k) for k in item if k not in CONTRIBUTOR_KEYS]
+        if unknown:
+            return (), (f"has the key '{unknown[0]}', which is not one chapbook reads "
+                        f"({', '.join(CONTRIBUTOR_KEYS)})")
+        if not all(isinstance(item.get(k, ""), str) for k in CONTRIBUTOR_KEYS):
+            return (), "should give each of name, affiliation, bio and orcid as text"
+        orcid = item.get("orcid", "").strip()
+        if orcid and not (match := _ORCID.match(orcid)):
+            return (), f"gives '{orcid[:40]}' as an ORCID iD, which is not one (0000-0002-…)"
+        found.append(Contributor(" ".join(item["name"].split()),
+                                 " ".join(item.get("affiliation", "").split()),
+                                 " ".join(item.get("bio", "").split()),
+                                 match[1] if orcid and match else ""))
+    return tuple(found), ""
 
 
 def split_front_matter(text: str, path: Path,
@@ -69,20 +107,21 @@ def split_front_matter(text: str, path: Path,
                              path, line)
             continue
         if key == "authors":
-            value = [value] if isinstance(value, str) else value
-            if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
-                diagnostics.warn("front-matter", "`authors` should be a name or a list of "
-                                 "names; it is left out", path, line)
+            authors, problem = contributors(value)
+            if problem:
+                diagnostics.warn("front-matter", f"`authors` {problem}; it is left out", path,
+                                 line)
                 continue
-            value = tuple(a.strip() for a in value if a.strip())
+            value = authors
         elif not isinstance(value, str) or not value.strip():
             diagnostics.warn("front-matter", f"`{key}` should be text; it is left out", path,
                              line)
             continue
         else:
             value = " ".join(value.split())
-        trouble = value_trouble(value if isinstance(value, str) else " ".join(value),
-                           MAX_ABSTRACT if key == "abstract" else MAX_TEXT_VALUE)
+        trouble = value_trouble(value if isinstance(value, str) else " ".join(
+            f"{a.name} {a.affiliation} {a.bio} {a.orcid}" for a in value),
+            MAX_ABSTRACT if key in ("abstract", "authors") else MAX_TEXT_VALUE)
         if trouble:
             diagnostics.warn("front-matter", f"`{key}` {trouble}; it is left out", path, line)
             continue

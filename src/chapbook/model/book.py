@@ -7,7 +7,7 @@ from pathlib import Path
 
 from chapbook import ids
 from chapbook.languages import direction
-from chapbook.model.essay import Footnote, Heading, ParsedEssay
+from chapbook.model.essay import Contributor, Footnote, Heading, ParsedEssay, byline
 from chapbook.model.manifest import GroupKind, Manifest, Metadata
 from chapbook.model.terms import Glossary, Index
 
@@ -24,10 +24,19 @@ class Chapter:
     part: Part | None = None
     language: str | None = None  # when it differs from the book's
     label: str | None = None  # "3" or, for an appendix, "C"; None: an unnumbered chapter
+    # from book.yml, or else the essay's front matter (read/essays.py)
+    subtitle: str | None = None
+    authors: tuple[Contributor, ...] = ()
+    abstract: str | None = None
 
     @property
     def is_appendix(self) -> bool:
         return self.part is not None and self.part.kind == "appendices"
+
+    @property
+    def byline(self) -> str:
+        """Its authors' names: "A", "A and B", "A, B and C"."""
+        return byline(self.authors)
 
     @property
     def designation(self) -> str | None:
@@ -41,18 +50,6 @@ class Chapter:
         """How an index or a screen reader names it in a few words: "chapter 3", "appendix C",
         or an unnumbered chapter's running head."""
         return self.designation.lower() if self.designation else self.running_head
-
-    @property
-    def subtitle(self) -> str | None:
-        return self.essay.front.subtitle
-
-    @property
-    def authors(self) -> tuple[str, ...]:
-        return self.essay.front.authors
-
-    @property
-    def abstract(self) -> str | None:
-        return self.essay.front.abstract
 
     @property
     def title_id(self) -> str:
@@ -149,4 +146,18 @@ class Book:
         if matter in ("figures", "tables"):  # a list of figures needs a figure
             return matter in self.manifest.front_matter and any(
                 f"{item.kind}s" == matter for item in self.floats)
+        if matter == "contributors":  # in the front or the back, if a chapter names its authors
+            return bool(self.contributors()) and (matter in self.manifest.front_matter
+                                                  or matter in self.manifest.back_matter)
         return matter in self.manifest.front_matter
+
+    def contributors(self) -> list[tuple[Contributor, list[Chapter]]]:
+        """Each chapter author once (by name, as first described), with their chapters."""
+        found: dict[str, tuple[Contributor, list[Chapter]]] = {}
+        for chapter in self.chapters:
+            for author in chapter.authors:
+                known = found.setdefault(author.name, (author, []))
+                if known[0] != author and not (known[0].affiliation or known[0].bio):
+                    found[author.name] = (author, known[1])  # the fuller description wins
+                found[author.name][1].append(chapter)
+        return list(found.values())

@@ -9,11 +9,31 @@ from markdown_it.token import Token
 
 
 @dataclass(frozen=True)
+class Contributor:
+    """An author of a chapter: a name, and what a list of contributors says about them."""
+
+    name: str
+    affiliation: str = ""
+    bio: str = ""
+    orcid: str = ""  # 0000-0002-1825-0097
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def byline(authors: tuple[Contributor, ...]) -> str:
+    """Authors' names as a byline: "A", "A and B", "A, B and C"."""
+    names = [author.name for author in authors]
+    return names[0] if len(names) <= 1 else f"{', '.join(names[:-1])} and {names[-1]}" \
+        if names else ""
+
+
+@dataclass(frozen=True)
 class FrontMatter:
     title: str | None = None
     title_line: int | None = None
     subtitle: str | None = None
-    authors: tuple[str, ...] = ()
+    authors: tuple[Contributor, ...] = ()
     abstract: str | None = None
     lines: int = 0  # how many lines of the file the block takes
 

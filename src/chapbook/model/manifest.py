@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from chapbook.model.essay import Contributor
+
 
 @dataclass(frozen=True)
 class Metadata:
@@ -33,6 +35,9 @@ class ChapterSpec:
     key_points: tuple[str, ...] = ()
     language: str | None = None
     numbered: bool | None = None  # None: as the book says (`numbered:` at its top level)
+    subtitle: str | None = None  # these three win over the essay's front matter
+    abstract: str | None = None
+    authors: tuple[Contributor, ...] = ()
 
 
 # What a group of chapters is: a part (with its opener: "Part II"), the chapters of a book
@@ -66,6 +71,7 @@ class Manifest:
     openers: Literal["recto", "any"] = "recto"  # the side chapters and parts open on in print
     toc_depth: int = 1  # 2: the contents list each chapter's sections too
     figure_numbering: Literal["chapter", "book"] = "chapter"  # "Figure 2.1" or "Figure 7"
+    running_head: Literal["title", "author"] = "title"  # what a chapter's right-hand pages show
     chapters: tuple[ChapterSpec, ...] = field(init=False)
 
     def __post_init__(self) -> None:

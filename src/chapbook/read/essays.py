@@ -14,7 +14,7 @@ from chapbook.limits import blame
 from chapbook.markdown.parser import parse_essay
 from chapbook.markdown.terms import TermMatcher
 from chapbook.model.book import Book, Chapter, Part
-from chapbook.model.essay import ParsedEssay
+from chapbook.model.essay import ParsedEssay, byline
 from chapbook.model.manifest import ChapterSpec, Manifest
 from chapbook.model.terms import Found, Glossary, Index
 from chapbook.read.sources import read_source
@@ -54,7 +54,8 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics,
             with blame(spec.source, "reading the essay"):
                 essay = _parsed_essay(manifest, spec, number, chapter_id, matcher, found,
                                       diagnostics, essays, terms, glossary, index)
-                chapter = _chapter(spec, part, number, chapter_id, essay, diagnostics)
+                chapter = _chapter(spec, part, number, chapter_id, essay, diagnostics,
+                                   manifest.running_head)
             chapter.label = labels.next(part.kind == "appendices", spec.numbered)
             part.chapters.append(chapter)
             if on_chapter:
@@ -125,7 +126,7 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
 
 
 def _chapter(spec: ChapterSpec, part: Part, number: int, chapter_id: str, essay: ParsedEssay,
-             diagnostics: Diagnostics) -> Chapter:
+             diagnostics: Diagnostics, running_heads: str = "title") -> Chapter:
     title = spec.title or essay.title
     if title is not None and not visible(title):  # a zero-width space alone, say
         diagnostics.warn("no-title", "the chapter's title holds only invisible characters",
@@ -136,5 +137,10 @@ def _chapter(spec: ChapterSpec, part: Part, number: int, chapter_id: str, essay:
             .replace("_", " ").strip().capitalize() or f"Chapter {number}"
         diagnostics.warn("no-title", f"the essay has no title (a first `# ` heading, or "
                          f"`title:` in front matter); using '{title}'", spec.source, 1)
-    return Chapter(chapter_id, number, title, spec.running_head or _running_head(title),
-                   spec.key_points, spec.source, essay, part, spec.language)
+    front = essay.front
+    authors = spec.authors or front.authors
+    running_head = spec.running_head or (
+        byline(authors) if running_heads == "author" and authors else _running_head(title))
+    return Chapter(chapter_id, number, title, running_head, spec.key_points, spec.source, essay,
+                   part, spec.language, subtitle=spec.subtitle or front.subtitle,
+                   authors=authors, abstract=spec.abstract or front.abstract)

@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 
 from chapbook.errors import BookError, raise_all
+from chapbook.markdown.frontmatter import contributors
+from chapbook.model.essay import Contributor
 from chapbook.model.manifest import ChapterSpec, Manifest, Metadata, PartSpec
 from chapbook.schema import (
     Key,
@@ -29,8 +31,9 @@ from chapbook.schema import (
     visible,
 )
 
-FRONT_MATTER_KINDS = ("cover", "half-title", "title", "imprint", "contents", "figures", "tables")
-BACK_MATTER_KINDS = ("glossary", "index")
+FRONT_MATTER_KINDS = ("cover", "half-title", "title", "imprint", "contents", "figures", "tables",
+                      "contributors")
+BACK_MATTER_KINDS = ("contributors", "glossary", "index")
 PAGE_SIZES = {"a4": "A4", "a5": "A5", "a6": "A6", "b5": "B5", "letter": "letter",
               "legal": "legal"}
 _CUSTOM_SIZE = re.compile(r"^(\d+(?:\.\d+)?)(mm|cm|in|pt)\s+(\d+(?:\.\d+)?)(mm|cm|in|pt)$")
@@ -65,6 +68,9 @@ CHAPTER_KEYS = {
     "key_points": Key(text_list),
     "language": Key(text_value),
     "numbered": Key(flag_value),
+    "subtitle": Key(text_value),
+    "abstract": Key(text_value),
+    "authors": Key(lambda reader, node, where: _authors(reader, node, where)),
 }
 PART_KEYS = {
     "title": Key(text_value, True, '"Part title"'),
@@ -83,6 +89,7 @@ BOOK_KEYS = {
     "openers": Key(text_value),
     "toc_depth": Key(text_value),
     "figure_numbering": Key(text_value),
+    "running_head": Key(text_value),
     "back_matter": Key(text_list),
     "glossary": Key(text_value),
     "index": Key(text_value),
@@ -261,8 +268,22 @@ def _chapters(reader: Reader, entries: list[dict[str, Any]], root: Path,
         chapters.append(ChapterSpec(source, chapter["@line"], chapter.get("title"),
                                     chapter.get("running_head"),
                                     chapter.get("key_points", ()), language,
-                                    chapter.get("numbered")))
+                                    chapter.get("numbered"), chapter.get("subtitle"),
+                                    chapter.get("abstract"), chapter.get("authors", ())))
     return chapters
+
+
+def _authors(reader: Reader, node: yaml.Node, where: str) -> tuple[Contributor, ...]:
+    """A chapter's `authors:` as its essay's front matter takes them."""
+    try:
+        value = yaml.safe_load(yaml.serialize(node))
+    except (yaml.YAMLError, ValueError, OverflowError):
+        value = None
+    found, problem = contributors(value)
+    if problem:
+        reader.error(node, f"{where} {problem}", "write `authors: [A. Name]`, or entries such "
+                     "as `- {name: A. Name, affiliation: …, bio: …, orcid: 0000-0002-…}`")
+    return found
 
 
 # Keys that take one of a few words: the words (the first is the default), what the key is,
@@ -276,6 +297,9 @@ CHOICES = {
     "figure_numbering": (("chapter", "book"), "a way to number figures and tables",
                          "`figure_numbering: chapter` (Figure 2.1) or `figure_numbering: book` "
                          "(Figure 7)"),
+    "running_head": (("title", "author"), "what a running head can show",
+                     "`running_head: title` (the chapter's) or `running_head: author` (its "
+                     "authors'; the title for a chapter without them)"),
 }
 
 
@@ -330,7 +354,8 @@ def load_manifest(path: Path) -> Manifest:
         extra[key] = (_book_path(reader, root, raw, values[f"{key}@node"], f"the {key} file")
                       if raw else None)
     exclude = _exclude(reader, values)
-    openers, toc_depth, numbering = (_choice(reader, values, key) for key in CHOICES)
+    openers, toc_depth, numbering, running_head = (_choice(reader, values, key)
+                                                   for key in CHOICES)
     raise_all(reader.errors)
     assert metadata is not None  # a missing field was reported above
     return Manifest(path=path, root=root, slug=slug, metadata=metadata, page_size=page_size,
@@ -338,4 +363,5 @@ def load_manifest(path: Path) -> Manifest:
                     glossary=extra["glossary"], index=extra["index"], exclude=exclude,
                     numbered=values.get("numbered", True) is not False,
                     openers="any" if openers == "any" else "recto", toc_depth=int(toc_depth),
-                    figure_numbering="book" if numbering == "book" else "chapter")
+                    figure_numbering="book" if numbering == "book" else "chapter",
+                    running_head="author" if running_head == "author" else "title")
