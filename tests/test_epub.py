@@ -25,6 +25,20 @@ def package(epub: Path) -> tuple[zipfile.ZipFile, etree._Element, str]:
     return archive, etree.fromstring(archive.read(opf_path)), str(Path(opf_path).parent)
 
 
+def linked(epub: Path, kind: str) -> list[tuple[etree._Element, etree._Element]]:
+    """Each link of class `kind` in the EPUB's documents, with the one element it names."""
+    archive = package(epub)[0]
+    documents = {Path(name).name: etree.fromstring(archive.read(name))
+                 for name in archive.namelist() if name.endswith(".xhtml")}
+    pairs = []
+    for document in documents.values():
+        for link in document.xpath("//x:a[@class=$kind]", namespaces=NS, kind=kind):
+            name, _, anchor = link.get("href").partition("#")
+            [target] = documents[name].xpath("//*[@id=$id]", id=anchor)
+            pairs.append((link, target))
+    return pairs
+
+
 @pytest.fixture(scope="module")
 def book():
     return load_book(BUNDLED, Diagnostics())

@@ -16,7 +16,7 @@ import unicodedata
 RESERVED = frozenset({"cover", "cover-image", "half-title", "title", "imprint", "contents", "nav",
                       "toc", "ncx", "glossary", "index", "images", "styles", "fonts", "page",
                       "search-key-map", "css-fonts", "css-epub", "figures", "tables",
-                      "contributors"})
+                      "contributors", "references"})
 # The front matter's sections that are EPUB documents of their own, by the id of the section in
 # the unified HTML: the EPUB builder writes them, and the print layout names its page starts after
 # them (the EPUB's page list).

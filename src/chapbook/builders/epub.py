@@ -108,7 +108,7 @@ def print_page_map(book: Book, diagnostics: Diagnostics, layouts: Layouts,
     for start in page_map.starts:
         if start.element is None:
             doc_starts.setdefault(start.document, []).append(start.number)
-        elif start.document in ("contributors", "glossary", "index"):
+        elif start.document in ("contributors", "references", "glossary", "index"):
             element_marks.setdefault(start.element, []).append(start.number)
         else:
             page_breaks.setdefault(start.document, {}).setdefault(start.element, []).append(
@@ -172,10 +172,11 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
                                      f"{part.id}.xhtml"), links))
         else:
             toc += links
-    if "contributors" in context["back_matter"]:
-        documents.append(_document("contributors", "contributors.xhtml", "contributors.xhtml.j2",
-                                   context))
-        toc.append(epub.Link("contributors.xhtml", "Contributors", "contributors"))
+    for matter in ("contributors", "references"):  # in the order of the back matter
+        if matter in context["back_matter"]:
+            documents.append(_document(matter, f"{matter}.xhtml", f"{matter}.xhtml.j2",
+                                       context))
+            toc.append(epub.Link(f"{matter}.xhtml", matter.capitalize(), matter))
     for matter in ("glossary", "index"):
         if book.has(matter):
             documents.append(_document(matter, f"{matter}.xhtml", f"{matter}.xhtml.j2", context,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from chapbook import ids
 from chapbook.collect.alttext import check_alt_text
+from chapbook.collect.citations import cite
 from chapbook.collect.floats import number_floats, resolve_references
 from chapbook.collect.links import Target, resolve_links
 from chapbook.diagnostics import Diagnostics
@@ -28,6 +29,7 @@ def collect(book: Book, found: Found, diagnostics: Diagnostics) -> None:
                                 *(list(note.tokens) for note in chapter.footnotes)]
                    for chapter in book.chapters}, diagnostics)
     resolve_references(book, number_floats(book, diagnostics), diagnostics)
+    cite(book, diagnostics)
     for chapter in book.chapters:
         check_alt_text(chapter.source, chapter.essay, diagnostics)
     for entry, occurrence in found.glossary:

@@ -206,7 +206,8 @@ class _Pagination:
             document = self.render(start, sections=("back",), pages=self.pages)
         self.pages.update(anchor_pages(document, start))
         self.starts += element_starts(document, start,
-                                      {"contributors": "contributors", "glossary": "glossary",
+                                      {"contributors": "contributors",
+                                       "references": "references", "glossary": "glossary",
                                        "index": "index"},
                                       ids.back_matter_entries())
         self.run += document.pages

@@ -23,6 +23,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from chapbook import ids
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
+from chapbook.markdown.citations import citation_rule, citations_as_notes
 from chapbook.markdown.floats import float_rule, reference_rule
 from chapbook.markdown.frontmatter import split_front_matter
 from chapbook.markdown.rawhtml import ImageResolver, audit
@@ -47,6 +48,8 @@ def parser() -> MarkdownIt:
     md.core.ruler.push("table_alignment", _table_alignment)
     md.inline.ruler.before("emphasis", "index_mark", index_mark_rule)
     md.inline.ruler.before("emphasis", "crossref", reference_rule)
+    md.inline.ruler.before("link", "citation", citation_rule)
+    md.core.ruler.before("footnote_tail", "citation_notes", citations_as_notes)
     md.core.ruler.push("floats", float_rule)
     add_render_rules(md)
     return md
@@ -104,13 +107,16 @@ def _inline_text(token: Token) -> str:
 
 def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics,
                 token_rules: Sequence[Callable[[list[Token]], None]] = (),
-                root: Path | None = None, direction: str = "ltr") -> ParsedEssay:
+                root: Path | None = None, direction: str = "ltr",
+                citations: str = "") -> ParsedEssay:
     """Parse one essay; `token_rules` rewrite the stream (term marking) after ids are fixed.
 
-    `root` is the book's folder: images must lie inside it."""
+    `root` is the book's folder: images must lie inside it. `citations` is where the book's
+    CSL style puts citations ("in-text" or "note"), or "" for a book without a bibliography."""
     root = root or path.parent
     front, text = split_front_matter(text, path, diagnostics)
-    env: dict[str, Any] = {"images": ImageResolver(root.resolve())}
+    env: dict[str, Any] = {"images": ImageResolver(root.resolve()),
+                           "citations": bool(citations), "citation_notes": citations == "note"}
     tokens = parser().parse(text, env)
     _refuse_deep_nesting(tokens, path)
     _refuse_too_many(tokens, env, path)

@@ -38,6 +38,7 @@ def add_render_rules(md: MarkdownIt) -> None:
     md.add_render_rule("figure_close", _render_figure_close)
     md.add_render_rule("table_open", _render_table_open)
     md.add_render_rule("crossref", _render_crossref)
+    md.add_render_rule("citation", _render_citation)
     md.add_render_rule("html_block", _render_html)
     md.add_render_rule("html_inline", _render_html)
 
@@ -240,6 +241,28 @@ def _render_crossref(self: Any, tokens: Sequence[Token], idx: int, options: Any,
     document = f"{chapter}.xhtml" if env.get("flavour") == "epub" else ""
     kind = "crossref page-reference" if token.meta.get("page") else "crossref"
     return f'<a class="{kind}" href="{document}#{anchor}">{escapeHtml(text)}</a>'
+
+
+def _render_citation(self: Any, tokens: Sequence[Token], idx: int, options: Any,
+                     env: dict[str, Any]) -> str:
+    """A citation as the CSL style wrote it (collect/citations.py), each work linked to its
+    entry in the reference list; a work not in the bibliography as its key and a question
+    mark. `[@` never reaches a page."""
+    meta = tokens[idx].meta
+    pieces = meta.get("pieces") or [(None, f"{item['key']}?") for item in meta["items"]]
+    linked = []
+    for anchor, text in pieces:
+        if anchor is None:
+            linked.append(f'<span class="citation-missing">{escapeHtml(text)}</span>')
+            continue
+        chapter, _, _ = anchor.rpartition("--ref-")
+        document = (f"{chapter}.xhtml" if chapter else "references.xhtml") \
+            if env.get("flavour") == "epub" else ""
+        linked.append(f'<a class="citation" href="{document}#{anchor}">{text}</a>')
+    body = meta.get("delimiter", "; ").join(linked)
+    if meta["mode"] == "narrative" and "pieces" in meta:
+        return body
+    return f"{meta.get('opening', '(')}{body}{meta.get('closing', ')')}"
 
 
 def _render_html(self: Any, tokens: Sequence[Token], idx: int, options: Any,

@@ -107,6 +107,14 @@ class Float:
     caption: str  # plain text
 
 
+@dataclass(frozen=True)
+class ReferenceEntry:
+    """One entry of a reference list, as the CSL style wrote it (HTML: <i>, <b> at most)."""
+
+    id: str  # its anchor: "ref-key", or "chapter--ref-key" in a chapter's own list
+    html: str
+
+
 @dataclass
 class Book:
     manifest: Manifest
@@ -114,6 +122,8 @@ class Book:
     glossary: Glossary | None = None
     index: Index | None = None
     floats: list[Float] = field(default_factory=list)  # numbered in the collect phase
+    # reference lists made in the collect phase: "book", or a chapter's id → its entries
+    references: dict[str, list[ReferenceEntry]] = field(default_factory=dict)
 
     @property
     def meta(self) -> Metadata:
@@ -146,6 +156,8 @@ class Book:
         if matter in ("figures", "tables"):  # a list of figures needs a figure
             return matter in self.manifest.front_matter and any(
                 f"{item.kind}s" == matter for item in self.floats)
+        if matter == "references":  # the book's one list, when the book cites
+            return bool(self.references.get("book")) and matter in self.manifest.back_matter
         if matter == "contributors":  # in the front or the back, if a chapter names its authors
             return bool(self.contributors()) and (matter in self.manifest.front_matter
                                                   or matter in self.manifest.back_matter)

@@ -72,6 +72,9 @@ class Manifest:
     toc_depth: int = 1  # 2: the contents list each chapter's sections too
     figure_numbering: Literal["chapter", "book"] = "chapter"  # "Figure 2.1" or "Figure 7"
     running_head: Literal["title", "author"] = "title"  # what a chapter's right-hand pages show
+    bibliography: tuple[Path, ...] = ()  # BibTeX (.bib) or CSL-JSON (.json) files
+    csl: Path | None = None  # the citation style; None: no bibliography
+    references: Literal["chapter", "book"] = "chapter"  # where the reference lists stand
     chapters: tuple[ChapterSpec, ...] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from chapbook import ids
 from chapbook.cache import EssayCache, essay_key, freeze, thaw
+from chapbook.collect.citations import csl_class
 from chapbook.diagnostics import Diagnostics
 from chapbook.languages import direction
 from chapbook.limits import blame
@@ -100,8 +101,9 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
         raw = spec.source.read_bytes()
     except OSError:
         raw = b""  # read_source below reports it properly
+    citations = csl_class(manifest.csl) if manifest.bibliography and manifest.csl else ""
     key = essay_key(raw, chapter_id, str(number), language, str(manifest.root.resolve()),
-                    str(spec.source.resolve()), terms)
+                    str(spec.source.resolve()), terms, citations)
     cached = essays.load(key)
     if cached is not None and thaw(cached, glossary, index, found, manifest.root):
         for finding in cached.findings:
@@ -115,7 +117,7 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
                  "nothing else", spec.source, 1)
     essay = parse_essay(source.text, chapter_id, spec.source, own,
                         [matcher.rule(chapter_id, number, own_found)], manifest.root,
-                        direction(language))
+                        direction(language), citations)
     essays.store(key, freeze(essay, own_found, own.findings))
     found.glossary += own_found.glossary
     found.index += own_found.index

@@ -33,7 +33,7 @@ from chapbook.schema import (
 
 FRONT_MATTER_KINDS = ("cover", "half-title", "title", "imprint", "contents", "figures", "tables",
                       "contributors")
-BACK_MATTER_KINDS = ("contributors", "glossary", "index")
+BACK_MATTER_KINDS = ("contributors", "references", "glossary", "index")
 PAGE_SIZES = {"a4": "A4", "a5": "A5", "a6": "A6", "b5": "B5", "letter": "letter",
               "legal": "legal"}
 _CUSTOM_SIZE = re.compile(r"^(\d+(?:\.\d+)?)(mm|cm|in|pt)\s+(\d+(?:\.\d+)?)(mm|cm|in|pt)$")
@@ -90,6 +90,9 @@ BOOK_KEYS = {
     "toc_depth": Key(text_value),
     "figure_numbering": Key(text_value),
     "running_head": Key(text_value),
+    "bibliography": Key(lambda reader, node, where: _text_or_list(reader, node, where)),
+    "csl": Key(text_value),
+    "references": Key(text_value),
     "back_matter": Key(text_list),
     "glossary": Key(text_value),
     "index": Key(text_value),
@@ -286,6 +289,50 @@ def _authors(reader: Reader, node: yaml.Node, where: str) -> tuple[Contributor, 
     return found
 
 
+def _text_or_list(reader: Reader, node: yaml.Node, where: str) -> tuple[str, ...]:
+    if isinstance(node, yaml.ScalarNode):
+        value = text_value(reader, node, where)
+        return (value,) if value else ()
+    return text_list(reader, node, where)
+
+
+def _bibliography(reader: Reader, values: dict[str, Any],
+                  root: Path) -> tuple[tuple[Path, ...], Path | None]:
+    """The bibliography files (BibTeX or CSL-JSON) and the CSL style: a file in the book's
+    folder, or one of the styles chapbook ships (default: Chicago author-date)."""
+    node = values.get("bibliography@node")
+    files = []
+    for number, raw in enumerate(values.get("bibliography", ())):
+        at = node.value[number] if isinstance(node, yaml.SequenceNode) else node
+        if not raw.lower().endswith((".bib", ".json")):
+            reader.error(at, f"bibliography '{raw}' is neither BibTeX (.bib) nor CSL-JSON "
+                         "(.json)", "export the references from Zotero or another manager as "
+                         "BibTeX or CSL JSON")
+            continue
+        path = _book_path(reader, root, raw, at, "bibliography")
+        if path is not None:
+            files.append(path)
+    raw_style = values.get("csl")
+    if not raw_style:
+        return tuple(files), (shipped_styles()["chicago-author-date"] if files else None)
+    if (root / raw_style).suffix == ".csl" and (root / raw_style).exists():
+        return tuple(files), _book_path(reader, root, raw_style, values["csl@node"],
+                                        "citation style")
+    shipped = shipped_styles().get(raw_style.removesuffix(".csl"))
+    if shipped is None:
+        reader.error(values["csl@node"], f"'{raw_style}' is neither a CSL file in the book's "
+                     "folder nor a style chapbook ships", "give a .csl file next to book.yml, "
+                     f"or one of: {', '.join(sorted(shipped_styles()))}")
+    return tuple(files), shipped
+
+
+def shipped_styles() -> dict[str, Path]:
+    """The CSL styles in styles/csl/, by name."""
+    from chapbook.resources import styles_dir
+
+    return {path.stem: path for path in sorted((styles_dir() / "csl").glob("*.csl"))}
+
+
 # Keys that take one of a few words: the words (the first is the default), what the key is,
 # and what each word does.
 CHOICES = {
@@ -297,6 +344,9 @@ CHOICES = {
     "figure_numbering": (("chapter", "book"), "a way to number figures and tables",
                          "`figure_numbering: chapter` (Figure 2.1) or `figure_numbering: book` "
                          "(Figure 7)"),
+    "references": (("chapter", "book"), "a place for the reference lists",
+                   "`references: chapter` (a list at the end of each chapter) or `references: "
+                   "book` (one list at the end of the book)"),
     "running_head": (("title", "author"), "what a running head can show",
                      "`running_head: title` (the chapter's) or `running_head: author` (its "
                      "authors'; the title for a chapter without them)"),
@@ -354,8 +404,11 @@ def load_manifest(path: Path) -> Manifest:
         extra[key] = (_book_path(reader, root, raw, values[f"{key}@node"], f"the {key} file")
                       if raw else None)
     exclude = _exclude(reader, values)
-    openers, toc_depth, numbering, running_head = (_choice(reader, values, key)
-                                                   for key in CHOICES)
+    openers, toc_depth, numbering, references, running_head = (
+        _choice(reader, values, key) for key in CHOICES)
+    bibliography, csl = _bibliography(reader, values, root)
+    if references == "book" and bibliography:  # the book's one list opens the back matter
+        back = tuple(kind for kind in BACK_MATTER_KINDS if kind in back or kind == "references")
     raise_all(reader.errors)
     assert metadata is not None  # a missing field was reported above
     return Manifest(path=path, root=root, slug=slug, metadata=metadata, page_size=page_size,
@@ -364,4 +417,6 @@ def load_manifest(path: Path) -> Manifest:
                     numbered=values.get("numbered", True) is not False,
                     openers="any" if openers == "any" else "recto", toc_depth=int(toc_depth),
                     figure_numbering="book" if numbering == "book" else "chapter",
-                    running_head="author" if running_head == "author" else "title")
+                    running_head="author" if running_head == "author" else "title",
+                    bibliography=bibliography, csl=csl,
+                    references="book" if references == "book" else "chapter")

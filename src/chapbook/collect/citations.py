@@ -1,0 +1,199 @@
+"""Citations formatted and reference lists made, once the whole book is read, by citeproc-py
+with the book's CSL style (Chicago author-date unless `csl:` names another): each cited work
+is linked to its entry, in a list at the end of its chapter (`references: chapter`) or of the
+book (`references: book`). A key the bibliography lacks is a warning at its line."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from markdown_it.token import Token
+
+from chapbook.diagnostics import Diagnostics
+from chapbook.errors import BookError
+from chapbook.markdown.rawhtml import clean
+from chapbook.markdown.tokens import inline_children
+from chapbook.model.book import Book, Chapter, ReferenceEntry
+
+
+def citation_tokens(chapter: Chapter) -> Iterator[tuple[Token, int]]:
+    """Each citation of a chapter in reading order (its text, then its notes), with its line
+    (one made a note by a notes style keeps the line it was written on)."""
+    for tokens in (chapter.essay.tokens, *(note.tokens for note in chapter.footnotes)):
+        for token, line in inline_children(tokens, "citation"):
+            yield token, token.meta.get("line", line)
+
+
+def cite(book: Book, diagnostics: Diagnostics) -> None:
+    """Format every citation of the book and make its reference lists (book.references)."""
+    cited = [(chapter, token, line) for chapter in book.chapters
+             for token, line in citation_tokens(chapter)]
+    if not cited:
+        return
+    if not book.manifest.bibliography:
+        for chapter, token, line in cited:
+            diagnostics.warn("citation", f"'{token.content}' cites a work, but the book has no "
+                             "bibliography; add `bibliography: refs.bib` to book.yml",
+                             chapter.source, line)
+        return
+    from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
+    from citeproc.source import Locator
+
+    source = _sources(book)
+    style = _style(book)
+    in_text = csl_class(book.manifest.csl) != "note"
+    layout = style.root.citation.layout
+    opening, closing = layout.get("prefix", ""), layout.get("suffix", "")
+    delimiter = layout.get("delimiter", "; ")
+    scopes: dict[str, Any] = {}
+    made: list[tuple[Token, list[tuple[str, Any]]]] = []
+    for chapter, token, line in cited:
+        scope = "book" if book.manifest.references == "book" else chapter.id
+        if scope not in scopes:
+            scopes[scope] = CitationStylesBibliography(style, source, formatter.html)
+        bibliography = scopes[scope]
+        parts = []
+        for item in token.meta["items"]:
+            key = item["key"].lower()
+            if key not in source:
+                diagnostics.warn("citation", f"'@{item['key']}' is not in the bibliography",
+                                 chapter.source, line)
+                parts.append((item["key"], None))
+                continue
+            extra = {"prefix": item["prefix"] + " "} if item["prefix"] else {}
+            if item["suffix"]:
+                extra["suffix"] = ", " + item["suffix"]
+            if item["locator"]:
+                extra["locator"] = Locator(item["label"], item["locator"])
+            citation = Citation([CitationItem(key, **extra)])
+            bibliography.register(citation)
+            parts.append((key, citation))
+        made.append((token, [(f"{_scope_id(book, chapter)}ref-{_id_part(key)}", citation)
+                             for key, citation in parts]))
+        token.meta["scope"] = scope
+    for bibliography in scopes.values():
+        bibliography.sort()
+    for token, parts in made:
+        bibliography = scopes[token.meta["scope"]]
+        pieces = []
+        for anchor, citation in parts:
+            if citation is None:  # not in the bibliography: its key, for the proofreader
+                pieces.append((None, f"{anchor.rsplit('ref-', 1)[1]}?"))
+                continue
+            text = str(bibliography.cite(citation, lambda item: None))
+            pieces.append((anchor, _inner(text, opening, closing)))
+        # in a notes style, a citation inside an author's note is part of its sentence: the
+        # style's closing full stop is the note's to give
+        ends = closing if in_text or token.meta.get("own_note") else ""
+        token.meta.update(pieces=pieces, opening=opening, closing=ends, delimiter=delimiter)
+        if in_text and (token.meta["mode"] == "narrative" or any(
+                item["suppress_author"] for item in token.meta["items"])):
+            _author_date_forms(token, source)
+    for scope, bibliography in scopes.items():
+        anchor = "" if scope == "book" else f"{scope}--"
+        book.references[scope] = [
+            ReferenceEntry(f"{anchor}ref-{_id_part(key)}", clean(str(entry)))
+            for key, entry in zip(bibliography.keys, bibliography.bibliography(), strict=True)]
+
+
+def _id_part(key: str) -> str:
+    """A citation key as part of an XML id (`smith:2002/a` → `smith-2002-a`)."""
+    return re.sub(r"[^\w.-]", "-", key)
+
+
+def _inner(text: str, opening: str, closing: str) -> str:
+    """One item's citation without the parentheses around a whole citation."""
+    if opening and text.startswith(opening):
+        text = text[len(opening):]
+    if closing and text.endswith(closing):
+        text = text[:-len(closing)]
+    return text
+
+
+def _scope_id(book: Book, chapter: Chapter) -> str:
+    return "" if book.manifest.references == "book" else f"{chapter.id}--"
+
+
+def _author_date_forms(token: Token, source: Any) -> None:
+    """`@key` (Waterbury (2002)) and `[-@key]` ((2002)): the author in the text, or left out.
+    citeproc-py has neither form, so they are made from the entry's names and year."""
+    pieces = []
+    for item, (anchor, text) in zip(token.meta["items"], token.meta["pieces"], strict=True):
+        entry = source.get(item["key"].lower())
+        if entry is None or anchor is None:
+            pieces.append((anchor, text))
+            continue
+        year = str(getattr(entry.get("issued"), "year", "") or "n.d.")
+        where = f", {item['locator']}" if item["locator"] else ""
+        if token.meta["mode"] == "narrative":
+            pieces.append((anchor, f"{_names(entry)} ({year}{where})"))
+        else:
+            pieces.append((anchor, f"{year}{where}"))
+    token.meta["pieces"] = pieces
+
+
+def _names(entry: Any) -> str:
+    people = entry.get("author") or entry.get("editor") or []
+    families = [str(person.get("family") or person.get("literal") or "") for person in people]
+    if not families:
+        return str(entry.get("title", ""))
+    if len(families) > 3:
+        return f"{families[0]} et al."
+    return families[0] if len(families) == 1 else \
+        f"{', '.join(families[:-1])} and {families[-1]}"
+
+
+def _sources(book: Book) -> Any:
+    """Every bibliography file of the book, BibTeX or CSL-JSON, as one source."""
+    from citeproc.source import BibliographySource
+    from citeproc.source.bibtex import BibTeX
+    from citeproc.source.json import CiteProcJSON
+
+    merged = BibliographySource()
+    for path in book.manifest.bibliography:
+        try:
+            if path.suffix.lower() == ".json":
+                loaded = CiteProcJSON(json.loads(path.read_text("utf-8")))
+            else:
+                loaded = BibTeX(str(path), encoding="utf-8")
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            line = _line_of(err)
+            raise BookError(f"the bibliography cannot be read: {err}", path, line,
+                            hint="check the entry there; a BibTeX entry is "
+                                 "`@book{key, author = {…}, title = {…}, year = {…}}`, a "
+                                 "CSL-JSON file a list of items with an `id`") from err
+        for key, entry in loaded.items():
+            merged[key] = entry
+    return merged
+
+
+def _line_of(err: Exception) -> int | None:
+    line = getattr(err, "lineno", None) or getattr(err, "line_number", None)
+    if isinstance(line, int):
+        return line
+    found = re.search(r"line (\d+)", str(err))
+    return int(found[1]) if found else None
+
+
+def _style(book: Book) -> Any:
+    from citeproc import CitationStylesStyle
+
+    language = book.meta.language
+    for locale in (language, language.split("-")[0], "en-US"):
+        try:
+            return CitationStylesStyle(str(book.manifest.csl), locale=locale, validate=False)
+        except (ValueError, KeyError):
+            continue
+    raise BookError(f"the citation style '{book.manifest.csl}' cannot be read",
+                    book.manifest.path, hint="name a CSL 1.0 style file")
+
+
+def csl_class(path: Path) -> str:
+    """"note" or "in-text": where a CSL style puts its citations."""
+    head = path.read_text("utf-8", errors="replace")[:4000]
+    found = re.search(r'<style[^>]*\sclass="([a-z-]+)"', head)
+    return found[1] if found else "in-text"

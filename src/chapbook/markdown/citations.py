@@ -1,0 +1,143 @@
+"""Citations as Pandoc writes them, parsed into tokens the collect phase formats with the book's
+CSL style (collect/citations.py):
+
+    [@waterbury2002]   [@waterbury2002, p. 33]   [see @cascao2010; @waterbury2002, chap. 2]
+    [-@waterbury2002] (the year alone)           @waterbury2002 says… (the author in the text)
+
+With a notes style (Chicago notes), a citation in the text becomes a footnote of its own; one
+inside a note stays where it is."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+
+KEY = r"[\w][\w:.#$%&+?<>~/-]*[\w]|[\w]"
+_ITEM = re.compile(rf"^\s*(?P<prefix>.*?)\s*(?P<suppress>-)?@(?P<key>{KEY})"
+                   r"(?:\s*,\s*(?P<rest>.*?))?\s*$", re.DOTALL)
+_NARRATIVE = re.compile(rf"@(?P<key>{KEY})")
+# "p. 33", "pp. 33–35", "chap. 2", "sec. 4", "33": a locator and its label; the rest a suffix
+_LOCATOR = re.compile(r"^(?:(?P<label>p|pp|page|pages|chap|chapter|sec|section|para|fig|n|"
+                      r"vol|col|l|ll|par)\.?\s*)?(?P<value>[\dIVXLCivxlc]+(?:\s*[-–]\s*"
+                      r"[\dIVXLCivxlc]+)?)(?P<suffix>.*)$", re.DOTALL)
+LABELS = {"p": "page", "pp": "page", "page": "page", "pages": "page", "chap": "chapter",
+          "chapter": "chapter", "sec": "section", "section": "section", "para": "paragraph",
+          "par": "paragraph", "fig": "figure", "n": "note", "vol": "volume", "col": "column",
+          "l": "line", "ll": "line"}
+
+
+def _items(inside: str) -> list[dict[str, Any]] | None:
+    """The citations of a bracket (`see @a, p. 3; @b`), or None if it is not a citation."""
+    items = []
+    for part in inside.split(";"):
+        found = _ITEM.match(part)
+        if found is None or "@" in found["prefix"]:
+            return None
+        label, locator, suffix = "page", "", ""
+        rest = (found["rest"] or "").strip()
+        if rest:
+            located = _LOCATOR.match(rest)
+            if located:
+                label = LABELS.get((located["label"] or "p").lower(), "page")
+                locator = re.sub(r"\s*-\s*", "–", located["value"])
+                suffix = located["suffix"].strip(" ,")
+            else:
+                suffix = rest
+        items.append({"key": found["key"], "prefix": found["prefix"], "label": label,
+                      "locator": locator, "suffix": suffix,
+                      "suppress_author": bool(found["suppress"])})
+    return items
+
+
+def citation_rule(state: StateInline, silent: bool) -> bool:
+    """`[@key…]` (a bracket of citations) or `@key` (the author in the text). Not after a letter
+    or digit (an e-mail address), and never `[^…]` (a note) or `@fig:…` (a cross-reference,
+    taken first)."""
+    source, start = state.src, state.pos
+    if source[start] == "[":
+        end = source.find("]", start + 1)
+        if end < 0 or "@" not in source[start:end] or source[start + 1:start + 2] == "^" \
+                or source[end + 1:end + 2] in ("(", "["):
+            return False
+        items = _items(source[start + 1:end])
+        if items is None:
+            return False
+        mode, after = "bracket", end + 1
+    elif source[start] == "@" and state.env.get("citations") \
+            and not (start and source[start - 1].isalnum()):  # only in a book that cites
+        found = _NARRATIVE.match(source, start)
+        if found is None:
+            return False
+        items = [{"key": found["key"], "prefix": "", "label": "page", "locator": "",
+                  "suffix": "", "suppress_author": False}]
+        mode, after = "narrative", found.end()
+    else:
+        return False
+    if not silent:
+        token = state.push("citation", "", 0)
+        token.content = source[start:after]
+        token.meta = {"items": items, "mode": mode}
+    state.pos = after
+    return True
+
+
+def citations_as_notes(state: Any) -> None:
+    """Core rule, for a notes style (`env["citation_notes"]`): each citation in the text
+    becomes an inline note holding it, as `^[[@key]]` would; one in a note stays put. The notes
+    are then numbered again in the order their calls are read."""
+    if not state.env.get("citation_notes"):
+        return
+    notes = state.env.setdefault("footnotes", {}).setdefault("list", {})
+    in_definition = False
+    made = False
+    for token in state.tokens:
+        if token.type == "footnote_reference_open":
+            in_definition = True
+        elif token.type == "footnote_reference_close":
+            in_definition = False
+        if in_definition or token.type != "inline":
+            continue
+        children = token.children or []
+        for position, child in enumerate(children):
+            if child.type != "citation":
+                continue
+            number = len(notes)
+            child.meta["line"] = token.map[0] + 1 if token.map else None
+            child.meta["own_note"] = True
+            notes[number] = {"content": child.content, "tokens": [child]}
+            call = Token("footnote_ref", "", 0)
+            call.meta = {"id": number}
+            children[position] = call
+            made = True
+    if made:
+        _renumber(state.tokens, state.env["footnotes"])
+
+
+def _renumber(tokens: list[Token], footnotes: dict[str, Any]) -> None:
+    """Note ids in the order their first calls are read (markdown-it numbers them so)."""
+    notes: dict[int, dict[str, Any]] = footnotes["list"]
+    order: list[int] = []
+    calls: list[Token] = []
+
+    def visit(children: list[Token]) -> None:
+        for child in children:
+            if child.type != "footnote_ref":
+                continue
+            calls.append(child)
+            if child.meta["id"] not in order:
+                order.append(child.meta["id"])
+                visit(notes.get(child.meta["id"], {}).get("tokens", []))
+
+    for token in tokens:
+        if token.type == "inline":
+            visit(token.children or [])
+    order += [number for number in notes if number not in order]
+    new = {old: position for position, old in enumerate(order)}
+    for call in calls:
+        call.meta["id"] = new[call.meta["id"]]
+    footnotes["list"] = {new[old]: notes[old] for old in order}
+    for label, number in footnotes.get("refs", {}).items():
+        footnotes["refs"][label] = new.get(number, number)

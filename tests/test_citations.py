@@ -1,0 +1,125 @@
+"""Citations and reference lists (issue 13): the briefing book cites from BibTeX and CSL-JSON in
+Chicago author-date with a list per chapter; a small book uses the Chicago notes style with one
+list for the book. Read back from every edition, and checked by EPUBCheck."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from lxml import etree, html
+from pypdf import PdfReader
+
+from .conftest import ROOTS, EpubCheck, run_cli
+from .test_epub import linked, package
+from .test_untrusted import small_book
+
+SLUG = "nile-briefing"
+
+
+def _text(element: etree._Element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+def test_every_citation_links_to_its_entry_in_the_chapters_list(briefing: Path) -> None:
+    page = html.fromstring((briefing / f"{SLUG}.html").read_bytes())
+    citations = page.xpath("//a[@class='citation']")
+    assert len(citations) >= 6
+    for citation in citations:
+        [entry] = page.xpath("//li[@id=$id]", id=citation.get("href")[1:])
+        [chapter] = citation.xpath("ancestor::article")
+        assert entry.xpath("ancestor::article") == [chapter]  # the list of its own chapter
+        assert entry.xpath("ancestor::section[@role='doc-bibliography']")
+    treaties = page.get_element_by_id("treaties")
+    entries = [_text(li) for li in treaties.xpath(".//ul[@class='reference-list']/li")]
+    assert entries == sorted(entries)  # in the style's order: by author
+    assert entries[-1].startswith("Waterbury, John. 2002. The Nile Basin")
+    assert any(entry.startswith("Nile Basin Initiative. 2012.") for entry in entries)  # JSON
+    text = _text(treaties)
+    assert "(Tvedt 2004, 85–90)" in text
+    assert "(see Waterbury 2002, 33; Nile Basin Initiative 2012)" in text
+    assert "Cascão and Zeitoun (2010) read it as hegemony contested (2002)" in text
+
+
+def test_no_citation_syntax_reaches_any_edition(briefing: Path) -> None:
+    pdf = " ".join(page.extract_text() for page in PdfReader(briefing / f"{SLUG}.pdf").pages)
+    archive, _, _ = package(briefing / f"{SLUG}.epub")
+    epub = " ".join(_text(etree.fromstring(archive.read(name)))
+                    for name in archive.namelist() if name.endswith(".xhtml"))
+    web = _text(html.fromstring((briefing / f"{SLUG}.html").read_bytes()))
+    for edition, text in (("pdf", pdf), ("epub", epub), ("html", web)):
+        assert not re.search(r"\[@|-@|@(?:waterbury|cascao|tvedt|nbi)", text), edition
+        assert "Tvedt 2004" in text, edition
+
+
+def test_the_epubs_citations_reach_their_entries(briefing: Path) -> None:
+    pairs = linked(briefing / f"{SLUG}.epub", "citation")
+    assert len(pairs) >= 6
+    for _, entry in pairs:
+        assert entry.get("{http://www.idpf.org/2007/ops}type") == "biblioentry"
+
+
+def test_an_unknown_key_and_a_book_without_bibliography_are_warned_at_their_line(
+        tmp_path: Path) -> None:
+    essay = "# A\n\nText.\n\nAs shown [@nowhere2020, p. 3], and @nowhere2020 says.\n"
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "essays/a.md:5: warning: '[@nowhere2020, p. 3]' cites a work, but the book has no " \
+        "bibliography" in result.stderr
+    body = _text(html.fromstring((tmp_path / "out" / "small.html").read_bytes()))
+    assert "[@" not in body and "As shown (nowhere2020?), and" in body
+    assert "@nowhere2020 says" in body  # without a bibliography, an @ in the text is text
+    shutil.copy(ROOTS / "briefing" / "refs.bib", manifest.parent / "refs.bib")
+    manifest.write_text(manifest.read_text() + "bibliography: refs.bib\n")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert "essays/a.md:5: warning: '@nowhere2020' is not in the bibliography" \
+        in result.stderr
+    body = _text(html.fromstring((tmp_path / "out" / "small.html").read_bytes()))
+    assert "As shown (nowhere2020?), and nowhere2020? says" in body  # with one, it cites
+    check = run_cli("check", "--book", str(manifest))
+    assert "a.md:5: warning: '@nowhere2020' is not in the bibliography" in check.stdout
+
+
+def test_a_notes_style_puts_citations_in_numbered_notes_and_one_list_at_the_end(
+        tmp_path: Path, epubcheck: EpubCheck) -> None:
+    essay = ("# A\n\nFirst claim [@waterbury2002, p. 33].[^1] Second [see @cascao2010].\n\n"
+             "[^1]: An author's note that cites [@tvedt2004].\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    shutil.copy(ROOTS / "briefing" / "refs.bib", manifest.parent / "refs.bib")
+    manifest.write_text(manifest.read_text() + "bibliography: refs.bib\n"
+                        "csl: chicago-notes-bibliography\nreferences: book\n")
+    result = run_cli("build", "html", "epub", "pdf", "--book", str(manifest), "--out",
+                     str(tmp_path / "out"))
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    notes = [_text(li) for li in page.xpath("//section[@role='doc-endnotes']//li")]
+    # calls numbered in reading order: the citation, the author's note, the second citation
+    assert notes[0].startswith("John Waterbury, The Nile Basin")
+    assert notes[0].rstrip("↩ a.").endswith("33")
+    assert notes[1].startswith("An author’s note that cites Terje Tvedt, The River Nile")
+    assert ".." not in notes[1]  # a citation inside a sentence does not end it
+    assert notes[2].startswith("see Ana Elisa Cascão and Mark Zeitoun")
+    references = page.get_element_by_id("references")
+    assert [li.get("id") for li in references.xpath(".//li")] == \
+        ["ref-cascao2010", "ref-tvedt2004", "ref-waterbury2002"]
+    text = " ".join(p.extract_text() for p in PdfReader(tmp_path / "out" / "small.pdf").pages)
+    assert "References" in text and "Waterbury, John. The Nile Basin" in " ".join(text.split())
+    assert epubcheck(tmp_path / "out" / "small.epub") == []
+
+
+def test_bibliography_mistakes_are_errors_at_their_line(tmp_path: Path) -> None:
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nText.\n"})
+    base = manifest.read_text()
+    for extra, what in (("bibliography: refs.txt\n", "is neither BibTeX (.bib) nor CSL-JSON"),
+                        ("bibliography: missing.bib\n", "bibliography 'missing.bib' does not "
+                         "exist"),
+                        ("bibliography: refs.bib\ncsl: harvard\n",
+                         "'harvard' is neither a CSL file in the book's folder nor a style")):
+        (manifest.parent / "refs.bib").write_text("@book{a, title = {A}, year = {2000}}\n")
+        manifest.write_text(base + extra)
+        result = run_cli("build", "html", "--book", str(manifest), "--out",
+                         str(tmp_path / "out"))
+        assert result.returncode == 1 and what in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
