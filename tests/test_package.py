@@ -4,6 +4,7 @@ a book from any folder, and `chapbook new`, whose starter book builds clean."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -70,7 +71,7 @@ def test_new_writes_a_starter_book_that_builds_and_checks_clean(tmp_path: Path) 
     assert "slug: harbour-notes" in manifest.read_text("utf-8")
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.*")) == [
         "book.yml", "essays/01-writing-essays.md", "essays/02-glossary-and-index.md",
-        "glossary.yml", "index.yml"]
+        "essays/figures/editions.svg", "glossary.yml", "index.yml", "refs.bib"]
     checked = run_cli("check", "--book", str(manifest), "--strict")
     assert checked.returncode == 0 and "0 errors, 0 warnings, 0 notes" in checked.stdout, \
         checked.stdout + checked.stderr
@@ -80,6 +81,11 @@ def test_new_writes_a_starter_book_that_builds_and_checks_clean(tmp_path: Path) 
     pdf = PdfReader(tmp_path / "out" / "harbour-notes.pdf")
     text = "".join(page.extract_text() for page in pdf.pages)
     assert "Harbour Notes" in text and "The Glossary and the Index" in text and "Glossary" in text
+    # it shows a numbered figure, a cross-reference with a page, and a citation with its list
+    flat = " ".join(text.split())
+    assert "Figure 1.1 One manifest, three editions" in flat
+    assert re.search(r"refers to it as Figure 1\.1, .* in print, p\. ?\d+ gives its page", flat)
+    assert "(Bringhurst 2004, 25)" in flat and "Bringhurst, Robert. 2004." in flat
 
 
 def test_new_will_not_write_into_a_folder_that_has_files(tmp_path: Path) -> None:

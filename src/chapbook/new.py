@@ -1,4 +1,5 @@
-"""`chapbook new FOLDER`: a small starter book (manifest, two essays, glossary and index) that
+"""`chapbook new FOLDER`: a small starter book (manifest, two essays, glossary, index and a
+bibliography; a figure, a table, cross-references and a citation in the first essay) that
 builds clean, as `quarto create` and `mkdocs new` make one."""
 
 from __future__ import annotations
