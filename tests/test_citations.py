@@ -95,6 +95,9 @@ def test_a_notes_style_puts_citations_in_numbered_notes_and_one_list_at_the_end(
     assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
     page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
     notes = [_text(li) for li in page.xpath("//section[@role='doc-endnotes']//li")]
+    # each call after the punctuation that followed the citation, with no space before it
+    text = _text(page.xpath("//div[@class='chapter-body']/p")[0])
+    assert text.startswith("First claim.1") and "Second.3" in text and "Third.4" in text
     # calls numbered in reading order: the citation, the author's note, the second citation
     assert notes[0].startswith("John Waterbury, The Nile Basin")
     assert notes[0].rstrip("↩ a.").endswith("33")

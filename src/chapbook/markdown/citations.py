@@ -111,9 +111,26 @@ def citations_as_notes(state: Any) -> None:
             call = Token("footnote_ref", "", 0)
             call.meta = {"id": number}
             children[position] = call
+            _set_after_punctuation(children, position)
             made = True
     if made:
         _renumber(state.tokens, state.env["footnotes"])
+
+
+def _set_after_punctuation(children: list[Token], position: int) -> None:
+    """A note's call as Chicago sets it: no space before it ("London [@x]." and "London\n[@x]."
+    are "London.¹"), after the punctuation that follows it."""
+    before = children[position - 1] if position else None
+    if before is not None and before.type == "softbreak":
+        before.type, before.content = "text", ""
+    elif before is not None and before.type == "text":
+        before.content = before.content.rstrip()
+    after = children[position + 1] if position + 1 < len(children) else None
+    if after is not None and after.type == "text" and after.content[:1] in (".", ",", ";", ":"):
+        mark, after.content = after.content[0], after.content[1:]
+        text = Token("text", "", 0)
+        text.content = mark
+        children.insert(position, text)
 
 
 def _renumber(tokens: list[Token], footnotes: dict[str, Any]) -> None:
