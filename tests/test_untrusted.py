@@ -293,7 +293,7 @@ def test_a_failed_build_keeps_the_last_good_outputs(tmp_path: Path) -> None:
 
 def test_a_killed_build_leaves_the_previous_files_whole(tmp_path: Path) -> None:
     essay = "# Long\n\n" + "\n\n".join("Words that take a while to set on the page. " * 40
-                                      for _ in range(120))
+                                      for _ in range(30))
     manifest = small_book(tmp_path / "book", {"long.md": essay})
     out = tmp_path / "out"
     assert build(manifest, out, "pdf") == 0
