@@ -212,27 +212,3 @@ def test_the_epub_named_before_the_pdf_still_takes_the_pdfs_layout(
     pdf_first = count(("pdf", "epub"), tmp_path / "pdf-first")
     assert alone < pdf_first < 2 * alone
     assert count(("epub", "pdf"), tmp_path / "epub-first") == pdf_first
-
-
-def test_a_title_ending_in_a_full_stop_keeps_clear_of_the_contents_leader(
-        tmp_path: Path) -> None:
-    """Issue 14: "Things Considered." ran into the leader's first dot ("Considered.. . ."), two
-    points away, as close as the dots are to each other."""
-    import subprocess
-    from xml.etree import ElementTree
-
-    from .test_untrusted import small_book
-
-    manifest = small_book(tmp_path / "book", {"a.md": "# Things Considered.\n\nText.\n",
-                                              "b.md": "# Second\n\nText.\n"})
-    assert build(manifest, tmp_path / "out", "pdf") == 0
-    boxes = subprocess.run(["pdftotext", "-bbox", str(tmp_path / "out" / "small.pdf"), "-"],
-                           capture_output=True, text=True, check=True).stdout
-    words = [(word.text or "", float(word.get("xMin", 0)), float(word.get("xMax", 0)))
-             for word in ElementTree.fromstring(boxes).iter()
-             if word.tag.endswith("word")]
-    position = next(i for i, word in enumerate(words) if word[0] == "Considered.")
-    title_end, first_dot = words[position][2], words[position + 1]
-    assert first_dot[0] == "."
-    pitch = words[position + 2][1] - first_dot[1]  # from one leader dot to the next
-    assert first_dot[1] - title_end >= pitch, (first_dot[1] - title_end, pitch)
