@@ -212,3 +212,26 @@ def test_the_epub_named_before_the_pdf_still_takes_the_pdfs_layout(
     pdf_first = count(("pdf", "epub"), tmp_path / "pdf-first")
     assert alone < pdf_first < 2 * alone
     assert count(("epub", "pdf"), tmp_path / "epub-first") == pdf_first
+
+
+
+def test_display_titles_never_end_on_a_word_alone(tmp_path: Path) -> None:
+    """Issue 14: "A Commentary on the Principles of the New / Constitution" on the title page
+    and the cover; the last two words of a display title are bound together."""
+    import subprocess
+    from xml.etree import ElementTree
+
+    from .test_untrusted import small_book
+
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nText.\n"})
+    manifest.write_text(manifest.read_text().replace(
+        "title: Small", 'title: "A Commentary on the Principles of the New Constitution"'))
+    assert build(manifest, tmp_path / "out", "pdf") == 0
+    for page in ("1", "3"):  # the cover, the title page
+        layout = subprocess.run(["pdftotext", "-bbox-layout", "-f", page, "-l", page,
+                                 str(tmp_path / "out" / "small.pdf"), "-"],
+                                capture_output=True, text=True, check=True).stdout
+        lines = [[word.text for word in line if word.tag.endswith("word")]
+                 for line in ElementTree.fromstring(layout).iter() if line.tag.endswith("line")]
+        assert ["Constitution"] not in lines, lines
+        assert any(line[-2:] == ["New", "Constitution"] for line in lines), lines

@@ -45,7 +45,24 @@ def environment() -> jinja2.Environment:
     env.globals.update(roman=roman, version=__version__, pagebreak=pagebreak,
                        chapter_title=chapter_title, chapter_body=chapter_body, note_body=note_body)
     env.filters["plain"] = plain
+    env.filters["display"] = display
     return env
+
+
+_LAST_SPACE = re.compile(r"[ \t]+(?=\S+\s*$)")
+MAX_BOUND_END = 24  # characters: the two last words bound together still fit a display line
+
+
+def display(text: str) -> str:
+    """A line of display type (a cover, a title page) that cannot end on a word alone: its
+    last two words are bound by a no-break space ("… of the New / Constitution" is what a
+    proofreader marks). A title short enough for one line, and long last words, are left
+    alone."""
+    words = text.split()
+    if len(words) < 3 or len(text) <= MAX_BOUND_END or \
+            len(" ".join(words[-2:])) > MAX_BOUND_END:  # one line, or no room to bind
+        return text
+    return _LAST_SPACE.sub("\u00a0", text.rstrip(), count=1)
 
 
 # Invisible format characters a document title need not carry: direction overrides, embeddings
