@@ -72,7 +72,7 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
             citation = Citation([CitationItem(key, **extra)])
             bibliography.register(citation)
             parts.append((key, citation))
-        made.append((token, [(f"{_scope_id(book, chapter)}ref-{_id_part(key)}", citation)
+        made.append((token, [(f"{_prefix(scope)}ref-{_id_part(key)}", citation)
                              for key, citation in parts]))
         token.meta["scope"] = scope
     for bibliography in scopes.values():
@@ -94,9 +94,8 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
                 item["suppress_author"] for item in token.meta["items"])):
             _author_date_forms(token, source)
     for scope, bibliography in scopes.items():
-        anchor = "" if scope == "book" else f"{scope}--"
         book.references[scope] = [
-            ReferenceEntry(f"{anchor}ref-{_id_part(key)}", clean(str(entry)))
+            ReferenceEntry(f"{_prefix(scope)}ref-{_id_part(key)}", clean(str(entry)))
             for key, entry in zip(bibliography.keys, bibliography.bibliography(), strict=True)]
 
 
@@ -114,8 +113,10 @@ def _inner(text: str, opening: str, closing: str) -> str:
     return text
 
 
-def _scope_id(book: Book, chapter: Chapter) -> str:
-    return "" if book.manifest.references == "book" else f"{chapter.id}--"
+def _prefix(scope: str) -> str:
+    """What a list's entry ids start with: nothing for the book's, "chapter--" for a
+    chapter's."""
+    return "" if scope == "book" else f"{scope}--"
 
 
 def _author_date_forms(token: Token, source: Any) -> None:

@@ -94,30 +94,36 @@ def resolve(href: str, here: Target, chapters: dict[Path, Target]) -> tuple[str 
     return f"{other.id}#{anchor}", ""
 
 
-def _unlink(link: Token, tokens: list[Token]) -> None:
-    """A dead link would be an error in the EPUB and a dead end elsewhere: its text stays."""
+def _place(link: Token, tokens: list[Token]) -> tuple[list[Token], int] | None:
+    """The children list a link stands in, and its position there."""
     for token in tokens:
         children = token.children or []
         position = next((i for i, child in enumerate(children) if child is link), None)
         if position is not None:
-            link.hidden = True
-            closing = next((c for c in children[position + 1:] if c.type == "link_close"), None)
-            if closing is not None:
-                closing.hidden = True
-            return
+            return children, position
+    return None
+
+
+def _unlink(link: Token, tokens: list[Token]) -> None:
+    """A dead link would be an error in the EPUB and a dead end elsewhere: its text stays."""
+    place = _place(link, tokens)
+    if place is not None:
+        children, position = place
+        link.hidden = True
+        closing = next((c for c in children[position + 1:] if c.type == "link_close"), None)
+        if closing is not None:
+            closing.hidden = True
 
 
 def _name_empty_link(link: Token, tokens: list[Token], name: str) -> None:
     """`[](02-the-dams.md)`: a link with no text says what it points at ("Chapter 2")."""
-    for token in tokens:
-        children = token.children or []
-        position = next((i for i, child in enumerate(children) if child is link), None)
-        if position is not None and name and position + 1 < len(children) \
-                and children[position + 1].type == "link_close":
+    place = _place(link, tokens)
+    if place is not None and name:
+        children, position = place
+        if position + 1 < len(children) and children[position + 1].type == "link_close":
             text = Token("text", "", 0)
             text.content = name
             children.insert(position + 1, text)
-            return
 
 
 def resolve_links(targets: list[Target], token_lists: dict[str, list[list[Token]]],

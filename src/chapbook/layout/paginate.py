@@ -29,6 +29,7 @@ from chapbook.layout.page_starts import body_starts, element_starts
 from chapbook.layout.typesetter import Typesetter, captured_logs
 from chapbook.layout.writers import PieceWriter, parallel_jobs
 from chapbook.limits import blame
+from chapbook.markdown.tokens import inline_children
 from chapbook.model.book import Book, Chapter, Part
 from chapbook.model.pages import Layout, Layouts, PageMap, PageStart
 from chapbook.options import PIECE_WORDS
@@ -230,15 +231,14 @@ class _Pagination:
 MAX_PASSES = 4  # layouts to settle the pages references name (LaTeX asks for reruns the same way)
 
 
-def _settled_pages(book: Book, diagnostics: Diagnostics, edition: Edition,
-                   piece_words: int) -> dict[str, int]:
-    """Each anchor's page, for a book that refers to pages (`{@fig:name p}`): laid out without
-    writing until the pages it refers to stop moving ("p. 9" and "p. 10" are not as wide, and
-    a reference before its target is not known on the first pass)."""
-    wanted = page_references(book)
+def _settled_pages(book: Book, edition: Edition, piece_words: int,
+                   wanted: set[str]) -> dict[str, int]:
+    """Each anchor's page, for a book that refers to pages (`{@fig:name p}`, the anchors
+    `wanted`): laid out without writing until those pages stop moving ("p. 9" and "p. 10" are
+    not as wide, and a reference before its target is not known on the first pass)."""
     known: dict[str, int] = {}
     for _ in range(MAX_PASSES):
-        pagination = _Pagination(book, diagnostics, edition, None, known)
+        pagination = _Pagination(book, Diagnostics(), edition, None, known)
         for segment in segments(book):
             if pagination.run_words >= piece_words:
                 pagination.hand_over(write=False)
@@ -253,20 +253,15 @@ def _settled_pages(book: Book, diagnostics: Diagnostics, edition: Edition,
 def page_references(book: Book) -> set[str]:
     """The anchors the book refers to by page."""
     return {token.meta["target"][1] for chapter in book.chapters
-            for token in _crossrefs(chapter) if token.meta.get("page")
-            and "target" in token.meta}
-
-
-def _crossrefs(chapter: Chapter) -> list[Any]:
-    streams = [chapter.essay.tokens, *(note.tokens for note in chapter.footnotes)]
-    return [child for tokens in streams for token in tokens for child in token.children or []
-            if child.type == "crossref"]
+            for tokens in (chapter.essay.tokens, *(note.tokens for note in chapter.footnotes))
+            for token, _ in inline_children(tokens, "crossref")
+            if token.meta.get("page") and "target" in token.meta}
 
 
 def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool, jobs: int,
              piece_words: int) -> Layout:
-    known = _settled_pages(book, Diagnostics(), edition, piece_words) \
-        if page_references(book) else None
+    wanted = page_references(book)
+    known = _settled_pages(book, edition, piece_words, wanted) if wanted else None
     with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
         pagination = _Pagination(book, diagnostics, edition, writer, known)
         for segment in segments(book):

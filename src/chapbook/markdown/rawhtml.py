@@ -233,12 +233,13 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
             _audit_html(token, token.content, _line(token), essay, root, diagnostics, images)
             token.content = _raw_ids_once(token.content, raw_ids, essay, _line(token),
                                           diagnostics)
-            if not depth_reported and _html_depth(read_tags(token.content))[0] > MAX_HTML_DEPTH:
+            tags = read_tags(token.content)
+            if not depth_reported and _html_depth(tags)[0] > MAX_HTML_DEPTH:
                 diagnostics.warn("nesting", f"raw HTML nested over {MAX_HTML_DEPTH} levels deep "
                                  "is left out", essay, _line(token))
-                token.content = ""
+                token.content, tags = "", []
                 depth_reported = True
-            bounds.read(token.content, _line(token))
+            bounds.read(tags, _line(token))
         children = token.children or []
         lines = [line for _, line in children_with_lines(token, _line(token) or 1)]
         for position, child in enumerate(children):
@@ -255,7 +256,7 @@ def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics
                 child.content = _as_parsed(child.content)
                 _audit_html(child, child.content, line, essay, root, diagnostics, images)
                 child.content = _raw_ids_once(child.content, raw_ids, essay, line, diagnostics)
-                bounds.read(child.content, line)
+                bounds.read(read_tags(child.content), line)
     return images
 
 
@@ -385,8 +386,8 @@ class RawHtmlBounds:
         self.cells = 0
         self.row_cells = 0
 
-    def read(self, fragment: str, line: int | None) -> None:
-        tags = read_tags(fragment)
+    def read(self, tags: list[Tag], line: int | None) -> None:
+        """The tags of one fragment, at its line."""
         deepest, self.depth = _html_depth(tags, self.depth)
         if deepest > MAX_HTML_DEPTH:
             raise BookError(f"raw HTML is nested over {MAX_HTML_DEPTH} levels deep here, "

@@ -201,12 +201,17 @@ def _render_figure_open(self: Any, tokens: Sequence[Token], idx: int, options: A
     return f'<figure class="figure"{id_attribute}>\n'
 
 
+def _float_label(meta: dict[str, Any]) -> str:
+    """ "Figure 2.1 " or "Table 2.1 " before a caption, as numbered in collect/floats.py."""
+    return f'<span class="float-label">{escapeHtml(meta["label"])}</span> ' \
+        if meta.get("label") else ""
+
+
 def _render_figure_close(self: Any, tokens: Sequence[Token], idx: int, options: Any,
                          env: dict[str, Any]) -> str:
     """The caption under the image: its number, its text and, if given, its source."""
     meta = tokens[idx].meta
-    label = f'<span class="float-label">{escapeHtml(meta["label"])}</span> ' \
-        if meta.get("label") else ""
+    label = _float_label(meta)
     credit = f' <span class="figure-credit">{escapeHtml(meta["credit"])}</span>' \
         if meta.get("credit") else ""
     return f"<figcaption>{label}{escapeHtml(meta['caption'])}{credit}</figcaption>\n</figure>\n"
@@ -217,8 +222,7 @@ def _render_table_open(self: Any, tokens: Sequence[Token], idx: int, options: An
     meta = tokens[idx].meta
     if meta.get("kind") != "table":
         return str(self.renderToken(tokens, idx, options, env))
-    label = f'<span class="float-label">{escapeHtml(meta["label"])}</span> ' \
-        if meta.get("label") else ""
+    label = _float_label(meta)
     caption = self.renderInline(meta.get("caption_tokens", []), options, env).strip()
     anchor = f' id="{meta["id"]}"' if meta.get("id") else ""
     return f'<table class="numbered"{anchor}>\n<caption>{label}{caption}</caption>\n'
