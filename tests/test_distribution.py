@@ -127,11 +127,17 @@ def test_print_edition_has_bleed_marks_and_pdfx(editions: Path) -> None:
     assert intent.S == "/GTS_PDFX"
     assert "PDF/X-4" in str(pdf.open_metadata().get("pdfx:GTS_PDFXVersion", ""))
     shipped = {p.stat().st_size for p in (BUNDLED.parents[1] / "styles" / "fonts").iterdir()}
-    for page in pdf.pages:  # every font embedded whole: the file as shipped
+    faces: dict[str, set[int]] = {}
+    for page in pdf.pages:  # every font subset (PDF/X-4 allows it), each face embedded once
         for font in page.Resources.get("/Font", {}).values():
             descriptor = font.DescendantFonts[0].FontDescriptor
             embedded = descriptor.get("/FontFile2") or descriptor.get("/FontFile3")
-            assert len(embedded.read_bytes()) in shipped, str(font.BaseFont)
+            assert len(embedded.read_bytes()) not in shipped, str(font.BaseFont)
+            assert re.fullmatch(r"/[A-Z]{6}\+\S+", str(font.BaseFont)), str(font.BaseFont)
+            faces.setdefault(str(font.BaseFont)[8:], set()).add(embedded.objgen)
+    assert faces and all(len(streams) == 1 for streams in faces.values()), faces
+    reading = (editions / f"{SLUG}.pdf").stat().st_size
+    assert (editions / f"{SLUG}-print.pdf").stat().st_size <= 1.5 * reading
     # crop marks: ink in the bleed of a body page (where nothing else prints), outside the trim
     document = pypdfium2.PdfDocument(str(editions / f"{SLUG}-print.pdf"))
     image = document[11].render(scale=2).to_pil().convert("L")

@@ -81,13 +81,24 @@ SCRIPT_FACES = {"Amiri": ("ARABIC",), "Ezra SIL": ("HEBREW",), "Nanum Myeongjo":
                 "Droid Sans Fallback": ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO")}
 
 
+# Last in every stack: symbols and emoji that no other face has.
+SYMBOL_FAMILY = "Symbola"
+
+
 def needed_faces(text: str) -> tuple[FontFace, ...]:
-    """The faces the text can use: every Latin face, and a script's face only if the text has
-    that script (subsetting a 4 MB CJK font for an English book is most of an HTML build)."""
-    scripts = {unicodedata.name(c, "").split(" ")[0] for c in set(text) if ord(c) > 0x2FF}
+    """The faces the text can use: every Latin face, a script's face only if the text has
+    that script (subsetting a 4 MB CJK font for an English book is most of an HTML build), and
+    the symbol face only if the text has a character no other face has."""
+    characters = set(text)
+    scripts = {unicodedata.name(c, "").split(" ")[0] for c in characters if ord(c) > 0x2FF}
+    symbols = any(ord(c) > 0x7E and _needs_glyph(c)
+                  and ord(c) not in covered_characters(without=SYMBOL_FAMILY)
+                  for c in characters)
     return tuple(face for face in font_faces()
-                 if face.family not in SCRIPT_FACES
-                 or scripts & set(SCRIPT_FACES[face.family]))
+                 if (face.family == SYMBOL_FAMILY and symbols)
+                 or (face.family != SYMBOL_FAMILY and (
+                     face.family not in SCRIPT_FACES
+                     or scripts & set(SCRIPT_FACES[face.family]))))
 
 
 def _characters(text: str) -> str:
@@ -228,12 +239,12 @@ _VARIATION_SELECTORS = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF), (0x034F, 0x034F))
 
 
 @cache
-def covered_characters() -> frozenset[int]:
-    """Every code point that some face of styles/fonts.css maps to a glyph. Reading the fonts'
-    cmaps costs about a second, so the answer is kept in the user's cache folder, keyed on the
-    font files themselves (hashing them is a few milliseconds), and read from there by every
-    later build and check on the machine."""
-    files = sorted({face.file for face in font_faces()})
+def covered_characters(without: str | None = None) -> frozenset[int]:
+    """Every code point that some face of styles/fonts.css (but those of the family `without`)
+    maps to a glyph. Reading the fonts' cmaps costs about a second, so the answer is kept in
+    the user's cache folder, keyed on the font files themselves (hashing them is a few
+    milliseconds), and read from there by every later build and check on the machine."""
+    files = sorted({face.file for face in font_faces() if face.family != without})
     key = hashlib.sha256(b"".join(hashlib.sha256(file.read_bytes()).digest()
                                   for file in files)).hexdigest()
     shared = SharedCache("coverage", made_by=made_by())

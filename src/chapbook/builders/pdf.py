@@ -31,8 +31,9 @@ def build_pdf(book: Book, options: BuildOptions, diagnostics: Diagnostics,
 
 def build_print(book: Book, options: BuildOptions, diagnostics: Diagnostics,
                 layouts: Layouts) -> Path:
-    """The print-shop edition: bleed and crop marks (styles/print-shop.css), PDF/X-4, fonts
-    embedded whole, trim and bleed boxes set by WeasyPrint from the CSS page and bleed."""
+    """The print-shop edition: bleed and crop marks (styles/print-shop.css), PDF/X-4, each face
+    embedded once as a subset, trim and bleed boxes set by WeasyPrint from the CSS page and
+    bleed."""
     data = typeset(book, diagnostics, PRINT_SHOP, layouts=layouts, cache=options.cache,
                    jobs=options.jobs, piece_words=options.piece_words).pdf
     assert data is not None

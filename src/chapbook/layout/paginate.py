@@ -107,7 +107,7 @@ class Edition:
 
 READING = Edition("pdf", (), {"pdf_variant": "pdf/ua-1"}, artifacts=True)
 PRINT_SHOP = Edition("print", ("print-shop.css",),
-                     {"pdf_variant": "pdf/x-4", "full_fonts": True, "output_intent": "srgb"},
+                     {"pdf_variant": "pdf/x-4", "output_intent": "srgb"},
                      artifacts=False)
 
 def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,

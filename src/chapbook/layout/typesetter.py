@@ -1,11 +1,13 @@
-"""WeasyPrint, confined: it fetches nothing but the book's own files and chapbook's styles, what it
-logs becomes findings instead of lines lost on stderr."""
+"""WeasyPrint, confined: it fetches nothing but the book's own files and chapbook's styles, sets
+type in no font but the shipped ones, and what it logs becomes findings instead of lines lost on
+stderr."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import logging
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,6 +152,22 @@ def captured_logs(diagnostics: Diagnostics, source: Path) -> Iterator[None]:
 
 # --- laying out ----------------------------------------------------------------------------
 
+def shipped_fonts_only() -> FontConfiguration:
+    """A font configuration that knows no font of the machine, only the faces of fonts.css
+    that the stylesheets add to it: fontconfig reads FONTCONFIG_FILE as WeasyPrint makes it,
+    and styles/fontconfig.conf names no folder. The variable is put back at once, so programs
+    started later (a browser in the tests) see the machine's own setting."""
+    before = os.environ.get("FONTCONFIG_FILE")
+    os.environ["FONTCONFIG_FILE"] = str(styles_dir() / "fontconfig.conf")
+    try:
+        return FontConfiguration()
+    finally:
+        if before is None:
+            del os.environ["FONTCONFIG_FILE"]
+        else:
+            os.environ["FONTCONFIG_FILE"] = before
+
+
 class Typesetter:
     """One book's stylesheets and fonts, loaded once and used for every piece laid out."""
 
@@ -159,7 +177,7 @@ class Typesetter:
         self.diagnostics = diagnostics
         styles = styles_dir()
         self.fetcher = ConfinedFetcher([book.manifest.root, styles], book.manifest.root)
-        self.fonts = FontConfiguration()
+        self.fonts = shipped_fonts_only()
         with captured_logs(diagnostics, book.manifest.path):
             self.stylesheets = [
                 CSS(filename=str(styles / "fonts.css"), font_config=self.fonts,
