@@ -16,11 +16,15 @@ from .conftest import BUNDLED, run_cli
 @pytest.mark.parametrize("option", [
     ["--timeout", "-5"], ["--timeout", "nan"], ["--timeout", "inf"], ["--timeout", "1e300"],
     ["--creep", "nan"], ["--creep", "1e9"], ["--max-memory", "1.5"], ["--max-memory", "-1"],
+    ["--signature", "0"], ["--signature", "2.5"],
 ])
 def test_a_bad_number_is_one_line_of_usage(option: list[str], tmp_path: Path) -> None:
     result = run_cli("build", "html", "--book", str(BUNDLED), "--out", str(tmp_path), *option)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"argument {option[0]}" in result.stderr
+    # what would do: the range, or the kind of number
+    assert f"{option[0]} takes a number from" in result.stderr \
+        or "is not a whole number" in result.stderr, result.stderr
     assert not list(tmp_path.iterdir())
 
 

@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from chapbook.cache import DataCache, _secret
 from chapbook.cache_codec import Codec
 from chapbook.model.pages import PageMap, PageStart
-from chapbook.pdf.impose import impose, imposition
+from chapbook.pdf.impose import impose, imposition, signatures
 
 from .conftest import BUNDLED, ROOTS, SHARED_EDITIONS, SHARED_EPOCH, build, run_cli
 
@@ -64,6 +64,9 @@ def test_booklet_sheets_read_in_fold_order(editions: Path) -> None:
     source = PdfReader(editions / f"{SLUG}.pdf")
     booklet = PdfReader(editions / f"{SLUG}-booklet.pdf")
     count = len(source.pages)
+    # the reading PDF's pages drawn as they are, their fonts shared: not a second copy of each
+    assert (editions / f"{SLUG}-booklet.pdf").stat().st_size \
+        <= 1.2 * (editions / f"{SLUG}.pdf").stat().st_size
     padded = -(-count // 4) * 4
     assert len(booklet.pages) == padded // 2
     box = booklet.pages[0].mediabox
@@ -86,31 +89,78 @@ def test_booklet_sheets_read_in_fold_order(editions: Path) -> None:
                 assert found.get(page) == index, (page + 1, index)
 
 
-def test_right_to_left_binding_and_creep() -> None:
-    pdf = io.BytesIO()
+def labelled_pages(count: int) -> bytes:
+    """An A5 PDF of `count` pages, each printing only its label P1, P2, …"""
     import weasyprint
+
+    pdf = io.BytesIO()
     weasyprint.HTML(string="".join(f'<p style="break-after: page">P{n}</p>'
-                                   for n in range(1, 9))).write_pdf(
+                                   for n in range(1, count + 1))).write_pdf(
         pdf, stylesheets=[weasyprint.CSS(string="@page { size: A5; margin: 20mm }")])
-    plain = PdfReader(io.BytesIO(impose(pdf.getvalue())))
-    rtl = PdfReader(io.BytesIO(impose(pdf.getvalue(), right_to_left=True)))
-    assert words(plain.pages[0].extract_text()) == "P8 P1"
-    assert words(rtl.pages[0].extract_text()) in ("P1 P8", "P8 P1")
+    return pdf.getvalue()
 
-    def x_of(reader: PdfReader, page: int, label: str) -> float:
-        found = []
 
-        def visit(text, cm, tm, font, size) -> None:
-            if text.strip() == label:
-                found.append(cm[4] + tm[4])
-        reader.pages[page].extract_text(visitor_text=visit)
-        return found[0]
-    assert x_of(rtl, 0, "P1") < x_of(rtl, 0, "P8")  # the first page sits left of the spine
-    crept = PdfReader(io.BytesIO(impose(pdf.getvalue(), creep_mm=1.0)))
+def placed_labels(pdf: bytes) -> list[dict[str, float]]:
+    """Each sheet side's page labels and their x positions, as poppler reads them."""
+    result = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True,
+                            check=True)
+    root = etree.fromstring(result.stdout, etree.XMLParser(recover=True))
+    return [{word.text: float(word.get("xMin")) for word in page.iter("{*}word")}
+            for page in root.iter("{*}page")]
+
+
+def folded_order(sides: list[dict[str, float]], spine: float, sizes: list[int]) -> list[str]:
+    """The labels in the order a reader meets them once the sheets of each signature (`sizes`:
+    sheets in each) are folded together, outermost first, and the signatures gathered: the
+    front's right half and the back's left half of each sheet going in, then the back's right
+    and the front's left coming out."""
+    def half(side: dict[str, float], right: bool) -> list[str]:
+        return [label for label, x in side.items() if (x >= spine) == right]
+
+    order: list[str] = []
+    sheets = list(zip(sides[::2], sides[1::2], strict=True))
+    for size in sizes:
+        signature, sheets = sheets[:size], sheets[size:]
+        order += [label for f, b in signature for label in half(f, True) + half(b, False)]
+        order += [label for f, b in reversed(signature) for label in half(b, True) + half(f, False)]
+    assert not sheets
+    return order
+
+
+@pytest.mark.parametrize(("count", "sheets"), [(8, None), (20, 2), (23, 3), (70, None)])
+def test_signatures_fold_into_the_book_in_order(count: int, sheets: int | None) -> None:
+    booklet = impose(labelled_pages(count), sheets=sheets)
+    sides = placed_labels(booklet)
+    spine = 297 * MM / 2
+    expected = signatures(count, sheets)
+    folded = folded_order(sides, spine, [size for _, size in expected])
+    assert folded == [f"P{n}" for n in range(1, count + 1)]
+    assert len(sides) == 2 * sum(size for _, size in expected)
+    if sheets is not None:  # every signature as asked, the last one takes what is left
+        assert all(size == sheets for _, size in expected[:-1])
+        assert 0 < expected[-1][1] <= sheets
+    else:
+        assert len(expected) == (1 if count <= 64 else -(-count // 32))
+        sizes = {size for _, size in expected}
+        assert max(sizes) <= 16 and max(sizes) - min(sizes) <= 1  # as even as they can be
+
+
+def test_right_to_left_binding_and_creep() -> None:
+    pdf = labelled_pages(8)
+    plain = placed_labels(impose(pdf))
+    rtl = placed_labels(impose(pdf, right_to_left=True))
+    assert plain[0]["P8"] < plain[0]["P1"]  # the first page right of the spine, read leftwards
+    assert rtl[0]["P1"] < rtl[0]["P8"]  # bound on the right: the first page sits left of it
+    crept = placed_labels(impose(pdf, creep_mm=1.0))
     # the second sheet (sides 3 and 4) moves 1 mm away from the spine on both halves
-    assert x_of(crept, 2, "P6") == pytest.approx(x_of(plain, 2, "P6") - MM, abs=0.05)
-    assert x_of(crept, 2, "P3") == pytest.approx(x_of(plain, 2, "P3") + MM, abs=0.05)
-    assert x_of(crept, 0, "P1") == pytest.approx(x_of(plain, 0, "P1"), abs=0.05)
+    assert crept[2]["P6"] == pytest.approx(plain[2]["P6"] - MM, abs=0.05)
+    assert crept[2]["P3"] == pytest.approx(plain[2]["P3"] + MM, abs=0.05)
+    assert crept[0]["P1"] == pytest.approx(plain[0]["P1"], abs=0.05)
+    # creep starts again in each signature: its outermost sheet does not move
+    two = placed_labels(impose(labelled_pages(16), creep_mm=1.0, sheets=2))
+    flat = placed_labels(impose(labelled_pages(16), sheets=2))
+    assert two[4]["P9"] == pytest.approx(flat[4]["P9"], abs=0.05)
+    assert two[6]["P11"] == pytest.approx(flat[6]["P11"] + MM, abs=0.05)
 
 
 def test_print_edition_has_bleed_marks_and_pdfx(editions: Path) -> None:
@@ -216,6 +266,38 @@ def test_two_builds_in_different_folders_are_byte_identical(built, tmp_path: Pat
     epub = zipfile.ZipFile(outputs[0] / f"{SLUG}.epub")
     assert {info.date_time for info in epub.infolist()} == {(2026, 1, 1, 0, 0, 0)}
     assert b"2026-01-01T00:00:00Z" in epub.read("EPUB/content.opf")
+
+
+def test_the_booklet_is_imposed_from_the_reading_pdf_written_before(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    (book / "essays").mkdir(parents=True)
+    (book / "book.yml").write_text(
+        "slug: cited\nmetadata:\n  title: Cited\n  author: A. Writer\n  language: en\n"
+        "  identifier: urn:uuid:6a1f3c2e-8b4d-4e5f-9a0b-1c2d3e4f5a6b\n  date: 2026-01-02\n"
+        "bibliography: refs.bib\nchapters:\n  - file: essays/one.md\n", "utf-8")
+    (book / "essays" / "one.md").write_text("# One\n\nAs argued [@smith2020].\n", "utf-8")
+    bib = book / "refs.bib"
+    bib.write_text("@book{smith2020, author = {Smith, Jane}, title = {Harbours Old},\n"
+                   "  publisher = {Press}, year = {2020}}\n", "utf-8")
+    out = tmp_path / "out"
+    layouts = out / ".cache" / "layout"
+    assert run_cli("build", "pdf", "--book", str(book / "book.yml"), "--out", str(out),
+                   "--quiet").returncode == 0
+    shutil.rmtree(layouts)
+    assert run_cli("build", "booklet", "--book", str(book / "book.yml"), "--out", str(out),
+                   "--quiet").returncode == 0
+    assert not layouts.exists()  # the book was not laid out again: its PDF was imposed
+    whole = subprocess.run(["pdftotext", str(out / "cited-booklet.pdf"), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "Harbours Old" in whole
+    # a changed bibliography makes the written PDF stale: the booklet is laid out afresh
+    bib.write_text(bib.read_text("utf-8").replace("Harbours Old", "Harbours New"), "utf-8")
+    assert run_cli("build", "booklet", "--book", str(book / "book.yml"), "--out", str(out),
+                   "--quiet").returncode == 0
+    assert layouts.exists()
+    whole = subprocess.run(["pdftotext", str(out / "cited-booklet.pdf"), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "Harbours New" in whole and "Harbours Old" not in whole
 
 
 def test_edge_book_booklet_pads_with_blank_pages_at_the_end(tmp_path: Path) -> None:

@@ -124,11 +124,12 @@ def test_jobs_and_piece_size_options_are_checked(tmp_path: Path, option: str,
     assert not (tmp_path / "defence-diplomacy-briefing.pdf").exists()
 
 
-def test_print_edition_in_pieces_keeps_one_copy_of_each_whole_font(built) -> None:
+def test_print_edition_embeds_each_face_once_whatever_the_piece_size(built) -> None:
     from chapbook.layout.paginate import PRINT_SHOP
     book = load_book(BUNDLED, Diagnostics())
     whole = (built("bundled")[0] / "defence-diplomacy-briefing-print.pdf").read_bytes()
-    # three pieces or so: each embeds every whole font, which is what combining must undo
+    # pieces of a third of the book would each embed their own subset of every face: the print
+    # shop's edition is written whole however small the pieces asked for
     pieces = typeset(book, Diagnostics(), PRINT_SHOP, piece_words=book.word_count // 3,
                      jobs=1).pdf
     assert whole is not None and pieces is not None

@@ -229,7 +229,7 @@ def _tree(digest: Any, folder: Path) -> None:
 # The libraries whose version changes what chapbook makes: parsing, sanitising, repairing,
 # subsetting, laying out, writing.
 LIBRARIES = ("markdown-it-py", "mdit-py-plugins", "nh3", "ftfy", "fonttools", "weasyprint",
-             "pydyf", "pikepdf", "pypdf", "jinja2", "lxml", "ebooklib", "pyyaml")
+             "pydyf", "pikepdf", "jinja2", "lxml", "ebooklib", "pyyaml")
 
 
 def library_version(name: str) -> str:
@@ -261,7 +261,8 @@ def book_key(book: Book, purpose: str, whole: bool = True) -> str:
     files: list[Path | None] = [manifest.path]
     if whole:
         files += [manifest.glossary, manifest.index, *(c.source for c in book.chapters),
-                  *(manifest.root / image for c in book.chapters for image in c.images)]
+                  *(manifest.root / image for c in book.chapters for image in c.images),
+                  *manifest.bibliography, manifest.csl]
     for path in files:
         if path is not None:
             digest.update(b"\0" + str(path).encode() + b"\0")
@@ -341,3 +342,25 @@ def cached_page_map(book: Book, cache: Path | None, edition: str = "pdf") -> Pag
 def store_page_map(book: Book, cache: Path | None, page_map: PageMap,
                    edition: str = "pdf") -> None:
     _maps(cache).store(book_key(book, f"layout {edition}"), page_map)
+
+
+# --- the reading PDF last written, which the booklet is imposed from (builders/booklet.py) ---
+
+def _written(cache: Path | None) -> DataCache[bytes]:
+    return DataCache(cache, "written", bytes)
+
+
+def note_reading_pdf(book: Book, cache: Path | None, data: bytes) -> None:
+    """Remember the digest of the reading PDF just written for the book as it is now."""
+    _written(cache).store(book_key(book, "reading pdf"), hashlib.sha256(data).digest())
+
+
+def current_reading_pdf(book: Book, cache: Path | None, path: Path) -> bytes | None:
+    """The reading PDF at `path` if it is the one written for the book as it is now (its
+    digest is the one noted), else None: an older, edited or foreign file is never used."""
+    digest = _written(cache).load(book_key(book, "reading pdf"))
+    try:
+        data = path.read_bytes() if digest is not None and path.is_file() else None
+    except OSError:
+        return None
+    return data if data is not None and hashlib.sha256(data).digest() == digest else None

@@ -35,8 +35,9 @@ def _number(option: str, low: float, high: float,
             raise argparse.ArgumentTypeError(
                 f"'{text}' is not a {'whole ' if whole else ''}number") from None
         if not math.isfinite(value) or not low <= value <= high:
+            highest = f"{high:.0f}" if whole else f"{high:g}"
             raise argparse.ArgumentTypeError(f"{option} takes a number from {low:g} to "
-                                             f"{high:.0f}" if whole else f"{high:g}")
+                                             f"{highest}")
         return value
     return parse
 
@@ -70,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--creep", type=_number("--creep", -10, 10), default=0.0, metavar="MM",
                        help="booklet: shift each sheet's pages by this much more than the sheet "
                             "outside it (paper thickness; positive away from the spine)")
+    build.add_argument("--signature", type=_number("--signature", 1, 64, whole=True),
+                       metavar="SHEETS", default=None,
+                       help="booklet: sheets folded together into each signature (default: "
+                            "one signature up to 16 sheets, 64 pages; a longer book in "
+                            "signatures of at most 8)")
     build.add_argument("--timeout", type=_number("--timeout", 0, 7 * 24 * 3600),
                        metavar="SECONDS", default=_from_environment(
                            "CHAPBOOK_TIMEOUT", DEFAULT_TIMEOUT_S, 0, 7 * 24 * 3600),
@@ -174,7 +180,7 @@ def _build_held(args: argparse.Namespace, formats: list[str], diagnostics: Diagn
     from chapbook.options import BuildOptions
 
     options = BuildOptions(args.book, args.out, tuple(formats), args.creep, args.jobs,
-                           args.piece_words)
+                           args.piece_words, args.signature)
     built = build(options, diagnostics, _Progress(report, held))
     book, targets = built.book, built.outputs
     _note_ignored_cache(args.out / ".cache", diagnostics)
@@ -211,9 +217,12 @@ class _Progress:
 
 
 def _page_count(pdf: Path) -> int | None:
-    from pypdf import PdfReader
+    import pikepdf
 
-    return len(PdfReader(pdf).pages) if pdf.is_file() else None
+    if not pdf.is_file():
+        return None
+    with pikepdf.open(pdf) as document:
+        return len(document.pages)
 
 
 def _check(args: argparse.Namespace) -> int:

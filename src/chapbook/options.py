@@ -25,6 +25,7 @@ class BuildOptions:
     jobs: int | None = None  # processes writing a long book's PDF beside the layout; None: one
     #                          per spare core, 0: none
     piece_words: int = PIECE_WORDS  # words of body text in each piece those processes write
+    signature_sheets: int | None = None  # booklet: sheets folded together; None: by length
 
     @property
     def cache(self) -> Path:

@@ -1,10 +1,13 @@
-"""The foldable booklet: the reading edition imposed for folding (pdf/impose.py)."""
+"""The foldable booklet: the reading edition imposed for folding (pdf/impose.py), from the
+reading PDF this build made, or the one a build of the same book wrote before: the book is not
+laid out a second time."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from chapbook.builders.pdf import pdf_bytes
+from chapbook.cache import current_reading_pdf
 from chapbook.diagnostics import Diagnostics
 from chapbook.languages import direction
 from chapbook.model.book import Book
@@ -16,6 +19,11 @@ from chapbook.pdf.impose import impose
 
 def build_booklet(book: Book, options: BuildOptions, diagnostics: Diagnostics,
                   layouts: Layouts) -> Path:
+    made = layouts.made.get("pdf")
+    reading = (made.pdf if made is not None and made.pdf is not None
+               else current_reading_pdf(book, options.cache, options.out / f"{book.slug}.pdf"))
+    if reading is None:
+        reading = pdf_bytes(book, options, diagnostics, layouts)
     rtl = direction(book.meta.language) == "rtl"
-    data = impose(pdf_bytes(book, options, diagnostics, layouts), options.creep_mm, rtl)
+    data = impose(reading, options.creep_mm, rtl, options.signature_sheets)
     return write_atomic(options.out / f"{book.slug}-booklet.pdf", data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chapbook.cache import note_reading_pdf
 from chapbook.diagnostics import Diagnostics
 from chapbook.layout.paginate import PRINT_SHOP, typeset
 from chapbook.model.book import Book
@@ -25,8 +26,10 @@ def pdf_bytes(book: Book, options: BuildOptions, diagnostics: Diagnostics,
 
 def build_pdf(book: Book, options: BuildOptions, diagnostics: Diagnostics,
               layouts: Layouts) -> Path:
-    return write_atomic(options.out / f"{book.slug}.pdf",
-                        pdf_bytes(book, options, diagnostics, layouts))
+    data = pdf_bytes(book, options, diagnostics, layouts)
+    target = write_atomic(options.out / f"{book.slug}.pdf", data)
+    note_reading_pdf(book, options.cache, data)  # a later booklet is imposed from it
+    return target
 
 
 def build_print(book: Book, options: BuildOptions, diagnostics: Diagnostics,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,12 +104,15 @@ class Edition:
     sheets: tuple[str, ...]
     options: dict[str, Any]
     artifacts: bool  # running heads and folios marked as pagination artifacts (tagged PDF)
+    # Written whole, never in pieces: each piece embeds its own subset of every face, and the
+    # print shop wants each face once.
+    one_piece: bool = False
 
 
 READING = Edition("pdf", (), {"pdf_variant": "pdf/ua-1"}, artifacts=True)
 PRINT_SHOP = Edition("print", ("print-shop.css",),
                      {"pdf_variant": "pdf/x-4", "output_intent": "srgb"},
-                     artifacts=False)
+                     artifacts=False, one_piece=True)
 
 def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,
             layouts: Layouts | None = None, write: bool = True, cache: Path | None = None,
@@ -260,6 +264,8 @@ def page_references(book: Book) -> set[str]:
 
 def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool, jobs: int,
              piece_words: int) -> Layout:
+    if edition.one_piece:
+        piece_words = sys.maxsize
     wanted = page_references(book)
     known = _settled_pages(book, edition, piece_words, wanted) if wanted else None
     with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:

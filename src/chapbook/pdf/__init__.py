@@ -1,4 +1,4 @@
-"""PDF post-processing with pikepdf and pypdf, after WeasyPrint has written: combining a long
+"""PDF post-processing with pikepdf, after WeasyPrint has written: combining a long
 book's pieces, marking pagination artifacts, imposing the booklet, stable ids."""
 
 from __future__ import annotations
