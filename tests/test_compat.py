@@ -48,3 +48,30 @@ def test_weasyprint_loads_the_same_libraries_without_searching_for_them() -> Non
     weasyprints = ("libpango", "libharfbuzz", "libfontconfig", "libgobject", "libglib")
     assert [name for name in quick if name.startswith(weasyprints)] == \
         [name for name in usual if name.startswith(weasyprints)]
+
+
+@pytest.mark.parametrize("direction", ["rtl", "ltr"])
+def test_a_paragraphs_indent_stands_at_its_start_in_either_direction(direction: str) -> None:
+    """The first line's indent is at the right of a right-to-left paragraph (WeasyPrint alone
+    puts it at the left, its end) and at the left of a left-to-right one, justified or not."""
+    import re
+
+    import weasyprint
+
+    import chapbook.layout.compat  # noqa: F401  (its patches apply on import)
+
+    words = " ".join(["كلمة"] * 60 if direction == "rtl" else ["word"] * 60)
+    html = (f'<html dir="{direction}"><style>@page {{ size: 400pt 600pt; margin: 50pt }}'
+            "body { margin: 0 } p { margin: 0; text-indent: 40pt; font-size: 10pt }"
+            ".j { text-align: justify }"
+            f'</style><p class="j">FIRST {words}</p><p>SECOND {words}</p></html>')
+    pdf = weasyprint.HTML(string=html).write_pdf()
+    boxes = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True,
+                           check=True).stdout.decode()
+    for label in ("FIRST", "SECOND"):
+        x_min, x_max = (float(v) for v in re.search(
+            rf'xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>{label}<', boxes).groups())
+        if direction == "rtl":  # the paragraph's first word, at its start: the right
+            assert 350 - x_max == pytest.approx(40, abs=4), (label, x_max)
+        else:
+            assert x_min - 50 == pytest.approx(40, abs=1), (label, x_min)

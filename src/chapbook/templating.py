@@ -4,7 +4,6 @@ unified HTML book every edition starts from (here, so the layout and the builder
 from __future__ import annotations
 
 import re
-from datetime import date
 from functools import cache
 from typing import Any
 
@@ -27,11 +26,6 @@ def roman(number: int) -> str:
         while number >= value:
             out, number = out + letters, number - value
     return out
-
-
-def long_date(iso: str) -> str:
-    day = date.fromisoformat(iso)
-    return f"{day.day} {day:%B %Y}"
 
 
 @cache
@@ -89,7 +83,8 @@ def book_context(book: Book) -> dict[str, Any]:
         "chapters": book.chapters,
         "keywords": keywords,
         "direction": direction(meta.language),
-        "date_long": long_date(meta.date),
+        "word": book.words,  # chapbook's own words in the book's language: word("contents")
+        "date_long": book.words.date(meta.date),
         "modified": meta.date,
         "front_matter": [m for m in book.manifest.front_matter if book.has(m)],
         "back_matter": [m for m in book.manifest.back_matter if book.has(m)],

@@ -17,6 +17,7 @@ from chapbook.builders.cover import cover_png
 from chapbook.cache import cached_page_map
 from chapbook.diagnostics import Diagnostics
 from chapbook.fonts import font_face_css, needed_faces, subset_fonts
+from chapbook.languages import direction
 from chapbook.model.book import Book
 from chapbook.model.pages import Layouts
 from chapbook.options import BuildOptions
@@ -44,6 +45,8 @@ def _metadata(package: epub.EpubBook, book: Book, modified: datetime) -> None:
     package.set_identifier(meta.identifier)
     package.set_title(plain(meta.title))
     package.set_language(meta.language)
+    if direction(meta.language) == "rtl":  # the spine's page-progression-direction
+        package.set_direction("rtl")
     package.add_author(meta.author)
     for number, (author, _) in enumerate(book.contributors(), 1):  # the chapters' authors
         package.add_metadata("DC", "contributor", author.name, {"id": f"contributor-{number}"})
@@ -154,7 +157,8 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
     for kind in ("figure", "table"):
         if book.has(f"{kind}s"):
             documents.append(_document(f"{kind}s", f"{kind}s.xhtml", "floats.xhtml.j2",
-                                       {**context, "kind": kind, "heading": f"{kind.title()}s"}))
+                                       {**context, "kind": kind,
+                                        "heading": book.words(f"{kind}s")}))
     for part in book.parts:
         if part.has_opener:
             documents.append(_document(part.id, f"{part.id}.xhtml", "part.xhtml.j2",
@@ -168,7 +172,8 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
             links.append(epub.Link(f"{chapter.id}.xhtml", f"{chapter.label}. {chapter.title}"
                                    if chapter.label else chapter.title, chapter.id))
         if part.has_opener:
-            toc.append((epub.Section(f"Part {roman(part.number)}: {part.title}",
+            toc.append((epub.Section(f"{book.words('part', number=roman(part.number))}: "
+                                     f"{part.title}",
                                      f"{part.id}.xhtml"), links))
         else:
             toc += links
@@ -176,12 +181,12 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
         if matter in context["back_matter"]:
             documents.append(_document(matter, f"{matter}.xhtml", f"{matter}.xhtml.j2",
                                        context))
-            toc.append(epub.Link(f"{matter}.xhtml", matter.capitalize(), matter))
+            toc.append(epub.Link(f"{matter}.xhtml", book.words(matter), matter))
     for matter in ("glossary", "index"):
         if book.has(matter):
             documents.append(_document(matter, f"{matter}.xhtml", f"{matter}.xhtml.j2", context,
                                        [matter]))
-            toc.append(epub.Link(f"{matter}.xhtml", matter.capitalize(), matter))
+            toc.append(epub.Link(f"{matter}.xhtml", book.words(matter), matter))
     nav = _document("nav", "nav.xhtml", "nav.xhtml.j2", context, ["nav"])
     documents.insert(nav_position, _document("nav", "nav.xhtml", "nav.xhtml.j2", {
         **context, "page_list": _written(context["page_list"], [*documents, nav])}, ["nav"]))

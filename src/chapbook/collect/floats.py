@@ -33,7 +33,7 @@ def number_floats(book: Book, diagnostics: Diagnostics) -> dict[str, Resolved]:
             counts[kind] += 1
             number = f"{chapter.label}.{counts[kind]}" if per_chapter and chapter.label \
                 else str(counts[kind])
-            label = f"{kind.capitalize()} {number}"
+            label = book.words(kind, number=number)
             key = token.meta.get("key")
             anchor = f"{chapter.id}--{key.replace(':', '-')}" if key \
                 else f"{chapter.id}--{kind}-{counts[kind]}"

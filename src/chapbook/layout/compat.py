@@ -48,6 +48,7 @@ _load_weasyprint()
 
 import pydyf  # noqa: E402
 import weasyprint  # noqa: E402
+import weasyprint.layout.inline  # noqa: E402
 import weasyprint.pdf  # noqa: E402
 from weasyprint import Page  # noqa: E402
 from weasyprint.formatting_structure import boxes  # noqa: E402
@@ -118,3 +119,26 @@ def page_box(page: Page) -> boxes.PageBox:
     """The root box of a laid-out page, which layout/page_starts.py walks."""
     return page._page_box
 
+
+
+# --- WeasyPrint's line layout: a right-to-left paragraph's indent at its start ------------------
+
+def _indent_at_start(original: Any) -> Any:
+    """WeasyPrint lays a line's boxes out left to right from the indent and then moves a
+    right-to-left line to the right edge, so the first line's `text-indent` lands at its end
+    (the left) and an Arabic paragraph reads as not indented at all. The first line of such a
+    paragraph is moved back by the indent, which puts the gap at its start, on the right.
+    (Worth sending upstream: offset a right-to-left line from the right edge by the indent.)"""
+    def get_next_linebox(context: Any, linebox: Any, position_y: float, bottom_space: float,
+                         skip_stack: Any, containing_block: Any, *rest: Any) -> Any:
+        indent = linebox.text_indent
+        line, resume_at = original(context, linebox, position_y, bottom_space, skip_stack,
+                                   containing_block, *rest)
+        if line is not None and indent and containing_block.style["direction"] == "rtl":
+            line.translate(-indent, 0)
+        return line, resume_at
+    return get_next_linebox
+
+
+weasyprint.layout.inline.get_next_linebox = _indent_at_start(
+    weasyprint.layout.inline.get_next_linebox)

@@ -53,7 +53,7 @@ class _Unknown(dict[str, str]):
 def _starting_at(page: int) -> str:
     """A document whose first page is number `page`: on the left if that number is even (a
     verso, where `openers: any` lets a chapter open)."""
-    side = "" if page % 2 else " html { break-before: left; }"
+    side = "" if page % 2 else " html { break-before: verso; }"
     return f"@page :first {{ counter-reset: page {page}; }}{side}"
 
 

@@ -18,6 +18,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from chapbook.diagnostics import Diagnostics, Finding
+from chapbook.languages import direction
 from chapbook.layout import compat  # its patches apply on import
 from chapbook.model.book import Book
 from chapbook.resources import styles_dir
@@ -186,6 +187,9 @@ class Typesetter:
                     font_config=self.fonts),
                 CSS(filename=str(styles / "print.css"), font_config=self.fonts,
                     url_fetcher=self.fetcher),
+                *([CSS(filename=str(styles / "print-rtl.css"), font_config=self.fonts,
+                       url_fetcher=self.fetcher)]
+                  if direction(book.meta.language) == "rtl" else []),
                 *(CSS(filename=str(styles / sheet), font_config=self.fonts,
                       url_fetcher=self.fetcher) for sheet in extra_sheets),
             ]

@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 from chapbook.markdown.rawhtml import clean, rewrite_html_images, to_xhtml
 from chapbook.model.book import Chapter
 from chapbook.model.essay import Footnote
+from chapbook.words import DEFAULT_LANGUAGE, Words
 
 
 def add_render_rules(md: MarkdownIt) -> None:
@@ -79,12 +80,15 @@ def chapter_body(chapter: Chapter, flavour: str, heading_shift: int,
     """The chapter's HTML; `page_breaks` maps a block id to (words before, page number);
     `pages` (in print) each anchor's page, for references to pages (`{@fig:name p}`)."""
     essay = chapter.essay
-    env = essay.env if pages is None else {**essay.env, "pages": pages}
+    env = {**essay.env, "words": chapter.words}
+    if pages is not None:
+        env["pages"] = pages
     return Markup(render(essay.tokens, env, flavour, heading_shift, page_breaks))
 
 
 def note_body(chapter: Chapter, note: Footnote, flavour: str, anchors: bool = True) -> Markup:
-    return Markup(render_note(note, chapter.essay.env, flavour, anchors))
+    return Markup(render_note(note, {**chapter.essay.env, "words": chapter.words}, flavour,
+                              anchors))
 
 
 # --- page-break markers: where the print edition's pages begin (printmap.PageStart) ---------
@@ -237,11 +241,12 @@ def _render_crossref(self: Any, tokens: Sequence[Token], idx: int, options: Any,
         return escapeHtml(token.content)
     chapter, anchor, text = token.meta["target"]
     pages = env.get("pages")
+    words = env.get("words") or Words(DEFAULT_LANGUAGE)
     if token.meta.get("page") and pages is not None:  # in print: the page it is on
         # before the layout has settled, a number as wide as most (paginate.py lays out again)
-        text = f"p.\u00a0{pages.get(anchor, 88)}"
+        text = words("page", number=pages.get(anchor, 88))
     elif token.meta.get("page"):  # an edition without pages: which way to look
-        text = token.meta.get("where", "above")
+        text = words(token.meta.get("where", "above"))
     document = f"{chapter}.xhtml" if env.get("flavour") == "epub" else ""
     kind = "crossref page-reference" if token.meta.get("page") else "crossref"
     return f'<a class="{kind}" href="{document}#{anchor}">{escapeHtml(text)}</a>'

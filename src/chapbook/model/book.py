@@ -10,6 +10,7 @@ from chapbook.languages import direction
 from chapbook.model.essay import Contributor, Footnote, Heading, ParsedEssay, byline
 from chapbook.model.manifest import GroupKind, Manifest, Metadata
 from chapbook.model.terms import Glossary, Index
+from chapbook.words import DEFAULT_LANGUAGE, Words
 
 
 @dataclass
@@ -28,6 +29,8 @@ class Chapter:
     subtitle: str | None = None
     authors: tuple[Contributor, ...] = ()
     abstract: str | None = None
+    # chapbook's own words, in the book's language
+    words: Words = field(default_factory=lambda: Words(DEFAULT_LANGUAGE))
 
     @property
     def is_appendix(self) -> bool:
@@ -43,13 +46,16 @@ class Chapter:
         """What the opener says above the title: "Chapter 3", "Appendix C"; None unnumbered."""
         if self.label is None:
             return None
-        return f"{'Appendix' if self.is_appendix else 'Chapter'} {self.label}"
+        return self.words("appendix" if self.is_appendix else "chapter", number=self.label)
 
     @property
     def short_name(self) -> str:
         """How an index or a screen reader names it in a few words: "chapter 3", "appendix C",
         or an unnumbered chapter's running head."""
-        return self.designation.lower() if self.designation else self.running_head
+        if self.label is None:
+            return self.running_head
+        return self.words("appendix_in_text" if self.is_appendix else "chapter_in_text",
+                          number=self.label)
 
     @property
     def title_id(self) -> str:
@@ -128,6 +134,11 @@ class Book:
     @property
     def meta(self) -> Metadata:
         return self.manifest.metadata
+
+    @property
+    def words(self) -> Words:
+        """chapbook's own words ("Contents", "Chapter 3") in the book's language."""
+        return Words(self.meta.language)
 
     @property
     def slug(self) -> str:

@@ -21,6 +21,7 @@ from chapbook.model.terms import Found, Glossary, Index
 from chapbook.read.sources import read_source
 from chapbook.read.terms import load_glossary, load_index
 from chapbook.schema import visible
+from chapbook.words import Words
 
 
 def _running_head(title: str) -> str:
@@ -56,7 +57,7 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics,
                 essay = _parsed_essay(manifest, spec, number, chapter_id, matcher, found,
                                       diagnostics, essays, terms, glossary, index)
                 chapter = _chapter(spec, part, number, chapter_id, essay, diagnostics,
-                                   manifest.running_head)
+                                   Words(manifest.metadata.language), manifest.running_head)
             chapter.label = labels.next(part.kind == "appendices", spec.numbered)
             part.chapters.append(chapter)
             if on_chapter:
@@ -128,7 +129,7 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
 
 
 def _chapter(spec: ChapterSpec, part: Part, number: int, chapter_id: str, essay: ParsedEssay,
-             diagnostics: Diagnostics, running_heads: str = "title") -> Chapter:
+             diagnostics: Diagnostics, words: Words, running_heads: str = "title") -> Chapter:
     title = spec.title or essay.title
     if title is not None and not visible(title):  # a zero-width space alone, say
         diagnostics.warn("no-title", "the chapter's title holds only invisible characters",
@@ -136,7 +137,7 @@ def _chapter(spec: ChapterSpec, part: Part, number: int, chapter_id: str, essay:
         title = None
     if title is None:
         title = ids.without_ordering_number(spec.source.stem).replace("-", " ") \
-            .replace("_", " ").strip().capitalize() or f"Chapter {number}"
+            .replace("_", " ").strip().capitalize() or words("chapter", number=number)
         diagnostics.warn("no-title", f"the essay has no title (a first `# ` heading, or "
                          f"`title:` in front matter); using '{title}'", spec.source, 1)
     front = essay.front
@@ -145,4 +146,4 @@ def _chapter(spec: ChapterSpec, part: Part, number: int, chapter_id: str, essay:
         byline(authors) if running_heads == "author" and authors else _running_head(title))
     return Chapter(chapter_id, number, title, running_head, spec.key_points, spec.source, essay,
                    part, spec.language, subtitle=spec.subtitle or front.subtitle,
-                   authors=authors, abstract=spec.abstract or front.abstract)
+                   authors=authors, abstract=spec.abstract or front.abstract, words=words)

@@ -1,0 +1,153 @@
+"""chapbook's own words in the book's language, and a whole book in Arabic set right to left in
+every edition: the EPUB's page progression, rectos on the left in print with folios and running
+heads on the right sides, the booklet bound on the right."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree, html
+from pypdf import PdfReader
+
+from chapbook.words import Words, languages
+
+from .conftest import ROOTS, EpubCheck, run_cli
+
+ENGLISH = ["Contents", "Chapter 1", "Part I", "Key points", "Glossary", "Index", "See also",
+           "Published by", "Identifier", "Notes", "Back to note", "Title page", "Imprint"]
+OPF = {"opf": "http://www.idpf.org/2007/opf"}
+
+
+def test_the_words_are_there_in_every_language_the_readme_names() -> None:
+    assert {"en", "fr", "de", "es", "ar", "zh"} <= set(languages())
+    assert Words("fr-CA")("contents") == Words("fr")("contents") == "Table des matières"
+    assert Words("pt-BR")("contents") == "Contents"  # not in the table: English
+    assert Words("de")("chapter", number=3) == "Kapitel 3"
+    assert Words("de").date("2026-03-04") == "4. März 2026"
+    assert Words("zh-Hans").date("2026-03-04") == "2026年3月4日"
+    assert Words("en").date("2026-03-04") == "4 March 2026"
+    assert Words("en-US").date("2026-03-04") == "March 4, 2026"
+
+
+def _small_book(folder: Path, language: str) -> Path:
+    (folder / "essays").mkdir(parents=True)
+    (folder / "book.yml").write_text(
+        f"slug: words\nmetadata:\n  title: Zwei Flüsse\n  author: A. B.\n"
+        f"  language: {language}\n  publisher: Verlag\n"
+        "  identifier: urn:uuid:5b9e2f1c-7a3d-4c6b-8e1f-0a2b3c4d5e6f\n  date: 2026-03-04\n"
+        "parts:\n  - title: Erste\n    chapters:\n      - file: essays/eins.md\n"
+        "        key_points: [Eins, Zwei]\n"
+        "back_matter: [glossary, index]\nglossary: glossary.yml\nindex: index.yml\n", "utf-8")
+    (folder / "essays" / "eins.md").write_text(
+        "# Flüsse\n\nDer Nil und der Rhein.[^1] Der Nil ist lang.\n\n[^1]: Eine Anmerkung.\n",
+        "utf-8")
+    (folder / "glossary.yml").write_text(
+        "terms:\n  - term: Nil\n    forms: [Nil]\n    definition: Ein Fluss.\n"
+        "    see_also: [Rhein]\n  - term: Rhein\n    forms: [Rhein]\n"
+        "    definition: Ein anderer Fluss.\n", "utf-8")
+    (folder / "index.yml").write_text(
+        "headings:\n  - heading: Nil\n    forms: [Nil]\n    see_also: [Rhein]\n"
+        "  - heading: Rhein\n    forms: [Rhein]\n", "utf-8")
+    return folder / "book.yml"
+
+
+@pytest.mark.parametrize("language", ["fr", "de-DE", "es", "zh-Hans"])
+def test_a_book_says_its_own_words_in_its_language(language: str, tmp_path: Path) -> None:
+    manifest = _small_book(tmp_path / "book", language)
+    out = tmp_path / "out"
+    result = run_cli("build", "html", "epub", "--book", str(manifest), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    words = Words(language)
+    page = (out / "words.html").read_text("utf-8")
+    text = re.sub(r"\s+", " ", html.fromstring(page).text_content())
+    for key, values in [("contents", {}), ("part", {"number": "I"}), ("chapter", {"number": 1}),
+                        ("key_points", {}), ("glossary", {}), ("index", {}), ("see_also", {}),
+                        ("published_by", {"publisher": "Verlag"}), ("notes", {})]:
+        assert words(key, **values) in text, (key, words(key, **values))
+    assert words.date("2026-03-04") in text
+    with zipfile.ZipFile(out / "words.epub") as epub:
+        documents = "".join(epub.read(name).decode("utf-8") for name in epub.namelist()
+                            if name.endswith(".xhtml"))
+    # no English word of chapbook's own in the text, the names screen readers read, or titles
+    own = {words(key) for key in ("index", "notes", "glossary")}  # "Index" is French too
+    for english in [english for english in ENGLISH if english not in own]:
+        for where, content in (("HTML", page), ("EPUB", documents)):
+            assert not re.search(rf"[>\"]\s*{re.escape(english)}\b", content), (where, english)
+    assert words("chapter", number=1) in documents and words("contents") in documents
+
+
+@pytest.fixture(scope="module")
+def arabic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("arabic")
+    result = run_cli("build", "all", "booklet", "--book", str(ROOTS / "arabic" / "book.yml"),
+                     "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr, result.stderr
+    return out
+
+
+def test_the_arabic_epub_reads_right_to_left_and_passes_epubcheck(
+        arabic: Path, epubcheck: EpubCheck) -> None:
+    with zipfile.ZipFile(arabic / "diplomasiya.epub") as epub:
+        opf = etree.fromstring(epub.read("EPUB/content.opf"))
+        chapter = epub.read("EPUB/mafhum.xhtml").decode("utf-8")
+        nav = epub.read("EPUB/nav.xhtml").decode("utf-8")
+    assert opf.find("opf:spine", OPF).get("page-progression-direction") == "rtl"
+    assert re.search(r'<html[^>]*dir="rtl"', chapter) and 'lang="ar"' in chapter
+    assert "المحتويات" in nav and "الفصل 1" in chapter
+    assert epubcheck(arabic / "diplomasiya.epub") == []
+
+
+def _words(pdf: Path, page: int) -> list[tuple[float, float, str]]:
+    """(x, y, text) of every word on a page, as poppler reads it."""
+    result = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-bbox", str(pdf),
+                             "-"], capture_output=True, text=True, check=True).stdout
+    return [(float(x), float(y), text) for x, y, text in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', result)]
+
+
+def test_the_arabic_pdf_has_its_rectos_on_the_left(arabic: Path) -> None:
+    pdf = arabic / "diplomasiya.pdf"
+    reader = PdfReader(pdf)
+    width = float(reader.pages[0].mediabox.width)
+    height = float(reader.pages[0].mediabox.height)
+    title = "الدبلوماسية الدفاعية في حوض النيل"
+    folios = heads = 0
+    for number in range(1, len(reader.pages) + 1):
+        words = _words(pdf, number)
+        bottom = [(x, text) for x, y, text in words if y > height - 60 and text.isdigit()]
+        if bottom:  # the folio, on the outer corner: the left of a recto (odd), right of a verso
+            [(x, folio)] = bottom
+            assert int(folio) == number
+            assert (x < width / 2) == (number % 2 == 1), (number, x)
+            folios += 1
+        top = " ".join(text for _, y, text in words if y < 50)
+        if top:  # the running head: the chapter's on a recto, the book's title on a verso
+            # poppler reads an Arabic line's letters back in either order
+            assert (title in top or title[::-1] in top) == (number % 2 == 0), (number, top)
+            heads += 1
+    assert folios >= 2 and heads >= 2
+    everything = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                                check=True).stdout
+    # poppler splits some Arabic words at a ligature and marks runs with embedding controls
+    def squeezed(text: str) -> str:
+        return re.sub(r"[\s\u202a-\u202e]", "", text)
+    assert squeezed("المحتويات") in squeezed(everything)
+    # the date by Babel ("4 مارس 2026"), its parts in whichever order poppler reads them back
+    assert all(part in squeezed(everything) for part in Words("ar").date("2026-03-04").split())
+    assert "March" not in everything
+
+
+def test_the_arabic_booklet_binds_on_the_right(arabic: Path) -> None:
+    booklet = arabic / "diplomasiya-booklet.pdf"
+    width = float(PdfReader(booklet).pages[0].mediabox.width)
+    cover = _words(arabic / "diplomasiya.pdf", 1)
+    first_side = _words(booklet, 1)
+    # the cover (page 1) lies left of the spine: the fold, and the binding, on its right
+    cover_words = {text for _, _, text in cover}
+    left = {text for x, _, text in first_side if x < width / 2}
+    assert cover_words and cover_words <= left
