@@ -9,7 +9,9 @@ import ctypes.util
 import io
 import re
 import sys
+import weakref
 from collections.abc import Iterator
+from math import inf
 from typing import Any
 
 # --- loading WeasyPrint's libraries without a dozen searches ---------------------------------
@@ -122,27 +124,199 @@ def page_box(page: Page) -> boxes.PageBox:
 
 
 
-# --- WeasyPrint's line layout: a right-to-left paragraph's indent at its start ------------------
+# --- WeasyPrint's line layout: indents at a line's start, no more than two hyphens in a row ----
 
-def _indent_at_start(original: Any) -> Any:
-    """WeasyPrint lays a line's boxes out left to right from the indent and then moves a
-    right-to-left line to the right edge, so the first line's `text-indent` lands at its end
-    (the left) and an Arabic paragraph reads as not indented at all. The first line of such a
-    paragraph is moved back by the indent, which puts the gap at its start, on the right.
-    (Worth sending upstream: offset a right-to-left line from the right edge by the indent.)"""
+# Most lines in a row that may end in a hyphen; the next one is broken between words.
+MAX_HYPHENATED_LINES = 2
+# Whether the line being laid out may hyphenate words itself (split_first_line reads it).
+_hyphens_held = [False]
+# For each paragraph's line box: how many lines in a row, ending where the key says (the
+# position the next line resumes at), end in a hyphen. Laying a page out again asks for the same
+# line again, from the same position, and gets the same answer.
+_hyphen_runs: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def _ends_in_a_hyphen(line: Any, auto_only: bool = False) -> bool:
+    """Whether the line ends in a hyphen: one WeasyPrint added (`auto_only`), or any."""
+    if line is None:
+        return False
+    texts = [box for box in line.descendants()
+             if isinstance(box, boxes.TextBox) and box.text.strip()]
+    if not texts:
+        return False
+    last = texts[-1]
+    ends = (last.style["hyphenate_character"],) if auto_only \
+        else (last.style["hyphenate_character"], "-", "\u00ad")
+    return last.text.rstrip().endswith(ends)
+
+
+# A paragraph may not end in a piece of a hyphenated word shorter than this ("individu- / als."),
+# which a proofreader marks.
+MIN_LAST_FRAGMENT = 5
+
+
+def _leaves_a_short_last_line(original: Any, line: Any, resume_at: Any, context: Any,
+                              linebox: Any, position_y: float, bottom_space: float,
+                              containing_block: Any, *rest: Any) -> bool:
+    """Whether the line after this hyphenated one would end the paragraph holding nothing but
+    the rest of the word, under MIN_LAST_FRAGMENT letters. The next line is laid out to see,
+    with nothing it places kept."""
+    if resume_at is None:
+        return False
+    indent, linebox.text_indent = linebox.text_indent, 0  # the next line has none
+    shapes = list(context.excluded_shapes)
+    try:
+        after, after_resume = original(context, linebox, position_y + line.height,
+                                       bottom_space, resume_at, containing_block, [], [], *rest)
+    finally:
+        linebox.text_indent = indent
+        context.excluded_shapes = shapes
+    if after is None or after_resume is not None:
+        return False
+    text = "".join(box.text for box in after.descendants()
+                   if isinstance(box, boxes.TextBox)).strip()
+    return " " not in text and sum(c.isalpha() for c in text) < MIN_LAST_FRAGMENT
+
+
+def _line_layout(original: Any) -> Any:
+    """Two mends to WeasyPrint's line layout, one line at a time:
+    - WeasyPrint lays a line's boxes out left to right from the indent and then moves a
+      right-to-left line to the right edge, so the first line's `text-indent` lands at its end
+      (the left) and an Arabic paragraph reads as not indented. Such a line is moved back by the
+      indent, which puts the gap at its start, on the right.
+    - WeasyPrint hyphenates every line that can be: a 60-chapter book had runs of up to five
+      lines ending in a hyphen (a ladder, which a typesetter marks). After two, the next line
+      is broken between words (CSS's hyphenate-limit-lines, which WeasyPrint lacks); nor is a
+      word hyphenated when its end would be all of the paragraph's last line and shorter than
+      MIN_LAST_FRAGMENT letters.
+    - WeasyPrint breaks lines greedily and only ever stretches word spaces: a justified line
+      that comes out loose is laid out again, allowed to shrink its spaces a little to take
+      more of the text (_tighter).
+    (Both worth sending upstream.)"""
     def get_next_linebox(context: Any, linebox: Any, position_y: float, bottom_space: float,
-                         skip_stack: Any, containing_block: Any, *rest: Any) -> Any:
+                         skip_stack: Any, containing_block: Any, absolute_boxes: list[Any],
+                         fixed_boxes: list[Any], *rest: Any) -> Any:
         indent = linebox.text_indent
-        line, resume_at = original(context, linebox, position_y, bottom_space, skip_stack,
-                                   containing_block, *rest)
-        if line is not None and indent and containing_block.style["direction"] == "rtl":
-            line.translate(-indent, 0)
+        runs = _hyphen_runs.setdefault(linebox, {})
+        before = runs.get(repr(skip_stack), 0) if skip_stack is not None else 0
+        _hyphens_held[0] = before >= MAX_HYPHENATED_LINES
+        try:
+            placed = (len(absolute_boxes), len(fixed_boxes), len(context.excluded_shapes))
+            line, resume_at = original(context, linebox, position_y, bottom_space, skip_stack,
+                                       containing_block, absolute_boxes, fixed_boxes, *rest)
+            if not _hyphens_held[0] and _ends_in_a_hyphen(line, auto_only=True) and \
+                    _leaves_a_short_last_line(original, line, resume_at, context, linebox,
+                                              position_y, bottom_space, containing_block,
+                                              *rest):
+                del absolute_boxes[placed[0]:], fixed_boxes[placed[1]:]
+                _hyphens_held[0] = True  # the word goes down whole
+                line, resume_at = original(context, linebox, position_y, bottom_space,
+                                           skip_stack, containing_block, absolute_boxes,
+                                           fixed_boxes, *rest)
+            if placed == (len(absolute_boxes), len(fixed_boxes),
+                          len(context.excluded_shapes)) and _is_loose(line, resume_at):
+                line, resume_at = _tighter(original, line, resume_at, context, linebox,
+                                           position_y, bottom_space, skip_stack,
+                                           containing_block, absolute_boxes, fixed_boxes,
+                                           *rest)
+        finally:
+            _hyphens_held[0] = False
+        if line is not None:
+            runs[repr(resume_at)] = before + 1 if _ends_in_a_hyphen(line) else 0
+            if indent and containing_block.style["direction"] == "rtl":
+                line.translate(-indent, 0)
         return line, resume_at
     return get_next_linebox
 
 
-weasyprint.layout.inline.get_next_linebox = _indent_at_start(
+# A justified line whose word spaces stretch past this (in ems, beyond the space itself, about
+# 0.29 em in Charis SIL) is loose: about 0.8 em from word to word, which a typesetter marks.
+LOOSE_STRETCH_EM = 0.5
+# How much a word space may shrink (in ems) for the line to take more of the text instead, as
+# TeX lets its spaces shrink by about a third.
+MAX_SHRINK_EM = 0.09
+
+
+def _spaces(line: Any) -> int:
+    return weasyprint.layout.inline.count_expandable_spaces(line)  # type: ignore[no-any-return]
+
+
+def _is_loose(line: Any, resume_at: Any) -> bool:
+    """A justified line, not a paragraph's last, left to right, with its spaces stretched past
+    LOOSE_STRETCH_EM."""
+    if line is None or resume_at is None or line.style["text_align_all"] != "justify" \
+            or line.style["direction"] != "ltr":
+        return False
+    stretched = [box.justification_spacing / box.style["font_size"]
+                 for box in line.descendants()
+                 if isinstance(box, boxes.TextBox) and box.style["font_size"]]
+    return bool(stretched) and max(stretched) > LOOSE_STRETCH_EM
+
+
+def _tighter(original: Any, line: Any, resume_at: Any, context: Any, linebox: Any,
+             position_y: float, bottom_space: float, skip_stack: Any, containing_block: Any,
+             absolute_boxes: list[Any], fixed_boxes: list[Any], *rest: Any) -> Any:
+    """The loose line again, its measure widened by what its spaces may shrink and set flush
+    left: if it then takes more of the text and fits the measure with spaces shrunk by no more
+    than MAX_SHRINK_EM, it is justified to the measure with those tighter spaces (WeasyPrint's
+    own justification, given a negative amount); else the loose line stands."""
+    size = linebox.style["font_size"]
+    allowance = _spaces(line) * MAX_SHRINK_EM * size
+    measure = line.width  # the justified line fills the measure
+    style = linebox.style
+    containing_block.width += allowance
+    style["text_align_all"] = "start"
+    try:
+        wider, wider_resume = original(context, linebox, position_y, bottom_space, skip_stack,
+                                       containing_block, absolute_boxes, fixed_boxes, *rest)
+    finally:
+        containing_block.width -= allowance
+        style["text_align_all"] = "justify"
+    spaces = _spaces(wider) if wider is not None else 0
+    if wider is None or wider_resume is None or not spaces or wider.width <= measure \
+            or wider.width - measure > spaces * MAX_SHRINK_EM * size:
+        return line, resume_at
+    weasyprint.layout.inline.justify_line(context, wider, measure - wider.width)
+    return wider, wider_resume
+
+
+def _first_line(original: Any) -> Any:
+    """Two mends to WeasyPrint's splitting of a run of text at the end of a line:
+    - No word hyphenated on a line after MAX_HYPHENATED_LINES hyphenated ones (see above).
+    - A run that fits but for its trailing space (text before a link or an index mark ends in
+      one) was taken for one that does not fit at all, and WeasyPrint kept only its first
+      word on the line: "encing / consistent geopolitical tensions …", or, justified, a line
+      with word spaces 5.8 em wide in the bundled book. A trailing space is dropped at a line's
+      end, so such a run is laid out whole; the line layout then finds that it fits without
+      its space, as it does for a run that fits outright. (Worth sending upstream: measure the
+      first line without its collapsible trailing spaces in split_first_line's step 2.)"""
+    def split(text: str, style: Any, context: Any, max_width: float | None,
+              justification_spacing: float, *rest: Any, **named: Any) -> Any:
+        held = _hyphens_held[0] and style["hyphens"] == "auto"
+        if held:
+            style["hyphens"] = "manual"  # for this one call: the style is the paragraph's
+        try:
+            result = original(text, style, context, max_width, justification_spacing, *rest,
+                              **named)
+            if result[2] is not None and max_width is not None and max_width != inf \
+                    and text.endswith(" ") and style["white_space"] in ("normal", "pre-line"):
+                stripped = text.rstrip(" ")
+                whole = original(stripped, style, context, max_width, justification_spacing,
+                                 *rest, **named)
+                if whole[2] is None and whole[3] <= max_width:
+                    return original(text, style, context, inf, justification_spacing, *rest,
+                                    **named)
+            return result
+        finally:
+            if held:
+                style["hyphens"] = "auto"
+    return split
+
+
+weasyprint.layout.inline.get_next_linebox = _line_layout(
     weasyprint.layout.inline.get_next_linebox)
+weasyprint.layout.inline.split_first_line = _first_line(
+    weasyprint.layout.inline.split_first_line)
 
 
 # --- WeasyPrint's page breaking: a note kept with its call under `footnote-policy: line` ------
