@@ -319,6 +319,140 @@ weasyprint.layout.inline.split_first_line = _first_line(
     weasyprint.layout.inline.split_first_line)
 
 
+# --- display type balanced: `--chapbook-text-wrap: balance` --------------------------------
+
+# How close the balanced measure comes to the narrowest that keeps the line count, in CSS px.
+BALANCE_PRECISION = 1.0
+
+
+def _balanced(original: Any) -> Any:
+    """CSS's `text-wrap: balance`, which WeasyPrint lacks, for the boxes styled with the custom
+    property `--chapbook-text-wrap: balance` (display type: titles, subtitles, openers): their
+    lines are laid out in the narrowest measure that keeps their number, found by bisection,
+    and set where the full measure would align them. A title of two lines then breaks near its
+    middle, never leaving one word below ("... of the New / Constitution"). A paragraph that
+    crosses a page is laid out as WeasyPrint lays it out."""
+    def iter_line_boxes(context: Any, box: Any, position_y: float, bottom_space: float,
+                        skip_stack: Any, containing_block: Any, absolute_boxes: list[Any],
+                        fixed_boxes: list[Any], *rest: Any) -> Any:
+        wrap = box.style["__chapbook_text_wrap"]  # a custom property's tokens ([] if unset)
+        if skip_stack is not None or \
+                not any(getattr(token, "value", None) == "balance" for token in wrap):
+            yield from original(context, box, position_y, bottom_space, skip_stack,
+                                containing_block, absolute_boxes, fixed_boxes, *rest)
+            return
+        full = containing_block.width
+
+        def lines_at(width: float) -> list[Any]:
+            shapes = list(context.excluded_shapes)
+            containing_block.width = width
+            try:
+                return list(original(context, box, position_y, bottom_space, None,
+                                     containing_block, [], [], *rest))
+            finally:
+                containing_block.width = full
+                context.excluded_shapes = shapes
+
+        laid = lines_at(full)
+        count = len(laid)
+        if count < 2 or laid[-1][1] is not None:
+            yield from original(context, box, position_y, bottom_space, skip_stack,
+                                containing_block, absolute_boxes, fixed_boxes, *rest)
+            return
+        narrow, wide = full / count, full  # the narrowest keeping `count` lines is in between
+        while wide - narrow > BALANCE_PRECISION:
+            middle = (narrow + wide) / 2
+            if len(lines_at(middle)) == count:
+                wide = middle
+            else:
+                narrow = middle
+        containing_block.width = wide
+        try:
+            lines = list(original(context, box, position_y, bottom_space, None,
+                                  containing_block, absolute_boxes, fixed_boxes, *rest))
+        finally:
+            containing_block.width = full
+        rtl = box.style["direction"] == "rtl"
+        align = box.style["text_align_all"]
+        shift = {"center": 0.5, "right": 1.0, "left": 0.0,
+                 "end": 0.0 if rtl else 1.0}.get(align, 1.0 if rtl else 0.0)
+        for line, resume_at in lines:
+            line.translate((full - wide) * shift, 0)
+            yield line, resume_at
+    return iter_line_boxes
+
+
+weasyprint.layout.block.iter_line_boxes = _balanced(weasyprint.layout.inline.iter_line_boxes)
+
+
+# --- WeasyPrint's leaders: clear of the title, never fewer than three dots ---------------------
+
+# The least space between a title's last character and its leader's first dot, in ems.
+LEADER_GAP_EM = 0.3
+
+
+def _leader_and_its_box(box: Any) -> tuple[Any, Any]:
+    """The first leader box in the line, and the box holding it."""
+    for child in getattr(box, "children", ()):
+        if getattr(child, "is_leader", False):
+            return child, box
+        if isinstance(child, boxes.ParentBox):
+            found = _leader_and_its_box(child)
+            if found[0] is not None:
+                return found
+    return None, None
+
+
+def _leaders(original: Any) -> Any:
+    """WeasyPrint sets a leader's dots on a grid from the line's end and drops any that would
+    start before the leader box, so the first dot may stand against the title ("Considered..
+    . . .") and, on a full line, one dot may be all there is. The box holding the leader (the
+    contents' ::after) reserves room for three dots with its left padding, so a title that
+    leaves less wraps; here the grid is carried on into that padding, to LEADER_GAP_EM from the
+    title. (Worth sending upstream as a minimum leader length.)"""
+    def handle_leader(context: Any, line: Any, containing_block: Any) -> None:
+        leader, holder = _leader_and_its_box(line)
+        pattern = leader.children[0] if leader is not None and leader.children else None
+        original(context, line, containing_block)
+        if pattern is None:
+            return
+        if line.style["direction"] == "rtl":  # the title on the right: dots clear of it
+            inside = {id(box) for box in holder.descendants()}
+            title = [box.position_x for box in line.descendants()
+                     if isinstance(box, boxes.TextBox) and id(box) not in inside
+                     and box.text.strip()]
+            if title:
+                end = min(title) - LEADER_GAP_EM * holder.style["font_size"]
+                leader.children = tuple(dot for dot in leader.children
+                                        if dot.position_x + dot.width <= end)
+            return
+        if not holder.padding_left:
+            return
+        # the grid's next step left of the leftmost dot set; with none, its last step that
+        # ends before what follows the leader (the page number)
+        step = pattern.width
+        if leader.children:
+            x = min(dot.position_x for dot in leader.children) - step
+        else:
+            x = line.position_x + line.width - step
+            while x + step > leader.position_x + leader.width:
+                x -= step
+        start = holder.position_x + holder.margin_left + holder.border_left_width \
+            + LEADER_GAP_EM * holder.style["font_size"]
+        added = []
+        while x >= start:
+            dot = pattern.copy()
+            dot.position_x = x
+            dot.position_y = pattern.position_y
+            added.append(dot)
+            x -= step
+        leader.children = (*reversed(added), *leader.children)
+    return handle_leader
+
+
+weasyprint.layout.inline.handle_leader = _leaders(weasyprint.layout.inline.handle_leader)
+
+
 # --- WeasyPrint's page breaking: a note kept with its call under `footnote-policy: line` ------
 
 def _notes_stay_with_their_calls() -> None:
