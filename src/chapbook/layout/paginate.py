@@ -44,10 +44,18 @@ NO_MARGIN_BOXES = ("@page :left, :right { @top-left { content: none } @top-right
 
 
 class _Unknown(dict[str, str]):
-    """Page numbers before they are known: wide enough to take the space the real ones will."""
+    """Page numbers before they are known: wide enough to take the space the real ones will, as
+    many eights as the book's last page can have digits (a page holds more than a hundred words;
+    a chapter adds at most four pages of opener, blank and short last page)."""
+
+    def __init__(self, book: Book) -> None:
+        super().__init__()
+        words = sum(chapter.word_count for chapter in book.chapters)
+        most = words // 100 + 4 * len(book.chapters) + 100
+        self.digits = "8" * max(3, len(str(most)))
 
     def __missing__(self, key: str) -> str:
-        return "888"
+        return self.digits
 
 
 def _starting_at(page: int) -> str:
@@ -161,7 +169,7 @@ class _Pagination:
         self.known = known or {}  # pages from an earlier pass, for references to pages
         self.typesetter = Typesetter(book, diagnostics, edition.sheets)
         with blame(book.manifest.path, "laying out the front matter"):
-            self.front = self.render(1, sections=("front",), pages=_Unknown())
+            self.front = self.render(1, sections=("front",), pages=_Unknown(book))
         self.blank = self.typesetter.render(render_book_html(book, sections=()),
                                             extra_css=NO_MARGIN_BOXES).pages[0]
         self.pages: dict[str, int] = {}
@@ -223,13 +231,15 @@ class _Pagination:
         length = len(self.front.pages)
         with blame(self.book.manifest.path, "laying out the front matter"):
             self.front = self.render(1, sections=("front",), pages=self.pages)
-        if len(self.front.pages) != length:  # the real numbers changed how the contents break
-            raise BookError("the contents came out a different length once page numbers were "
-                            "set", hint="report this with the book; a shorter chapter title "
-                                        "avoids it")
+        if len(self.front.pages) > length:  # the real numbers are wider than the stand-ins
+            raise BookError("the contents came out longer once page numbers were set",
+                            hint="report this with the book; a shorter chapter title "
+                                 "avoids it")
         self.pages.update(anchor_pages(self.front, 1))
         self.starts[:0] = element_starts(self.front, 1, ids.FRONT_DOCUMENTS, re.compile("^$"))
-        return [*self.front.pages, *[self.blank] * (_next_recto(length + 1) - length - 1)]
+        # narrower real numbers may shorten the contents: blank pages keep the body's numbers
+        blanks = _next_recto(length + 1) - 1 - len(self.front.pages)
+        return [*self.front.pages, *[self.blank] * blanks]
 
 
 MAX_PASSES = 4  # layouts to settle the pages references name (LaTeX asks for reruns the same way)
