@@ -14,7 +14,7 @@ INPUTS := $(shell find $(dir $(BOOK)) templates styles src -type f -not -name '*
 READY := $(VENV)/.ready
 CHAPBOOK := $(BIN)/chapbook
 
-.PHONY: all pdf epub html booklet print test coverage lint check check-long bench clean system-deps
+.PHONY: all pdf epub html booklet print docx test coverage lint check check-long bench clean system-deps
 
 # `make all` builds the three editions in one process: one read, one layout, each warning once.
 all: $(OUT)/.all-$(SLUG)
@@ -23,6 +23,7 @@ epub: $(OUT)/$(SLUG).epub
 html: $(OUT)/$(SLUG).html
 booklet: $(OUT)/$(SLUG)-booklet.pdf
 print: $(OUT)/$(SLUG)-print.pdf
+docx: $(OUT)/$(SLUG).docx
 
 $(OUT)/.all-$(SLUG): $(INPUTS) $(READY)
 	$(CHAPBOOK) build all --book $(BOOK) --out $(OUT)
@@ -37,6 +38,8 @@ $(OUT)/$(SLUG)-booklet.pdf: $(OUT)/$(SLUG).pdf $(INPUTS) $(READY)
 	$(CHAPBOOK) build booklet --book $(BOOK) --out $(OUT)
 $(OUT)/$(SLUG)-print.pdf: $(INPUTS) $(READY)
 	$(CHAPBOOK) build print --book $(BOOK) --out $(OUT)
+$(OUT)/$(SLUG).docx: $(INPUTS) $(READY)
+	$(CHAPBOOK) build docx --book $(BOOK) --out $(OUT)
 
 # The virtual environment, made from pyproject.toml on first use and again when it changes.
 $(READY): pyproject.toml tools/system-deps.sh

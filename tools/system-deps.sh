@@ -3,7 +3,8 @@
 # installs the missing ones. Otherwise it prints the command that installs them and fails.
 #   tools/system-deps.sh           what building needs: Pango for WeasyPrint, HarfBuzz subsetting
 #   tools/system-deps.sh --tests   also what the tests run: Java (EPUBCheck), poppler-utils
-#                                  (pdftotext, pdftoppm) and Chromium (screenshot, live preview)
+#                                  (pdftotext, pdftoppm), Chromium (screenshot, live preview)
+#                                  and LibreOffice Writer (opens the Word edition)
 #   tools/system-deps.sh --checks  the same, and Node.js and npm for Ace and axe-core
 set -euo pipefail
 
@@ -23,6 +24,8 @@ if [ "${1:-}" = "--tests" ] || [ "${1:-}" = "--checks" ]; then
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
     || packages+=(chromium)  # the screenshot and live-preview tests, Ace and axe-core
   command -v script >/dev/null 2>&1 || packages+=(bsdutils)  # a terminal for the progress test
+  command -v soffice >/dev/null 2>&1 \
+    || packages+=(libreoffice-writer-nogui)  # opens the Word edition, as a reviewer would
 fi
 if [ "${1:-}" = "--bench" ]; then  # make bench compares with pandoc
   command -v pandoc >/dev/null 2>&1 || packages+=(pandoc)

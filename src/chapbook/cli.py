@@ -65,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="build one or more editions of the book")
     build.add_argument("formats", nargs="*", metavar="FORMAT",
                        help="html, pdf, epub, booklet (imposed for folding), print (bleed and "
-                            "crop marks, PDF/X-4) or all: html, pdf and epub (default: all)")
+                            "crop marks, PDF/X-4), docx (the reviewers' Word edition) or all: "
+                            "html, pdf and epub (default: all)")
     build.add_argument("--out", type=Path, default=Path("build"),
                        help="the output folder (default: build/)")
     build.add_argument("--creep", type=_number("--creep", -10, 10), default=0.0, metavar="MM",
@@ -104,15 +105,28 @@ def _parser() -> argparse.ArgumentParser:
                        help="the manifest (default: book/book.yml)")
     serve.add_argument("--port", type=int, default=8000, help="the port (default: 8000)")
     serve.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    importing = commands.add_parser(
+        "import", help="make Word documents (.docx) into essays of the book")
+    importing.add_argument("documents", nargs="+", type=Path, metavar="FILE.docx",
+                           help="the Word documents; a reviewers' edition chapbook wrote "
+                                "gives back one essay per chapter")
+    importing.add_argument("--add", action="store_true",
+                           help="also add the essays to the manifest's chapters")
+    importing.add_argument("--changes", choices=("refuse", "accept", "reject"),
+                           default="refuse",
+                           help="tracked changes in a document: refuse to import it (default), "
+                                "or accept or reject them all")
+    importing.add_argument("--quiet", "-q", action="store_true", help="print only errors")
     check = commands.add_parser("check", help="check the book without building it")
     check.add_argument("--fix", type=Path, metavar="FOLDER",
                        help="also write repaired copies of the essays (UTF-8, LF line ends, "
                             "mojibake repaired) into FOLDER; the sources stay as they are")
     for sub in (build, check):
+        sub.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+    for sub in (build, check, importing):
         sub.add_argument("--book", type=Path, default=Path("book/book.yml"),
                          help="the manifest (default: book/book.yml)")
         sub.add_argument("--strict", action="store_true", help="fail on warnings")
-        sub.add_argument("--quiet", "-q", action="store_true", help="print only errors")
         sub.add_argument("--debug", action="store_true",
                          help="show Python tracebacks for errors")
     return parser
@@ -237,6 +251,31 @@ def _check(args: argparse.Namespace) -> int:
     return status
 
 
+def _import(args: argparse.Namespace) -> int:
+    """Import the documents, then check the book as `chapbook check` does: what the imported
+    essays need (an image's alt text, a link) is said at its line."""
+    from chapbook.check import check_book, report
+    from chapbook.importing import import_documents
+
+    diagnostics = Diagnostics()
+    written = import_documents(args.documents, args.book, diagnostics, args.add, args.changes)
+    for path in written:
+        if not args.quiet:
+            print(f"chapbook: wrote {path}")
+    if not args.add and written and not args.quiet:
+        print("chapbook: add them to the book's chapters in "
+              f"{args.book} (or import with --add):", file=sys.stderr)
+        for path in written:
+            entry = path.resolve().relative_to(args.book.parent.resolve()).as_posix()
+            print(f"  - file: {entry}", file=sys.stderr)
+    checked = check_book(args.book)
+    imported = {path.resolve() for path in written}
+    diagnostics.findings += [finding for finding in checked.findings
+                             if finding.path is not None and Path(finding.path).resolve()
+                             in imported]
+    return report(diagnostics, args.strict, args.quiet)
+
+
 def _new(args: argparse.Namespace) -> int:
     from chapbook.new import new_book
 
@@ -317,6 +356,8 @@ def main(argv: list[str] | None = None, supervise: bool = False) -> int:
         return _reported(args, lambda: _check(args))
     if args.command == "new":
         return _reported(args, lambda: _new(args))
+    if args.command == "import":
+        return _reported(args, lambda: _import(args))
     from chapbook.serve import serve
     return _reported(args, lambda: serve(args.book, args.port) or EXIT_OK)
 

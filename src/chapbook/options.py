@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-EDITIONS = ("html", "pdf", "epub", "booklet", "print")
+EDITIONS = ("html", "pdf", "epub", "booklet", "print", "docx")
 DEFAULT_EDITIONS = ("html", "pdf", "epub")  # what `chapbook build` and `build all` make
 
 # Words of body text per piece of a long PDF written in parallel: about sixty A5 pages, enough

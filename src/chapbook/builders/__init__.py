@@ -21,7 +21,8 @@ Builder = Callable[[Book, "BuildOptions", Diagnostics, "Layouts"], Path]
 
 
 _BUILDERS = {"html": "html:build_html", "pdf": "pdf:build_pdf", "epub": "epub:build_epub",
-             "booklet": "booklet:build_booklet", "print": "pdf:build_print"}
+             "booklet": "booklet:build_booklet", "print": "pdf:build_print",
+             "docx": "docx:build_docx"}
 
 
 def builder(edition: str) -> Builder:
@@ -33,7 +34,8 @@ def builder(edition: str) -> Builder:
 
 # What each edition writes into the output folder, by the book's slug.
 OUTPUT_NAMES = {"html": "{slug}.html", "pdf": "{slug}.pdf", "epub": "{slug}.epub",
-                "booklet": "{slug}-booklet.pdf", "print": "{slug}-print.pdf"}
+                "booklet": "{slug}-booklet.pdf", "print": "{slug}-print.pdf",
+                "docx": "{slug}.docx"}
 
 
 def refuse_writing_over_sources(book: Book, out: Path, editions: list[str]) -> None:

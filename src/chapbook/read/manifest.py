@@ -188,6 +188,21 @@ def _metadata(reader: Reader, values: dict[str, Any]) -> Metadata | None:
     return Metadata(**plain)
 
 
+# Each named page size's width and height in mm.
+PAGE_SIZES_MM = {"A4": (210.0, 297.0), "A5": (148.0, 210.0), "A6": (105.0, 148.0),
+                 "B5": (176.0, 250.0), "letter": (215.9, 279.4), "legal": (215.9, 355.6)}
+
+
+def page_size_mm(size: str) -> tuple[float, float]:
+    """The width and height in mm of a manifest's (checked) page size."""
+    if size in PAGE_SIZES_MM:
+        return PAGE_SIZES_MM[size]
+    custom = _CUSTOM_SIZE.match(size)
+    if custom is None:
+        return PAGE_SIZES_MM["A5"]
+    return float(custom[1]) * _MM[custom[2]], float(custom[3]) * _MM[custom[4]]
+
+
 def _page_size(reader: Reader, values: dict[str, Any]) -> str:
     raw = values.get("page_size") or "A5"
     if raw.lower() in PAGE_SIZES:
