@@ -16,6 +16,7 @@ from pathlib import Path
 from lxml import html as lxml_html
 
 from chapbook.diagnostics import Diagnostics
+from chapbook.languages import direction
 from chapbook.model.book import Book
 from chapbook.model.pages import Layouts
 from chapbook.options import BuildOptions
@@ -113,6 +114,7 @@ def build_docx(book: Book, options: BuildOptions, diagnostics: Diagnostics,
     properties = {
         "title": plain(meta.title), "subtitle": plain(meta.subtitle), "author": meta.author,
         "date": meta.date, "lang": meta.language, "description": meta.description,
+        "dir": direction(meta.language),  # Word's right-to-left paragraphs for Arabic, Hebrew
         "subject": ", ".join(meta.subjects), "keywords": ", ".join(meta.keywords),
         CHAPTER_LEVEL_PROPERTY: "2" if has_parts else "1",
         CHAPTERS_PROPERTY: str(len(book.chapters)),
