@@ -80,7 +80,7 @@ def test_toc_page_numbers_are_the_real_start_pages(pdf: PdfReader, pages: list[s
     for chapter in book.chapters:
         start = chapter_start(pages, chapter.number, chapter.title)
         last_words = chapter.title.split()[-1]
-        match = re.search(re.escape(last_words) + r"[ .]*?(\d+)\s*$", toc_text, re.M)
+        match = re.search(re.escape(last_words) + r"[\s.]*?(\d+)\s*$", toc_text, re.M)
         assert match, f"no TOC line for {chapter.title}"
         assert int(match.group(1)) == start, chapter.title
 

@@ -57,6 +57,20 @@ class _Unknown(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return self.digits
 
+    def __bool__(self) -> bool:  # templates write page numbers `{% if pages %}`
+        return True
+
+
+class _Padded(dict[str, str]):
+    """The real page numbers, each as wide as the stand-ins: figure spaces before it (as wide
+    as a digit in the contents' face, whose digits are all one width), so the contents break
+    exactly as they did with the stand-ins. WeasyPrint's line breaking is not monotonic in a
+    leader's width: a narrower number once wrapped a title that "888" left on one line."""
+
+    def __init__(self, pages: dict[str, int], digits: int) -> None:
+        super().__init__({anchor: str(page).rjust(digits, "\u2007")
+                          for anchor, page in pages.items()})
+
 
 def _starting_at(page: int) -> str:
     """A document whose first page is number `page`: on the left if that number is even (a
@@ -169,7 +183,8 @@ class _Pagination:
         self.known = known or {}  # pages from an earlier pass, for references to pages
         self.typesetter = Typesetter(book, diagnostics, edition.sheets)
         with blame(book.manifest.path, "laying out the front matter"):
-            self.front = self.render(1, sections=("front",), pages=_Unknown(book))
+            self.stand_ins = _Unknown(book)
+            self.front = self.render(1, sections=("front",), pages=self.stand_ins)
         self.blank = self.typesetter.render(render_book_html(book, sections=()),
                                             extra_css=NO_MARGIN_BOXES).pages[0]
         self.pages: dict[str, int] = {}
@@ -230,14 +245,15 @@ class _Pagination:
         must open on a recto."""
         length = len(self.front.pages)
         with blame(self.book.manifest.path, "laying out the front matter"):
-            self.front = self.render(1, sections=("front",), pages=self.pages)
+            self.front = self.render(1, sections=("front",),
+                                     pages=_Padded(self.pages, len(self.stand_ins.digits)))
         if len(self.front.pages) > length:  # the real numbers are wider than the stand-ins
             raise BookError("the contents came out longer once page numbers were set",
                             hint="report this with the book; a shorter chapter title "
                                  "avoids it")
         self.pages.update(anchor_pages(self.front, 1))
         self.starts[:0] = element_starts(self.front, 1, ids.FRONT_DOCUMENTS, re.compile("^$"))
-        # narrower real numbers may shorten the contents: blank pages keep the body's numbers
+        # (should the contents still come out shorter, blank pages keep the body's numbers)
         blanks = _next_recto(length + 1) - 1 - len(self.front.pages)
         return [*self.front.pages, *[self.blank] * blanks]
 
