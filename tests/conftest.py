@@ -31,12 +31,13 @@ def build(manifest: Path, out: Path, *formats: str) -> int:
 
 
 @contextlib.contextmanager
-def running_preview(book: Path) -> Iterator[tuple[str, list[str]]]:
-    """A real `chapbook serve` of a copy of tests/roots/edge at `book`, on a free port: its URL
-    and the lines it has said; stopped on leaving."""
+def running_preview(book: Path, source: Path = ROOTS / "edge"
+                    ) -> Iterator[tuple[str, list[str]]]:
+    """A real `chapbook serve` of a copy of `source` (tests/roots/edge) at `book`, on a free
+    port: its URL and the lines it has said; stopped on leaving."""
     from chapbook.serve import serve
 
-    shutil.copytree(ROOTS / "edge", book)
+    shutil.copytree(source, book)
     stop = threading.Event()
     said: list[str] = []
     thread = threading.Thread(target=serve, args=(book / "book.yml", 0, stop, said.append),

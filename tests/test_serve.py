@@ -4,11 +4,13 @@ broken save shows its error in the page and the server keeps going."""
 from __future__ import annotations
 
 import shutil
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import running_preview
+from .conftest import BUNDLED, running_preview
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium")
@@ -50,3 +52,33 @@ def test_editing_an_essay_updates_the_open_page(preview) -> None:
         finally:
             browser.close()
     assert any("rebuilt after" in line for line in said)
+
+
+def test_a_saved_essay_shows_in_the_page_of_the_bundled_book(
+        tmp_path: Path, record_property: pytest.RecordProperty) -> None:
+    """Saving an essay of the bundled book reloads the open page with the new text. The time
+    from the save to the new text in the page is reported (the junit property
+    `save_to_page_s`, and on stderr with `pytest -s`), not asserted: bench/RESULTS.md keeps it."""
+    from playwright.sync_api import sync_playwright
+
+    with running_preview(tmp_path / "book", BUNDLED.parent) as (url, _), \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            essay = tmp_path / "book" / "essays" / "defence-political-dialogue.md"
+            times = []
+            for attempt in range(3):
+                sentence = f"A sentence saved while the page was open, take {attempt}."
+                saved = time.perf_counter()
+                essay.write_text(essay.read_text("utf-8") + f"\n{sentence}\n", "utf-8")
+                page.wait_for_function(f"document.body.innerText.includes({sentence!r})",
+                                       timeout=30_000)
+                times.append(time.perf_counter() - saved)
+        finally:
+            browser.close()
+    record_property("save_to_page_s", round(min(times), 2))
+    print(f"save to page: {', '.join(f'{t:.2f}' for t in times)} s", file=sys.stderr)

@@ -11,11 +11,12 @@ import yaml
 
 from chapbook.errors import BookError, BookErrors
 from chapbook.read.manifest import load_manifest
+from chapbook.schema import compose_bounded
 
 
 def _last_chapters_list(text: str, path: Path) -> yaml.SequenceNode:
     """The `chapters:` list new chapters go into: the book's own, or its last part's."""
-    root = yaml.compose(text)
+    root = compose_bounded(text)
     def value(node: yaml.Node | None, key: str) -> yaml.Node | None:
         if isinstance(node, yaml.MappingNode):
             for name, item in node.value:

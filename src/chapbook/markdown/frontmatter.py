@@ -21,7 +21,7 @@ import yaml
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.model.essay import Contributor, FrontMatter
-from chapbook.schema import MAX_TEXT_VALUE, BoundedLoader, value_trouble
+from chapbook.schema import MAX_TEXT_VALUE, compose_bounded, value_trouble
 
 _BLOCK = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 KEYS = ("title", "subtitle", "authors", "abstract")
@@ -78,7 +78,7 @@ def split_front_matter(text: str, path: Path,
     lines = match.group(0).count("\n") + (0 if match.group(0).endswith("\n") else 1)
     blanked = "\n" * match.group(0).count("\n") + text[match.end():]
     try:
-        node = yaml.compose(block, Loader=BoundedLoader)
+        node = compose_bounded(block)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
