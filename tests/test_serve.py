@@ -7,6 +7,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,13 @@ from .conftest import BUNDLED, running_preview
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium")
+
+
+def _chromium(playwright: Any) -> Any:
+    """Debian's Chromium, headless, quiet (no network of its own)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"])
 
 
 @pytest.fixture
@@ -28,9 +36,7 @@ def test_editing_an_essay_updates_the_open_page(preview) -> None:
     book, url, said = preview
     essay = book / "essays" / "repeats.md"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = _chromium(playwright)
         try:
             page = browser.new_page()
             page.goto(url)
@@ -63,9 +69,7 @@ def test_a_saved_essay_shows_in_the_page_of_the_bundled_book(
 
     with running_preview(tmp_path / "book", BUNDLED.parent) as (url, _), \
             sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = _chromium(playwright)
         try:
             page = browser.new_page()
             page.goto(url)
