@@ -82,8 +82,9 @@ check: $(READY) $(NODE_TOOLS) $(OUT)/.all-$(SLUG)
 
 # make check on a long generated book of the kind users bring (tools/long_book.py).
 LONG_BOOK := $(OUT)/long-book
+LONG_CHAPTERS ?= 60
 check-long: $(READY)
-	$(BIN)/python tools/long_book.py $(LONG_BOOK)/source 60
+	$(BIN)/python tools/long_book.py $(LONG_BOOK)/source $(LONG_CHAPTERS)
 	$(MAKE) check BOOK=$(LONG_BOOK)/source/book.yml OUT=$(LONG_BOOK)/out
 
 # Benchmark against raw WeasyPrint and pandoc (BENCH_SIZES=5,200,1000 for the largest book).

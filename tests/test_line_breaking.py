@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT, run_cli
-from .lines import body_lines, hyphen_ladders, justified_lines, loose_lines, short_last_fragments
+from .lines import (
+    Line,
+    body_lines,
+    hyphen_ladders,
+    justified_lines,
+    loose_lines,
+    short_last_fragments,
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,22 +44,29 @@ def pdf(request: pytest.FixtureRequest, built: Callable[[str], tuple[Path, str]]
     return next(p for p in out.glob("*.pdf") if not p.stem.endswith(("-booklet", "-print")))
 
 
-def test_justified_lines_are_measured(pdf: Path) -> None:
+@pytest.fixture(scope="module")
+def lines(pdf: Path) -> list[list[Line]]:
+    """The book's body lines, read once (pdfplumber takes seconds on a long book)."""
+    return body_lines(pdf)
+
+
+def test_justified_lines_are_measured(lines: list[list[Line]]) -> None:
     """The measure finds the book's running text (else the checks below would pass on
     nothing)."""
-    assert len(justified_lines(body_lines(pdf))) > 50
+    assert len(justified_lines(lines)) > 50
 
 
-def test_no_justified_line_has_word_spaces_over_08_em(pdf: Path) -> None:
-    loose = loose_lines(body_lines(pdf), limit_em=0.8)
+def test_no_justified_line_has_word_spaces_over_08_em(lines: list[list[Line]]) -> None:
+    loose = loose_lines(lines, limit_em=0.8)
     assert not loose, [(line.page, round(line.word_space, 2), line.text) for line in loose]
 
 
-def test_no_more_than_two_hyphenated_lines_in_a_row(pdf: Path) -> None:
-    ladders = hyphen_ladders(body_lines(pdf), longest=2)
+def test_no_more_than_two_hyphenated_lines_in_a_row(lines: list[list[Line]]) -> None:
+    ladders = hyphen_ladders(lines, longest=2)
     assert not ladders, [(run[0].page, [line.words[-1] for line in run]) for run in ladders]
 
 
-def test_no_paragraph_ends_in_a_hyphenated_fragment_under_five_letters(pdf: Path) -> None:
-    short = short_last_fragments(body_lines(pdf), shortest=5)
+def test_no_paragraph_ends_in_a_hyphenated_fragment_under_five_letters(
+        lines: list[list[Line]]) -> None:
+    short = short_last_fragments(lines, shortest=5)
     assert not short, [(line.page, line.text) for line in short]
