@@ -155,27 +155,42 @@ def _ends_in_a_hyphen(line: Any, auto_only: bool = False) -> bool:
 MIN_LAST_FRAGMENT = 5
 
 
-def _leaves_a_short_last_line(original: Any, line: Any, resume_at: Any, context: Any,
-                              linebox: Any, position_y: float, bottom_space: float,
-                              containing_block: Any, *rest: Any) -> bool:
-    """Whether the line after this hyphenated one would end the paragraph holding nothing but
-    the rest of the word, under MIN_LAST_FRAGMENT letters. The next line is laid out to see,
-    with nothing it places kept."""
-    if resume_at is None:
-        return False
+def _next_line(original: Any, line: Any, resume_at: Any, context: Any, linebox: Any,
+               position_y: float, bottom_space: float, containing_block: Any, *rest: Any,
+               held: bool = False) -> tuple[Any, Any]:
+    """The line after this one, laid out to see it (its hyphens held if `held`), with nothing it
+    places kept."""
     indent, linebox.text_indent = linebox.text_indent, 0  # the next line has none
     shapes = list(context.excluded_shapes)
+    was_held, _hyphens_held[0] = _hyphens_held[0], held
     try:
-        after, after_resume = original(context, linebox, position_y + line.height,
-                                       bottom_space, resume_at, containing_block, [], [], *rest)
+        return original(context, linebox, position_y + line.height, bottom_space, resume_at,  # type: ignore[no-any-return]
+                        containing_block, [], [], *rest)
     finally:
+        _hyphens_held[0] = was_held
         linebox.text_indent = indent
         context.excluded_shapes = shapes
+
+
+def _leaves_a_short_last_line(original: Any, line: Any, resume_at: Any, *laying: Any) -> bool:
+    """Whether the line after this hyphenated one would end the paragraph holding nothing but
+    the rest of the word, under MIN_LAST_FRAGMENT letters."""
+    if resume_at is None:
+        return False
+    after, after_resume = _next_line(original, line, resume_at, *laying)
     if after is None or after_resume is not None:
         return False
     text = "".join(box.text for box in after.descendants()
                    if isinstance(box, boxes.TextBox)).strip()
     return " " not in text and sum(c.isalpha() for c in text) < MIN_LAST_FRAGMENT
+
+
+def _leaves_a_loose_line(original: Any, line: Any, resume_at: Any, *laying: Any) -> bool:
+    """Whether the line after this one, which may not hyphenate (this one would be the last
+    hyphenated line a run allows), would come out loose."""
+    if resume_at is None:
+        return False
+    return _is_loose(*_next_line(original, line, resume_at, *laying, held=True))
 
 
 def _line_layout(original: Any) -> Any:
@@ -191,7 +206,8 @@ def _line_layout(original: Any) -> Any:
       MIN_LAST_FRAGMENT letters.
     - WeasyPrint breaks lines greedily and only ever stretches word spaces: a justified line
       that comes out loose is laid out again, allowed to shrink its spaces a little to take
-      more of the text (_tighter).
+      more of the text (_tighter); and the second hyphenated line of a run is broken between
+      words instead when the line after it, which may not hyphenate, would come out loose.
     (Both worth sending upstream.)"""
     def get_next_linebox(context: Any, linebox: Any, position_y: float, bottom_space: float,
                          skip_stack: Any, containing_block: Any, absolute_boxes: list[Any],
@@ -204,15 +220,26 @@ def _line_layout(original: Any) -> Any:
             placed = (len(absolute_boxes), len(fixed_boxes), len(context.excluded_shapes))
             line, resume_at = original(context, linebox, position_y, bottom_space, skip_stack,
                                        containing_block, absolute_boxes, fixed_boxes, *rest)
-            if not _hyphens_held[0] and _ends_in_a_hyphen(line, auto_only=True) and \
-                    _leaves_a_short_last_line(original, line, resume_at, context, linebox,
-                                              position_y, bottom_space, containing_block,
-                                              *rest):
+            laying = (context, linebox, position_y, bottom_space, containing_block, *rest)
+            hyphenated = not _hyphens_held[0] and _ends_in_a_hyphen(line, auto_only=True)
+            short = hyphenated and _leaves_a_short_last_line(original, line, resume_at, *laying)
+            ahead = hyphenated and not short and before == MAX_HYPHENATED_LINES - 1 and \
+                _leaves_a_loose_line(original, line, resume_at, *laying)
+            if short or ahead:
+                # the word goes down whole: no short last line, or the next line may hyphenate
                 del absolute_boxes[placed[0]:], fixed_boxes[placed[1]:]
-                _hyphens_held[0] = True  # the word goes down whole
-                line, resume_at = original(context, linebox, position_y, bottom_space,
-                                           skip_stack, containing_block, absolute_boxes,
-                                           fixed_boxes, *rest)
+                _hyphens_held[0] = True
+                whole, whole_resume = original(context, linebox, position_y, bottom_space,
+                                               skip_stack, containing_block, absolute_boxes,
+                                               fixed_boxes, *rest)
+                if ahead and _is_loose(whole, whole_resume) and not _is_loose(line, resume_at):
+                    # this line would come out loose instead: the hyphen stands
+                    del absolute_boxes[placed[0]:], fixed_boxes[placed[1]:]
+                    _hyphens_held[0] = False
+                    whole, whole_resume = original(context, linebox, position_y,
+                                                   bottom_space, skip_stack, containing_block,
+                                                   absolute_boxes, fixed_boxes, *rest)
+                line, resume_at = whole, whole_resume
             if placed == (len(absolute_boxes), len(fixed_boxes),
                           len(context.excluded_shapes)) and _is_loose(line, resume_at):
                 line, resume_at = _tighter(original, line, resume_at, context, linebox,
