@@ -16,13 +16,13 @@ from typing import Any
 
 import yaml
 from lxml import etree
-from PIL import Image, UnidentifiedImageError
 
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.importing import pandoc_ast
 from chapbook.importing.manifest_entries import add_chapters
 from chapbook.importing.pandoc_ast import Essay, Findings, Node
+from chapbook.markdown.rawhtml import RASTER_FORMATS, raster_problem
 from chapbook.pandoc import CHAPTER_LEVEL_PROPERTY, CHAPTERS_PROPERTY, pandoc
 from chapbook.read.manifest import load_manifest, slugify
 
@@ -30,10 +30,7 @@ from chapbook.read.manifest import load_manifest, slugify
 MAX_DOCX_BYTES = 100 * 1024 * 1024
 MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
 MAX_ENTRIES = 20_000
-MAX_IMAGE_PIXELS = 100_000_000
 CHANGE_MODES = ("refuse", "accept", "reject")
-# The raster and vector formats an essay's image may be (what the editions can carry).
-IMAGE_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp"}
 
 
 def _checked_document(path: Path) -> None:
@@ -140,25 +137,22 @@ def _chapters(blocks: list[Node], level: int, count: int, found: Findings) -> li
 
 def _place_images(essay: Essay, images: list[Node], slug: str, folder: Path, media: Path,
                   path: Path, diagnostics: Diagnostics) -> list[tuple[Path, Path]]:
-    """Where each of the essay's images goes, checked (a real image, not too large): into
-    `folder`/figures as <slug>-<n>.<ext>, the essay pointed at it; an image that is not one an
-    edition can carry is left out with a warning. Returns (extracted file, target) pairs."""
+    """Where each of the essay's images goes, checked as an essay's images are (a real PNG,
+    JPEG, GIF or WebP picture, not too large): into `folder`/figures as <slug>-<n>.<ext>, the
+    essay pointed at it; any other is left out with a warning. Returns (extracted file, target)
+    pairs."""
     placed = []
     for number, image in enumerate(images, 1):
         source = Path(image["c"][2][0])
-        try:
-            inside = source.resolve().is_relative_to(media.resolve())
-            with Image.open(source) as picture:
-                kind, pixels = picture.format, picture.width * picture.height
-        except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
-            inside, kind, pixels = False, None, 0
-        if not inside or kind not in IMAGE_FORMATS or pixels > MAX_IMAGE_PIXELS:
+        suffix = source.suffix.lower()
+        if not source.resolve().is_relative_to(media.resolve()) or \
+                suffix not in RASTER_FORMATS or raster_problem(source):
             diagnostics.warn("import-image", f"image {number} of '{essay.title}' is not a PNG, "
                              "JPEG, GIF or WebP picture an edition can carry; it is left out",
                              path)
             image["t"], image["c"] = "Str", ""
             continue
-        target = folder / "figures" / f"{slug}-{number}{IMAGE_FORMATS[kind]}"
+        target = folder / "figures" / f"{slug}-{number}{suffix}"
         if target.exists():
             raise BookError("an image of this name is already in the book's folder", target,
                             hint="remove or rename it, or the essay it belongs to")
@@ -193,7 +187,7 @@ def import_documents(documents: list[Path], manifest_path: Path, diagnostics: Di
     chapters = manifest.chapters
     folder = chapters[0].source.parent if chapters else manifest.root / "essays"
     taken = {spec.source.resolve() for spec in chapters}
-    planned: list[tuple[Path, str, list[tuple[Path, Path]], list[Node]]] = []
+    planned: list[tuple[Path, str, list[tuple[Path, Path]]]] = []
     with tempfile.TemporaryDirectory(prefix="chapbook-import-") as scratch:
         for number, document in enumerate(documents):
             _checked_document(document)
@@ -228,7 +222,7 @@ def import_documents(documents: list[Path], manifest_path: Path, diagnostics: Di
                 images = _images_of(essay.blocks, found)
                 placed = _place_images(essay, images, target.stem, folder, media, document,
                                        diagnostics)
-                planned.append((target, _markdown(essay, document), placed, images))
+                planned.append((target, _markdown(essay, document), placed))
         written = _write(planned)
     if add:
         root = manifest.root.resolve()
@@ -249,11 +243,11 @@ def _images_of(blocks: list[Node], found: Findings) -> list[Node]:
     return inside
 
 
-def _write(planned: list[tuple[Path, str, list[tuple[Path, Path]], list[Node]]]) -> list[Path]:
+def _write(planned: list[tuple[Path, str, list[tuple[Path, Path]]]]) -> list[Path]:
     """Write the essays and copy their images (an image without alt text is `chapbook
     check`'s warning, at its line, once the import is done)."""
     written = []
-    for target, markdown, placed, _images in planned:
+    for target, markdown, placed in planned:
         for source, image_target in placed:
             image_target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, image_target)

@@ -194,7 +194,7 @@ def _leaves_a_loose_line(original: Any, line: Any, resume_at: Any, *laying: Any)
 
 
 def _line_layout(original: Any) -> Any:
-    """Two mends to WeasyPrint's line layout, one line at a time:
+    """Mends to WeasyPrint's line layout, one line at a time:
     - WeasyPrint lays a line's boxes out left to right from the indent and then moves a
       right-to-left line to the right edge, so the first line's `text-indent` lands at its end
       (the left) and an Arabic paragraph reads as not indented. Such a line is moved back by the
@@ -208,18 +208,24 @@ def _line_layout(original: Any) -> Any:
       that comes out loose is laid out again, allowed to shrink its spaces a little to take
       more of the text (_tighter); and the second hyphenated line of a run is broken between
       words instead when the line after it, which may not hyphenate, would come out loose.
-    (Both worth sending upstream.)"""
+    (All worth sending upstream.)"""
     def get_next_linebox(context: Any, linebox: Any, position_y: float, bottom_space: float,
                          skip_stack: Any, containing_block: Any, absolute_boxes: list[Any],
                          fixed_boxes: list[Any], *rest: Any) -> Any:
         indent = linebox.text_indent
         runs = _hyphen_runs.setdefault(linebox, {})
         before = runs.get(repr(skip_stack), 0) if skip_stack is not None else 0
-        _hyphens_held[0] = before >= MAX_HYPHENATED_LINES
+        placed = (len(absolute_boxes), len(fixed_boxes), len(context.excluded_shapes))
+
+        def lay(held: bool) -> tuple[Any, Any]:
+            """The line laid out (again: what an earlier try placed is taken back)."""
+            del absolute_boxes[placed[0]:], fixed_boxes[placed[1]:]
+            _hyphens_held[0] = held
+            return original(context, linebox, position_y, bottom_space,  # type: ignore[no-any-return]
+                            skip_stack, containing_block, absolute_boxes, fixed_boxes, *rest)
+
         try:
-            placed = (len(absolute_boxes), len(fixed_boxes), len(context.excluded_shapes))
-            line, resume_at = original(context, linebox, position_y, bottom_space, skip_stack,
-                                       containing_block, absolute_boxes, fixed_boxes, *rest)
+            line, resume_at = lay(before >= MAX_HYPHENATED_LINES)
             laying = (context, linebox, position_y, bottom_space, containing_block, *rest)
             hyphenated = not _hyphens_held[0] and _ends_in_a_hyphen(line, auto_only=True)
             short = hyphenated and _leaves_a_short_last_line(original, line, resume_at, *laying)
@@ -227,18 +233,9 @@ def _line_layout(original: Any) -> Any:
                 _leaves_a_loose_line(original, line, resume_at, *laying)
             if short or ahead:
                 # the word goes down whole: no short last line, or the next line may hyphenate
-                del absolute_boxes[placed[0]:], fixed_boxes[placed[1]:]
-                _hyphens_held[0] = True
-                whole, whole_resume = original(context, linebox, position_y, bottom_space,
-                                               skip_stack, containing_block, absolute_boxes,
-                                               fixed_boxes, *rest)
+                whole, whole_resume = lay(held=True)
                 if ahead and _is_loose(whole, whole_resume) and not _is_loose(line, resume_at):
-                    # this line would come out loose instead: the hyphen stands
-                    del absolute_boxes[placed[0]:], fixed_boxes[placed[1]:]
-                    _hyphens_held[0] = False
-                    whole, whole_resume = original(context, linebox, position_y,
-                                                   bottom_space, skip_stack, containing_block,
-                                                   absolute_boxes, fixed_boxes, *rest)
+                    whole, whole_resume = lay(held=False)  # this one would be loose: keep it
                 line, resume_at = whole, whole_resume
             if placed == (len(absolute_boxes), len(fixed_boxes),
                           len(context.excluded_shapes)) and _is_loose(line, resume_at):

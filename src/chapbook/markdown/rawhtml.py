@@ -110,7 +110,7 @@ def resolve_image(src: str, essay: Path, root: Path) -> tuple[str | None, str]:
     if target.stat().st_size > MAX_IMAGE_BYTES:
         return None, (f"the file is larger than {MAX_IMAGE_BYTES // 1024 // 1024} MB; save a "
                       "smaller one (300 dpi at the printed size is enough)")
-    problem = _raster_problem(target)
+    problem = raster_problem(target)
     if problem:
         return None, problem
     if target.suffix.lower() == ".svg":
@@ -123,15 +123,15 @@ def resolve_image(src: str, essay: Path, root: Path) -> tuple[str | None, str]:
 # The format each raster suffix promises, as Pillow names it. An image whose content is
 # another format, or damaged, would be declared with a media type its content belies (EPUBCheck
 # OPF-029, PKG-021); one of more than MAX_IMAGE_PIXELS is a decompression bomb.
-_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}
+RASTER_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}
 MAX_IMAGE_PIXELS = 100_000_000
 
 
-def _raster_problem(path: Path) -> str | None:
+def raster_problem(path: Path) -> str | None:
     """Why a raster image cannot be used, read from its content (not its name), or None."""
     from PIL import Image
 
-    expected = _FORMATS.get(path.suffix.lower())
+    expected = RASTER_FORMATS.get(path.suffix.lower())
     if expected is None:  # SVG: parsed and checked whole
         return None
     try:
