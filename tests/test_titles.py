@@ -106,6 +106,66 @@ def test_leaders_have_three_dots_or_more(contents_lines: list[list[dict]]) -> No
     assert not short
 
 
+ARABIC_LONGEST = ("معاهدة النهر كما نظر فيها الوزراء مرة أخرى من كل دولة على ضفافه في فصل "
+                  "الربيع")
+
+
+@pytest.fixture(scope="module")
+def arabic_contents(tmp_path_factory: pytest.TempPathFactory) -> list[list[dict]]:
+    """The contents lines of the same book in Arabic, right to left (the title on the right,
+    the leader and the page number on its left), as pdfplumber's characters, left to right:
+    each line's characters within a few points of one baseline (the title's face sits a little
+    lower than the leader's)."""
+    folder = tmp_path_factory.mktemp("titles-ar")
+    (folder / "essays").mkdir()
+    titles = [ARABIC_LONGEST.rsplit(" ", cut)[0] + "."
+              for cut in range(ARABIC_LONGEST.count(" ") - 1, -1, -1)]
+    for number, title in enumerate(titles, 1):
+        (folder / "essays" / f"{number:02d}.md").write_text(
+            f"# {title}\n\nفقرة من الفصل لا تقول إلا القليل.\n", "utf-8")
+    (folder / "book.yml").write_text(
+        "slug: leaders-ar\nmetadata:\n  title: نقاط القيادة\n  author: مكتب الاختبار\n"
+        "  language: ar\n  identifier: urn:uuid:0c6f1d2a-8e4b-4c3d-9f7a-5b1e2d3c4a62\n"
+        "  date: '2026-12-01'\npage_size: A5\nopeners: any\nback_matter: []\n"
+        "front_matter: [title, contents]\nchapters:\n"
+        + "".join(f"  - file: essays/{n:02d}.md\n" for n in range(1, len(titles) + 1)),
+        "utf-8")
+    result = run_cli("build", "pdf", "--book", str(folder / "book.yml"), "--out",
+                     str(folder / "out"))
+    assert result.returncode == 0, result.stderr
+    lines: list[list[dict]] = []
+    with pdfplumber.open(folder / "out" / "leaders-ar.pdf") as document:
+        for page in document.pages[:4]:
+            for char in sorted(page.chars, key=lambda c: c["bottom"]):
+                if lines and lines[-1][0]["page_number"] == char["page_number"] \
+                        and abs(lines[-1][-1]["bottom"] - char["bottom"]) < 5:
+                    lines[-1].append(char)
+                else:
+                    lines.append([char])
+    return [sorted(line, key=lambda c: c["x0"]) for line in lines
+            if any(abs(c["size"] - CONTENTS_SIZE) < 0.2 and c["text"].isdigit() for c in line)]
+
+
+def test_right_to_left_leaders_keep_clear_of_the_title_and_have_three_dots(
+        arabic_contents: list[list[dict]]) -> None:
+    """Mirrored: the leader's dots (the contents' size) left of the title, at least three,
+    the last a quarter of an em or more from the title's first character (its full stop)."""
+    assert len(arabic_contents) >= ARABIC_LONGEST.count(" ")
+    wrong = []
+    for line in arabic_contents:
+        title = [c for c in line if c["text"].strip() and not c["text"].isdigit()
+                 and not (c["text"] == "." and abs(c["size"] - CONTENTS_SIZE) < 0.2)]
+        if not title:
+            continue  # a wrapped title's leader line: its title is on the line above
+        start = min(c["x0"] for c in title)
+        dots = [c for c in line if c["text"] == "." and abs(c["size"] - CONTENTS_SIZE) < 0.2
+                and c["x1"] <= start]
+        gap = (start - max(c["x1"] for c in dots)) / CONTENTS_SIZE if dots else 0.0
+        if len(dots) < 3 or gap < MIN_GAP_EM:
+            wrong.append(("".join(c["text"] for c in title), len(dots), round(gap, 2)))
+    assert not wrong
+
+
 def display_blocks(pdf: Path) -> list[list[str]]:
     """Each page's runs of lines in display type, one run per size: its lines' words."""
     blocks = []

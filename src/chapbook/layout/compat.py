@@ -433,28 +433,38 @@ def _leaders(original: Any) -> Any:
     . . .") and, on a full line, one dot may be all there is. The box holding the leader (the
     contents' ::after) reserves room for three dots with its left padding, so a title that
     leaves less wraps; here the grid is carried on into that padding, to LEADER_GAP_EM from the
-    title. (Worth sending upstream as a minimum leader length.)"""
+    title. Right to left, all of it mirrored: the room is the right padding, and dots set within
+    LEADER_GAP_EM of the title are taken away. (Worth sending upstream as a minimum leader
+    length.)"""
     def handle_leader(context: Any, line: Any, containing_block: Any) -> None:
         leader, holder = _leader_and_its_box(line)
         pattern = leader.children[0] if leader is not None and leader.children else None
         original(context, line, containing_block)
         if pattern is None:
             return
-        if line.style["direction"] == "rtl":  # the title on the right: dots clear of it
+        step = pattern.width
+        if line.style["direction"] == "rtl":  # mirrored: the title on the right, its room too
             inside = {id(box) for box in holder.descendants()}
             title = [box.position_x for box in line.descendants()
                      if isinstance(box, boxes.TextBox) and id(box) not in inside
                      and box.text.strip()]
-            if title:
-                end = min(title) - LEADER_GAP_EM * holder.style["font_size"]
-                leader.children = tuple(dot for dot in leader.children
-                                        if dot.position_x + dot.width <= end)
+            if not title:
+                return
+            end = min(title) - LEADER_GAP_EM * holder.style["font_size"]
+            kept = [dot for dot in leader.children if dot.position_x + dot.width <= end]
+            x = max(dot.position_x for dot in kept) + step if kept else leader.position_x
+            while holder.padding_right and x + step <= end:
+                dot = pattern.copy()
+                dot.position_x = x
+                dot.position_y = pattern.position_y
+                kept.append(dot)
+                x += step
+            leader.children = tuple(kept)
             return
         if not holder.padding_left:
             return
         # the grid's next step left of the leftmost dot set; with none, its last step that
         # ends before what follows the leader (the page number)
-        step = pattern.width
         if leader.children:
             x = min(dot.position_x for dot in leader.children) - step
         else:
