@@ -117,6 +117,22 @@ def justified_lines(pages: list[list[Line]]) -> list[Line]:
     return found
 
 
+def outside_the_measure(pages: list[list[Line]], tolerance: float = 1.0) -> list[Line]:
+    """Lines that start left of their page's text block or end right of it. The block's edges
+    are the most common left and right edges of the lines on the pages of its side (a recto's
+    margins are not a verso's): a line laid out for one page and set on the next at the wrong
+    side's margins shows here."""
+    edges = {}
+    for side in (0, 1):
+        lines = [line for page in pages for line in page if page and line.page % 2 == side]
+        if lines:
+            edges[side] = (Counter(round(line.left) for line in lines).most_common(1)[0][0],
+                           Counter(round(line.right) for line in lines).most_common(1)[0][0])
+    return [line for page in pages for line in page
+            if line.left < edges[line.page % 2][0] - tolerance
+            or line.right > edges[line.page % 2][1] + tolerance]
+
+
 def loose_lines(pages: list[list[Line]], limit_em: float = 0.8) -> list[Line]:
     return [line for line in justified_lines(pages) if line.word_space > limit_em]
 

@@ -20,6 +20,7 @@ from .lines import (
     hyphen_ladders,
     justified_lines,
     loose_lines,
+    outside_the_measure,
     short_last_fragments,
 )
 
@@ -56,6 +57,13 @@ def test_justified_lines_are_measured(lines: list[list[Line]]) -> None:
     assert len(justified_lines(lines)) > 50
 
 
+def test_every_line_is_set_within_the_text_block(lines: list[list[Line]]) -> None:
+    """No line starts left of its page's text block or ends right of it (a paragraph's lines
+    laid out on a recto once ran on the verso after it at the recto's margins)."""
+    outside = outside_the_measure(lines)
+    assert not outside, [(line.page, line.left, line.right, line.text) for line in outside]
+
+
 def test_no_justified_line_has_word_spaces_over_08_em(lines: list[list[Line]]) -> None:
     loose = loose_lines(lines, limit_em=0.8)
     assert not loose, [(line.page, round(line.word_space, 2), line.text) for line in loose]
@@ -70,3 +78,101 @@ def test_no_paragraph_ends_in_a_hyphenated_fragment_under_five_letters(
         lines: list[list[Line]]) -> None:
     short = short_last_fragments(lines, shortest=5)
     assert not short, [(line.page, line.text) for line in short]
+
+
+def test_a_line_is_set_another_way_when_the_next_would_come_out_loose(
+        tmp_path: Path) -> None:
+    """Two paragraphs of a generated book where greedy breaking filled a line one word too
+    full for the next ("… and sophisticated / weaponry …" left "global security. offers
+    significant military aid and sophisticated" at 0.83 em; "… military technology. /
+    Although …" at 0.82 em): judged by the next line, the line before is set another way."""
+    paragraphs = [
+        "It includes collaborative initiatives with various countries globally, including "
+        "influential regional entities. The exceptional intelligence capabilities of the "
+        "Islamic Nation play a significant role in providing insight to NATO operations, "
+        "thereby contributing to both regional and global security. offers significant "
+        "military aid and sophisticated weaponry to the Islamic Nation.[^1]",
+        "Moreover, the dialogue brings about an opportunity to familiarize other nations with "
+        "the specific security needs of Islamic nations, their key defense policies, and "
+        "advancements in military technology. Although the Islamic Nation is not a NATO "
+        "member, it has maintained a robust relationship with the organization since 1994 "
+        "when it joined the Mediterranean Dialogue. It cultivates a communicative environment "
+        "where defense objectives and concerns are discussed from a political standpoint, "
+        "enabling countries to form successful defense collaborations.[^2]",
+    ]
+    (tmp_path / "essays").mkdir()
+    (tmp_path / "essays" / "chapter.md").write_text(
+        f"# Cooperation\n\n## Section 2\n\n{paragraphs[0]}\n\n## Section 3\n\n{paragraphs[1]}"
+        "\n\n[^1]: A note.\n\n[^2]: Another note.\n", encoding="utf-8")
+    (tmp_path / "book.yml").write_text(
+        "slug: look-ahead\nmetadata:\n  title: Lines Judged by the Next\n"
+        "  author: The Long Desk\n  language: en-GB\n  identifier: urn:chapbook:look-ahead\n"
+        "  date: \"2026-12-03\"\n"
+        "chapters:\n  - file: essays/chapter.md\n", encoding="utf-8")
+    result = run_cli("build", "pdf", "--book", str(tmp_path / "book.yml"),
+                     "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    lines = body_lines(next((tmp_path / "out").glob("*.pdf")))
+    texts = " ".join(line.text for page in lines for line in page)
+    assert "sophisticated" in texts and "Although" in texts  # both paragraphs were measured
+    assert len(justified_lines(lines)) >= 10
+    loose = loose_lines(lines, limit_em=0.8)
+    assert not loose, [(line.page, round(line.word_space, 2), line.text) for line in loose]
+
+
+def test_a_paragraph_greedy_breaking_leaves_loose_is_broken_as_a_whole(
+        tmp_path: Path) -> None:
+    """Paragraphs of a generated 200-chapter book where no other way of setting one line
+    fixes the next ("… military relations and helps / coordinate elaborate defense and
+    counter-terrorism initiatives." at 1.10 em: sending "helps" down left its own line at
+    0.83 em), and two where a third hyphenated line in a row ended in a hyphen the author
+    typed ("Dia- / milit- / counter-", "acknowledg- / milit- / high-"): the paragraph's
+    breaks are planned as a whole (total fit), each set first after a heading and then
+    indented."""
+    paragraphs = [
+        "For instance, the ongoing Defense Political Dialogue between countries in the "
+        "Islamic Ummah strengthens their military relations and helps coordinate elaborate "
+        "defense and counter-terrorism initiatives. Moreover, the dialogue brings about an "
+        "opportunity to familiarize other nations with the specific security needs of "
+        "Islamic nations, their key defense policies, and advancements in military "
+        "technology. This cooperation can include a variety of activities, ranging from "
+        "joint military exercises, shared intelligence, the development of defense "
+        "technology, to coordinated military operations.[^1]",
+        "The Islamic Nation’s military cooperation extends beyond the United States. "
+        "Interwoven within this paradigm, cross-border military communications emerge as a "
+        "potent tool that can foster relations between countries, nurture an environment of "
+        "mutual trust, and assist in resolving security-based disputes. Defense Political "
+        "Dialogue involves extensive discussions between defense divisions of the nations "
+        "involved.[^1]",
+        "Among these alliances, the relationship with the North Atlantic Treaty Organization "
+        "(NATO) commands special attention. In recent times, Islamic nations have been "
+        "expanding their military alliances beyond their traditional allies. For instance, "
+        "the ongoing Defense Political Dialogue between countries in the Islamic Ummah "
+        "strengthens their military relations and helps coordinate elaborate defense and "
+        "counter-terrorism initiatives.[^1]",
+        "Nonetheless, this alliance has endured, bearing witness to the Islamic Nation’s "
+        "commitment to global diplomacy and an acknowledgment of the substantial part played "
+        "by NATO in the international military landscape. These political dialogues are "
+        "initiated through high-level meetings, conferences, or bilateral negotiations, "
+        "amongst others.[^1]",
+    ]
+    sections = "".join(f"## Section {number}\n\n{text}\n\nA filler paragraph.\n\n{text}\n\n"
+                       for number, text in enumerate(paragraphs, 1))
+    (tmp_path / "essays").mkdir()
+    (tmp_path / "essays" / "chapter.md").write_text(
+        f"# Cooperation\n\n{sections}[^1]: A note.\n", encoding="utf-8")
+    (tmp_path / "book.yml").write_text(
+        "slug: total-fit\nmetadata:\n  title: Paragraphs Broken as a Whole\n"
+        "  author: The Long Desk\n  language: en-GB\n  identifier: urn:chapbook:total-fit\n"
+        "  date: \"2026-12-03\"\n"
+        "chapters:\n  - file: essays/chapter.md\n", encoding="utf-8")
+    result = run_cli("build", "pdf", "--book", str(tmp_path / "book.yml"),
+                     "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    lines = body_lines(next((tmp_path / "out").glob("*.pdf")))
+    texts = " ".join(line.text for page in lines for line in page)
+    assert texts.count("amongst others.") == 2 and texts.count("nations involved.") == 2
+    loose = loose_lines(lines, limit_em=0.8)
+    assert not loose, [(line.page, round(line.word_space, 2), line.text) for line in loose]
+    ladders = hyphen_ladders(lines, longest=2)
+    assert not ladders, [(run[0].page, [line.words[-1] for line in run]) for run in ladders]

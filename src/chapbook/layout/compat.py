@@ -11,6 +11,7 @@ import re
 import sys
 import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
 from math import inf
 from typing import Any
 
@@ -154,43 +155,118 @@ def _ends_in_a_hyphen(line: Any, auto_only: bool = False) -> bool:
 # which a proofreader marks.
 MIN_LAST_FRAGMENT = 5
 
+# A justified line whose word spaces stretch past this (in ems, beyond the space itself, about
+# 0.29 em in Charis SIL) is loose: about 0.8 em from word to word, which a typesetter marks.
+LOOSE_STRETCH_EM = 0.5
+# How much a word space may shrink (in ems) for the line to take more of the text instead, as
+# TeX lets its spaces shrink by about a third.
+MAX_SHRINK_EM = 0.09
 
-def _next_line(original: Any, line: Any, resume_at: Any, context: Any, linebox: Any,
-               position_y: float, bottom_space: float, containing_block: Any, *rest: Any,
-               held: bool = False) -> tuple[Any, Any]:
-    """The line after this one, laid out to see it (its hyphens held if `held`), with nothing it
-    places kept."""
-    indent, linebox.text_indent = linebox.text_indent, 0  # the next line has none
-    shapes = list(context.excluded_shapes)
+# For each paragraph's line box, the next line, laid out ahead to judge the one before it, kept
+# for when WeasyPrint asks for it: (where it resumes, its top, the measure, whether its hyphens
+# are held) and the line with where the line after it resumes. Judging every line by the next
+# one then costs no second layout of it.
+_laid_ahead: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], Any, Any]] = \
+    weakref.WeakKeyDictionary()
+
+Laid = tuple[Any, Any]  # a line box (None past the paragraph's end) and where the next resumes
+
+
+def _laid(original: Any, context: Any, linebox: Any, position_y: float, bottom_space: float,
+          skip_stack: Any, containing_block: Any, absolute_boxes: list[Any],
+          fixed_boxes: list[Any], rest: tuple[Any, ...], *, held: bool, indent: float,
+          widen: float = 0.0) -> Laid:
+    """One line as WeasyPrint lays it out, with its hyphens held if `held` and the paragraph's
+    indent `indent`; with `widen`, in a measure that much wider (narrower if negative) and set
+    flush left, for the caller to justify."""
+    style = linebox.style
+    saved_indent, linebox.text_indent = linebox.text_indent, indent
     was_held, _hyphens_held[0] = _hyphens_held[0], held
+    align = style["text_align_all"]
+    if widen:
+        containing_block.width += widen
+        style["text_align_all"] = "start"
     try:
-        return original(context, linebox, position_y + line.height, bottom_space, resume_at,  # type: ignore[no-any-return]
-                        containing_block, [], [], *rest)
+        return original(context, linebox, position_y, bottom_space,  # type: ignore[no-any-return]
+                        skip_stack, containing_block, absolute_boxes, fixed_boxes, *rest)
     finally:
+        if widen:
+            containing_block.width -= widen
+            style["text_align_all"] = align
         _hyphens_held[0] = was_held
-        linebox.text_indent = indent
-        context.excluded_shapes = shapes
+        linebox.text_indent = saved_indent
 
 
-def _leaves_a_short_last_line(original: Any, line: Any, resume_at: Any, *laying: Any) -> bool:
-    """Whether the line after this hyphenated one would end the paragraph holding nothing but
-    the rest of the word, under MIN_LAST_FRAGMENT letters."""
-    if resume_at is None:
+def _spaces(line: Any) -> int:
+    return weasyprint.layout.inline.count_expandable_spaces(line)  # type: ignore[no-any-return]
+
+
+def _text_boxes(line: Any) -> list[Any]:
+    return [box for box in line.descendants() if isinstance(box, boxes.TextBox)]
+
+
+def _is_loose(line: Any, resume_at: Any) -> bool:
+    """A justified line, not a paragraph's last, left to right, with its spaces stretched past
+    LOOSE_STRETCH_EM."""
+    if line is None or resume_at is None or not _justifies(line):
         return False
-    after, after_resume = _next_line(original, line, resume_at, *laying)
-    if after is None or after_resume is not None:
+    stretched = [box.justification_spacing / box.style["font_size"]
+                 for box in _text_boxes(line) if box.style["font_size"]]
+    return bool(stretched) and max(stretched) > LOOSE_STRETCH_EM
+
+
+def _justifies(box: Any) -> bool:
+    """Whether the box's lines are justified, left to right (the only ones judged loose)."""
+    return box.style["text_align_all"] == "justify" and box.style["direction"] == "ltr"
+
+
+def _is_short_last(line: Any, resume_at: Any) -> bool:
+    """Whether the line ends the paragraph holding nothing but the end of a word, under
+    MIN_LAST_FRAGMENT letters."""
+    if line is None or resume_at is not None:
         return False
-    text = "".join(box.text for box in after.descendants()
-                   if isinstance(box, boxes.TextBox)).strip()
+    text = "".join(box.text for box in _text_boxes(line)).strip()
     return " " not in text and sum(c.isalpha() for c in text) < MIN_LAST_FRAGMENT
 
 
-def _leaves_a_loose_line(original: Any, line: Any, resume_at: Any, *laying: Any) -> bool:
-    """Whether the line after this one, which may not hyphenate (this one would be the last
-    hyphenated line a run allows), would come out loose."""
-    if resume_at is None:
-        return False
-    return _is_loose(*_next_line(original, line, resume_at, *laying, held=True))
+def _tighter(lay: Any, context: Any, line: Any) -> Laid | None:
+    """The line again, its measure widened by what its spaces may shrink and set flush left: if
+    it then takes more of the text and fits the measure with spaces shrunk by no more than
+    MAX_SHRINK_EM, it is justified to the measure with those tighter spaces (WeasyPrint's own
+    justification, given a negative amount); else None. `lay(widen)` lays the line out."""
+    size = line.style["font_size"]
+    measure = line.width  # a justified line fills the measure
+    wider, wider_resume = lay(_spaces(line) * MAX_SHRINK_EM * size)
+    spaces = _spaces(wider) if wider is not None else 0
+    if wider is None or wider_resume is None or not spaces or wider.width <= measure \
+            or wider.width - measure > spaces * MAX_SHRINK_EM * size:
+        return None
+    weasyprint.layout.inline.justify_line(context, wider, measure - wider.width)
+    return wider, wider_resume
+
+
+def _natural_width(line: Any) -> float:
+    """The line's width before justification stretched or shrank its spaces."""
+    return line.width - sum(  # type: ignore[no-any-return]
+        box.justification_spacing * _spaces(box) for box in _text_boxes(line))
+
+
+def _stretch_em(line: Any) -> float:
+    """How far the line's word spaces were stretched (shrunk if negative), in ems."""
+    return max((box.justification_spacing for box in _text_boxes(line)),  # type: ignore[no-any-return]
+               default=0.0) / line.style["font_size"]
+
+
+def _shorter(lay: Any, context: Any, line: Any) -> Laid | None:
+    """The line again with its last word, or the last piece of it, sent down to the next line,
+    justified to the measure; None if nothing would go down. `lay(widen)` lays the line out."""
+    measure, natural = line.width, _natural_width(line)
+    shorter, shorter_resume = lay(natural - measure - 1)  # a little narrower than its text
+    if shorter is None or shorter_resume is None or not _spaces(shorter) \
+            or shorter.width >= natural:
+        return None
+    weasyprint.layout.inline.justify_line(context, shorter, measure - shorter.width)
+    return shorter, shorter_resume
 
 
 def _line_layout(original: Any) -> Any:
@@ -201,13 +277,17 @@ def _line_layout(original: Any) -> Any:
       indent, which puts the gap at its start, on the right.
     - WeasyPrint hyphenates every line that can be: a 60-chapter book had runs of up to five
       lines ending in a hyphen (a ladder, which a typesetter marks). After two, the next line
-      is broken between words (CSS's hyphenate-limit-lines, which WeasyPrint lacks); nor is a
+      is broken between words (CSS's hyphenate-limit-lines, which WeasyPrint lacks; one that
+      ends in a hyphen the author typed is left to _total_fit); nor is a
       word hyphenated when its end would be all of the paragraph's last line and shorter than
       MIN_LAST_FRAGMENT letters.
     - WeasyPrint breaks lines greedily and only ever stretches word spaces: a justified line
       that comes out loose is laid out again, allowed to shrink its spaces a little to take
-      more of the text (_tighter); and the second hyphenated line of a run is broken between
-      words instead when the line after it, which may not hyphenate, would come out loose.
+      more of the text (_tighter). And each justified line is judged by the next one, laid out
+      ahead: when that one would come out loose, this one is set another way (its hyphenated
+      word sent down whole, its last word sent down, or more of the text taken in) if then
+      neither is loose. Greedy breaking's worst lines are those a word too long for the line
+      before them; a look-ahead of one line is the cheap part of a total-fit breaker's gain.
     (All worth sending upstream.)"""
     def get_next_linebox(context: Any, linebox: Any, position_y: float, bottom_space: float,
                          skip_stack: Any, containing_block: Any, absolute_boxes: list[Any],
@@ -215,93 +295,117 @@ def _line_layout(original: Any) -> Any:
         indent = linebox.text_indent
         runs = _hyphen_runs.setdefault(linebox, {})
         before = runs.get(repr(skip_stack), 0) if skip_stack is not None else 0
+        held = before >= MAX_HYPHENATED_LINES
         placed = (len(absolute_boxes), len(fixed_boxes), len(context.excluded_shapes))
 
-        def lay(held: bool) -> tuple[Any, Any]:
+        def untouched() -> bool:
+            """Whether the line placed nothing (no positioned box, no float): it may be laid out
+            again freely."""
+            return placed == (len(absolute_boxes), len(fixed_boxes),
+                              len(context.excluded_shapes))
+
+        def lay(held: bool, widen: float = 0.0) -> Laid:
             """The line laid out (again: what an earlier try placed is taken back)."""
             del absolute_boxes[placed[0]:], fixed_boxes[placed[1]:]
-            _hyphens_held[0] = held
-            return original(context, linebox, position_y, bottom_space,  # type: ignore[no-any-return]
-                            skip_stack, containing_block, absolute_boxes, fixed_boxes, *rest)
+            return _laid(original, context, linebox, position_y, bottom_space, skip_stack,
+                         containing_block, absolute_boxes, fixed_boxes, rest, held=held,
+                         indent=indent, widen=widen)
 
+        def ahead_key(line: Any, resume_at: Any) -> tuple[Any, ...]:
+            count = before + 1 if _ends_in_a_hyphen(line) else 0
+            return (repr(resume_at), line.position_y + line.height, containing_block.width,
+                    count >= MAX_HYPHENATED_LINES)
+
+        # the next line of each way of setting this one tried (each line kept, so no id is
+        # reused), and whether it placed nothing
+        following: dict[int, tuple[Any, Laid, bool]] = {}
+
+        def after(line: Any, resume_at: Any) -> Laid:
+            """The line after this one, laid out as WeasyPrint will ask for it (tightened if
+            loose), with nothing it places kept."""
+            if id(line) in following:
+                return following[id(line)][1]
+            _, top, _, held_next = ahead_key(line, resume_at)
+            shapes, absolutes, fixeds = list(context.excluded_shapes), [], []
+
+            def lay_next(widen: float = 0.0) -> Laid:
+                return _laid(original, context, linebox, top, bottom_space, resume_at,
+                             containing_block, absolutes, fixeds, (None, None),
+                             held=held_next, indent=0, widen=widen)
+            try:
+                laid = lay_next()
+                clean = not absolutes and not fixeds and \
+                    len(context.excluded_shapes) == len(shapes)
+                if clean and _is_loose(*laid):
+                    laid = _tighter(lay_next, context, laid[0]) or laid
+            finally:
+                context.excluded_shapes = shapes
+            following[id(line)] = line, laid, clean
+            return laid
+
+        def counted(line: Any, resume_at: Any) -> Laid:
+            """The line returned: its hyphen counted, a right-to-left indent moved."""
+            if line is not None:
+                runs[repr(resume_at)] = before + 1 if _ends_in_a_hyphen(line) else 0
+                if indent and containing_block.style["direction"] == "rtl":
+                    line.translate(-indent, 0)
+            return line, resume_at
+
+        way = _planned_way(linebox, skip_stack, containing_block)
+        if way is not None and untouched():
+            line, resume_at = lay(way.held, way.widen)
+            if way.widen and line is not None and resume_at is not None:
+                weasyprint.layout.inline.justify_line(context, line, way.measure - line.width)
+            return counted(line, resume_at)
         try:
-            line, resume_at = lay(before >= MAX_HYPHENATED_LINES)
-            laying = (context, linebox, position_y, bottom_space, containing_block, *rest)
-            hyphenated = not _hyphens_held[0] and _ends_in_a_hyphen(line, auto_only=True)
-            short = hyphenated and _leaves_a_short_last_line(original, line, resume_at, *laying)
-            ahead = hyphenated and not short and before == MAX_HYPHENATED_LINES - 1 and \
-                _leaves_a_loose_line(original, line, resume_at, *laying)
-            if short or ahead:
-                # the word goes down whole: no short last line, or the next line may hyphenate
-                whole, whole_resume = lay(held=True)
-                if ahead and _is_loose(whole, whole_resume) and not _is_loose(line, resume_at):
-                    whole, whole_resume = lay(held=False)  # this one would be loose: keep it
-                line, resume_at = whole, whole_resume
-            if placed == (len(absolute_boxes), len(fixed_boxes),
-                          len(context.excluded_shapes)) and _is_loose(line, resume_at):
-                line, resume_at = _tighter(original, line, resume_at, context, linebox,
-                                           position_y, bottom_space, skip_stack,
-                                           containing_block, absolute_boxes, fixed_boxes,
-                                           *rest)
+            kept = _laid_ahead.pop(linebox, None)
+            if kept is not None and kept[0] == (repr(skip_stack), position_y,
+                                                containing_block.width, held) \
+                    and not indent and not any(rest):
+                line, resume_at = kept[1], kept[2]
+            else:
+                line, resume_at = lay(held)
+            hyphenated = not held and _ends_in_a_hyphen(line, auto_only=True)
+            if hyphenated and untouched() and _is_short_last(*after(line, resume_at)):
+                line, resume_at = lay(held=True)  # the word goes down whole
+            if untouched() and _is_loose(line, resume_at):
+                line, resume_at = _tighter(lambda widen: lay(held, widen), context, line) \
+                    or (line, resume_at)
+            if untouched() and resume_at is not None and _justifies(linebox):
+                line, resume_at = _judged_by_the_next(line, resume_at, lay, after, held,
+                                                      context)
+                _, laid_next, clean = following[id(line)]
+                if clean:
+                    _laid_ahead[linebox] = (ahead_key(line, resume_at), *laid_next)
         finally:
             _hyphens_held[0] = False
-        if line is not None:
-            runs[repr(resume_at)] = before + 1 if _ends_in_a_hyphen(line) else 0
-            if indent and containing_block.style["direction"] == "rtl":
-                line.translate(-indent, 0)
-        return line, resume_at
+        return counted(line, resume_at)
     return get_next_linebox
 
 
-# A justified line whose word spaces stretch past this (in ems, beyond the space itself, about
-# 0.29 em in Charis SIL) is loose: about 0.8 em from word to word, which a typesetter marks.
-LOOSE_STRETCH_EM = 0.5
-# How much a word space may shrink (in ems) for the line to take more of the text instead, as
-# TeX lets its spaces shrink by about a third.
-MAX_SHRINK_EM = 0.09
-
-
-def _spaces(line: Any) -> int:
-    return weasyprint.layout.inline.count_expandable_spaces(line)  # type: ignore[no-any-return]
-
-
-def _is_loose(line: Any, resume_at: Any) -> bool:
-    """A justified line, not a paragraph's last, left to right, with its spaces stretched past
-    LOOSE_STRETCH_EM."""
-    if line is None or resume_at is None or line.style["text_align_all"] != "justify" \
-            or line.style["direction"] != "ltr":
-        return False
-    stretched = [box.justification_spacing / box.style["font_size"]
-                 for box in line.descendants()
-                 if isinstance(box, boxes.TextBox) and box.style["font_size"]]
-    return bool(stretched) and max(stretched) > LOOSE_STRETCH_EM
-
-
-def _tighter(original: Any, line: Any, resume_at: Any, context: Any, linebox: Any,
-             position_y: float, bottom_space: float, skip_stack: Any, containing_block: Any,
-             absolute_boxes: list[Any], fixed_boxes: list[Any], *rest: Any) -> Any:
-    """The loose line again, its measure widened by what its spaces may shrink and set flush
-    left: if it then takes more of the text and fits the measure with spaces shrunk by no more
-    than MAX_SHRINK_EM, it is justified to the measure with those tighter spaces (WeasyPrint's
-    own justification, given a negative amount); else the loose line stands."""
-    size = linebox.style["font_size"]
-    allowance = _spaces(line) * MAX_SHRINK_EM * size
-    measure = line.width  # the justified line fills the measure
-    style = linebox.style
-    containing_block.width += allowance
-    style["text_align_all"] = "start"
-    try:
-        wider, wider_resume = original(context, linebox, position_y, bottom_space, skip_stack,
-                                       containing_block, absolute_boxes, fixed_boxes, *rest)
-    finally:
-        containing_block.width -= allowance
-        style["text_align_all"] = "justify"
-    spaces = _spaces(wider) if wider is not None else 0
-    if wider is None or wider_resume is None or not spaces or wider.width <= measure \
-            or wider.width - measure > spaces * MAX_SHRINK_EM * size:
+def _judged_by_the_next(line: Any, resume_at: Any, lay: Any, after: Any, held: bool,
+                        context: Any) -> Laid:
+    """The line as laid out, unless the next would come out loose: then the first other way of
+    setting it (its hyphenated word sent down whole, its last word sent down, more of the text
+    taken in) that leaves neither loose and ends no paragraph on a short fragment."""
+    if not _is_loose(*after(line, resume_at)):
         return line, resume_at
-    weasyprint.layout.inline.justify_line(context, wider, measure - wider.width)
-    return wider, wider_resume
+    tries = []
+    if not held and _ends_in_a_hyphen(line, auto_only=True):
+        tries.append(lambda: lay(True))
+    tries.append(lambda: _shorter(lambda widen: lay(held, widen), context, line))
+    tries.append(lambda: _tighter(lambda widen: lay(held, widen), context, line))
+    for attempt in tries:
+        other = attempt()
+        if other is None or other[0] is None or repr(other[1]) == repr(resume_at) \
+                or _is_loose(*other) or (held and _ends_in_a_hyphen(other[0])):
+            continue
+        laid_next = after(*other)
+        if _is_loose(*laid_next) or \
+                (_ends_in_a_hyphen(other[0], auto_only=True) and _is_short_last(*laid_next)):
+            continue
+        return other  # type: ignore[no-any-return]
+    return line, resume_at
 
 
 def _first_line(original: Any) -> Any:
@@ -337,10 +441,229 @@ def _first_line(original: Any) -> Any:
     return split
 
 
-weasyprint.layout.inline.get_next_linebox = _line_layout(
-    weasyprint.layout.inline.get_next_linebox)
+_raw_next_linebox = weasyprint.layout.inline.get_next_linebox
+weasyprint.layout.inline.get_next_linebox = _line_layout(_raw_next_linebox)
 weasyprint.layout.inline.split_first_line = _first_line(
     weasyprint.layout.inline.split_first_line)
+
+
+# --- total fit: a paragraph that greedy breaking leaves loose is broken as a whole ----------
+
+@dataclass(frozen=True)
+class _Way:
+    """How one line of a planned paragraph is set: its hyphens held or not, laid out in a
+    measure `widen` wider (0: as WeasyPrint lays it; else set flush left) and justified to
+    `measure`."""
+    held: bool
+    widen: float
+    measure: float
+
+
+# For each paragraph's line box: the measure it was judged in and, if greedy breaking left a
+# line loose, the planned way of setting the line that starts at each position (by repr).
+_plans: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, _Way] | None]] = \
+    weakref.WeakKeyDictionary()
+
+# A paragraph longer than this (in lines) keeps its greedy breaks: the plan's search grows
+# with it, and such a paragraph (a long quotation, a list set as one) is rare.
+MAX_PLANNED_LINES = 80
+# Demerits, after TeX's: a line ending in a hyphen, one breaking a rule (a loose line, a
+# third hyphen in a row, a paragraph ending in a short fragment).
+HYPHEN_DEMERITS = 50 ** 2
+RULE_DEMERITS = 10 ** 8
+
+
+def _planned_way(linebox: Any, skip_stack: Any, containing_block: Any) -> _Way | None:
+    plan = _plans.get(linebox)
+    if plan is None or plan[1] is None or plan[0] != containing_block.width:
+        return None
+    return plan[1].get(repr(skip_stack))
+
+
+def _line_demerits(stretch_em: float, hyphenated: bool) -> float:
+    """TeX's demerits for a line whose word spaces stretch by `stretch_em` (shrink if
+    negative): (10 + badness)², badness 100 at the loose limit or the most shrink allowed."""
+    if stretch_em > LOOSE_STRETCH_EM:
+        return RULE_DEMERITS * (1 + stretch_em)
+    ratio = stretch_em / LOOSE_STRETCH_EM if stretch_em >= 0 else -stretch_em / MAX_SHRINK_EM
+    return (10 + 100 * abs(ratio) ** 3) ** 2 + (HYPHEN_DEMERITS if hyphenated else 0)
+
+
+def _plan(context: Any, box: Any, position_y: float, bottom_space: float, skip_stack: Any,
+          containing_block: Any, rest: tuple[Any, ...]) -> dict[str, _Way] | None:
+    """The ways of setting the paragraph's lines, from `skip_stack` on, with the least
+    demerits (Knuth and Plass's total fit), trying for each line WeasyPrint's own break, its
+    hyphenated word sent down whole, one or two pieces fewer, and more of the text taken in;
+    None if the search runs past MAX_PLANNED_LINES."""
+    if skip_stack is None:
+        weasyprint.layout.inline.resolve_one_percentage(box, "text_indent",
+                                                        containing_block.width)
+    first_indent = box.text_indent if skip_stack is None else 0
+    start_count = _hyphen_runs.get(box, {}).get(repr(skip_stack), 0) \
+        if skip_stack is not None else 0
+    # (position, hyphens in a row) -> (demerits to the end, way, next position, next count)
+    best: dict[tuple[str, int], tuple[float, _Way | None, Any, int]] = {}
+
+    def lay(skip: Any, first: bool, held: bool, widen: float) -> Laid:
+        return _laid(_raw_next_linebox, context, box, position_y, bottom_space, skip,
+                     containing_block, [], [], rest if first else (None, None), held=held,
+                     indent=first_indent if first else 0, widen=widen)
+
+    def ways(skip: Any, first: bool, held: bool) -> Iterator[tuple[_Way, Any, Any, float]]:
+        """Each way of setting the line at `skip`: the way, the line, where the next
+        resumes, and how far its spaces stretch (in ems)."""
+        greedy, resume = lay(skip, first, held, 0.0)
+        if greedy is None or resume is None:
+            yield _Way(held, 0.0, 0.0), greedy, resume, 0.0
+            return
+        measure, size = greedy.width, greedy.style["font_size"]
+        yield _Way(held, 0.0, measure), greedy, resume, _stretch_em(greedy)
+        if not held and _ends_in_a_hyphen(greedy, auto_only=True):
+            whole, whole_resume = lay(skip, first, True, 0.0)
+            if whole is not None:
+                yield _Way(True, 0.0, measure), whole, whole_resume, _stretch_em(whole)
+        widths = [_natural_width(greedy) - measure - 1]
+        widths.append(_spaces(greedy) * MAX_SHRINK_EM * size)
+        tried = 0
+        while widths:
+            widen = widths.pop(0)
+            line, line_resume = lay(skip, first, held, widen)
+            spaces = _spaces(line) if line is not None else 0
+            if line is None or line_resume is None or not spaces \
+                    or repr(line_resume) == repr(resume):
+                continue
+            stretch = (measure - line.width) / spaces / size
+            if stretch < -MAX_SHRINK_EM:
+                continue
+            yield _Way(held, widen, measure), line, line_resume, stretch
+            if widen < 0 and tried == 0:  # one piece fewer again
+                widths.insert(0, line.width - measure - 1)
+                tried += 1
+
+    def cost(skip: Any, count: int, first: bool, depth: int) -> float:
+        key = (repr(skip), count)
+        if key in best:
+            return best[key][0]
+        if depth > MAX_PLANNED_LINES:
+            raise _TooLong
+        chosen: tuple[float, _Way | None, Any, int] = (inf, None, None, 0)
+        for way, line, resume, stretch in ways(skip, first, count >= MAX_HYPHENATED_LINES):
+            if line is None:  # past the paragraph's end
+                chosen = (0.0, None, None, 0)
+                break
+            if resume is None:  # the last line: no stretch, but not a short fragment
+                demerits = RULE_DEMERITS if count and _is_short_last(line, resume) else 0.0
+                if demerits < chosen[0]:
+                    chosen = (demerits, way, None, 0)
+                continue
+            hyphen = _ends_in_a_hyphen(line)
+            demerits = _line_demerits(stretch, hyphen)
+            if hyphen and count >= MAX_HYPHENATED_LINES:
+                demerits += RULE_DEMERITS
+            next_count = count + 1 if hyphen else 0
+            demerits += cost(resume, next_count, False, depth + 1)
+            if demerits < chosen[0]:
+                chosen = (demerits, way, resume, next_count)
+        best[key] = chosen
+        return chosen[0]
+
+    try:
+        cost(skip_stack, start_count, skip_stack is None, 0)
+    except _TooLong:
+        return None
+    plan: dict[str, _Way] = {}
+    key: tuple[str, int] = (repr(skip_stack), start_count)
+    while key in best and best[key][1] is not None:
+        _, way, resume, count = best[key]
+        plan[key[0]] = way  # type: ignore[assignment]
+        if resume is None:
+            break
+        key = (repr(resume), count)
+    return plan
+
+
+class _TooLong(Exception):
+    """The paragraph is longer than MAX_PLANNED_LINES: it keeps its greedy breaks."""
+
+
+def _needs_planning(lines: list[Laid]) -> bool:
+    """Whether a line came out loose, or more than MAX_HYPHENATED_LINES in a row end in a
+    hyphen (a third can end in one the author typed)."""
+    run = 0
+    for line, resume_at in lines:
+        if _is_loose(line, resume_at):
+            return True
+        run = run + 1 if _ends_in_a_hyphen(line) else 0
+        if run > MAX_HYPHENATED_LINES:
+            return True
+    return False
+
+
+# The lines of the paragraphs last laid out whole (by id: the box, its measure, the left edge
+# it was laid out at, its lines): a page may break one, and its rest is then used on the next
+# page as it was laid out, moved there, instead of being laid out again.
+_kept_lines: dict[int, tuple[Any, float, float, list[Laid]]] = {}
+KEPT_PARAGRAPHS = 16  # a page's last paragraph, and the notes laid out after it
+
+
+def _lines_kept(box: Any, skip_stack: Any, containing_block: Any,
+                context: Any) -> tuple[list[Laid], float]:
+    """The kept lines of the paragraph after the one that ends at `skip_stack`, if it was laid
+    out whole in this measure and no float on this page would shape its lines otherwise; and
+    the left edge they were laid out at."""
+    kept = _kept_lines.get(id(box))
+    if kept is None or kept[0] is not box or kept[1] != containing_block.width \
+            or skip_stack is None or context.excluded_shapes:
+        return [], 0.0
+    key = repr(skip_stack)
+    for number, (_, resume_at) in enumerate(kept[3]):
+        if repr(resume_at) == key:
+            return kept[3][number + 1:], kept[2]
+    return [], 0.0
+
+
+def _total_fit(original: Any) -> Any:
+    """Knuth and Plass's total fit, for the justified paragraphs that need it: a paragraph is
+    first laid out as WeasyPrint and the mends above set it, line by line; if a line comes
+    out loose, or a third in a row ends in a hyphen, the paragraph's breaks are planned as a
+    whole (_plan) and its lines laid out again to the plan. Most paragraphs need no plan, and
+    their lines, laid out once, are used as they are, on the next page too if a page breaks
+    the paragraph."""
+    def iter_line_boxes(context: Any, box: Any, position_y: float, bottom_space: float,
+                        skip_stack: Any, containing_block: Any, absolute_boxes: list[Any],
+                        fixed_boxes: list[Any], *rest: Any) -> Any:
+        known = _plans.get(box)
+        if not _justifies(box) or (known is not None and known[0] == containing_block.width):
+            laid, left = _lines_kept(box, skip_stack, containing_block, context)
+            if laid:  # the rest of a paragraph a page broke, as laid out on the page before,
+                # moved to this page's text block (a verso's margins are not a recto's)
+                across, down = box.position_x - left, position_y - laid[0][0].position_y
+                for line, resume_at in laid:
+                    line.translate(across, down)
+                    yield line, resume_at
+                return
+            yield from original(context, box, position_y, bottom_space, skip_stack,
+                                containing_block, absolute_boxes, fixed_boxes, *rest)
+            return
+        shapes, absolutes, fixeds = list(context.excluded_shapes), [], []
+        left = box.position_x
+        lines = list(original(context, box, position_y, bottom_space, skip_stack,
+                              containing_block, absolutes, fixeds, *rest))
+        clean = not absolutes and not fixeds and len(context.excluded_shapes) == len(shapes)
+        if clean and not _needs_planning(lines):
+            _plans[box] = (containing_block.width, None)
+            _kept_lines[id(box)] = (box, containing_block.width, left, lines)
+            while len(_kept_lines) > KEPT_PARAGRAPHS:
+                del _kept_lines[next(iter(_kept_lines))]
+            yield from lines
+            return
+        context.excluded_shapes = shapes
+        if clean:
+            _plans[box] = (containing_block.width, _plan(
+                context, box, position_y, bottom_space, skip_stack, containing_block, rest))
+        yield from original(context, box, position_y, bottom_space, skip_stack,
+                            containing_block, absolute_boxes, fixed_boxes, *rest)
+    return iter_line_boxes
 
 
 # --- display type balanced: `--chapbook-text-wrap: balance` --------------------------------
@@ -406,7 +729,8 @@ def _balanced(original: Any) -> Any:
     return iter_line_boxes
 
 
-weasyprint.layout.block.iter_line_boxes = _balanced(weasyprint.layout.inline.iter_line_boxes)
+weasyprint.layout.block.iter_line_boxes = _balanced(
+    _total_fit(weasyprint.layout.inline.iter_line_boxes))
 
 
 # --- WeasyPrint's leaders: clear of the title, never fewer than three dots ---------------------
