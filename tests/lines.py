@@ -19,6 +19,7 @@ import statistics
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from math import inf
 from pathlib import Path
 
 import pdfplumber
@@ -88,8 +89,10 @@ def _line(page: int, row: list[dict], size: float) -> Line:
         words[-1].append(char)
     words = [w for w in words if w]
     gaps = [(b[0]["x0"] - a[-1]["x1"]) / size for a, b in itertools.pairwise(words)]
+    inked = [c for c in row if c["text"].strip()]  # a trailing space is drawn, but not seen
     return Line(page, ["".join(c["text"] for c in w) for w in words], gaps,
-                min((c["x0"] for c in row), default=0), max((c["x1"] for c in row), default=0),
+                min((c["x0"] for c in inked), default=0),
+                max((c["x1"] for c in inked), default=0),
                 min((c["top"] for c in row), default=0),
                 max((c["bottom"] for c in row), default=0))
 
@@ -119,15 +122,22 @@ def justified_lines(pages: list[list[Line]]) -> list[Line]:
 
 def outside_the_measure(pages: list[list[Line]], tolerance: float = 1.0) -> list[Line]:
     """Lines that start left of their page's text block or end right of it. The block's edges
-    are the most common left and right edges of the lines on the pages of its side (a recto's
-    margins are not a verso's): a line laid out for one page and set on the next at the wrong
-    side's margins shows here."""
+    are found on the pages of its side (a recto's margins are not a verso's): its right edge
+    is the most common right edge (justified lines end there; on pages with too few of them
+    for a tenth of the lines to share an edge, such as a ragged glossary's, the right edge is
+    not checked), its left the leftmost edge that a tenth of the lines share (indented lines,
+    a glossary's or a list's, may be more common than those at the margin). A line laid out
+    for one page and set on the next at the other side's margins, or one that runs into the
+    margin, shows here."""
     edges = {}
     for side in (0, 1):
-        lines = [line for page in pages for line in page if page and line.page % 2 == side]
+        lines = [line for page in pages for line in page if line.page % 2 == side]
         if lines:
-            edges[side] = (Counter(round(line.left) for line in lines).most_common(1)[0][0],
-                           Counter(round(line.right) for line in lines).most_common(1)[0][0])
+            lefts = Counter(round(line.left) for line in lines)
+            right, count = Counter(round(line.right) for line in lines).most_common(1)[0]
+            edges[side] = (min(left for left, count in lefts.items()
+                               if count >= len(lines) / 10),
+                           right if count >= len(lines) / 10 else inf)
     return [line for page in pages for line in page
             if line.left < edges[line.page % 2][0] - tolerance
             or line.right > edges[line.page % 2][1] + tolerance]
