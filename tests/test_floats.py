@@ -172,3 +172,22 @@ def test_without_pages_a_page_reference_says_which_way_to_look(briefing: Path) -
     summary, data = page.get_element_by_id("summary"), page.get_element_by_id("data")
     assert "Figure 2.1 (below) shows why" in _text(summary)
     assert "“Drought rules” (above)" in _text(data)
+
+
+def test_a_caption_keeps_its_number_when_its_essay_comes_from_the_cache(tmp_path: Path) -> None:
+    """The second build reads the essays from the build cache: each caption still begins with
+    its figure's number (the caption's closing token once shared the opening's data, which the
+    cache does not keep shared, and the number was lost: "Inflow and release in a dry year")."""
+    image = Path(__file__).parent / "roots" / "briefing" / "essays" / "figures" / "inflow.svg"
+    essays = {"a.md": '# A\n\n![Lines](inflow.svg "Caption a"){#fig:a}\n\nSee @fig:a.\n'}
+    manifest = small_book(tmp_path / "book", essays)
+    (manifest.parent / "essays" / "inflow.svg").write_bytes(image.read_bytes())
+    out = tmp_path / "out"
+    captions = []
+    for _ in range(2):
+        result = run_cli("build", "html", "--book", str(manifest), "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        page = html.fromstring((out / "small.html").read_bytes())
+        captions.append([_text(caption) for caption in page.xpath("//figcaption")])
+    assert captions[0] == ["Figure 1.1 Caption a"]
+    assert captions[1] == captions[0]

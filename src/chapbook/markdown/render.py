@@ -213,8 +213,10 @@ def _float_label(meta: dict[str, Any]) -> str:
 
 def _render_figure_close(self: Any, tokens: Sequence[Token], idx: int, options: Any,
                          env: dict[str, Any]) -> str:
-    """The caption under the image: its number, its text and, if given, its source."""
-    meta = tokens[idx].meta
+    """The caption under the image: its number, its text and, if given, its source, all kept
+    on the figure's opening token (collect/floats.py numbers that one; an essay read back
+    from the build cache has a closing token of its own)."""
+    meta = next(token.meta for token in reversed(tokens[:idx]) if token.type == "figure_open")
     label = _float_label(meta)
     credit = f' <span class="figure-credit">{escapeHtml(meta["credit"])}</span>' \
         if meta.get("credit") else ""
