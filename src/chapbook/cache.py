@@ -344,6 +344,29 @@ def store_page_map(book: Book, cache: Path | None, page_map: PageMap,
     _maps(cache).store(book_key(book, f"layout {edition}"), page_map)
 
 
+# --- the front matter's length, which layout/paginate.py takes as a guess it then checks ---
+
+MAX_FRONT_PAGES = 999
+
+
+def _front_lengths(cache: Path | None) -> DataCache[bytes]:
+    return DataCache(cache, "front", bytes)
+
+
+def remembered_front_length(book: Book, cache: Path | None, edition: str) -> int | None:
+    """The front matter's length in pages when this manifest's book was last laid out as
+    `edition` (its essays may have changed since: the layout checks the guess)."""
+    data = _front_lengths(cache).load(book_key(book, f"front length {edition}", whole=False))
+    if data is None or not data.isdigit() or not 0 < int(data) <= MAX_FRONT_PAGES:
+        return None
+    return int(data)
+
+
+def remember_front_length(book: Book, cache: Path | None, edition: str, pages: int) -> None:
+    _front_lengths(cache).store(book_key(book, f"front length {edition}", whole=False),
+                                str(pages).encode())
+
+
 # --- the reading PDF last written, which the booklet is imposed from (builders/booklet.py) ---
 
 def _written(cache: Path | None) -> DataCache[bytes]:

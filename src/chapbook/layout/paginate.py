@@ -22,7 +22,7 @@ from typing import Any
 from weasyprint import Document, Page
 
 from chapbook import ids
-from chapbook.cache import store_page_map
+from chapbook.cache import remember_front_length, remembered_front_length, store_page_map
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.layout.compat import links_across_pieces
@@ -148,7 +148,13 @@ def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,
     if known is not None and (known.pdf is not None or not write):
         return known
     jobs = parallel_jobs() if jobs is None else jobs
-    result = _typeset(book, diagnostics, edition, write, jobs, piece_words)
+    guess = remembered_front_length(book, cache, edition.name)
+    try:
+        result, front_length = _typeset(book, diagnostics, edition, write, jobs, piece_words,
+                                        guess)
+    except _FrontMoved:  # (findings are kept once: Diagnostics drops a repeated one)
+        result, front_length = _typeset(book, diagnostics, edition, write, jobs, piece_words)
+    remember_front_length(book, cache, edition.name, front_length)
     if layouts is not None:
         layouts.made[edition.name] = result
     store_page_map(book, cache, PageMap(result.pages, result.starts), edition.name)
@@ -171,27 +177,41 @@ def _writer(book: Book, edition: Edition,
     return write
 
 
+class _FrontMoved(Exception):
+    """The front matter did not come out the length guessed: the body's page numbers are
+    wrong, and the book is laid out again."""
+
+
 class _Pagination:
     """One layout of the book, in the order its page numbers become known: the front matter with
     stand-in numbers (for its length), the body a segment at a time, the back matter with the
-    body's numbers, then the front matter again with the real ones. Laid-out pages wait in `run`
-    until a writer takes them."""
+    body's numbers, then the front matter again with the real ones. Given the front matter's
+    length from the last build (`front_length`), the first of its two layouts is left out, and
+    the second checks the guess (_FrontMoved). Laid-out pages wait in `run` until a writer
+    takes them."""
 
     def __init__(self, book: Book, diagnostics: Diagnostics, edition: Edition,
-                 writer: PieceWriter | None, known: dict[str, int] | None = None) -> None:
+                 writer: PieceWriter | None, known: dict[str, int] | None = None,
+                 front_length: int | None = None) -> None:
         self.book, self.writer = book, writer
         self.known = known or {}  # pages from an earlier pass, for references to pages
         self.typesetter = Typesetter(book, diagnostics, edition.sheets)
-        with blame(book.manifest.path, "laying out the front matter"):
-            self.stand_ins = _Unknown(book)
-            self.front = self.render(1, sections=("front",), pages=self.stand_ins)
-        self.blank = self.typesetter.render(render_book_html(book, sections=()),
-                                            extra_css=NO_MARGIN_BOXES).pages[0]
+        self.stand_ins = _Unknown(book)
+        self.guessed = front_length is not None
+        blank = self.typesetter.render(render_book_html(book, sections=()),
+                                       extra_css=NO_MARGIN_BOXES)
+        self.blank = blank.pages[0]
+        self.front: Document = blank  # for its metadata, until the front matter is laid out
+        if front_length is None:
+            with blame(book.manifest.path, "laying out the front matter"):
+                self.front = self.render(1, sections=("front",), pages=self.stand_ins)
+            front_length = len(self.front.pages)
+        self.front_length = front_length
         self.pages: dict[str, int] = {}
         self.starts: list[PageStart] = []
         self.run: list[Page] = []  # the pages laid out and not yet handed to a writer
         self.run_words = 0
-        self.next_page = _next_recto(len(self.front.pages) + 1)
+        self.next_page = _next_recto(front_length + 1)
 
     def render(self, first_page: int, **context: Any) -> Document:
         html = render_book_html(self.book, **context)
@@ -243,11 +263,13 @@ class _Pagination:
     def front_again(self) -> list[Page]:
         """The front matter with the real page numbers, and the blank page after it if the body
         must open on a recto."""
-        length = len(self.front.pages)
+        length = self.front_length
         with blame(self.book.manifest.path, "laying out the front matter"):
             self.front = self.render(1, sections=("front",),
                                      pages=_Padded(self.pages, len(self.stand_ins.digits)))
-        if len(self.front.pages) > length:  # the real numbers are wider than the stand-ins
+        if self.guessed and _next_recto(len(self.front.pages) + 1) != _next_recto(length + 1):
+            raise _FrontMoved
+        if not self.guessed and len(self.front.pages) > length:  # wider than the stand-ins
             raise BookError("the contents came out longer once page numbers were set",
                             hint="report this with the book; a shorter chapter title "
                                  "avoids it")
@@ -289,13 +311,14 @@ def page_references(book: Book) -> set[str]:
 
 
 def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool, jobs: int,
-             piece_words: int) -> Layout:
+             piece_words: int, front_length: int | None = None) -> tuple[Layout, int]:
+    """The layout, and the front matter's length; `front_length`: a guess at it (_Pagination)."""
     if edition.one_piece:
         piece_words = sys.maxsize
     wanted = page_references(book)
     known = _settled_pages(book, edition, piece_words, wanted) if wanted else None
     with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
-        pagination = _Pagination(book, diagnostics, edition, writer, known)
+        pagination = _Pagination(book, diagnostics, edition, writer, known, front_length)
         for segment in segments(book):
             if pagination.run_words >= piece_words:
                 pagination.hand_over(write)
@@ -305,11 +328,13 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
         opening = pagination.front_again()
         pages, starts, run, front = (pagination.pages, pagination.starts, pagination.run,
                                      pagination.front)
+        length = len(front.pages)
         if not write:
-            return Layout(None, pages, starts)
+            return Layout(None, pages, starts), length
         if not writer.pieces:  # a short book: one piece, written here, as WeasyPrint writes it
             whole = front.copy([*opening, *run])
-            return Layout(_writer(book, edition, piece=False)(whole, diagnostics), pages, starts)
+            return Layout(_writer(book, edition, piece=False)(whole, diagnostics), pages,
+                          starts), length
         writer.submit(front.copy(run), here=True)
         writer.submit(front.copy(opening), here=True)
         *body, opening_pdf = writer.results()
@@ -318,4 +343,4 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
     for anchor in combined.missing_anchors:
         diagnostics.warn("typesetting", f"No anchor #{anchor} for internal URI reference",
                          book.manifest.path)
-    return Layout(combined.pdf, pages, starts)
+    return Layout(combined.pdf, pages, starts), length

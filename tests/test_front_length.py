@@ -1,0 +1,85 @@
+"""The front matter laid out once: a build remembers the front matter's length, and the next
+build of the same manifest takes it as a guess instead of laying the front matter out a first
+time with stand-in page numbers (issue 16). A wrong guess (a longer contents after an essay's
+title grew, or an entry planted in the cache) shows when the front matter is laid out with the
+real numbers, and the book is laid out again. Either way the PDF is byte for byte the one a
+build without a guess writes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from chapbook.build import read
+from chapbook.cache import remember_front_length, remembered_front_length
+from chapbook.diagnostics import Diagnostics
+from chapbook.model.book import Book
+from chapbook.options import BuildOptions
+
+from .conftest import ROOTS, run_cli
+
+EPOCH = {"SOURCE_DATE_EPOCH": "1764547200"}
+
+
+def _build(manifest: Path, out: Path) -> bytes:
+    result = run_cli("build", "pdf", "--book", str(manifest), "--out", str(out), env=EPOCH)
+    assert result.returncode == 0, result.stderr
+    return next(out.glob("*.pdf")).read_bytes()
+
+
+def _book(manifest: Path, out: Path) -> tuple[Book, Path]:
+    options = BuildOptions(manifest, out, ("pdf",))
+    return read(options, Diagnostics())[0], options.cache
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, bytes]:
+    """The briefing, copied, built once with nothing cached: its manifest, its output folder
+    and the PDF."""
+    folder = tmp_path_factory.mktemp("front-length")
+    shutil.copytree(ROOTS / "briefing", folder / "book")
+    manifest, out = folder / "book" / "book.yml", folder / "out"
+    return manifest, out, _build(manifest, out)
+
+
+def _first_body_page(pdf: Path) -> int:
+    """The page number the contents give their first entry (the body's first page)."""
+    for page in pypdf.PdfReader(pdf).pages:
+        text = page.extract_text() or ""
+        if text.lstrip().startswith("Contents"):
+            entry = next(line for line in text.splitlines()[1:] if ". ." in line)
+            return int(entry.rsplit(" ", 1)[1])
+    raise AssertionError("no contents")
+
+
+def test_the_front_matter_length_is_remembered(first: tuple[Path, Path, bytes]) -> None:
+    manifest, out, _ = first
+    book, cache = _book(manifest, out)
+    remembered = remembered_front_length(book, cache, "pdf")
+    assert remembered is not None
+    # the body opens on the first recto after the front matter (a blank verso between)
+    assert _first_body_page(next(out.glob("*.pdf"))) - 1 in (remembered, remembered + 1)
+
+
+def test_the_build_that_takes_the_guess_writes_the_same_pdf(
+        first: tuple[Path, Path, bytes]) -> None:
+    manifest, out, pdf = first
+    assert _build(manifest, out) == pdf
+
+
+@pytest.mark.parametrize("wrong_by", [1, 2, 5])
+def test_a_wrong_guess_is_found_and_the_same_pdf_written(
+        first: tuple[Path, Path, bytes], wrong_by: int) -> None:
+    """1: the body still opens on the same recto (the front matter's blank page is counted
+    from the real length); 2 and 5: it would open two or more pages late."""
+    manifest, out, pdf = first
+    book, cache = _book(manifest, out)
+    real = remembered_front_length(book, cache, "pdf")
+    assert real is not None
+    remember_front_length(book, cache, "pdf", real + wrong_by)
+    assert remembered_front_length(book, cache, "pdf") == real + wrong_by
+    assert _build(manifest, out) == pdf
+    assert remembered_front_length(book, cache, "pdf") == real
