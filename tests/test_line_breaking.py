@@ -80,6 +80,20 @@ def test_no_paragraph_ends_in_a_hyphenated_fragment_under_five_letters(
     assert not short, [(line.page, line.text) for line in short]
 
 
+def _lines_of_one_chapter(folder: Path, body: str) -> list[list[Line]]:
+    """The body lines of a book of one chapter, "Cooperation", whose text is `body`."""
+    (folder / "essays").mkdir()
+    (folder / "essays" / "chapter.md").write_text(f"# Cooperation\n\n{body}", "utf-8")
+    (folder / "book.yml").write_text(
+        "slug: paragraphs\nmetadata:\n  title: Paragraphs of a Generated Book\n"
+        "  author: The Long Desk\n  language: en-GB\n  identifier: urn:chapbook:paragraphs\n"
+        "  date: \"2026-12-03\"\nchapters:\n  - file: essays/chapter.md\n", "utf-8")
+    result = run_cli("build", "pdf", "--book", str(folder / "book.yml"),
+                     "--out", str(folder / "out"))
+    assert result.returncode == 0, result.stderr
+    return body_lines(next((folder / "out").glob("*.pdf")))
+
+
 def test_a_line_is_set_another_way_when_the_next_would_come_out_loose(
         tmp_path: Path) -> None:
     """Two paragraphs of a generated book where greedy breaking filled a line one word too
@@ -100,19 +114,9 @@ def test_a_line_is_set_another_way_when_the_next_would_come_out_loose(
         "where defense objectives and concerns are discussed from a political standpoint, "
         "enabling countries to form successful defense collaborations.[^2]",
     ]
-    (tmp_path / "essays").mkdir()
-    (tmp_path / "essays" / "chapter.md").write_text(
-        f"# Cooperation\n\n## Section 2\n\n{paragraphs[0]}\n\n## Section 3\n\n{paragraphs[1]}"
-        "\n\n[^1]: A note.\n\n[^2]: Another note.\n", encoding="utf-8")
-    (tmp_path / "book.yml").write_text(
-        "slug: look-ahead\nmetadata:\n  title: Lines Judged by the Next\n"
-        "  author: The Long Desk\n  language: en-GB\n  identifier: urn:chapbook:look-ahead\n"
-        "  date: \"2026-12-03\"\n"
-        "chapters:\n  - file: essays/chapter.md\n", encoding="utf-8")
-    result = run_cli("build", "pdf", "--book", str(tmp_path / "book.yml"),
-                     "--out", str(tmp_path / "out"))
-    assert result.returncode == 0, result.stderr
-    lines = body_lines(next((tmp_path / "out").glob("*.pdf")))
+    lines = _lines_of_one_chapter(
+        tmp_path, f"## Section 2\n\n{paragraphs[0]}\n\n## Section 3\n\n{paragraphs[1]}"
+        "\n\n[^1]: A note.\n\n[^2]: Another note.\n")
     texts = " ".join(line.text for page in lines for line in page)
     assert "sophisticated" in texts and "Although" in texts  # both paragraphs were measured
     assert len(justified_lines(lines)) >= 10
@@ -158,18 +162,7 @@ def test_a_paragraph_greedy_breaking_leaves_loose_is_broken_as_a_whole(
     ]
     sections = "".join(f"## Section {number}\n\n{text}\n\nA filler paragraph.\n\n{text}\n\n"
                        for number, text in enumerate(paragraphs, 1))
-    (tmp_path / "essays").mkdir()
-    (tmp_path / "essays" / "chapter.md").write_text(
-        f"# Cooperation\n\n{sections}[^1]: A note.\n", encoding="utf-8")
-    (tmp_path / "book.yml").write_text(
-        "slug: total-fit\nmetadata:\n  title: Paragraphs Broken as a Whole\n"
-        "  author: The Long Desk\n  language: en-GB\n  identifier: urn:chapbook:total-fit\n"
-        "  date: \"2026-12-03\"\n"
-        "chapters:\n  - file: essays/chapter.md\n", encoding="utf-8")
-    result = run_cli("build", "pdf", "--book", str(tmp_path / "book.yml"),
-                     "--out", str(tmp_path / "out"))
-    assert result.returncode == 0, result.stderr
-    lines = body_lines(next((tmp_path / "out").glob("*.pdf")))
+    lines = _lines_of_one_chapter(tmp_path, f"{sections}[^1]: A note.\n")
     texts = " ".join(line.text for page in lines for line in page)
     assert texts.count("amongst others.") == 2 and texts.count("nations involved.") == 2
     loose = loose_lines(lines, limit_em=0.8)
