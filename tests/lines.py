@@ -1,6 +1,7 @@
 """The text lines of a PDF's body, read from its characters with pdfplumber, as a typesetter
-measures them: word spaces of justified lines, runs of lines ending in a hyphen, and paragraphs
-ending in a short piece of a hyphenated word. Used by tests/test_line_breaking.py; also a script:
+measures them: word spaces of justified lines, runs of lines ending in a hyphen, paragraphs
+ending in a short piece of a hyphenated word, and lines outside the text block. Used by
+tests/test_line_breaking.py; also a script:
 
     python tests/lines.py BOOK.pdf
 
@@ -187,6 +188,9 @@ if __name__ == "__main__":
         print(f"ladder, page {run[0].page}: " + " / ".join(line.words[-1] for line in run))
     for line in short_last_fragments(measured):
         print(f"short last line, page {line.page}: {line.text}")
+    for line in outside_the_measure(measured):
+        print(f"outside the text block, page {line.page}: {line.left:.1f}-{line.right:.1f} pt:"
+              f" {line.text[:60]}")
     spaces = sorted(line.word_space for line in justified_lines(measured))
     print(f"{len(spaces)} justified lines; word space median {statistics.median(spaces):.2f} em,"
           f" widest {spaces[-1]:.2f} em")
