@@ -31,17 +31,17 @@ def build(manifest: Path, out: Path, *formats: str) -> int:
 
 
 @contextlib.contextmanager
-def running_preview(book: Path, source: Path = ROOTS / "edge"
+def running_preview(book: Path, source: Path = ROOTS / "edge", pdf: bool = False
                     ) -> Iterator[tuple[str, list[str]]]:
-    """A real `chapbook serve` of a copy of `source` (tests/roots/edge) at `book`, on a free
-    port: its URL and the lines it has said; stopped on leaving."""
+    """A real `chapbook serve` (`--pdf` if `pdf`) of a copy of `source` (tests/roots/edge) at
+    `book`, on a free port: its URL and the lines it has said; stopped on leaving."""
     from chapbook.serve import serve
 
     shutil.copytree(source, book)
     stop = threading.Event()
     said: list[str] = []
     thread = threading.Thread(target=serve, args=(book / "book.yml", 0, stop, said.append),
-                              daemon=True)
+                              kwargs={"pdf": pdf}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
     while not said and time.monotonic() < deadline:

@@ -86,3 +86,53 @@ def test_a_saved_essay_shows_in_the_page_of_the_bundled_book(
             browser.close()
     record_property("save_to_page_s", round(min(times), 2))
     print(f"save to page: {', '.join(f'{t:.2f}' for t in times)} s", file=sys.stderr)
+
+
+def _said_at_least(said: list[str], words: str, times: int, seconds: float = 180) -> None:
+    """Wait until the server has said `words` `times` times (each rebuild of the print edition
+    says it once); the deadline only bounds a failure."""
+    deadline = time.monotonic() + seconds
+    while sum(words in line for line in said) < times and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sum(words in line for line in said) >= times, said
+
+
+def test_the_print_preview_is_laid_out_again_after_a_save(tmp_path: Path) -> None:
+    """`serve --pdf`: the print edition at /book.pdf, and a page at /pdf whose frame loads the
+    new one after a save; the new sentence is in the new PDF's text."""
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+    from pypdf import PdfReader
+
+    added = "A sentence added for the print preview."
+    with running_preview(tmp_path / "book", pdf=True) as (url, said):
+        _said_at_least(said, "print edition laid out", 1)
+        first = urllib.request.urlopen(url + "book.pdf").read()
+        assert first.startswith(b"%PDF") and added not in _pdf_text(PdfReader, first)
+        with sync_playwright() as playwright:
+            browser = _chromium(playwright)
+            try:
+                page = browser.new_page()
+                page.goto(url + "pdf")
+                assert page.get_attribute("iframe#pdf", "src") == "/book.pdf?v=1"
+                essay = tmp_path / "book" / "essays" / "repeats.md"
+                essay.write_text(essay.read_text() + f"\n{added}\n")
+                _said_at_least(said, "print edition laid out", 2)
+                page.wait_for_function(
+                    "document.getElementById('pdf').src.endsWith('/book.pdf?v=2')",
+                    timeout=30_000)
+            finally:
+                browser.close()
+        second = urllib.request.urlopen(url + "book.pdf").read()
+        assert added in _pdf_text(PdfReader, second)
+
+
+def _pdf_text(reader: Any, data: bytes) -> str:
+    """The PDF's text on one line, a word hyphenated at a line's end made whole again."""
+    import io
+    import re
+
+    text = " ".join(" ".join((page.extract_text() or "").split())
+                    for page in reader(io.BytesIO(data)).pages)
+    return re.sub("[\u2010\u00ad-] ", "", text)

@@ -104,6 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--book", type=Path, default=Path("book/book.yml"),
                        help="the manifest (default: book/book.yml)")
     serve.add_argument("--port", type=int, default=8000, help="the port (default: 8000)")
+    serve.add_argument("--pdf", action="store_true",
+                       help="preview the print edition too, at /pdf, laid out after each save")
     serve.add_argument("--debug", action="store_true", help="show Python tracebacks")
     importing = commands.add_parser(
         "import", help="make Word documents (.docx) into essays of the book")
@@ -359,7 +361,7 @@ def main(argv: list[str] | None = None, supervise: bool = False) -> int:
     if args.command == "import":
         return _reported(args, lambda: _import(args))
     from chapbook.serve import serve
-    return _reported(args, lambda: serve(args.book, args.port) or EXIT_OK)
+    return _reported(args, lambda: serve(args.book, args.port, pdf=args.pdf) or EXIT_OK)
 
 
 def run() -> int:

@@ -1,6 +1,7 @@
 """`chapbook serve`: the web edition on localhost, rebuilt whenever the book, the templates or the
 styles change, and reloaded in the browser. A broken save shows its error in the page; the server
-keeps running.
+keeps running. With `--pdf`, the print edition too, at /pdf: laid out again after each rebuild of
+the page (which shows first), and reloaded in its frame when done.
 
 The live-reload script exists only in what this server sends: built files carry no script.
 """
@@ -43,6 +44,9 @@ class Preview:
         self.lock = threading.Lock()
         self.version = 0
         self.page = ""
+        self.pdf: bytes | None = None  # the print edition last built (kept when a save breaks it)
+        self.pdf_version = 0
+        self.pdf_title = ("", "en")  # the book's title and language, for the page around it
 
     def rebuild(self, changed: list[Path] | None = None) -> Diagnostics:
         """Build the page again after the `changed` files (None: anything); its findings, as a
@@ -65,6 +69,28 @@ class Preview:
             self.page = page
             self.version += 1
         return diagnostics
+
+    def rebuild_pdf(self) -> Diagnostics:
+        """Lay the print edition out again, in this process (a server's threads and forked
+        writers do not mix); a book that does not build keeps the last PDF, and the page says
+        why."""
+        diagnostics = Diagnostics()
+        try:
+            options = BuildOptions(self.manifest, Path(self.folder.name), ("pdf",), jobs=0)
+            built = build(options, diagnostics)
+            pdf = built.outputs["pdf"].read_bytes()
+        except Exception:  # a book that does not build (the web page says why), or a bug
+            return diagnostics
+        with self.lock:
+            self.pdf, self.pdf_version = pdf, self.pdf_version + 1
+            self.pdf_title = (built.book.meta.title, built.book.meta.language)
+        return diagnostics
+
+    def pdf_page(self) -> str:
+        """The page that shows the print edition in a frame and reloads it when it changes."""
+        title, language = self.pdf_title
+        return environment().get_template("html/preview-pdf.html.j2").render(
+            title=title, language=language, version=self.pdf_version)
 
     def watched(self) -> list[Path]:
         return [self.manifest.parent.resolve(), templates_dir(), styles_dir()]
@@ -108,15 +134,24 @@ def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             with preview.lock:
                 version, page = str(preview.version), preview.page
-            if self.path == "/__version":
+                pdf, pdf_version = preview.pdf, str(preview.pdf_version)
+            path = self.path.split("?", 1)[0]
+            if path == "/__version":
                 body, kind = version.encode(), "text/plain"
-            elif self.path in ("/", "/index.html") or self.path.startswith("/#"):
+            elif path in ("/", "/index.html") or self.path.startswith("/#"):
                 body, kind = page.replace("</body>", RELOAD + "</body>").encode(), "text/html"
+            elif path == "/__pdf-version" and pdf is not None:
+                body, kind = pdf_version.encode(), "text/plain"
+            elif path == "/pdf" and pdf is not None:
+                body, kind = preview.pdf_page().encode(), "text/html"
+            elif path == "/book.pdf" and pdf is not None:
+                body, kind = pdf, "application/pdf"
             else:
                 self.send_error(HTTPStatus.NOT_FOUND)
                 return
             self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", f"{kind}; charset=utf-8")
+            self.send_header("Content-Type", kind if kind == "application/pdf"
+                             else f"{kind}; charset=utf-8")
             self.send_header("Cache-Control", "no-store")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -140,9 +175,10 @@ def _listen(preview: Preview, port: int) -> ThreadingHTTPServer:
 
 
 def serve(manifest: Path, port: int, stop: threading.Event | None = None,
-          announce: Callable[[str], object] = print) -> None:
-    """Serve until stopped. A missing manifest or a port in use is a BookError before anything
-    is served; after each build, its findings are announced as a build prints them."""
+          announce: Callable[[str], object] = print, pdf: bool = False) -> None:
+    """Serve until stopped (with `pdf`, the print edition too). A missing manifest or a port in
+    use is a BookError before anything is served; after each build, its findings are announced
+    as a build prints them."""
     if not Path(manifest).is_file():
         raise BookError(f"there is no manifest at '{manifest}'", hint="pass the book's "
                         "manifest with --book, e.g. --book book/book.yml")
@@ -157,6 +193,8 @@ def serve(manifest: Path, port: int, stop: threading.Event | None = None,
                  "(Ctrl-C stops)")
         for finding in findings.findings:
             announce(str(finding))
+        if pdf:
+            _rebuild_pdf(preview, server.server_port, announce)
         stop = stop or threading.Event()
         for changes in watchfiles.watch(*preview.watched(), stop_event=stop,
                                         debounce=50, step=20):
@@ -166,6 +204,8 @@ def serve(manifest: Path, port: int, stop: threading.Event | None = None,
             announce(f"chapbook: rebuilt after {', '.join(names)[:80]}")
             for finding in findings.findings:
                 announce(str(finding))
+            if pdf:
+                _rebuild_pdf(preview, server.server_port, announce)
     finally:
         if thread is not None:
             server.shutdown()  # waits for serve_forever, so only once it runs
@@ -173,4 +213,8 @@ def serve(manifest: Path, port: int, stop: threading.Event | None = None,
         preview.folder.cleanup()
 
 
-
+def _rebuild_pdf(preview: Preview, port: int, announce: Callable[[str], object]) -> None:
+    before = preview.pdf_version
+    preview.rebuild_pdf()
+    if preview.pdf_version != before:
+        announce(f"chapbook: print edition laid out at http://127.0.0.1:{port}/pdf")
