@@ -516,29 +516,26 @@ def _plan(context: Any, box: Any, position_y: float, bottom_space: float, skip_s
         if greedy is None or resume is None:
             yield _Way(held, 0.0, 0.0), greedy, resume, 0.0
             return
-        measure, size = greedy.width, greedy.style["font_size"]
+        measure = greedy.width
         yield _Way(held, 0.0, measure), greedy, resume, _stretch_em(greedy)
         if not held and _ends_in_a_hyphen(greedy, auto_only=True):
             whole, whole_resume = lay(skip, first, True, 0.0)
             if whole is not None:
                 yield _Way(True, 0.0, measure), whole, whole_resume, _stretch_em(whole)
-        widths = [_natural_width(greedy) - measure - 1]
-        widths.append(_spaces(greedy) * MAX_SHRINK_EM * size)
-        tried = 0
-        while widths:
-            widen = widths.pop(0)
-            line, line_resume = lay(skip, first, held, widen)
-            spaces = _spaces(line) if line is not None else 0
-            if line is None or line_resume is None or not spaces \
-                    or repr(line_resume) == repr(resume):
-                continue
-            stretch = (measure - line.width) / spaces / size
-            if stretch < -MAX_SHRINK_EM:
-                continue
-            yield _Way(held, widen, measure), line, line_resume, stretch
-            if widen < 0 and tried == 0:  # one piece fewer again
-                widths.insert(0, line.width - measure - 1)
-                tried += 1
+        widened: list[float] = []  # the measure each try below was laid out in
+
+        def lay_widened(widen: float) -> Laid:
+            widened.append(widen)
+            return lay(skip, first, held, widen)
+        shorter = _shorter(lay_widened, context, greedy)
+        if shorter is not None:
+            yield _Way(held, widened[-1], measure), *shorter, _stretch_em(shorter[0])
+            shorter = _shorter(lay_widened, context, shorter[0])  # one piece fewer again
+            if shorter is not None:
+                yield _Way(held, widened[-1], measure), *shorter, _stretch_em(shorter[0])
+        tighter = _tighter(lay_widened, context, greedy)
+        if tighter is not None:
+            yield _Way(held, widened[-1], measure), *tighter, _stretch_em(tighter[0])
 
     def cost(skip: Any, count: int, first: bool, depth: int) -> float:
         key = (repr(skip), count)
