@@ -89,14 +89,15 @@ def _parser() -> argparse.ArgumentParser:
                             f"{DEFAULT_MEMORY_MIB}; 0 for none; or set CHAPBOOK_MAX_MEMORY)")
     build.add_argument("--jobs", type=_number("--jobs", 0, 1024, whole=True), metavar="N",
                        default=_from_environment("CHAPBOOK_JOBS", None, 0, 1024, whole=True),
-                       help="processes writing a long book's PDF pages while the layout goes "
-                            "on (default: one per spare core; 0: none; or set CHAPBOOK_JOBS)")
+                       help="a long book's PDF is laid out and written by N+1 forked "
+                            "processes at once (default: one per spare core; 0: all in this "
+                            "one; or set CHAPBOOK_JOBS)")
     build.add_argument("--piece-words", type=_number("--piece-words", 100, 10_000_000,
                                                      whole=True),
                        metavar="N", default=PIECE_WORDS,
                        help="words of body text in each piece of a long PDF those processes "
-                            f"write (default: {PIECE_WORDS:,}; smaller pieces start them "
-                            "sooner)")
+                            f"lay out and write (default: {PIECE_WORDS:,}; smaller pieces "
+                            "share the work out more evenly)")
     new = commands.add_parser("new", help="write a small starter book into a new folder")
     new.add_argument("folder", type=Path, metavar="FOLDER", help="the folder to make")
     new.add_argument("--debug", action="store_true", help="show Python tracebacks")

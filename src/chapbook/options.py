@@ -22,8 +22,8 @@ class BuildOptions:
     out: Path = Path("build")
     editions: tuple[str, ...] = DEFAULT_EDITIONS
     creep_mm: float = 0.0  # booklet: how much further each sheet's pages move than the one inside
-    jobs: int | None = None  # processes writing a long book's PDF beside the layout; None: one
-    #                          per spare core, 0: none
+    jobs: int | None = None  # a long book's PDF is laid out and written by jobs + 1 forked
+    #                          processes; None: one per spare core, 0: all in this process
     piece_words: int = PIECE_WORDS  # words of body text in each piece those processes write
     signature_sheets: int | None = None  # booklet: sheets folded together; None: by length
 

@@ -5,6 +5,7 @@ means reading these again: a test for each patch runs the real engine."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import ctypes.util
 import io
 import re
@@ -51,11 +52,13 @@ _load_weasyprint()
 
 import pydyf  # noqa: E402
 import weasyprint  # noqa: E402
+import weasyprint.layout  # noqa: E402
 import weasyprint.layout.block  # noqa: E402
 import weasyprint.layout.inline  # noqa: E402
 import weasyprint.pdf  # noqa: E402
 from weasyprint import Page  # noqa: E402
 from weasyprint.formatting_structure import boxes  # noqa: E402
+from weasyprint.layout.background import layout_box_backgrounds  # noqa: E402
 
 TESTED = {"weasyprint": "70.", "pydyf": "0.13."}
 if not weasyprint.__version__.startswith(TESTED["weasyprint"]) or \
@@ -123,6 +126,61 @@ def page_box(page: Page) -> boxes.PageBox:
     """The root box of a laid-out page, which layout/page_starts.py walks."""
     return page._page_box
 
+
+
+# --- folios set again: a run of chapters laid out before its first page number is known -------
+
+# Whether the layouts made now keep what it takes to set their margin boxes again (renumber).
+_renumberable = [False]
+_MARGINS = "_chapbook_margins"
+
+
+def _recording_margins(original: Any) -> Any:
+    def make_margin_boxes(context: Any, page: Any, state: Any) -> Any:
+        if _renumberable[0]:
+            setattr(page, _MARGINS, (context, state, context.current_page))
+        return original(context, page, state)
+    return make_margin_boxes
+
+
+_make_margin_boxes = weasyprint.layout.make_margin_boxes
+weasyprint.layout.make_margin_boxes = _recording_margins(_make_margin_boxes)
+
+
+@contextlib.contextmanager
+def renumberable() -> Iterator[None]:
+    """Layouts made in this context can have their page numbers changed (renumber)."""
+    _renumberable[0] = True
+    try:
+        yield
+    finally:
+        _renumberable[0] = False
+
+
+def renumber(pages: list[Page], offset: int) -> None:
+    """Move pages laid out in `renumberable()` by `offset` page numbers: their margin boxes
+    (folios, running heads) are made again from the page state WeasyPrint made them from, with
+    the page counter moved. Nothing else on a page depends on its number: a chapter opens on a
+    recto whatever it is numbered (its side is set by `break-before`, not by the counter), and
+    chapbook sets page references as text. Pages laid out otherwise are left as they are
+    (the blank versos, which have no margin boxes)."""
+    if not offset:
+        return
+    for page in pages:
+        box = page_box(page)
+        recorded = getattr(box, _MARGINS, None)
+        if recorded is None:
+            continue
+        context, state, number = recorded
+        moved = copy.deepcopy(state)
+        moved[1]["page"] = [value + offset for value in moved[1].get("page", [0])]
+        context.current_page = number
+        margins = list(_make_margin_boxes(context, box, moved))
+        for margin in margins:
+            layout_box_backgrounds(box, margin, context.get_image_from_uri)
+        box.children = (*(child for child in box.children
+                          if not isinstance(child, boxes.MarginBox)), *margins)
+        setattr(box, _MARGINS, (context, moved, number))
 
 
 # --- WeasyPrint's line layout: indents at a line's start, no more than two hyphens in a row ----

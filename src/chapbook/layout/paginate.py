@@ -3,15 +3,17 @@
 The body is laid out once, a part opener or a chapter at a time (each opens on a recto, so their
 layouts are independent and a runaway essay is named). The anchors' pages, read from WeasyPrint's
 own layout, give the page numbers of the contents and the locators of the glossary and index,
-which are laid out as documents of their own that continue the page numbering. A long book's
-finished runs of chapters are written as PDF pieces by forked processes while the layout goes on
-(builders/pieces.py), and the pieces combined with links, tree and bookmarks intact. No page
-number is guessed, and no counter makes WeasyPrint lay the book out twice.
+which are laid out as documents of their own that continue the page numbering. A long book's runs
+of chapters are laid out and written as PDF pieces by forked processes at once (layout/
+parallel.py; in one process, layout/writers.py writes finished runs beside the layout), and the
+pieces combined with links, tree and bookmarks intact. No page number printed is guessed, and no
+counter makes WeasyPrint lay the book out twice.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -27,6 +29,7 @@ from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.layout.compat import links_across_pieces
 from chapbook.layout.page_starts import body_starts, element_starts
+from chapbook.layout.parallel import ParallelLayout
 from chapbook.layout.typesetter import Typesetter, captured_logs
 from chapbook.layout.writers import PieceWriter, parallel_jobs
 from chapbook.limits import blame
@@ -118,6 +121,20 @@ def segments(book: Book) -> list[Segment]:
             + tuple(Segment(part, c) for c in part.chapters)]
 
 
+def pieces(book: Book, piece_words: int) -> list[list[Segment]]:
+    """The body's segments in runs written as one PDF piece each: a run is closed once it holds
+    `piece_words` words."""
+    runs: list[list[Segment]] = [[]]
+    words = 0
+    for segment in segments(book):
+        if words >= piece_words:
+            runs.append([])
+            words = 0
+        runs[-1].append(segment)
+        words += segment.chapter.word_count if segment.chapter else 0
+    return [run for run in runs if run]
+
+
 @dataclass(frozen=True)
 class Edition:
     """A PDF edition: its extra stylesheets and how WeasyPrint writes it."""
@@ -193,7 +210,7 @@ class _Pagination:
     def __init__(self, book: Book, diagnostics: Diagnostics, edition: Edition,
                  writer: PieceWriter | None, known: dict[str, int] | None = None,
                  front_length: int | None = None) -> None:
-        self.book, self.writer = book, writer
+        self.book, self.writer, self.diagnostics = book, writer, diagnostics
         self.known = known or {}  # pages from an earlier pass, for references to pages
         self.typesetter = Typesetter(book, diagnostics, edition.sheets)
         self.stand_ins = _Unknown(book)
@@ -247,6 +264,15 @@ class _Pagination:
             self.starts.append(PageStart(start, segment.part.id))
         self.run += document.pages
         self.next_page = start + len(document.pages)
+
+    def lay_out_piece(self, run: list[Segment],
+                      first_page: int) -> tuple[list[Page], int, dict[str, int], list[PageStart]]:
+        """A run of segments laid out from `first_page` (a recto) on its own: its pages, their
+        number, its anchors' pages and its page starts (for layout/parallel.py's workers)."""
+        self.next_page, self.run, self.pages, self.starts = first_page, [], {}, []
+        for segment in run:
+            self.body(segment)
+        return self.run, self.next_page - first_page, self.pages, self.starts
 
     def back(self) -> None:
         start = self._opening()
@@ -317,6 +343,11 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
         piece_words = sys.maxsize
     wanted = page_references(book)
     known = _settled_pages(book, edition, piece_words, wanted) if wanted else None
+    runs = pieces(book, piece_words)
+    if write and jobs >= 1 and len(runs) > 1 and book.manifest.openers != "any" \
+            and hasattr(os, "fork"):
+        return _typeset_in_parallel(book, diagnostics, edition, jobs + 1, runs, known,
+                                    front_length)
     with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
         pagination = _Pagination(book, diagnostics, edition, writer, known, front_length)
         for segment in segments(book):
@@ -344,3 +375,51 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
         diagnostics.warn("typesetting", f"No anchor #{anchor} for internal URI reference",
                          book.manifest.path)
     return Layout(combined.pdf, pages, starts), length
+
+
+def _levels(document: Document) -> list[int]:
+    return [bookmark[0] for page in document.pages for bookmark in page.bookmarks]
+
+
+def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
+                         processes: int, runs: list[list[Segment]],
+                         known: dict[str, int] | None,
+                         front_length: int | None) -> tuple[Layout, int]:
+    """_typeset with the body's runs laid out and written by `processes` workers at once
+    (layout/parallel.py); this process lays out the back and front matter once the body's
+    page numbers are known, while the workers write."""
+    pagination = _Pagination(book, diagnostics, edition, None, known, front_length)
+    write = _writer(book, edition)
+    words = [sum(segment.chapter.word_count for segment in run if segment.chapter)
+             for run in runs]
+
+    def lay_out(index: int, first_page: int) -> tuple[list[Page], int, dict[str, int],
+                                                       list[PageStart]]:
+        return pagination.lay_out_piece(runs[index], first_page)
+
+    def assemble(run: list[Page], blanks: int) -> Document:
+        return pagination.front.copy([pagination.blank] * blanks + run)
+
+    with ParallelLayout(lay_out, assemble, write, diagnostics, processes, words) as workers:
+        laid = workers.lay_out(pagination.next_page)
+        for piece in laid:
+            pages, starts = piece.numbered()
+            pagination.pages.update(pages)
+            pagination.starts += starts
+        pagination.next_page = (laid[-1].first_page or 0) + laid[-1].length
+        if any(book.has(matter) for matter in book.manifest.back_matter):
+            pagination.back()
+        opening = pagination.front_again()
+        back = pagination.front.copy(pagination.run) if pagination.run else None
+        documents = [pagination.front.copy(opening), *([back] if back else [])]
+        opening_pdf, *back_pdf = [write(document, diagnostics) for document in documents]
+        opening_levels, *back_levels = [_levels(document) for document in documents]
+        laid = workers.results()
+        body = [piece.pdf.read_bytes() for piece in laid if piece.pdf]
+    combined = combine([opening_pdf, *body, *back_pdf],
+                       [opening_levels, *(piece.levels for piece in laid), *back_levels])
+    for anchor in combined.missing_anchors:
+        diagnostics.warn("typesetting", f"No anchor #{anchor} for internal URI reference",
+                         book.manifest.path)
+    return (Layout(combined.pdf, pagination.pages, pagination.starts),
+            len(pagination.front.pages))

@@ -1,0 +1,224 @@
+"""A long book's body laid out on every core: runs of chapters in forked processes at once.
+
+Each run of chapters (a piece) opens on a recto, so its layout does not depend on the pieces
+before it but for the number of its first page, which is not known until they are laid out. A
+worker lays its piece out at a first page guessed with the right parity and reports the piece's
+length, its anchors and where its pages begin; once every piece before it has reported, the true
+first page is known and the worker sets the piece's folios again if the guess was wrong
+(compat.renumber: only the margin boxes are made again) and writes it as a PDF piece. Workers are
+forked once the stylesheets and fonts are loaded, so each starts with them, and they talk to this
+process through pipes; what they send is their own, never read from disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import tempfile
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from weasyprint import Document, Page
+
+from chapbook.diagnostics import Diagnostics, Finding
+from chapbook.errors import BookError
+from chapbook.layout import compat
+from chapbook.limits import die_with_parent
+from chapbook.model.pages import PageStart
+from chapbook.outputs import scratch_folder
+
+Write = Callable[[Document, Diagnostics], bytes]
+PROGRESS = logging.getLogger("weasyprint.progress")
+
+
+# (index of a piece, its guessed first page) -> its pages, length, anchors' pages, page starts
+LayOut = Callable[[int, int], tuple[list[Page], int, dict[str, int], list[PageStart]]]
+# (a piece's pages, the blank versos before it) -> the document written as the piece
+Assemble = Callable[[list[Page], int], Document]
+
+
+@dataclass
+class LaidPiece:
+    """A piece as laid out: its first page (once known), length, anchors' pages and page starts
+    (numbered from `guess` until the first page is known), and then its written PDF."""
+
+    guess: int
+    length: int = 0
+    pages: dict[str, int] = field(default_factory=dict)
+    starts: list[PageStart] = field(default_factory=list)
+    first_page: int | None = None
+    pdf: Path | None = None
+    levels: list[int] = field(default_factory=list)
+
+    def numbered(self) -> tuple[dict[str, int], list[PageStart]]:
+        """The anchors' pages and page starts with the true page numbers."""
+        assert self.first_page is not None
+        offset = self.first_page - self.guess
+        return ({anchor: page + offset for anchor, page in self.pages.items()},
+                [replace(start, number=start.number + offset) for start in self.starts])
+
+
+def _next_recto(page: int) -> int:
+    return page if page % 2 == 1 else page + 1
+
+
+def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: Write,
+            diagnostics: Diagnostics, folder: Path) -> None:
+    """A worker's life: lay out the pieces it is given, then write each once told its first
+    page; report findings with each answer."""
+    waiting: dict[int, tuple[list[Page], int]] = {}
+    while True:
+        message = connection.recv()
+        if message is None:
+            return
+        told = len(diagnostics.findings)
+        if message[0] == "lay":
+            _, index, guess = message
+            with compat.renumberable():
+                run, length, pages, starts = lay_out(index, guess)
+            waiting[index] = (run, guess)
+            connection.send(("laid", index, length, pages, starts,
+                             diagnostics.findings[told:]))
+        else:
+            _, index, first_page, blanks = message
+            run, guess = waiting.pop(index)
+            compat.renumber(run, first_page - guess)
+            document = assemble(run, blanks)
+            path = folder / f"piece-{index}.pdf"
+            path.write_bytes(write(document, diagnostics))
+            levels = [bookmark[0] for page in document.pages for bookmark in page.bookmarks]
+            connection.send(("written", index, str(path), levels,
+                             diagnostics.findings[told:]))
+
+
+class ParallelLayout:
+    """The pieces (as many as `words`, each piece's words) laid out and written by up to
+    `processes` forked workers; a context manager, so a failed build leaves none running."""
+
+    def __init__(self, lay_out: LayOut, assemble: Assemble, write: Write,
+                 diagnostics: Diagnostics, processes: int, words: list[int]) -> None:
+        self.diagnostics = diagnostics
+        self.words = words  # each piece's words, to guess where the next one starts
+        self.folder = tempfile.TemporaryDirectory(prefix="chapbook-layout-",
+                                                  dir=scratch_folder())
+        count = len(words)
+        self.laid = [LaidPiece(0) for _ in range(count)]
+        self.owner: dict[int, Connection] = {}
+        self.workers: dict[Connection, int] = {}
+        for _ in range(min(processes, count)):
+            ours, theirs = Pipe()
+            pid = os.fork()
+            if pid == 0:
+                status = 1
+                try:
+                    ours.close()
+                    die_with_parent()  # a killed build takes its workers with it
+                    # the progress display is the parent's; it counts the pages it is told of
+                    PROGRESS.handlers.clear()
+                    PROGRESS.propagate = False
+                    _worker(theirs, lay_out, assemble, write, diagnostics,
+                            Path(self.folder.name))
+                    status = 0
+                except BookError as error:
+                    theirs.send(("error", error.message, error.path, error.line, error.column,
+                                 error.hint))
+                except BaseException:  # the parent reports it
+                    theirs.send(("crash", traceback.format_exc()))
+                finally:
+                    os._exit(status)
+            theirs.close()
+            self.workers[ours] = pid
+
+    def __enter__(self) -> ParallelLayout:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for connection, pid in self.workers.items():
+            with contextlib.suppress(OSError):  # (a worker that has gone already)
+                connection.send(None)
+            connection.close()
+            if exc[0] is not None:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+        self.workers.clear()
+        self.folder.cleanup()
+
+    def _guess(self, index: int, known: int, end: int) -> int:
+        """Where piece `index` may start, given that piece `known` ends before page `end`: the
+        pages of the pieces between, estimated at 300 words a page (a wrong guess only costs
+        setting the piece's folios again)."""
+        pages = sum(self.words[known:index]) // 300
+        return _next_recto(end + pages)
+
+    def lay_out(self, first_page: int) -> list[LaidPiece]:
+        """Every piece laid out and numbered, its writing under way: returns once the last
+        piece's length is known (results() waits for the writing)."""
+        count = len(self.laid)
+        idle = list(self.workers)
+        dispatched = numbered = 0
+        end = first_page  # where the numbered pieces end (a recto opens the next)
+        while numbered < count:
+            while idle and dispatched < count:
+                connection = idle.pop(0)
+                self.laid[dispatched].guess = self._guess(dispatched, numbered, end)
+                connection.send(("lay", dispatched, self.laid[dispatched].guess))
+                self.owner[dispatched] = connection
+                dispatched += 1
+            for connection in wait(list(self.workers)):
+                answer = self._receive(connection)
+                if answer[0] != "laid":
+                    continue
+                idle.append(connection)
+                for _ in range(answer[2]):  # the progress bar counts pages laid out
+                    PROGRESS.info("Step 5 - Creating layout - Page %d", 0)
+                while numbered < count and self.laid[numbered].length:
+                    piece = self.laid[numbered]
+                    piece.first_page = _next_recto(end)
+                    self.owner[numbered].send(("write", numbered, piece.first_page,
+                                               piece.first_page - end))
+                    end = piece.first_page + piece.length
+                    numbered += 1
+        return self.laid
+
+    def results(self) -> list[LaidPiece]:
+        """Every piece, once all are written."""
+        while any(piece.pdf is None for piece in self.laid):
+            for connection in wait(list(self.workers)):
+                self._receive(connection)
+        return self.laid
+
+    def _receive(self, connection: Connection) -> tuple[Any, ...]:
+        try:
+            answer = connection.recv()
+        except EOFError:
+            raise BookError("a layout process ended without its pages",
+                            hint="was it killed for want of memory? try --jobs 0") from None
+        if answer[0] == "error":
+            _, message, path, line, column, hint = answer
+            raise BookError(message, path, line, column, hint)
+        if answer[0] == "crash":
+            raise BookError(f"laying out the book failed in a layout process:\n"
+                            f"{answer[1].strip()}",
+                            hint="run the build with --jobs 0 to lay it out in one process")
+        findings: list[Finding] = answer[-1]
+        for finding in findings:
+            self.diagnostics.add(finding.level, finding.code, finding.message, finding.path,
+                                 finding.line)
+        if answer[0] == "laid":
+            _, index, length, pages, starts, _ = answer
+            piece = self.laid[index]
+            piece.length, piece.pages, piece.starts = length, pages, starts
+        else:
+            _, index, path, levels, _ = answer
+            self.laid[index].pdf, self.laid[index].levels = Path(path), levels
+        return answer
+

@@ -1,0 +1,91 @@
+"""A long book's body is laid out by forked workers at once (layout/parallel.py), each piece at a
+guessed first page and its folios set again once the true one is known: the PDF must read as the
+same book, page for page, as the one laid out in one process."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from chapbook.build import load_book
+from chapbook.diagnostics import Diagnostics
+from chapbook.layout import parallel
+from chapbook.layout.paginate import pieces, typeset
+
+from .conftest import ROOTS
+
+FIELD_NOTES = ROOTS / "field-notes" / "book.yml"
+PIECE_WORDS = 400  # field-notes in several pieces
+
+
+def _destinations(reader: PdfReader) -> dict[str, int]:
+    return {str(name): reader.get_destination_page_number(destination)
+            for name, destination in reader.named_destinations.items()}
+
+
+@pytest.fixture(scope="module")
+def in_parallel_and_in_one(tmp_path_factory: pytest.TempPathFactory,
+                           ) -> tuple[bytes, bytes, list[parallel.LaidPiece], int]:
+    """field-notes in pieces of 400 words: laid out by three workers, and in this process
+    alone. Also: the workers' pieces (their guessed and true first pages) and how many pieces
+    the book has."""
+    book = load_book(FIELD_NOTES, Diagnostics())
+    laid: list[parallel.LaidPiece] = []
+    lay_out = parallel.ParallelLayout.lay_out
+
+    def recording(self: parallel.ParallelLayout, first_page: int) -> list[parallel.LaidPiece]:
+        laid.extend(lay_out(self, first_page))
+        return laid
+
+    found = Diagnostics()
+    parallel.ParallelLayout.lay_out = recording  # type: ignore[method-assign]
+    try:
+        many = typeset(book, found, piece_words=PIECE_WORDS, jobs=2).pdf
+    finally:
+        parallel.ParallelLayout.lay_out = lay_out  # type: ignore[method-assign]
+    assert not found.findings, found.findings
+    one = typeset(book, Diagnostics(), piece_words=PIECE_WORDS, jobs=0).pdf
+    assert many is not None and one is not None
+    return many, one, laid, len(pieces(book, PIECE_WORDS))
+
+
+def test_every_piece_is_laid_out_by_a_worker_and_some_at_a_wrong_guess(
+        in_parallel_and_in_one: tuple[bytes, bytes, list[parallel.LaidPiece], int]) -> None:
+    _, _, laid, count = in_parallel_and_in_one
+    assert count >= 4
+    assert len(laid) == count
+    assert all(piece.pdf is not None and piece.first_page for piece in laid)
+    # a piece laid out before the pages before it were known, and numbered again
+    assert any(piece.guess != piece.first_page for piece in laid)
+
+
+def test_a_book_laid_out_in_parallel_reads_as_the_one_laid_out_in_one_process(
+        in_parallel_and_in_one: tuple[bytes, bytes, list[parallel.LaidPiece], int]) -> None:
+    many, one, _, _ = in_parallel_and_in_one
+    parallel_pdf, one_pdf = PdfReader(io.BytesIO(many)), PdfReader(io.BytesIO(one))
+    assert len(parallel_pdf.pages) == len(one_pdf.pages) > 20
+    # folios and running heads included: every page's text, as drawn
+    assert [p.extract_text() for p in parallel_pdf.pages] == \
+        [p.extract_text() for p in one_pdf.pages]
+    assert _destinations(parallel_pdf) == _destinations(one_pdf)
+    assert [label for label in parallel_pdf.page_labels] == list(one_pdf.page_labels)
+
+
+def test_a_renumbered_piece_prints_its_true_folios(
+        in_parallel_and_in_one: tuple[bytes, bytes, list[parallel.LaidPiece], int]) -> None:
+    """The folio at the foot of a renumbered piece's pages is its page's number in the book,
+    not the number it was laid out at."""
+    many, _, laid, _ = in_parallel_and_in_one
+    reader = PdfReader(io.BytesIO(many))
+    moved = [piece for piece in laid if piece.guess != piece.first_page]
+    checked = 0
+    for piece in moved:
+        assert piece.first_page is not None
+        for number in range(piece.first_page, piece.first_page + piece.length):
+            lines = reader.pages[number - 1].extract_text().splitlines()
+            if lines and lines[-1].strip().isdigit():  # the folio, drawn last (not on openers)
+                assert int(lines[-1]) == number
+                checked += 1
+    assert checked
