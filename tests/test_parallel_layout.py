@@ -29,22 +29,22 @@ def _destinations(reader: PdfReader) -> dict[str, int]:
 def in_parallel_and_in_one(tmp_path_factory: pytest.TempPathFactory,
                            ) -> tuple[bytes, bytes, list[parallel.LaidPiece], int]:
     """field-notes in pieces of 400 words: laid out by three workers, and in this process
-    alone. Also: the workers' pieces (their guessed and true first pages) and how many pieces
-    the book has."""
+    alone. Also: the workers' pieces (their guessed and true first pages), the body's first
+    and then the back matter's parts, and how many pieces the body has."""
     book = load_book(FIELD_NOTES, Diagnostics())
     laid: list[parallel.LaidPiece] = []
-    lay_out = parallel.ParallelLayout.lay_out
+    results = parallel.ParallelLayout.results
 
-    def recording(self: parallel.ParallelLayout, first_page: int) -> list[parallel.LaidPiece]:
-        laid.extend(lay_out(self, first_page))
+    def recording(self: parallel.ParallelLayout) -> list[parallel.LaidPiece]:
+        laid.extend(results(self))
         return laid
 
     found = Diagnostics()
-    parallel.ParallelLayout.lay_out = recording  # type: ignore[method-assign]
+    parallel.ParallelLayout.results = recording  # type: ignore[method-assign]
     try:
         many = typeset(book, found, piece_words=PIECE_WORDS, jobs=2).pdf
     finally:
-        parallel.ParallelLayout.lay_out = lay_out  # type: ignore[method-assign]
+        parallel.ParallelLayout.results = results  # type: ignore[method-assign]
     assert not found.findings, found.findings
     one = typeset(book, Diagnostics(), piece_words=PIECE_WORDS, jobs=0).pdf
     assert many is not None and one is not None
@@ -55,7 +55,7 @@ def test_every_piece_is_laid_out_by_a_worker_and_some_at_a_wrong_guess(
         in_parallel_and_in_one: tuple[bytes, bytes, list[parallel.LaidPiece], int]) -> None:
     _, _, laid, count = in_parallel_and_in_one
     assert count >= 4
-    assert len(laid) == count
+    assert len(laid) == count + 2  # and the glossary and the index
     assert all(piece.pdf is not None and piece.first_page for piece in laid)
     # a piece laid out before the pages before it were known, and numbered again
     assert any(piece.guess != piece.first_page for piece in laid)

@@ -14,6 +14,10 @@ every file that goes into them: the book's manifest, essays, images, glossary an
 and chapbook's own code, templates and styles, with WeasyPrint's version. So `make epub` after
 `make pdf` of the same book does not lay the book out again, and any change lays it out anew.
 
+A long book's PDF pieces (build/.cache/pieces): runs of chapters and parts of the back matter as
+written, with their anchors' pages and page starts, keyed on their HTML, images and edition and
+used only at the first page they were written for (PieceCache).
+
 Every entry of every kind (essays, font subsets, page maps, covers) is also keyed on the code that
 made it (code_digest: chapbook's own files, templates and styles, and the versions of the
 libraries that shape the output), so a build into an old build/ after a change to chapbook, even
@@ -387,3 +391,87 @@ def current_reading_pdf(book: Book, cache: Path | None, path: Path) -> bytes | N
     except OSError:
         return None
     return data if data is not None and hashlib.sha256(data).digest() == digest else None
+
+
+# --- a long book's body, written as PDF pieces (layout/parallel.py) ---
+
+@dataclass
+class CachedPiece:
+    """A piece of the body as written: where it starts (after `blanks` blank versos), its
+    length, its anchors' pages, its page starts and bookmark levels, and its PDF's digest."""
+
+    first_page: int
+    blanks: int
+    length: int
+    pages: dict[str, int]
+    starts: list[PageStart]
+    levels: list[int]
+    pdf_digest: str
+
+    def fits(self, first_page: int, blanks: int) -> bool:
+        """Whether the entry is for a piece starting there, and holds only what such a piece
+        can hold (it was read from disk)."""
+        if not (self.first_page == first_page and self.blanks == blanks
+                and isinstance(self.length, int) and 0 < self.length <= MAX_PIECE_PAGES
+                and isinstance(self.pages, dict) and isinstance(self.starts, list)
+                and isinstance(self.levels, list) and isinstance(self.pdf_digest, str)):
+            return False
+        last = first_page + self.length - 1
+        return (all(isinstance(k, str) and isinstance(v, int) and first_page <= v <= last
+                    for k, v in self.pages.items())
+                and all(isinstance(s, PageStart) and isinstance(s.number, int)
+                        and first_page <= s.number <= last for s in self.starts)
+                and all(isinstance(level, int) and 0 < level <= 6 for level in self.levels))
+
+
+MAX_PIECE_PAGES = 100_000
+
+
+class PieceCache:
+    """Written pieces of a long book's body in build/.cache/pieces, each under a key made from
+    everything that goes into it but its page numbers (its segments' HTML, their images, the
+    edition; layout/paginate.py's _piece_key), so a book with one essay changed lays out that
+    essay's piece and takes the rest from here, where their first pages have not moved. One
+    entry per key: a piece laid out at another page replaces it. The least recently used go
+    once the folder holds more than MAX_KEPT times the last build's pieces."""
+
+    MAX_KEPT = 3
+
+    def __init__(self, cache: Path | None) -> None:
+        self.entries = DataCache(cache, "pieces", CachedPiece, Codec((CachedPiece, PageStart)))
+        self.pdfs = DataCache(cache, "pieces", bytes)
+
+    def entry(self, key: str) -> CachedPiece | None:
+        """The piece of this key as last written (at whatever page), unchecked."""
+        return self.entries.load(key)
+
+    def load(self, key: str, entry: CachedPiece | None, first_page: int,
+             blanks: int) -> tuple[CachedPiece, bytes] | None:
+        """`entry` (from entry()) and its PDF, if it starts at `first_page` after `blanks`
+        blank versos and holds what such a piece can."""
+        if entry is None or not entry.fits(first_page, blanks):
+            return None
+        pdf = self.pdfs.load(f"{key} pdf")
+        if pdf is None or hashlib.sha256(pdf).hexdigest() != entry.pdf_digest:
+            return None
+        if self.entries.folder is not None:
+            for name in (self.entries._name(key), self.pdfs._name(f"{key} pdf")):
+                with contextlib.suppress(OSError):  # used now: the last to go
+                    os.utime(self.entries.folder / f"{name}.entry")
+        return entry, pdf
+
+    def store(self, key: str, entry: CachedPiece, pdf: bytes) -> None:
+        self.pdfs.store(f"{key} pdf", pdf)
+        self.entries.store(key, entry)
+
+    def trim(self, used: int) -> None:
+        """Keep the newest MAX_KEPT × `used` pieces (two files each)."""
+        if self.entries.folder is None:
+            return
+        try:
+            files = sorted(self.entries.folder.glob("*.entry"),
+                           key=lambda path: path.stat().st_mtime, reverse=True)
+            for path in files[2 * self.MAX_KEPT * used:]:
+                path.unlink(missing_ok=True)
+        except OSError:
+            pass  # another build trimmed it first

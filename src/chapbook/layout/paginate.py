@@ -4,15 +4,17 @@ The body is laid out once, a part opener or a chapter at a time (each opens on a
 layouts are independent and a runaway essay is named). The anchors' pages, read from WeasyPrint's
 own layout, give the page numbers of the contents and the locators of the glossary and index,
 which are laid out as documents of their own that continue the page numbering. A long book's runs
-of chapters are laid out and written as PDF pieces by forked processes at once (layout/
-parallel.py; in one process, layout/writers.py writes finished runs beside the layout), and the
-pieces combined with links, tree and bookmarks intact. No page number printed is guessed, and no
+of chapters, then its back matter's parts, are laid out and written as PDF pieces by forked
+processes at once, or taken from the build cache (layout/parallel.py; in one process,
+layout/writers.py writes finished runs beside the layout), and the pieces combined with links,
+tree and bookmarks intact. No page number printed is guessed, and no
 counter makes WeasyPrint lay the book out twice.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import sys
@@ -24,12 +26,18 @@ from typing import Any
 from weasyprint import Document, Page
 
 from chapbook import ids
-from chapbook.cache import remember_front_length, remembered_front_length, store_page_map
+from chapbook.cache import (
+    CachedPiece,
+    PieceCache,
+    remember_front_length,
+    remembered_front_length,
+    store_page_map,
+)
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.layout.compat import links_across_pieces
 from chapbook.layout.page_starts import body_starts, element_starts
-from chapbook.layout.parallel import ParallelLayout
+from chapbook.layout.parallel import LaidPiece, ParallelLayout
 from chapbook.layout.typesetter import Typesetter, captured_logs
 from chapbook.layout.writers import PieceWriter, parallel_jobs
 from chapbook.limits import blame
@@ -168,9 +176,10 @@ def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,
     guess = remembered_front_length(book, cache, edition.name)
     try:
         result, front_length = _typeset(book, diagnostics, edition, write, jobs, piece_words,
-                                        guess)
+                                        guess, cache)
     except _FrontMoved:  # (findings are kept once: Diagnostics drops a repeated one)
-        result, front_length = _typeset(book, diagnostics, edition, write, jobs, piece_words)
+        result, front_length = _typeset(book, diagnostics, edition, write, jobs, piece_words,
+                                        cache=cache)
     remember_front_length(book, cache, edition.name, front_length)
     if layouts is not None:
         layouts.made[edition.name] = result
@@ -192,6 +201,11 @@ def _writer(book: Book, edition: Edition,
             if edition.options.get("pdf_variant") == "pdf/x-4" else data
         return mark_artifacts(data) if edition.artifacts else data
     return write
+
+
+# The back matter's parts, by the id of their section: the EPUB document each is
+_BACK_DOCUMENTS = {"contributors": "contributors", "references": "references",
+                   "glossary": "glossary", "index": "index"}
 
 
 class _FrontMoved(Exception):
@@ -274,15 +288,24 @@ class _Pagination:
             self.body(segment)
         return self.run, self.next_page - first_page, self.pages, self.starts
 
+    def lay_out_back(self, matter: str, first_page: int, pages: dict[str, int],
+                     ) -> tuple[list[Page], int, dict[str, int], list[PageStart]]:
+        """One part of the back matter (`matter`: glossary, index...) laid out on its own from
+        `first_page`, its locators from `pages`: as lay_out_piece (each part opens on a recto,
+        as a chapter does)."""
+        with blame(self.book.manifest.path, f"laying out the {matter}"):
+            document = self.render(first_page, sections=("back",), pages=pages,
+                                   back_matter=[matter])
+        starts = element_starts(document, first_page, _BACK_DOCUMENTS,
+                                ids.back_matter_entries())
+        return document.pages, len(document.pages), anchor_pages(document, first_page), starts
+
     def back(self) -> None:
         start = self._opening()
         with blame(self.book.manifest.path, "laying out the glossary and index"):
             document = self.render(start, sections=("back",), pages=self.pages)
         self.pages.update(anchor_pages(document, start))
-        self.starts += element_starts(document, start,
-                                      {"contributors": "contributors",
-                                       "references": "references", "glossary": "glossary",
-                                       "index": "index"},
+        self.starts += element_starts(document, start, _BACK_DOCUMENTS,
                                       ids.back_matter_entries())
         self.run += document.pages
 
@@ -337,8 +360,10 @@ def page_references(book: Book) -> set[str]:
 
 
 def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool, jobs: int,
-             piece_words: int, front_length: int | None = None) -> tuple[Layout, int]:
-    """The layout, and the front matter's length; `front_length`: a guess at it (_Pagination)."""
+             piece_words: int, front_length: int | None = None,
+             cache: Path | None = None) -> tuple[Layout, int]:
+    """The layout, and the front matter's length; `front_length`: a guess at it (_Pagination);
+    `cache`: the build's cache folder, where written pieces are kept (cache.PieceCache)."""
     if edition.one_piece:
         piece_words = sys.maxsize
     wanted = page_references(book)
@@ -347,7 +372,7 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
     if write and jobs >= 1 and len(runs) > 1 and book.manifest.openers != "any" \
             and hasattr(os, "fork"):
         return _typeset_in_parallel(book, diagnostics, edition, jobs + 1, runs, known,
-                                    front_length)
+                                    front_length, PieceCache(cache))
     with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
         pagination = _Pagination(book, diagnostics, edition, writer, known, front_length)
         for segment in segments(book):
@@ -381,45 +406,107 @@ def _levels(document: Document) -> list[int]:
     return [bookmark[0] for page in document.pages for bookmark in page.bookmarks]
 
 
+# The build's time, which only the first piece's metadata carries into the whole (combine):
+# left out of a piece's key, so a piece of an unchanged essay is not written again when another
+# essay's commit moves the build time.
+_BUILD_TIME = re.compile(r'<meta name="dcterms\.modified"[^>]*>')
+
+
+def _piece_key(book: Book, edition: Edition, html: list[str], images: list[str]) -> str:
+    """What a piece is made from but its page numbers: its segments' HTML (their text,
+    numbering, links, notes and locators, the book's language), the images they show, the page
+    size and the edition (cache.DataCache adds chapbook's code, styles and fonts)."""
+    digest = hashlib.sha256("\0".join((edition.name, repr(sorted(edition.options.items())),
+                                       book.manifest.page_size, book.meta.identifier)).encode())
+    for text in html:
+        digest.update(b"\0" + _BUILD_TIME.sub("", text).encode())
+    for image in images:
+        path = book.manifest.root / image
+        digest.update(b"\0" + (path.read_bytes() if path.is_file() else b"missing"))
+    return digest.hexdigest()
+
+
+def _body_key(book: Book, edition: Edition, run: list[Segment],
+              known: dict[str, int] | None) -> str:
+    return _piece_key(book, edition, [render_book_html(book, sections=("body",), segment=segment,
+                                                       page_numbers=known) for segment in run],
+                      [image for segment in run if segment.chapter
+                       for image in segment.chapter.images])
+
+
+def _levels(document: Document) -> list[int]:
+    return [bookmark[0] for page in document.pages for bookmark in page.bookmarks]
+
+
 def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
                          processes: int, runs: list[list[Segment]],
-                         known: dict[str, int] | None,
-                         front_length: int | None) -> tuple[Layout, int]:
-    """_typeset with the body's runs laid out and written by `processes` workers at once
-    (layout/parallel.py); this process lays out the back and front matter once the body's
-    page numbers are known, while the workers write."""
+                         known: dict[str, int] | None, front_length: int | None,
+                         kept: PieceCache) -> tuple[Layout, int]:
+    """_typeset with the body's runs, and then the back matter's parts, laid out and written by
+    `processes` workers at once (layout/parallel.py), or taken from `kept` where they were
+    written before at the same first page; this process lays out the front matter once the
+    other pages are numbered, while the workers write."""
     pagination = _Pagination(book, diagnostics, edition, None, known, front_length)
     write = _writer(book, edition)
     words = [sum(segment.chapter.word_count for segment in run if segment.chapter)
              for run in runs]
+    back = [matter for matter in book.manifest.back_matter if book.has(matter)]
+    keys = [_body_key(book, edition, run, known) for run in runs]
+    entries = [kept.entry(key) for key in keys]
 
-    def lay_out(index: int, first_page: int) -> tuple[list[Page], int, dict[str, int],
-                                                       list[PageStart]]:
-        return pagination.lay_out_piece(runs[index], first_page)
+    def lay_out(index: int, first_page: int, before: dict[str, int] | None,
+                ) -> tuple[list[Page], int, dict[str, int], list[PageStart]]:
+        if index < len(runs):
+            return pagination.lay_out_piece(runs[index], first_page)
+        return pagination.lay_out_back(back[index - len(runs)], first_page, before or {})
 
     def assemble(run: list[Page], blanks: int) -> Document:
         return pagination.front.copy([pagination.blank] * blanks + run)
 
-    with ParallelLayout(lay_out, assemble, write, diagnostics, processes, words) as workers:
-        laid = workers.lay_out(pagination.next_page)
+    def from_cache(index: int, first_page: int, blanks: int) -> LaidPiece | None:
+        found = kept.load(keys[index], entries[index], first_page, blanks)
+        if found is None:
+            return None
+        entry, pdf = found
+        return LaidPiece(first_page, entry.length, entry.pages, entry.starts, first_page,
+                         blanks, pdf, entry.levels, cached=True)
+
+    with ParallelLayout(lay_out, assemble, write, diagnostics, processes, words,
+                        from_cache) as workers:
+        laid = workers.lay_out(pagination.next_page,
+                               [entry.length if entry else None for entry in entries])
         for piece in laid:
             pages, starts = piece.numbered()
             pagination.pages.update(pages)
             pagination.starts += starts
-        pagination.next_page = (laid[-1].first_page or 0) + laid[-1].length
-        if any(book.has(matter) for matter in book.manifest.back_matter):
-            pagination.back()
+        if back:  # its locators are the body's pages, known now
+            keys += [_piece_key(book, edition, [render_book_html(
+                book, sections=("back",), pages=pagination.pages, back_matter=[matter])], [])
+                for matter in back]
+            entries += [kept.entry(key) for key in keys[len(runs):]]
+            laid = workers.lay_out((laid[-1].first_page or 0) + laid[-1].length,
+                                   [entry.length if entry else None
+                                    for entry in entries[len(runs):]], pagination.pages)
+            for piece in laid[len(runs):]:
+                pages, starts = piece.numbered()
+                pagination.pages.update(pages)
+                pagination.starts += starts
         opening = pagination.front_again()
-        back = pagination.front.copy(pagination.run) if pagination.run else None
-        documents = [pagination.front.copy(opening), *([back] if back else [])]
-        opening_pdf, *back_pdf = [write(document, diagnostics) for document in documents]
-        opening_levels, *back_levels = [_levels(document) for document in documents]
+        front = pagination.front.copy(opening)
+        opening_pdf = write(front, diagnostics)
         laid = workers.results()
-        body = [piece.pdf.read_bytes() for piece in laid if piece.pdf]
-    combined = combine([opening_pdf, *body, *back_pdf],
-                       [opening_levels, *(piece.levels for piece in laid), *back_levels])
+        written = [piece.pdf if isinstance(piece.pdf, bytes) else Path(str(piece.pdf)).read_bytes()
+                   for piece in laid]
+    for key, piece, pdf in zip(keys, laid, written, strict=True):
+        if not piece.cached:
+            pages, starts = piece.numbered()
+            kept.store(key, CachedPiece(piece.first_page or 0, piece.blanks, piece.length,
+                                        pages, starts, piece.levels,
+                                        hashlib.sha256(pdf).hexdigest()), pdf)
+    kept.trim(len(laid))
+    combined = combine([opening_pdf, *written],
+                       [_levels(front), *(piece.levels for piece in laid)])
     for anchor in combined.missing_anchors:
         diagnostics.warn("typesetting", f"No anchor #{anchor} for internal URI reference",
                          book.manifest.path)
-    return (Layout(combined.pdf, pagination.pages, pagination.starts),
-            len(pagination.front.pages))
+    return Layout(combined.pdf, pagination.pages, pagination.starts), len(pagination.front.pages)

@@ -7,7 +7,9 @@ length, its anchors and where its pages begin; once every piece before it has re
 first page is known and the worker sets the piece's folios again if the guess was wrong
 (compat.renumber: only the margin boxes are made again) and writes it as a PDF piece. Workers are
 forked once the stylesheets and fonts are loaded, so each starts with them, and they talk to this
-process through pipes; what they send is their own, never read from disk.
+process through pipes; what they send is their own, never read from disk. The back matter's parts
+(glossary, index...) follow as pieces of their own once the body's pages are known, and a piece
+the build cache holds as it would be written at its first page is taken from there instead.
 """
 
 from __future__ import annotations
@@ -38,10 +40,15 @@ Write = Callable[[Document, Diagnostics], bytes]
 PROGRESS = logging.getLogger("weasyprint.progress")
 
 
-# (index of a piece, its guessed first page) -> its pages, length, anchors' pages, page starts
-LayOut = Callable[[int, int], tuple[list[Page], int, dict[str, int], list[PageStart]]]
+# (index of a piece, its guessed first page, the pages of the anchors before it, for the back
+# matter's locators) -> its pages, length, anchors' pages, page starts
+LayOut = Callable[[int, int, dict[str, int] | None],
+                  tuple[list[Page], int, dict[str, int], list[PageStart]]]
 # (a piece's pages, the blank versos before it) -> the document written as the piece
 Assemble = Callable[[list[Page], int], Document]
+# (index of a piece, its first page, the blank versos before it) -> the piece as written
+# before, if the cache holds it as it would be written there
+FromCache = Callable[[int, int, int], "LaidPiece | None"]
 
 
 @dataclass
@@ -54,8 +61,10 @@ class LaidPiece:
     pages: dict[str, int] = field(default_factory=dict)
     starts: list[PageStart] = field(default_factory=list)
     first_page: int | None = None
-    pdf: Path | None = None
+    blanks: int = 0  # blank versos before it, in its PDF
+    pdf: Path | bytes | None = None  # as a worker wrote it, or from the cache
     levels: list[int] = field(default_factory=list)
+    cached: bool = False  # taken from the cache, not laid out
 
     def numbered(self) -> tuple[dict[str, int], list[PageStart]]:
         """The anchors' pages and page starts with the true page numbers."""
@@ -80,9 +89,9 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
             return
         told = len(diagnostics.findings)
         if message[0] == "lay":
-            _, index, guess = message
+            _, index, guess, before = message
             with compat.renumberable():
-                run, length, pages, starts = lay_out(index, guess)
+                run, length, pages, starts = lay_out(index, guess, before)
             waiting[index] = (run, guess)
             connection.send(("laid", index, length, pages, starts,
                              diagnostics.findings[told:]))
@@ -103,13 +112,18 @@ class ParallelLayout:
     `processes` forked workers; a context manager, so a failed build leaves none running."""
 
     def __init__(self, lay_out: LayOut, assemble: Assemble, write: Write,
-                 diagnostics: Diagnostics, processes: int, words: list[int]) -> None:
+                 diagnostics: Diagnostics, processes: int, words: list[int],
+                 from_cache: FromCache | None = None) -> None:
+        """`words`: each body piece's words; `from_cache` takes a piece from the cache if it
+        holds it as it would be written at a given first page."""
         self.diagnostics = diagnostics
-        self.words = words  # each piece's words, to guess where the next one starts
+        self.words = list(words)  # each piece's words, to guess where the next one starts
+        self.from_cache = from_cache
+        self.cached_lengths: list[int | None] = []
         self.folder = tempfile.TemporaryDirectory(prefix="chapbook-layout-",
                                                   dir=scratch_folder())
         count = len(words)
-        self.laid = [LaidPiece(0) for _ in range(count)]
+        self.laid: list[LaidPiece] = []
         self.owner: dict[int, Connection] = {}
         self.workers: dict[Connection, int] = {}
         for _ in range(min(processes, count)):
@@ -154,25 +168,60 @@ class ParallelLayout:
 
     def _guess(self, index: int, known: int, end: int) -> int:
         """Where piece `index` may start, given that piece `known` ends before page `end`: the
-        pages of the pieces between, estimated at 300 words a page (a wrong guess only costs
-        setting the piece's folios again)."""
-        pages = sum(self.words[known:index]) // 300
+        pages of the pieces between, as the cache last had them or estimated at 300 words a
+        page (a wrong guess only costs setting the piece's folios again)."""
+        pages = sum(length if length else words // 300 for length, words
+                    in zip(self.cached_lengths[known:index], self.words[known:index],
+                           strict=True))
         return _next_recto(end + pages)
 
-    def lay_out(self, first_page: int) -> list[LaidPiece]:
-        """Every piece laid out and numbered, its writing under way: returns once the last
-        piece's length is known (results() waits for the writing)."""
+    def lay_out(self, first_page: int, cached_lengths: list[int | None],
+                before: dict[str, int] | None = None) -> list[LaidPiece]:
+        """The next pieces (one for each of `cached_lengths`: for a piece the cache may hold,
+        its length when written, and it is not laid out unless the cache does not hold it at
+        its true first page) laid out or taken from the cache, and numbered from `first_page`
+        on, their writing under way. `before`: the pages of the anchors of the pieces before
+        (the back matter's locators). Returns every piece so far, once the last one's length
+        is known (results() waits for the writing)."""
+        begin = len(self.laid)
+        self.laid += [LaidPiece(0) for _ in cached_lengths]
+        self.cached_lengths += cached_lengths
+        self.words += [0] * (len(self.laid) - len(self.words))
         count = len(self.laid)
-        idle = list(self.workers)
-        dispatched = numbered = 0
+        idle = list(self.workers)  # (the last call returned once every piece was laid out)
+        to_lay = [index for index in range(begin, count) if self.cached_lengths[index] is None]
+        numbered = begin
         end = first_page  # where the numbered pieces end (a recto opens the next)
-        while numbered < count:
-            while idle and dispatched < count:
+        while True:
+            while numbered < count:  # number every piece whose length is known
+                piece = self.laid[numbered]
+                opening = _next_recto(end)
+                if not piece.length and self.cached_lengths[numbered] is not None:
+                    taken = self.from_cache(numbered, opening, opening - end) \
+                        if self.from_cache else None
+                    if taken is None:  # not as it would be written here: laid out first
+                        self.cached_lengths[numbered] = None
+                        to_lay.insert(0, numbered)
+                        break
+                    piece = self.laid[numbered] = taken
+                    for _ in range(piece.length):
+                        PROGRESS.info("Step 5 - Creating layout - Page %d", 0)
+                elif not piece.length:
+                    break
+                else:
+                    piece.first_page, piece.blanks = opening, opening - end
+                    self.owner[numbered].send(("write", numbered, opening, piece.blanks))
+                end = opening + piece.length
+                numbered += 1
+            if numbered == count:
+                return self.laid
+            while idle and to_lay:
+                index = to_lay.pop(0)
                 connection = idle.pop(0)
-                self.laid[dispatched].guess = self._guess(dispatched, numbered, end)
-                connection.send(("lay", dispatched, self.laid[dispatched].guess))
-                self.owner[dispatched] = connection
-                dispatched += 1
+                self.laid[index].guess = _next_recto(end) if index == numbered else \
+                    self._guess(index, numbered, end)
+                connection.send(("lay", index, self.laid[index].guess, before))
+                self.owner[index] = connection
             for connection in wait(list(self.workers)):
                 answer = self._receive(connection)
                 if answer[0] != "laid":
@@ -180,14 +229,6 @@ class ParallelLayout:
                 idle.append(connection)
                 for _ in range(answer[2]):  # the progress bar counts pages laid out
                     PROGRESS.info("Step 5 - Creating layout - Page %d", 0)
-                while numbered < count and self.laid[numbered].length:
-                    piece = self.laid[numbered]
-                    piece.first_page = _next_recto(end)
-                    self.owner[numbered].send(("write", numbered, piece.first_page,
-                                               piece.first_page - end))
-                    end = piece.first_page + piece.length
-                    numbered += 1
-        return self.laid
 
     def results(self) -> list[LaidPiece]:
         """Every piece, once all are written."""

@@ -1,0 +1,108 @@
+"""A long book's body pieces are kept in the build cache (cache.PieceCache), keyed on all they are
+made from but their page numbers: after one essay changes, only its piece (and any piece whose
+first page it moved) is laid out again, and the PDF is byte for byte the one a build from nothing
+writes. A damaged or planted entry is never used."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from chapbook.build import load_book
+from chapbook.diagnostics import Diagnostics
+from chapbook.layout import parallel
+from chapbook.layout.paginate import pieces, typeset
+
+from .conftest import ROOTS
+
+PIECE_WORDS = 400  # field-notes in several pieces
+
+
+def _typeset(manifest: Path, cache: Path) -> tuple[bytes, list[parallel.LaidPiece]]:
+    """The book's reading PDF, laid out by workers with `cache`, and its pieces as laid: the
+    body's, then the back matter's parts."""
+    book = load_book(manifest, Diagnostics())
+    laid: list[parallel.LaidPiece] = []
+    results = parallel.ParallelLayout.results
+
+    def recording(self: parallel.ParallelLayout) -> list[parallel.LaidPiece]:
+        laid.extend(results(self))
+        return laid
+
+    parallel.ParallelLayout.results = recording  # type: ignore[method-assign]
+    try:
+        pdf = typeset(book, Diagnostics(), piece_words=PIECE_WORDS, jobs=1, cache=cache).pdf
+    finally:
+        parallel.ParallelLayout.results = results  # type: ignore[method-assign]
+    assert pdf is not None
+    return pdf, laid
+
+
+def _changed_piece(manifest: Path, essay: Path) -> int:
+    book = load_book(manifest, Diagnostics())
+    return next(index for index, run in enumerate(pieces(book, PIECE_WORDS))
+                if any(s.chapter and s.chapter.source.resolve() == essay.resolve() for s in run))
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    folder = tmp_path / "field-notes"
+    shutil.copytree(ROOTS / "field-notes", folder)
+    return folder / "book.yml"
+
+
+def _edit(manifest: Path) -> Path:
+    """A sentence added to the book's fourth essay, in a paragraph of its middle."""
+    book = load_book(manifest, Diagnostics())
+    essay = book.chapters[3].source
+    text = essay.read_text("utf-8")
+    middle = text.index("\n\n", len(text) // 2)
+    essay.write_text(text[:middle] + " One sentence more, added by the test." + text[middle:],
+                     "utf-8")
+    return essay
+
+
+def test_after_one_essay_changes_only_its_piece_is_laid_out_again(book: Path,
+                                                                   tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    _, first = _typeset(book, cache)
+    assert len(first) >= 6 and not any(piece.cached for piece in first)
+    essay = _edit(book)
+    changed = _changed_piece(book, essay)
+    again, laid = _typeset(book, cache)
+    body = len(laid) - 2  # then the glossary and the index
+    assert [index for index, piece in enumerate(laid) if not piece.cached][:1] == [changed]
+    assert all(piece.cached for piece in laid[:changed])
+    moved = [index for index, (before, after) in enumerate(zip(first, laid, strict=True))
+             if before.first_page != after.first_page]
+    # a piece of the body after the changed one is laid out again only if its first page moved
+    # (the back matter's parts also if a locator changed)
+    assert all(piece.cached for index, piece in enumerate(laid[:body])
+               if index > changed and index not in moved)
+    assert sum(piece.cached for piece in laid[:body]) >= body - 1 - len(moved)
+    anew, _ = _typeset(book, tmp_path / "another cache")
+    assert again == anew
+
+
+def test_a_build_with_every_piece_kept_writes_the_same_pdf(book: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first, _ = _typeset(book, cache)
+    second, laid = _typeset(book, cache)
+    assert all(piece.cached for piece in laid)
+    assert second == first
+
+
+def test_a_tampered_piece_is_laid_out_again(book: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first, _ = _typeset(book, cache)
+    entries = sorted((cache / "pieces").glob("*.entry"), key=lambda path: path.stat().st_size)
+    assert entries
+    biggest = entries[-1]  # a piece's PDF
+    data = bytearray(biggest.read_bytes())
+    data[-200] ^= 0x01
+    biggest.write_bytes(bytes(data))
+    second, laid = _typeset(book, cache)
+    assert sum(not piece.cached for piece in laid) == 1
+    assert second == first
