@@ -14,11 +14,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from unittest import mock
 
 import pytest
 
 from chapbook.cli import main
+from chapbook.diagnostics import Diagnostics
+
+if TYPE_CHECKING:
+    from chapbook.layout.parallel import LaidPiece
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "book" / "book.yml"
@@ -173,3 +178,26 @@ def briefing(built: Callable[[str], tuple[Path, str]]) -> Path:
     out, said = built("briefing")
     assert "warning" not in said, said
     return out
+
+
+def typeset_pieces(manifest: Path, diagnostics: Diagnostics, *, piece_words: int, jobs: int,
+                   cache: Path | None = None) -> tuple[bytes, list[LaidPiece]]:
+    """The book's reading PDF, typeset in pieces of `piece_words` by `jobs` + 1 workers, and
+    the pieces as the workers laid them out or the cache gave them: the body's, then the back
+    matter's parts (read from layout/parallel.py's ParallelLayout as the build ends)."""
+    from chapbook.build import load_book
+    from chapbook.layout.paginate import typeset
+    from chapbook.layout.parallel import ParallelLayout
+
+    book = load_book(manifest, Diagnostics())
+    laid: list[LaidPiece] = []
+    results = ParallelLayout.results
+
+    def recording(self: ParallelLayout) -> list[LaidPiece]:
+        laid.extend(results(self))
+        return laid
+
+    with mock.patch.object(ParallelLayout, "results", recording):
+        pdf = typeset(book, diagnostics, piece_words=piece_words, jobs=jobs, cache=cache).pdf
+    assert pdf is not None
+    return pdf, laid

@@ -14,7 +14,7 @@ from chapbook.diagnostics import Diagnostics
 from chapbook.layout import parallel
 from chapbook.layout.paginate import pieces, typeset
 
-from .conftest import ROOTS
+from .conftest import ROOTS, typeset_pieces
 
 FIELD_NOTES = ROOTS / "field-notes" / "book.yml"
 PIECE_WORDS = 400  # field-notes in several pieces
@@ -31,23 +31,12 @@ def in_parallel_and_in_one(tmp_path_factory: pytest.TempPathFactory,
     """field-notes in pieces of 400 words: laid out by three workers, and in this process
     alone. Also: the workers' pieces (their guessed and true first pages), the body's first
     and then the back matter's parts, and how many pieces the body has."""
-    book = load_book(FIELD_NOTES, Diagnostics())
-    laid: list[parallel.LaidPiece] = []
-    results = parallel.ParallelLayout.results
-
-    def recording(self: parallel.ParallelLayout) -> list[parallel.LaidPiece]:
-        laid.extend(results(self))
-        return laid
-
     found = Diagnostics()
-    parallel.ParallelLayout.results = recording  # type: ignore[method-assign]
-    try:
-        many = typeset(book, found, piece_words=PIECE_WORDS, jobs=2).pdf
-    finally:
-        parallel.ParallelLayout.results = results  # type: ignore[method-assign]
+    many, laid = typeset_pieces(FIELD_NOTES, found, piece_words=PIECE_WORDS, jobs=2)
     assert not found.findings, found.findings
+    book = load_book(FIELD_NOTES, Diagnostics())
     one = typeset(book, Diagnostics(), piece_words=PIECE_WORDS, jobs=0).pdf
-    assert many is not None and one is not None
+    assert one is not None
     return many, one, laid, len(pieces(book, PIECE_WORDS))
 
 

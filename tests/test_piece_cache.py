@@ -13,9 +13,9 @@ import pytest
 from chapbook.build import load_book
 from chapbook.diagnostics import Diagnostics
 from chapbook.layout import parallel
-from chapbook.layout.paginate import pieces, typeset
+from chapbook.layout.paginate import pieces
 
-from .conftest import ROOTS
+from .conftest import ROOTS, typeset_pieces
 
 PIECE_WORDS = 400  # field-notes in several pieces
 
@@ -23,21 +23,8 @@ PIECE_WORDS = 400  # field-notes in several pieces
 def _typeset(manifest: Path, cache: Path) -> tuple[bytes, list[parallel.LaidPiece]]:
     """The book's reading PDF, laid out by workers with `cache`, and its pieces as laid: the
     body's, then the back matter's parts."""
-    book = load_book(manifest, Diagnostics())
-    laid: list[parallel.LaidPiece] = []
-    results = parallel.ParallelLayout.results
-
-    def recording(self: parallel.ParallelLayout) -> list[parallel.LaidPiece]:
-        laid.extend(results(self))
-        return laid
-
-    parallel.ParallelLayout.results = recording  # type: ignore[method-assign]
-    try:
-        pdf = typeset(book, Diagnostics(), piece_words=PIECE_WORDS, jobs=1, cache=cache).pdf
-    finally:
-        parallel.ParallelLayout.results = results  # type: ignore[method-assign]
-    assert pdf is not None
-    return pdf, laid
+    return typeset_pieces(manifest, Diagnostics(), piece_words=PIECE_WORDS, jobs=1,
+                          cache=cache)
 
 
 def _changed_piece(manifest: Path, essay: Path) -> int:
