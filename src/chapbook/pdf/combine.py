@@ -1,6 +1,7 @@
 """A long book's PDF pieces combined into one with pikepdf: pages, the structure tree and its parent
 tree (renumbered), named destinations and the bookmarks, so links between pieces, which WeasyPrint
-writes as named destinations, resolve in the whole."""
+writes as named destinations, resolve in the whole; each face's subsets merged into one program
+(pdf/subsets.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import pikepdf
 
 from chapbook.pdf import save_pdf
+from chapbook.pdf.subsets import share_subsets
 
 Bookmark = tuple[int, str, pikepdf.Object]  # level, title, destination
 
@@ -143,4 +145,5 @@ def combine(pieces: list[bytes], levels: list[list[int]]) -> Combined:
         pdf.Root.Names = pikepdf.Dictionary(Dests=tree_of_names.obj)
     _outline(pdf, outline)
     _share_fonts(pdf)
+    share_subsets(pdf)
     return Combined(save_pdf(pdf), missing)
