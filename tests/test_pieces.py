@@ -66,18 +66,17 @@ def _structure(data: bytes) -> list[str]:
 @pytest.fixture(scope="module")
 def whole_and_pieces(built, tmp_path_factory: pytest.TempPathFactory,
                      ) -> tuple[bytes, bytes, str]:
-    """The bundled book as the build writes it (a short book: one piece, written as WeasyPrint
-    writes it) and built with pieces of 100 words (`--piece-words 100`): every chapter a piece,
-    written by forked writers while the layout goes on. The third item is what that build
-    said."""
+    """The bundled book as the build writes it (in a share for each worker and a piece for each
+    part of the back matter) and built with pieces of 100 words (`--piece-words 100`): every
+    chapter a piece. The third item is what that build said."""
     whole = (built("bundled")[0] / "defence-diplomacy-briefing.pdf").read_bytes()
     out = tmp_path_factory.mktemp("pieces")
     result = run_cli("build", "pdf", "--piece-words", "100", "--jobs", "2", "--book",
                      str(BUNDLED), "--out", str(out), env={"SOURCE_DATE_EPOCH": SHARED_EPOCH})
     assert result.returncode == 0, result.stderr
     pieces = (out / "defence-diplomacy-briefing.pdf").read_bytes()
-    # Built at the shared build's time, one piece would be byte for byte the shared PDF.
-    assert pieces != whole, "--piece-words 100 wrote the book in one piece"
+    # Built at the shared build's time, the same pieces would be byte for byte the shared PDF.
+    assert pieces != whole, "--piece-words 100 wrote the book in the same pieces"
     return whole, pieces, result.stderr
 
 

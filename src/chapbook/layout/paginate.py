@@ -223,7 +223,9 @@ class _Pagination:
 
     def __init__(self, book: Book, diagnostics: Diagnostics, edition: Edition,
                  writer: PieceWriter | None, known: dict[str, int] | None = None,
-                 front_length: int | None = None) -> None:
+                 front_length: int | None = None, measure_front: bool = True) -> None:
+        """`measure_front`: lay the front matter out with stand-ins now if its length is not
+        given (else later, by measure_front(); the body waits for it)."""
         self.book, self.writer, self.diagnostics = book, writer, diagnostics
         self.known = known or {}  # pages from an earlier pass, for references to pages
         self.typesetter = Typesetter(book, diagnostics, edition.sheets)
@@ -233,16 +235,23 @@ class _Pagination:
                                        extra_css=NO_MARGIN_BOXES)
         self.blank = blank.pages[0]
         self.front: Document = blank  # for its metadata, until the front matter is laid out
-        if front_length is None:
-            with blame(book.manifest.path, "laying out the front matter"):
-                self.front = self.render(1, sections=("front",), pages=self.stand_ins)
-            front_length = len(self.front.pages)
-        self.front_length = front_length
         self.pages: dict[str, int] = {}
         self.starts: list[PageStart] = []
         self.run: list[Page] = []  # the pages laid out and not yet handed to a writer
         self.run_words = 0
-        self.next_page = _next_recto(front_length + 1)
+        self.front_length = front_length or 0
+        if front_length is None and measure_front:
+            self.measure_front()
+        self.next_page = _next_recto(self.front_length + 1)
+
+    def measure_front(self) -> int:
+        """The front matter laid out with stand-in numbers, for its length; the page the body
+        opens on."""
+        with blame(self.book.manifest.path, "laying out the front matter"):
+            self.front = self.render(1, sections=("front",), pages=self.stand_ins)
+        self.front_length = len(self.front.pages)
+        self.next_page = _next_recto(self.front_length + 1)
+        return self.next_page
 
     def render(self, first_page: int, **context: Any) -> Document:
         html = render_book_html(self.book, **context)
@@ -329,6 +338,8 @@ class _Pagination:
         return [*self.front.pages, *[self.blank] * blanks]
 
 
+FRONT_GUESS = 9  # where the body opens if the front matter's length is not known yet
+
 MAX_PASSES = 4  # layouts to settle the pages references name (LaTeX asks for reruns the same way)
 
 
@@ -368,9 +379,12 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
         piece_words = sys.maxsize
     wanted = page_references(book)
     known = _settled_pages(book, edition, piece_words, wanted) if wanted else None
+    parallel = write and jobs >= 1 and not edition.one_piece \
+        and book.manifest.openers != "any" and hasattr(os, "fork")
+    if parallel:  # every worker given a share of a book shorter than one piece per worker
+        piece_words = min(piece_words, -(-book.word_count // (jobs + 1)))
     runs = pieces(book, piece_words)
-    if write and jobs >= 1 and len(runs) > 1 and book.manifest.openers != "any" \
-            and hasattr(os, "fork"):
+    if parallel and len(runs) > 1:
         return _typeset_in_parallel(book, diagnostics, edition, jobs + 1, runs, known,
                                     front_length, PieceCache(cache))
     with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
@@ -446,7 +460,10 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
     `processes` workers at once (layout/parallel.py), or taken from `kept` where they were
     written before at the same first page; this process lays out the front matter once the
     other pages are numbered, while the workers write."""
-    pagination = _Pagination(book, diagnostics, edition, None, known, front_length)
+    # Without the front matter's length from the last build, the workers start on the body
+    # from a guess at it while this process measures it.
+    pagination = _Pagination(book, diagnostics, edition, None, known, front_length,
+                             measure_front=False)
     write = _writer(book, edition)
     words = [sum(segment.chapter.word_count for segment in run if segment.chapter)
              for run in runs]
@@ -473,8 +490,10 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
 
     with ParallelLayout(lay_out, assemble, write, diagnostics, processes, words,
                         from_cache) as workers:
-        laid = workers.lay_out(pagination.next_page,
-                               [entry.length if entry else None for entry in entries])
+        workers.start([entry.length if entry else None for entry in entries],
+                      pagination.next_page if front_length else FRONT_GUESS)
+        first_page = pagination.next_page if front_length else pagination.measure_front()
+        laid = workers.lay_out(first_page)
         for piece in laid:
             pages, starts = piece.numbered()
             pagination.pages.update(pages)
@@ -484,16 +503,27 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
                 book, sections=("back",), pages=pagination.pages, back_matter=[matter])], [])
                 for matter in back]
             entries += [kept.entry(key) for key in keys[len(runs):]]
+            # The front matter needs only the first page of the last part (the longest, the
+            # index, as a rule): it is laid out while that part still is.
             laid = workers.lay_out((laid[-1].first_page or 0) + laid[-1].length,
                                    [entry.length if entry else None
-                                    for entry in entries[len(runs):]], pagination.pages)
+                                    for entry in entries[len(runs):]], pagination.pages,
+                                   all_but_the_last=True)
             for piece in laid[len(runs):]:
-                pages, starts = piece.numbered()
-                pagination.pages.update(pages)
-                pagination.starts += starts
+                if piece.first_page is not None:
+                    pages, starts = piece.numbered()
+                    pagination.pages.update(pages)
+                    pagination.starts += starts
+            if workers.last_opens is not None:
+                pagination.pages[back[-1]] = workers.last_opens
         opening = pagination.front_again()
         front = pagination.front.copy(opening)
         opening_pdf = write(front, diagnostics)
+        if back and workers.last_opens is not None:
+            last = workers.lay_out(workers.resume_at)[-1]
+            pages, starts = last.numbered()
+            pagination.pages.update(pages)
+            pagination.starts += starts
         laid = workers.results()
         written = [piece.pdf if isinstance(piece.pdf, bytes) else Path(str(piece.pdf)).read_bytes()
                    for piece in laid]

@@ -124,6 +124,12 @@ class ParallelLayout:
                                                   dir=scratch_folder())
         count = len(words)
         self.laid: list[LaidPiece] = []
+        self.begin = 0
+        self.idle: list[Connection] = []
+        self.to_lay: list[int] = []
+        self.before: dict[str, int] | None = None
+        self.last_opens: int | None = None  # the last piece's first page, if all_but_the_last
+        self.resume_at = 0
         self.owner: dict[int, Connection] = {}
         self.workers: dict[Connection, int] = {}
         for _ in range(min(processes, count)):
@@ -175,24 +181,54 @@ class ParallelLayout:
                            strict=True))
         return _next_recto(end + pages)
 
-    def lay_out(self, first_page: int, cached_lengths: list[int | None],
-                before: dict[str, int] | None = None) -> list[LaidPiece]:
-        """The next pieces (one for each of `cached_lengths`: for a piece the cache may hold,
-        its length when written, and it is not laid out unless the cache does not hold it at
-        its true first page) laid out or taken from the cache, and numbered from `first_page`
-        on, their writing under way. `before`: the pages of the anchors of the pieces before
-        (the back matter's locators). Returns every piece so far, once the last one's length
-        is known (results() waits for the writing)."""
-        begin = len(self.laid)
+    def start(self, cached_lengths: list[int | None], first_page: int,
+              before: dict[str, int] | None = None) -> None:
+        """Add the next pieces, one for each of `cached_lengths` (for a piece the cache may
+        hold, its length when written: it is not laid out unless the cache does not hold it at
+        its true first page), and give idle workers the first of them to lay out, from a first
+        page guessed at `first_page` (lay_out() numbers them from the true one). `before`: the
+        pages of the anchors of the pieces before (the back matter's locators)."""
+        self.begin = len(self.laid)
         self.laid += [LaidPiece(0) for _ in cached_lengths]
         self.cached_lengths += cached_lengths
         self.words += [0] * (len(self.laid) - len(self.words))
+        self.idle = list(self.workers)  # (the last lay_out returned once all were laid out)
+        self.to_lay = [index for index in range(self.begin, len(self.laid))
+                       if self.cached_lengths[index] is None]
+        self.before = before
+        self._dispatch(self.begin, first_page)
+
+    def _dispatch(self, numbered: int, end: int) -> None:
+        """Pieces to lay out to idle workers; pieces up to `numbered` end before page `end`."""
+        while self.idle and self.to_lay:
+            index = self.to_lay.pop(0)
+            connection = self.idle.pop(0)
+            self.laid[index].guess = _next_recto(end) if index == numbered else \
+                self._guess(index, numbered, end)
+            connection.send(("lay", index, self.laid[index].guess, self.before))
+            self.owner[index] = connection
+
+    def lay_out(self, first_page: int, cached_lengths: list[int | None] | None = None,
+                before: dict[str, int] | None = None, *,
+                all_but_the_last: bool = False) -> list[LaidPiece]:
+        """The pieces start() added (or, given `cached_lengths`, the next pieces: as start())
+        laid out or taken from the cache and numbered from `first_page` on, their writing
+        under way. Returns every piece so far, once the last one's length is known (results()
+        waits for the writing); with `all_but_the_last`, once the last one's first page is
+        known (`last_opens`): lay_out(`resume_at`) numbers it later."""
+        if cached_lengths is not None:
+            self.start(cached_lengths, first_page, before)
         count = len(self.laid)
-        idle = list(self.workers)  # (the last call returned once every piece was laid out)
-        to_lay = [index for index in range(begin, count) if self.cached_lengths[index] is None]
-        numbered = begin
+        numbered = self.begin
         end = first_page  # where the numbered pieces end (a recto opens the next)
+        self.last_opens = None
         while True:
+            if all_but_the_last and count > self.begin and numbered == count - 1 \
+                    and not self.laid[numbered].length:
+                self._dispatch(numbered, end)
+                self.begin, self.resume_at = numbered, end
+                self.last_opens = _next_recto(end)
+                return self.laid
             while numbered < count:  # number every piece whose length is known
                 piece = self.laid[numbered]
                 opening = _next_recto(end)
@@ -201,7 +237,7 @@ class ParallelLayout:
                         if self.from_cache else None
                     if taken is None:  # not as it would be written here: laid out first
                         self.cached_lengths[numbered] = None
-                        to_lay.insert(0, numbered)
+                        self.to_lay.insert(0, numbered)
                         break
                     piece = self.laid[numbered] = taken
                     for _ in range(piece.length):
@@ -215,18 +251,12 @@ class ParallelLayout:
                 numbered += 1
             if numbered == count:
                 return self.laid
-            while idle and to_lay:
-                index = to_lay.pop(0)
-                connection = idle.pop(0)
-                self.laid[index].guess = _next_recto(end) if index == numbered else \
-                    self._guess(index, numbered, end)
-                connection.send(("lay", index, self.laid[index].guess, before))
-                self.owner[index] = connection
+            self._dispatch(numbered, end)
             for connection in wait(list(self.workers)):
                 answer = self._receive(connection)
                 if answer[0] != "laid":
                     continue
-                idle.append(connection)
+                self.idle.append(connection)
                 for _ in range(answer[2]):  # the progress bar counts pages laid out
                     PROGRESS.info("Step 5 - Creating layout - Page %d", 0)
 
