@@ -15,6 +15,7 @@ the build cache holds as it would be written at its first page is taken from the
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -132,6 +133,9 @@ class ParallelLayout:
         self.resume_at = 0
         self.owner: dict[int, Connection] = {}
         self.workers: dict[Connection, int] = {}
+        # What this process has made so far (styles, fonts, the parsed book) is shared with
+        # the workers, not copied into each: the collector would otherwise touch every object.
+        gc.freeze()
         for _ in range(min(processes, count)):
             ours, theirs = Pipe()
             pid = os.fork()
@@ -171,6 +175,7 @@ class ParallelLayout:
                 os.waitpid(pid, 0)
         self.workers.clear()
         self.folder.cleanup()
+        gc.unfreeze()
 
     def _guess(self, index: int, known: int, end: int) -> int:
         """Where piece `index` may start, given that piece `known` ends before page `end`: the
