@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -378,3 +379,22 @@ def test_epub_from_the_cached_page_map_is_the_epub_built_from_nothing(built,
     changed = epub(tmp_path / "warm")  # the cache holds the old map; it must not be used
     assert changed == epub(tmp_path / "fresh")
     assert changed != warm
+
+
+def test_a_booklet_from_the_reading_pdf_written_before_loads_no_typesetter(
+        tmp_path: Path) -> None:
+    """Imposing the reading PDF already written needs no layout: WeasyPrint (a third of a
+    second to load) is not imported, in the build's process or any it forks."""
+    out = tmp_path / "out"
+    assert run_cli("build", "pdf", "--book", str(ROOTS / "field-notes" / "book.yml"), "--out",
+                   str(out), "--quiet").returncode == 0
+    imposed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "chapbook", "build", "booklet", "--book",
+         str(ROOTS / "field-notes" / "book.yml"), "--out", str(out), "--quiet"],
+        capture_output=True, text=True, timeout=300)
+    assert imposed.returncode == 0, imposed.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in imposed.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert "chapbook.pdf.impose" in imported
+    assert not any(name.split(".")[0] == "weasyprint" for name in imported)
+    assert (out / "field-notes-booklet.pdf").stat().st_size > 0

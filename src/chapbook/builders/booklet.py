@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chapbook.builders.pdf import pdf_bytes
 from chapbook.cache import current_reading_pdf
 from chapbook.diagnostics import Diagnostics
 from chapbook.languages import direction
@@ -23,6 +22,9 @@ def build_booklet(book: Book, options: BuildOptions, diagnostics: Diagnostics,
     reading = (made.pdf if made is not None and made.pdf is not None
                else current_reading_pdf(book, options.cache, options.out / f"{book.slug}.pdf"))
     if reading is None:
+        # WeasyPrint is loaded (a third of a second) only when the reading edition is laid out
+        from chapbook.builders.pdf import pdf_bytes
+
         reading = pdf_bytes(book, options, diagnostics, layouts)
     rtl = direction(book.meta.language) == "rtl"
     data = impose(reading, options.creep_mm, rtl, options.signature_sheets)
