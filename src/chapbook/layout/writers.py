@@ -31,11 +31,14 @@ Write = Callable[[Document, Diagnostics], bytes]
 
 
 def parallel_jobs() -> int:
-    """Writer processes to run beside the layout, where fork exists: one per spare core, and at
-    least one (on one core, writing still fills the layout's waits)."""
+    """The default --jobs, where fork exists: a long book is laid out by jobs + 1 workers
+    (layout/parallel.py), one per core this process may run on; on one core, none beside it
+    (two workers taking turns on one core only add the cost of combining their pieces)."""
     if not hasattr(os, "fork"):
         return 0
-    return max(1, (os.cpu_count() or 1) - 1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else os.cpu_count() or 1
+    return max(0, cores - 1)
 
 
 class PieceWriter:
