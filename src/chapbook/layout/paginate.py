@@ -39,7 +39,7 @@ from chapbook.layout.compat import links_across_pieces
 from chapbook.layout.page_starts import body_starts, element_starts
 from chapbook.layout.parallel import LaidPiece, ParallelLayout
 from chapbook.layout.typesetter import Typesetter, captured_logs
-from chapbook.layout.writers import PieceWriter, parallel_jobs
+from chapbook.layout.writers import PieceWriter, bookmark_levels, parallel_jobs
 from chapbook.limits import blame
 from chapbook.markdown.tokens import inline_children
 from chapbook.model.book import Book, Chapter, Part
@@ -309,6 +309,13 @@ class _Pagination:
                                 ids.back_matter_entries())
         return document.pages, len(document.pages), anchor_pages(document, first_page), starts
 
+    def take(self, piece: LaidPiece) -> None:
+        """A piece laid out elsewhere (a worker, the cache): its anchors' pages and page starts
+        with their true numbers."""
+        pages, starts = piece.numbered()
+        self.pages.update(pages)
+        self.starts += starts
+
     def back(self) -> None:
         start = self._opening()
         with blame(self.book.manifest.path, "laying out the glossary and index"):
@@ -416,10 +423,6 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
     return Layout(combined.pdf, pages, starts), length
 
 
-def _levels(document: Document) -> list[int]:
-    return [bookmark[0] for page in document.pages for bookmark in page.bookmarks]
-
-
 # The build's time, which only the first piece's metadata carries into the whole (combine):
 # left out of a piece's key, so a piece of an unchanged essay is not written again when another
 # essay's commit moves the build time.
@@ -446,10 +449,6 @@ def _body_key(book: Book, edition: Edition, run: list[Segment],
                                                        page_numbers=known) for segment in run],
                       [image for segment in run if segment.chapter
                        for image in segment.chapter.images])
-
-
-def _levels(document: Document) -> list[int]:
-    return [bookmark[0] for page in document.pages for bookmark in page.bookmarks]
 
 
 def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
@@ -495,9 +494,7 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
         first_page = pagination.next_page if front_length else pagination.measure_front()
         laid = workers.lay_out(first_page)
         for piece in laid:
-            pages, starts = piece.numbered()
-            pagination.pages.update(pages)
-            pagination.starts += starts
+            pagination.take(piece)
         if back:  # its locators are the body's pages, known now
             keys += [_piece_key(book, edition, [render_book_html(
                 book, sections=("back",), pages=pagination.pages, back_matter=[matter])], [])
@@ -511,19 +508,14 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
                                    all_but_the_last=True)
             for piece in laid[len(runs):]:
                 if piece.first_page is not None:
-                    pages, starts = piece.numbered()
-                    pagination.pages.update(pages)
-                    pagination.starts += starts
+                    pagination.take(piece)
             if workers.last_opens is not None:
                 pagination.pages[back[-1]] = workers.last_opens
         opening = pagination.front_again()
         front = pagination.front.copy(opening)
         opening_pdf = write(front, diagnostics)
         if back and workers.last_opens is not None:
-            last = workers.lay_out(workers.resume_at)[-1]
-            pages, starts = last.numbered()
-            pagination.pages.update(pages)
-            pagination.starts += starts
+            pagination.take(workers.lay_out(workers.resume_at)[-1])
         laid = workers.results()
         written = [piece.pdf if isinstance(piece.pdf, bytes) else Path(str(piece.pdf)).read_bytes()
                    for piece in laid]
@@ -535,7 +527,7 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
                                         hashlib.sha256(pdf).hexdigest()), pdf)
     kept.trim(len(laid))
     combined = combine([opening_pdf, *written],
-                       [_levels(front), *(piece.levels for piece in laid)])
+                       [bookmark_levels(front), *(piece.levels for piece in laid)])
     for anchor in combined.missing_anchors:
         diagnostics.warn("typesetting", f"No anchor #{anchor} for internal URI reference",
                          book.manifest.path)

@@ -33,6 +33,7 @@ from weasyprint import Document, Page
 from chapbook.diagnostics import Diagnostics, Finding
 from chapbook.errors import BookError
 from chapbook.layout import compat
+from chapbook.layout.writers import bookmark_levels
 from chapbook.limits import die_with_parent
 from chapbook.model.pages import PageStart
 from chapbook.outputs import scratch_folder
@@ -103,8 +104,7 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
             document = assemble(run, blanks)
             path = folder / f"piece-{index}.pdf"
             path.write_bytes(write(document, diagnostics))
-            levels = [bookmark[0] for page in document.pages for bookmark in page.bookmarks]
-            connection.send(("written", index, str(path), levels,
+            connection.send(("written", index, str(path), bookmark_levels(document),
                              diagnostics.findings[told:]))
 
 

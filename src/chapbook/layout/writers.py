@@ -30,6 +30,12 @@ from chapbook.outputs import scratch_folder
 Write = Callable[[Document, Diagnostics], bytes]
 
 
+def bookmark_levels(document: Document) -> list[int]:
+    """The document's bookmark levels in reading order, which combine() rebuilds the outline
+    with."""
+    return [bookmark[0] for page in document.pages for bookmark in page.bookmarks]
+
+
 def parallel_jobs() -> int:
     """The default --jobs, where fork exists: a long book is laid out by jobs + 1 workers
     (layout/parallel.py), one per core this process may run on; on one core, none beside it
@@ -68,7 +74,7 @@ class PieceWriter:
     def submit(self, document: Document, here: bool = False) -> None:
         """Write `document` as the next piece: in a writer process, or here if asked (the last
         piece, when this process has nothing else to do) or if there are no jobs."""
-        self.levels.append([bookmark[0] for page in document.pages for bookmark in page.bookmarks])
+        self.levels.append(bookmark_levels(document))
         if here or self.jobs < 1:
             self.pieces.append(self.write(document, self.diagnostics))
             return
