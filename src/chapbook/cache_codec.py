@@ -18,8 +18,15 @@ from typing import Any
 
 from markdown_it.token import Token
 
-_TOKEN_FIELDS = ("type", "tag", "nesting", "attrs", "map", "level", "children", "content",
+# A token is stored as a list of its fields by position, in this order (the ones most tokens leave
+# at their defaults last), and without the defaults it ends with: a text token is five values, not
+# thirteen named ones. Its attributes are a flat [name, value, ...] list; its children a list of
+# such tokens; its meta any other encoded value.
+_TOKEN_FIELDS = ("type", "tag", "nesting", "level", "content", "attrs", "map", "children",
                  "markup", "info", "meta", "block", "hidden")
+_TOKEN_DEFAULTS: tuple[Any, ...] = (None, None, None, 0, "", [], None, None, "", "", None, False,
+                                    False)
+_LEAST_FIELDS = 4  # type, tag, nesting and level are always written
 MAX_DEPTH = 200  # tokens nest as deep as the essay's lists and quotes; markdown-it stops at 100
 
 
@@ -54,6 +61,8 @@ class Codec:
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         if isinstance(value, list):
+            if value and all(isinstance(item, Token) for item in value):
+                return {"$tokens": [self._token_fields(item, depth) for item in value]}
             return [self._encode(item, depth) for item in value]
         if isinstance(value, tuple):
             return {"$tuple": [self._encode(item, depth) for item in value]}
@@ -63,13 +72,26 @@ class Codec:
         if isinstance(value, Path):
             return {"$path": str(value)}
         if isinstance(value, Token):
-            return {"$token": {name: self._encode(getattr(value, name), depth)
-                               for name in _TOKEN_FIELDS}}
+            return {"$token": self._token_fields(value, depth)}
         if dataclasses.is_dataclass(value) and type(value).__name__ in self.types:
             return {"$data": [type(value).__name__,
                               {f.name: self._encode(getattr(value, f.name), depth)
                                for f in dataclasses.fields(value)}]}
         raise CacheDataError(f"cannot store a {type(value).__name__}")
+
+    def _token_fields(self, token: Token, depth: int) -> list[Any]:
+        if depth > MAX_DEPTH:
+            raise CacheDataError("nested too deep")
+        fields = [token.type, token.tag, token.nesting, token.level, token.content,
+                  [part for pair in token.attrs.items() for part in pair], token.map,
+                  None if token.children is None
+                  else [self._token_fields(child, depth + 1) for child in token.children],
+                  token.markup, token.info,
+                  self._encode(token.meta, depth + 1) if token.meta else None,
+                  token.block, token.hidden]
+        while len(fields) > _LEAST_FIELDS and fields[-1] == _TOKEN_DEFAULTS[len(fields) - 1]:
+            fields.pop()
+        return fields
 
     def _decode(self, raw: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
@@ -102,32 +124,44 @@ class Codec:
                 return kind(body[1])
             except ValueError as err:
                 raise CacheDataError(str(err)) from err
-        if tag == "$token" and isinstance(body, dict) and set(body) == set(_TOKEN_FIELDS):
+        if tag == "$token":
             return self._token(body, depth)
+        if tag == "$tokens" and isinstance(body, list) and body:
+            return [self._token(item, depth) for item in body]
         if tag == "$data" and isinstance(body, list) and len(body) == 2:
             return self._dataclass(body[0], body[1], depth)
         raise CacheDataError(f"unknown tag {tag!r}")
 
-    def _token(self, body: dict[str, Any], depth: int) -> Token:
-        fields = {name: self._decode(body[name], depth) for name in _TOKEN_FIELDS}
-        kinds = {"type": str, "tag": str, "nesting": int, "attrs": dict, "level": int,
-                 "content": str, "markup": str, "info": str, "meta": dict, "block": bool,
-                 "hidden": bool}
-        for name, kind in kinds.items():
-            if not isinstance(fields[name], kind):
-                raise CacheDataError(f"a token's {name} is not a {kind.__name__}")
-        if fields["children"] is not None and not (
-                isinstance(fields["children"], list)
-                and all(isinstance(child, Token) for child in fields["children"])):
-            raise CacheDataError("a token's children are not tokens")
-        if fields["map"] is not None and not (
-                isinstance(fields["map"], list) and len(fields["map"]) == 2
-                and all(isinstance(n, int) for n in fields["map"])):
-            raise CacheDataError("a token's map is not two line numbers")
-        if not all(isinstance(k, str) and isinstance(v, (str, int, float))
-                   for k, v in fields["attrs"].items()):
+    def _token(self, stored: Any, depth: int) -> Token:
+        """A token from its fields by position (see _TOKEN_FIELDS), each of the kind a token
+        holds; anything else is refused."""
+        if depth > MAX_DEPTH:
+            raise CacheDataError("nested too deep")
+        if type(stored) is not list or not _LEAST_FIELDS <= len(stored) <= len(_TOKEN_FIELDS):
+            raise CacheDataError("not a token")
+        (type_, tag, nesting, level, content, attrs, map_, children, markup, info, meta, block,
+         hidden) = stored + list(_TOKEN_DEFAULTS[len(stored):])
+        if not (type(type_) is str and type(tag) is str and nesting in (-1, 0, 1)
+                and type(nesting) is int and type(level) is int and type(content) is str
+                and type(markup) is str and type(info) is str and type(block) is bool
+                and type(hidden) is bool and type(attrs) is list and len(attrs) % 2 == 0):
+            raise CacheDataError("a token's field is of the wrong kind")
+        names, values = attrs[::2], attrs[1::2]
+        if not (all(type(name) is str for name in names)
+                and all(type(value) in (str, int, float) for value in values)):
             raise CacheDataError("a token's attributes are not text")
-        return Token(**fields)
+        if map_ is not None and not (type(map_) is list and len(map_) == 2
+                                     and type(map_[0]) is int and type(map_[1]) is int):
+            raise CacheDataError("a token's map is not two line numbers")
+        if children is not None:
+            if type(children) is not list:
+                raise CacheDataError("a token's children are not tokens")
+            children = [self._token(child, depth + 1) for child in children]
+        meta = {} if meta is None else self._decode(meta, depth)
+        if type(meta) is not dict:
+            raise CacheDataError("a token's meta is not a dict")
+        return Token(type_, tag, nesting, dict(zip(names, values, strict=True)), map_, level,
+                     children, content, markup, info, meta, block, hidden)
 
     def _dataclass(self, name: Any, body: Any, depth: int) -> Any:
         kind = self.types.get(str(name))
