@@ -78,3 +78,37 @@ def test_a_renumbered_piece_prints_its_true_folios(
                 assert int(lines[-1]) == number
                 checked += 1
     assert checked
+
+
+def test_the_index_is_sent_to_be_written_before_the_front_matter_is_laid_out_again() -> None:
+    """The index's first page is known once the parts before it are numbered; its worker is
+    told to write it then, and does so as soon as it has laid it out, while this process lays
+    out the contents: it does not wait for the contents to be done (issue 16, the booklet's
+    long pole)."""
+    from unittest import mock
+
+    from chapbook.layout.paginate import _Pagination
+
+    events: list[str] = []
+    lay_out, front_again = parallel.ParallelLayout.lay_out, _Pagination.front_again
+
+    def recording_lay_out(self: parallel.ParallelLayout, *args: object,
+                          **kwargs: bool) -> list[parallel.LaidPiece]:
+        laid = lay_out(self, *args, **kwargs)  # type: ignore[arg-type]
+        if kwargs.get("all_but_the_last"):
+            last = laid[-1]
+            events.append(f"index ordered written at {last.first_page}")
+        return laid
+
+    def recording_front_again(self: _Pagination) -> list[object]:
+        events.append("front matter again")
+        return front_again(self)
+
+    with mock.patch.object(parallel.ParallelLayout, "lay_out", recording_lay_out), \
+            mock.patch.object(_Pagination, "front_again", recording_front_again):
+        pdf, laid = typeset_pieces(FIELD_NOTES, Diagnostics(), piece_words=PIECE_WORDS, jobs=1)
+    index = laid[-1]
+    assert events == [f"index ordered written at {index.first_page}", "front matter again"]
+    reader = PdfReader(io.BytesIO(pdf))
+    assert index.first_page is not None
+    assert "Index" in reader.pages[index.first_page - 1].extract_text()

@@ -233,6 +233,10 @@ class ParallelLayout:
                 self._dispatch(numbered, end)
                 self.begin, self.resume_at = numbered, end
                 self.last_opens = _next_recto(end)
+                if numbered in self.owner and self.cached_lengths[numbered] is None:
+                    # Its first page is known now: its worker writes it as soon as it has laid
+                    # it out, while this process goes on (lay_out(`resume_at`) collects it).
+                    self._write(numbered, self.last_opens, self.last_opens - end)
                 return self.laid
             while numbered < count:  # number every piece whose length is known
                 piece = self.laid[numbered]
@@ -249,9 +253,8 @@ class ParallelLayout:
                         PROGRESS.info("Step 5 - Creating layout - Page %d", 0)
                 elif not piece.length:
                     break
-                else:
-                    piece.first_page, piece.blanks = opening, opening - end
-                    self.owner[numbered].send(("write", numbered, opening, piece.blanks))
+                elif piece.first_page is None:
+                    self._write(numbered, opening, opening - end)
                 end = opening + piece.length
                 numbered += 1
             if numbered == count:
@@ -264,6 +267,13 @@ class ParallelLayout:
                 self.idle.append(connection)
                 for _ in range(answer[2]):  # the progress bar counts pages laid out
                     PROGRESS.info("Step 5 - Creating layout - Page %d", 0)
+
+    def _write(self, index: int, first_page: int, blanks: int) -> None:
+        """Tell the worker that lays out piece `index` to write it from `first_page` on (once it
+        has laid it out, if it has not yet)."""
+        piece = self.laid[index]
+        piece.first_page, piece.blanks = first_page, blanks
+        self.owner[index].send(("write", index, first_page, blanks))
 
     def results(self) -> list[LaidPiece]:
         """Every piece, once all are written."""
