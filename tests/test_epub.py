@@ -154,3 +154,32 @@ def test_footnotes_become_linked_endnotes(tmp_path: Path) -> None:
         target = ref.get("href").lstrip("#")
         [note] = doc.xpath(f"//*[@id='{target}']")
         assert note.get("{http://www.idpf.org/2007/ops}type") == "endnote"
+
+
+def test_the_cover_image_is_taken_from_the_pdf_laid_out_in_the_same_build(tmp_path: Path) -> None:
+    """Built with the PDF, the e-reader cover is the PDF's first page rasterised, not the cover
+    laid out a second time; built alone, it is drawn; the two are the same pixels."""
+    import io
+    from unittest import mock
+
+    from PIL import Image, ImageChops
+
+    from chapbook.build import build as build_book
+    from chapbook.builders import cover
+    from chapbook.options import BuildOptions
+
+    def cover_image(out: Path) -> Image.Image:
+        archive, opf, base = package(out / "field-notes.epub")
+        [item] = opf.xpath("//opf:item[contains(@properties,'cover-image')]", namespaces=NS)
+        return Image.open(io.BytesIO(archive.read(f"{base}/{item.get('href')}"))).convert("RGB")
+
+    manifest = ROOTS / "field-notes" / "book.yml"
+    with mock.patch.object(cover, "_draw", side_effect=AssertionError("laid out again")):
+        build_book(BuildOptions(manifest, tmp_path / "both", ("pdf", "epub")), Diagnostics())
+    drawn = mock.Mock(wraps=cover._draw)
+    with mock.patch.object(cover, "_draw", drawn):
+        build_book(BuildOptions(manifest, tmp_path / "alone", ("epub",)), Diagnostics())
+    assert drawn.call_count == 1
+    from_pdf, alone = cover_image(tmp_path / "both"), cover_image(tmp_path / "alone")
+    assert from_pdf.size == alone.size == (cover.COVER_WIDTH_PX, from_pdf.size[1])
+    assert ImageChops.difference(from_pdf, alone).getbbox() is None

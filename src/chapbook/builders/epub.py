@@ -142,7 +142,8 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
     toc: list[Any] = []
     if "cover" in book.manifest.front_matter:
         image = epub.EpubItem(uid="cover-image", file_name="images/cover.png",
-                              media_type="image/png", content=cover_png(book, diagnostics, cache))
+                              media_type="image/png",
+                              content=cover_png(book, diagnostics, cache, layouts.reading_pdf()))
         image.properties = ["cover-image"]
         package.add_item(image)
         documents.append(_document("cover", "cover.xhtml", "cover.xhtml.j2",

@@ -44,3 +44,8 @@ class Layouts:
 
     def __init__(self) -> None:
         self.made: dict[str, Layout] = {}
+
+    def reading_pdf(self) -> bytes | None:
+        """The reading edition's PDF, if this build has written it."""
+        made = self.made.get("pdf")
+        return made.pdf if made is not None else None
