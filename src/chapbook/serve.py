@@ -9,6 +9,8 @@ The live-reload script exists only in what this server sends: built files carry 
 from __future__ import annotations
 
 import errno
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -47,6 +49,7 @@ class Preview:
         self.pdf: bytes | None = None  # the print edition last built (kept when a save breaks it)
         self.pdf_version = 0
         self.pdf_title = ("", "en")  # the book's title and language, for the page around it
+        self.book: tuple[str, str, str] | None = None  # its slug, title and language, if it built
 
     def rebuild(self, changed: list[Path] | None = None) -> Diagnostics:
         """Build the page again after the `changed` files (None: anything); its findings, as a
@@ -58,11 +61,15 @@ class Preview:
             if changed is None or any(path.is_relative_to(templates) for path in changed):
                 environment.cache_clear()
             options = BuildOptions(self.manifest, Path(self.folder.name), ("html",))
-            page = build(options, diagnostics).outputs["html"].read_text("utf-8")
+            built = build(options, diagnostics)
+            page = built.outputs["html"].read_text("utf-8")
+            self.book = (built.book.slug, built.book.meta.title, built.book.meta.language)
         except (BookError, BookErrors) as error:
+            self.book = None
             page = environment().get_template("html/preview-error.html.j2").render(
                 message=str(error))
         except Exception as error:  # a bug must not stop the preview either
+            self.book = None
             page = environment().get_template("html/preview-error.html.j2").render(
                 message=f"chapbook failed: {error!r}")
         with self.lock:
@@ -70,21 +77,25 @@ class Preview:
             self.version += 1
         return diagnostics
 
-    def rebuild_pdf(self) -> Diagnostics:
-        """Lay the print edition out again, in this process (a server's threads and forked
-        writers do not mix); a book that does not build keeps the last PDF, and the page says
-        why."""
-        diagnostics = Diagnostics()
+    def rebuild_pdf(self) -> None:
+        """Lay the print edition out again with `chapbook build pdf` in a process of its own (a
+        server's threads and forked layout workers do not mix), into this preview's folder: it
+        lays the book out on every core, and takes from the per-piece cache every piece the save
+        left as it was. A book that does not build keeps the last PDF (the web page says why)."""
+        if self.book is None:
+            return
+        slug, title, language = self.book
+        command = [sys.executable, "-m", "chapbook", "build", "pdf", "--quiet", "--book",
+                   str(self.manifest), "--out", self.folder.name]
+        if subprocess.run(command, capture_output=True).returncode != 0:
+            return
         try:
-            options = BuildOptions(self.manifest, Path(self.folder.name), ("pdf",), jobs=0)
-            built = build(options, diagnostics)
-            pdf = built.outputs["pdf"].read_bytes()
-        except Exception:  # a book that does not build (the web page says why), or a bug
-            return diagnostics
+            pdf = (Path(self.folder.name) / f"{slug}.pdf").read_bytes()
+        except OSError:
+            return
         with self.lock:
             self.pdf, self.pdf_version = pdf, self.pdf_version + 1
-            self.pdf_title = (built.book.meta.title, built.book.meta.language)
-        return diagnostics
+            self.pdf_title = (title, language)
 
     def pdf_page(self) -> str:
         """The page that shows the print edition in a frame and reloads it when it changes."""
