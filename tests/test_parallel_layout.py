@@ -112,3 +112,23 @@ def test_the_index_is_sent_to_be_written_before_the_front_matter_is_laid_out_aga
     reader = PdfReader(io.BytesIO(pdf))
     assert index.first_page is not None
     assert "Index" in reader.pages[index.first_page - 1].extract_text()
+
+
+def test_a_layout_without_a_pdf_is_made_by_the_workers_with_the_same_pages() -> None:
+    """`chapbook epub` with no PDF built needs the print edition's pages (its page list) but not
+    the PDF: the workers lay the book out and write nothing, and the page starts and anchors'
+    pages are those of the layout made in one process."""
+    from unittest import mock
+
+    book = load_book(FIELD_NOTES, Diagnostics())
+    one = typeset(book, Diagnostics(), write=False, piece_words=PIECE_WORDS, jobs=0)
+    spy = mock.Mock(wraps=parallel.ParallelLayout.results)
+    with mock.patch.object(parallel.ParallelLayout, "lay_out", autospec=True,
+                           side_effect=parallel.ParallelLayout.lay_out) as laid_out, \
+            mock.patch.object(parallel.ParallelLayout, "results", spy):
+        many = typeset(book, Diagnostics(), write=False, piece_words=PIECE_WORDS, jobs=2)
+    assert laid_out.called and not spy.called  # laid out by the workers; nothing written
+    assert many.pdf is None and one.pdf is None
+    assert many.pages == one.pages and len(many.pages) > 100
+    assert sorted(many.starts, key=lambda s: (s.number, s.document, s.element or "")) == \
+        sorted(one.starts, key=lambda s: (s.number, s.document, s.element or ""))

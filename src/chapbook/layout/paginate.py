@@ -386,14 +386,14 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
         piece_words = sys.maxsize
     wanted = page_references(book)
     known = _settled_pages(book, edition, piece_words, wanted) if wanted else None
-    parallel = write and jobs >= 1 and not edition.one_piece \
+    parallel = jobs >= 1 and not edition.one_piece \
         and book.manifest.openers != "any" and hasattr(os, "fork")
     if parallel:  # every worker given a share of a book shorter than one piece per worker
         piece_words = min(piece_words, -(-book.word_count // (jobs + 1)))
     runs = pieces(book, piece_words)
     if parallel and len(runs) > 1:
         return _typeset_in_parallel(book, diagnostics, edition, jobs + 1, runs, known,
-                                    front_length, PieceCache(cache))
+                                    front_length, PieceCache(cache), write)
     with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
         pagination = _Pagination(book, diagnostics, edition, writer, known, front_length)
         for segment in segments(book):
@@ -454,16 +454,17 @@ def _body_key(book: Book, edition: Edition, run: list[Segment],
 def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
                          processes: int, runs: list[list[Segment]],
                          known: dict[str, int] | None, front_length: int | None,
-                         kept: PieceCache) -> tuple[Layout, int]:
+                         kept: PieceCache, write: bool = True) -> tuple[Layout, int]:
     """_typeset with the body's runs, and then the back matter's parts, laid out and written by
     `processes` workers at once (layout/parallel.py), or taken from `kept` where they were
     written before at the same first page; this process lays out the front matter once the
-    other pages are numbered, while the workers write."""
+    other pages are numbered, while the workers write. Without `write`, nothing is written:
+    the layout is wanted for its pages alone."""
     # Without the front matter's length from the last build, the workers start on the body
     # from a guess at it while this process measures it.
     pagination = _Pagination(book, diagnostics, edition, None, known, front_length,
                              measure_front=False)
-    write = _writer(book, edition)
+    writer = _writer(book, edition)
     words = [sum(segment.chapter.word_count for segment in run if segment.chapter)
              for run in runs]
     back = [matter for matter in book.manifest.back_matter if book.has(matter)]
@@ -487,8 +488,8 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
         return LaidPiece(first_page, entry.length, entry.pages, entry.starts, first_page,
                          blanks, pdf, entry.levels, cached=True)
 
-    with ParallelLayout(lay_out, assemble, write, diagnostics, processes, words,
-                        from_cache) as workers:
+    with ParallelLayout(lay_out, assemble, writer if write else None, diagnostics, processes,
+                        words, from_cache) as workers:
         workers.start([entry.length if entry else None for entry in entries],
                       pagination.next_page if front_length else FRONT_GUESS)
         first_page = pagination.next_page if front_length else pagination.measure_front()
@@ -513,9 +514,11 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
                 pagination.pages[back[-1]] = workers.last_opens
         opening = pagination.front_again()
         front = pagination.front.copy(opening)
-        opening_pdf = write(front, diagnostics)
+        opening_pdf = writer(front, diagnostics) if write else b""  # while the index is laid out
         if back and workers.last_opens is not None:
             pagination.take(workers.lay_out(workers.resume_at)[-1])
+        if not write:
+            return Layout(None, pagination.pages, pagination.starts), len(pagination.front.pages)
         laid = workers.results()
         written = [piece.pdf if isinstance(piece.pdf, bytes) else Path(str(piece.pdf)).read_bytes()
                    for piece in laid]

@@ -80,7 +80,7 @@ def _next_recto(page: int) -> int:
     return page if page % 2 == 1 else page + 1
 
 
-def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: Write,
+def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: Write | None,
             diagnostics: Diagnostics, folder: Path) -> None:
     """A worker's life: lay out the pieces it is given, then write each once told its first
     page; report findings with each answer."""
@@ -94,12 +94,14 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
             _, index, guess, before = message
             with compat.renumberable():
                 run, length, pages, starts = lay_out(index, guess, before)
-            waiting[index] = (run, guess)
+            if write is not None:  # (else the pages are wanted for their numbers alone)
+                waiting[index] = (run, guess)
             connection.send(("laid", index, length, pages, starts,
                              diagnostics.findings[told:]))
         else:
             _, index, first_page, blanks = message
             run, guess = waiting.pop(index)
+            assert write is not None
             compat.renumber(run, first_page - guess)
             document = assemble(run, blanks)
             path = folder / f"piece-{index}.pdf"
@@ -112,12 +114,14 @@ class ParallelLayout:
     """The pieces (as many as `words`, each piece's words) laid out and written by up to
     `processes` forked workers; a context manager, so a failed build leaves none running."""
 
-    def __init__(self, lay_out: LayOut, assemble: Assemble, write: Write,
+    def __init__(self, lay_out: LayOut, assemble: Assemble, write: Write | None,
                  diagnostics: Diagnostics, processes: int, words: list[int],
                  from_cache: FromCache | None = None) -> None:
         """`words`: each body piece's words; `from_cache` takes a piece from the cache if it
-        holds it as it would be written at a given first page."""
+        holds it as it would be written at a given first page. Without `write`, the pieces are
+        laid out and numbered, and nothing is written (a layout for its pages alone)."""
         self.diagnostics = diagnostics
+        self.writing = write is not None
         self.words = list(words)  # each piece's words, to guess where the next one starts
         self.from_cache = from_cache
         self.cached_lengths: list[int | None] = []
@@ -269,11 +273,12 @@ class ParallelLayout:
                     PROGRESS.info("Step 5 - Creating layout - Page %d", 0)
 
     def _write(self, index: int, first_page: int, blanks: int) -> None:
-        """Tell the worker that lays out piece `index` to write it from `first_page` on (once it
-        has laid it out, if it has not yet)."""
+        """Number piece `index` from `first_page` on, and tell the worker that lays it out to
+        write it (once it has laid it out, if it has not yet)."""
         piece = self.laid[index]
         piece.first_page, piece.blanks = first_page, blanks
-        self.owner[index].send(("write", index, first_page, blanks))
+        if self.writing:
+            self.owner[index].send(("write", index, first_page, blanks))
 
     def results(self) -> list[LaidPiece]:
         """Every piece, once all are written."""
