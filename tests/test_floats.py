@@ -191,3 +191,24 @@ def test_a_caption_keeps_its_number_when_its_essay_comes_from_the_cache(tmp_path
         captions.append([_text(caption) for caption in page.xpath("//figcaption")])
     assert captions[0] == ["Figure 1.1 Caption a"]
     assert captions[1] == captions[0]
+
+
+def test_page_references_cost_one_layout_more_not_two() -> None:
+    """A book that refers to pages is laid out once with the pages unknown, then once with
+    them: that layout is the PDF's, and its pages are checked against the ones it was given (a
+    third layout only if a reference moved its target). It was three: two to see the pages
+    settle, then the PDF's."""
+    from unittest import mock
+
+    from chapbook.build import load_book
+    from chapbook.diagnostics import Diagnostics
+    from chapbook.layout.paginate import _Pagination, segments, typeset
+
+    from .conftest import ROOTS
+
+    book = load_book(ROOTS / "briefing" / "book.yml", Diagnostics())
+    with mock.patch.object(_Pagination, "body", autospec=True,
+                           side_effect=_Pagination.body) as body:
+        layout = typeset(book, Diagnostics(), jobs=0)
+    assert body.call_count == 2 * len(segments(book))
+    assert layout.pdf is not None and layout.pages["dams--fig-inflow"] > 1

@@ -350,23 +350,15 @@ FRONT_GUESS = 9  # where the body opens if the front matter's length is not know
 MAX_PASSES = 4  # layouts to settle the pages references name (LaTeX asks for reruns the same way)
 
 
-def _settled_pages(book: Book, edition: Edition, piece_words: int,
-                   wanted: set[str]) -> dict[str, int]:
-    """Each anchor's page, for a book that refers to pages (`{@fig:name p}`, the anchors
-    `wanted`): laid out without writing until those pages stop moving ("p. 9" and "p. 10" are
-    not as wide, and a reference before its target is not known on the first pass)."""
-    known: dict[str, int] = {}
-    for _ in range(MAX_PASSES):
-        pagination = _Pagination(book, Diagnostics(), edition, None, known)
-        for segment in segments(book):
-            if pagination.run_words >= piece_words:
-                pagination.hand_over(write=False)
-            pagination.body(segment)
-        settled = all(pagination.pages.get(anchor) == known.get(anchor) for anchor in wanted)
-        known = pagination.pages
-        if settled:
-            break
-    return known
+def _first_pages(book: Book, edition: Edition, piece_words: int) -> dict[str, int]:
+    """Each anchor's page in the body laid out without writing, the pages references name not
+    known yet: the first pass for a book that refers to pages (`{@fig:name p}`)."""
+    pagination = _Pagination(book, Diagnostics(), edition, None, {})
+    for segment in segments(book):
+        if pagination.run_words >= piece_words:
+            pagination.hand_over(write=False)
+        pagination.body(segment)
+    return pagination.pages
 
 
 def page_references(book: Book) -> set[str]:
@@ -381,11 +373,30 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
              piece_words: int, front_length: int | None = None,
              cache: Path | None = None) -> tuple[Layout, int]:
     """The layout, and the front matter's length; `front_length`: a guess at it (_Pagination);
-    `cache`: the build's cache folder, where written pieces are kept (cache.PieceCache)."""
+    `cache`: the build's cache folder, where written pieces are kept (cache.PieceCache). A book
+    that refers to pages is laid out first without them, then with them until the pages its
+    references name stop moving ("p. 9" and "p. 10" are not as wide, and a reference before
+    its target is not known on the first pass): as a rule, one layout more."""
+    wanted = page_references(book)
+    if not wanted:
+        return _typeset_with(book, diagnostics, edition, write, jobs, piece_words, None,
+                             front_length, cache)
+    known = _first_pages(book, edition, piece_words)
+    for _ in range(MAX_PASSES):
+        result, length = _typeset_with(book, diagnostics, edition, write, jobs, piece_words,
+                                       known, front_length, cache)
+        if all(result.pages.get(anchor) == known.get(anchor) for anchor in wanted):
+            break
+        known = result.pages
+    return result, length
+
+
+def _typeset_with(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool,
+                  jobs: int, piece_words: int, known: dict[str, int] | None,
+                  front_length: int | None, cache: Path | None) -> tuple[Layout, int]:
+    """_typeset, the pages references name taken from `known`."""
     if edition.one_piece:
         piece_words = sys.maxsize
-    wanted = page_references(book)
-    known = _settled_pages(book, edition, piece_words, wanted) if wanted else None
     parallel = jobs >= 1 and not edition.one_piece \
         and book.manifest.openers != "any" and hasattr(os, "fork")
     if parallel:  # every worker given a share of a book shorter than one piece per worker
