@@ -110,3 +110,12 @@ def test_a_token_of_the_wrong_shape_is_refused(damage: str) -> None:
         tokens[0][12] = "yes"
     with pytest.raises(CacheDataError):
         ESSAY_CODEC.loads(json.dumps(raw).encode())
+
+
+def test_a_number_too_long_to_read_is_refused() -> None:
+    """Python's int() refuses more than 4,300 digits with a ValueError of its own, not JSON's."""
+    raw, _ = _stored_tokens()
+    body = json.dumps(raw).replace('"$tokens": [[', '"$tokens": [[' + "9" * 5000 + ", ", 1)
+    assert "9" * 5000 in body
+    with pytest.raises(CacheDataError):
+        ESSAY_CODEC.loads(body.encode())

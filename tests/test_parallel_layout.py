@@ -132,3 +132,18 @@ def test_a_layout_without_a_pdf_is_made_by_the_workers_with_the_same_pages() -> 
     assert many.pages == one.pages and len(many.pages) > 100
     assert sorted(many.starts, key=lambda s: (s.number, s.document, s.element or "")) == \
         sorted(one.starts, key=lambda s: (s.number, s.document, s.element or ""))
+
+
+def test_jobs_0_lays_the_epubs_page_list_out_in_this_process(tmp_path) -> None:
+    """`chapbook build epub --jobs 0` with no PDF built: its page list is laid out without a
+    single worker, as `--jobs 0` says."""
+    from unittest import mock
+
+    from chapbook.build import build
+    from chapbook.options import BuildOptions
+
+    with mock.patch.object(parallel.ParallelLayout, "__init__",
+                           side_effect=AssertionError("a worker was started")):
+        built = build(BuildOptions(FIELD_NOTES, tmp_path, ("epub",), jobs=0,
+                                   piece_words=PIECE_WORDS), Diagnostics())
+    assert built.outputs["epub"].is_file()

@@ -48,7 +48,8 @@ class Codec:
     def loads(self, data: bytes) -> Any:
         try:
             raw = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        # (ValueError: JSON's own errors, and a number too long for int())
+        except (UnicodeDecodeError, ValueError, RecursionError) as err:
             raise CacheDataError(str(err)) from err
         return self._decode(raw, 0)
 

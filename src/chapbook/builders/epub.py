@@ -97,9 +97,11 @@ def _accessibility(package: epub.EpubBook, book: Book) -> None:
 
 
 def print_page_map(book: Book, diagnostics: Diagnostics, layouts: Layouts,
-                   cache: Path | None = None) -> dict[str, Any]:
+                   options: BuildOptions) -> dict[str, Any]:
     """Where the print edition's pages begin, as template context: markers at the start of
-    documents, inside chapter text, and before glossary and index entries, and the page list."""
+    documents, inside chapter text, and before glossary and index entries, and the page list
+    (laid out, if no PDF of this book was, as the PDF would be: `--jobs`, `--piece-words`)."""
+    cache = options.cache
     doc_starts: dict[str, list[int]] = {}
     element_marks: dict[str, list[int]] = {}
     page_breaks: dict[str, dict[str, list[tuple[int, int]]]] = {}
@@ -107,7 +109,8 @@ def print_page_map(book: Book, diagnostics: Diagnostics, layouts: Layouts,
     page_map = cached_page_map(book, cache)
     if page_map is None:  # no PDF of this book built yet: lay it out, without writing it
         from chapbook.layout.paginate import typeset
-        page_map = typeset(book, diagnostics, layouts=layouts, write=False, cache=cache)
+        page_map = typeset(book, diagnostics, layouts=layouts, write=False, cache=cache,
+                           jobs=options.jobs, piece_words=options.piece_words)
     for start in page_map.starts:
         if start.element is None:
             doc_starts.setdefault(start.document, []).append(start.number)
@@ -133,7 +136,7 @@ def _written(page_list: list[tuple[int, str]],
 def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
                layouts: Layouts) -> Path:
     cache = options.cache
-    context = {**book_context(book), **print_page_map(book, diagnostics, layouts, cache)}
+    context = {**book_context(book), **print_page_map(book, diagnostics, layouts, options)}
     modified = build_time(book.manifest.root, book.meta.date).replace(microsecond=0)
     package = epub.EpubBook()
     _metadata(package, book, modified)
