@@ -5,6 +5,7 @@ same book, page for page, as the one laid out in one process."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -80,38 +81,46 @@ def test_a_renumbered_piece_prints_its_true_folios(
     assert checked
 
 
+def _recording_orders(events: list[str]) -> Any:
+    """Connection.send, recording each order to write a piece ("write 5") in `events`."""
+    from multiprocessing.connection import Connection
+
+    send = Connection.send
+
+    def recording(self: Connection, message: Any) -> None:
+        if isinstance(message, tuple) and message[0] == "write":
+            events.append(f"write {message[1]}")
+        send(self, message)
+    return recording
+
+
 def test_the_index_is_sent_to_be_written_before_the_front_matter_is_laid_out_again() -> None:
     """The index's first page is known once the parts before it are numbered; its worker is
     told to write it then, and does so as soon as it has laid it out, while this process lays
-    out the contents: it does not wait for the contents to be done (issue 16, the booklet's
-    long pole)."""
+    out the contents: the order does not wait for the contents (issue 16, the booklet's long
+    pole)."""
+    from multiprocessing.connection import Connection
     from unittest import mock
 
     from chapbook.layout.paginate import _Pagination
 
     events: list[str] = []
-    lay_out, front_again = parallel.ParallelLayout.lay_out, _Pagination.front_again
-
-    def recording_lay_out(self: parallel.ParallelLayout, *args: object,
-                          **kwargs: bool) -> list[parallel.LaidPiece]:
-        laid = lay_out(self, *args, **kwargs)  # type: ignore[arg-type]
-        if kwargs.get("all_but_the_last"):
-            last = laid[-1]
-            events.append(f"index ordered written at {last.first_page}")
-        return laid
+    front_again = _Pagination.front_again
 
     def recording_front_again(self: _Pagination) -> list[object]:
         events.append("front matter again")
         return front_again(self)
 
-    with mock.patch.object(parallel.ParallelLayout, "lay_out", recording_lay_out), \
+    with mock.patch.object(Connection, "send", _recording_orders(events)), \
             mock.patch.object(_Pagination, "front_again", recording_front_again):
         pdf, laid = typeset_pieces(FIELD_NOTES, Diagnostics(), piece_words=PIECE_WORDS, jobs=1)
-    index = laid[-1]
-    assert events == [f"index ordered written at {index.first_page}", "front matter again"]
+    index = len(laid) - 1
+    assert events.index(f"write {index}") < events.index("front matter again"), events
+    assert events.count(f"write {index}") == 1
     reader = PdfReader(io.BytesIO(pdf))
-    assert index.first_page is not None
-    assert "Index" in reader.pages[index.first_page - 1].extract_text()
+    first_page = laid[index].first_page
+    assert first_page is not None
+    assert "Index" in reader.pages[first_page - 1].extract_text()
 
 
 def test_a_layout_without_a_pdf_is_made_by_the_workers_with_the_same_pages() -> None:
@@ -122,12 +131,14 @@ def test_a_layout_without_a_pdf_is_made_by_the_workers_with_the_same_pages() -> 
 
     book = load_book(FIELD_NOTES, Diagnostics())
     one = typeset(book, Diagnostics(), write=False, piece_words=PIECE_WORDS, jobs=0)
-    spy = mock.Mock(wraps=parallel.ParallelLayout.results)
+    from multiprocessing.connection import Connection
+
+    orders: list[str] = []
     with mock.patch.object(parallel.ParallelLayout, "lay_out", autospec=True,
                            side_effect=parallel.ParallelLayout.lay_out) as laid_out, \
-            mock.patch.object(parallel.ParallelLayout, "results", spy):
+            mock.patch.object(Connection, "send", _recording_orders(orders)):
         many = typeset(book, Diagnostics(), write=False, piece_words=PIECE_WORDS, jobs=2)
-    assert laid_out.called and not spy.called  # laid out by the workers; nothing written
+    assert laid_out.called and orders == []  # laid out by the workers; none told to write
     assert many.pdf is None and one.pdf is None
     assert many.pages == one.pages and len(many.pages) > 100
     assert sorted(many.starts, key=lambda s: (s.number, s.document, s.element or "")) == \

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import NamedTuple
 
 import watchfiles
 
@@ -34,6 +35,14 @@ RELOAD = ("<script>(function(){let seen=null;async function poll(){try{const r=a
           "location.reload();seen=v;}catch(e){}setTimeout(poll,100);}poll();})();</script>")
 
 
+class BuiltBook(NamedTuple):
+    """What the PDF preview needs of the book the last page was built from."""
+
+    slug: str
+    title: str
+    language: str
+
+
 class Preview:
     """The current page (the book, or the error that stops it) and a version that changes with
     every rebuild."""
@@ -49,7 +58,7 @@ class Preview:
         self.pdf: bytes | None = None  # the print edition last built (kept when a save breaks it)
         self.pdf_version = 0
         self.pdf_title = ("", "en")  # the book's title and language, for the page around it
-        self.book: tuple[str, str, str] | None = None  # its slug, title and language, if it built
+        self.built: BuiltBook | None = None  # the book of the last page, if it built
 
     def rebuild(self, changed: list[Path] | None = None) -> Diagnostics:
         """Build the page again after the `changed` files (None: anything); its findings, as a
@@ -63,13 +72,14 @@ class Preview:
             options = BuildOptions(self.manifest, Path(self.folder.name), ("html",))
             built = build(options, diagnostics)
             page = built.outputs["html"].read_text("utf-8")
-            self.book = (built.book.slug, built.book.meta.title, built.book.meta.language)
+            self.built = BuiltBook(built.book.slug, built.book.meta.title,
+                                   built.book.meta.language)
         except (BookError, BookErrors) as error:
-            self.book = None
+            self.built = None
             page = environment().get_template("html/preview-error.html.j2").render(
                 message=str(error))
         except Exception as error:  # a bug must not stop the preview either
-            self.book = None
+            self.built = None
             page = environment().get_template("html/preview-error.html.j2").render(
                 message=f"chapbook failed: {error!r}")
         with self.lock:
@@ -77,25 +87,29 @@ class Preview:
             self.version += 1
         return diagnostics
 
-    def rebuild_pdf(self) -> None:
+    def rebuild_pdf(self) -> list[str]:
         """Lay the print edition out again with `chapbook build pdf` in a process of its own (a
         server's threads and forked layout workers do not mix), into this preview's folder: it
         lays the book out on every core, and takes from the per-piece cache every piece the save
-        left as it was. A book that does not build keeps the last PDF (the web page says why)."""
-        if self.book is None:
-            return
-        slug, title, language = self.book
-        command = [sys.executable, "-m", "chapbook", "build", "pdf", "--quiet", "--book",
+        left as it was. Returns what that build printed (its findings, or why it failed); a
+        book that does not build keeps the last PDF."""
+        if self.built is None:  # the page says why
+            return []
+        # -P: the installed chapbook, never a chapbook.py in the folder the server runs in
+        command = [sys.executable, "-P", "-m", "chapbook", "build", "pdf", "--quiet", "--book",
                    str(self.manifest), "--out", self.folder.name]
-        if subprocess.run(command, capture_output=True).returncode != 0:
-            return
+        result = subprocess.run(command, capture_output=True, text=True)
+        said = result.stderr.splitlines()
+        if result.returncode != 0:
+            return said
         try:
-            pdf = (Path(self.folder.name) / f"{slug}.pdf").read_bytes()
+            pdf = (Path(self.folder.name) / f"{self.built.slug}.pdf").read_bytes()
         except OSError:
-            return
+            return said
         with self.lock:
             self.pdf, self.pdf_version = pdf, self.pdf_version + 1
-            self.pdf_title = (title, language)
+            self.pdf_title = (self.built.title, self.built.language)
+        return said
 
     def pdf_page(self) -> str:
         """The page that shows the print edition in a frame and reloads it when it changes."""
@@ -226,6 +240,10 @@ def serve(manifest: Path, port: int, stop: threading.Event | None = None,
 
 def _rebuild_pdf(preview: Preview, port: int, announce: Callable[[str], object]) -> None:
     before = preview.pdf_version
-    preview.rebuild_pdf()
+    said = preview.rebuild_pdf()
     if preview.pdf_version != before:
         announce(f"chapbook: print edition laid out at http://127.0.0.1:{port}/pdf")
+    elif said:
+        announce("chapbook: the print edition did not build; the last one stays")
+    for line in said:
+        announce(line)

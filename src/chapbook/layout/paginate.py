@@ -350,7 +350,8 @@ FRONT_GUESS = 9  # where the body opens if the front matter's length is not know
 MAX_PASSES = 4  # layouts to settle the pages references name (LaTeX asks for reruns the same way)
 
 
-def _first_pages(book: Book, edition: Edition, piece_words: int) -> dict[str, int]:
+def _anchor_pages_unreferenced(book: Book, edition: Edition,
+                               piece_words: int) -> dict[str, int]:
     """Each anchor's page in the body laid out without writing, the pages references name not
     known yet: the first pass for a book that refers to pages (`{@fig:name p}`)."""
     pagination = _Pagination(book, Diagnostics(), edition, None, {})
@@ -379,21 +380,25 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
     its target is not known on the first pass): as a rule, one layout more."""
     wanted = page_references(book)
     if not wanted:
-        return _typeset_with(book, diagnostics, edition, write, jobs, piece_words, None,
-                             front_length, cache)
-    known = _first_pages(book, edition, piece_words)
+        return _typeset_knowing(book, diagnostics, edition, write, jobs, piece_words, None,
+                                front_length, cache)
+    known = _anchor_pages_unreferenced(book, edition, piece_words)
     for _ in range(MAX_PASSES):
-        result, length = _typeset_with(book, diagnostics, edition, write, jobs, piece_words,
-                                       known, front_length, cache)
+        attempt = Diagnostics()  # a layout set aside must not leave its warnings behind
+        result, length = _typeset_knowing(book, attempt, edition, write, jobs, piece_words,
+                                          known, front_length, cache)
         if all(result.pages.get(anchor) == known.get(anchor) for anchor in wanted):
             break
         known = result.pages
+    for finding in attempt.findings:
+        diagnostics.add(finding.level, finding.code, finding.message, finding.path,
+                        finding.line, finding.column)
     return result, length
 
 
-def _typeset_with(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool,
-                  jobs: int, piece_words: int, known: dict[str, int] | None,
-                  front_length: int | None, cache: Path | None) -> tuple[Layout, int]:
+def _typeset_knowing(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool,
+                     jobs: int, piece_words: int, known: dict[str, int] | None,
+                     front_length: int | None, cache: Path | None) -> tuple[Layout, int]:
     """_typeset, the pages references name taken from `known`."""
     if edition.one_piece:
         piece_words = sys.maxsize
@@ -519,7 +524,7 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
                                     for entry in entries[len(runs):]], pagination.pages,
                                    all_but_the_last=True)
             for piece in laid[len(runs):]:
-                if piece.first_page is not None:
+                if piece.length:  # (the last part, numbered but still being laid out, later)
                     pagination.take(piece)
             if workers.last_opens is not None:
                 pagination.pages[back[-1]] = workers.last_opens

@@ -224,7 +224,8 @@ class ParallelLayout:
         laid out or taken from the cache and numbered from `first_page` on, their writing
         under way. Returns every piece so far, once the last one's length is known (results()
         waits for the writing); with `all_but_the_last`, once the last one's first page is
-        known (`last_opens`): lay_out(`resume_at`) numbers it later."""
+        known (`last_opens`), its worker told to write it from there as soon as it has laid it
+        out: lay_out(`resume_at`) then waits for its length (or takes it from the cache)."""
         if cached_lengths is not None:
             self.start(cached_lengths, first_page, before)
         count = len(self.laid)
@@ -240,7 +241,7 @@ class ParallelLayout:
                 if numbered in self.owner and self.cached_lengths[numbered] is None:
                     # Its first page is known now: its worker writes it as soon as it has laid
                     # it out, while this process goes on (lay_out(`resume_at`) collects it).
-                    self._write(numbered, self.last_opens, self.last_opens - end)
+                    self._number_and_write(numbered, self.last_opens, self.last_opens - end)
                 return self.laid
             while numbered < count:  # number every piece whose length is known
                 piece = self.laid[numbered]
@@ -258,7 +259,7 @@ class ParallelLayout:
                 elif not piece.length:
                     break
                 elif piece.first_page is None:
-                    self._write(numbered, opening, opening - end)
+                    self._number_and_write(numbered, opening, opening - end)
                 end = opening + piece.length
                 numbered += 1
             if numbered == count:
@@ -272,7 +273,7 @@ class ParallelLayout:
                 for _ in range(answer[2]):  # the progress bar counts pages laid out
                     PROGRESS.info("Step 5 - Creating layout - Page %d", 0)
 
-    def _write(self, index: int, first_page: int, blanks: int) -> None:
+    def _number_and_write(self, index: int, first_page: int, blanks: int) -> None:
         """Number piece `index` from `first_page` on, and tell the worker that lays it out to
         write it (once it has laid it out, if it has not yet)."""
         piece = self.laid[index]
