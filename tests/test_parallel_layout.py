@@ -82,7 +82,8 @@ def test_a_renumbered_piece_prints_its_true_folios(
 
 
 def _recording_orders(events: list[str]) -> Any:
-    """Connection.send, recording each order to write a piece ("write 5") in `events`."""
+    """Connection.send, recording in `events` each order to write a piece ("write 5") and each
+    worker let go ("let go")."""
     from multiprocessing.connection import Connection
 
     send = Connection.send
@@ -90,6 +91,8 @@ def _recording_orders(events: list[str]) -> Any:
     def recording(self: Connection, message: Any) -> None:
         if isinstance(message, tuple) and message[0] == "write":
             events.append(f"write {message[1]}")
+        elif message is None:
+            events.append("let go")
         send(self, message)
     return recording
 
@@ -138,7 +141,7 @@ def test_a_layout_without_a_pdf_is_made_by_the_workers_with_the_same_pages() -> 
                            side_effect=parallel.ParallelLayout.lay_out) as laid_out, \
             mock.patch.object(Connection, "send", _recording_orders(orders)):
         many = typeset(book, Diagnostics(), write=False, piece_words=PIECE_WORDS, jobs=2)
-    assert laid_out.called and orders == []  # laid out by the workers; none told to write
+    assert laid_out.called and not [o for o in orders if o.startswith("write")]  # none written
     assert many.pdf is None and one.pdf is None
     assert many.pages == one.pages and len(many.pages) > 100
     assert sorted(many.starts, key=lambda s: (s.number, s.document, s.element or "")) == \
@@ -158,3 +161,25 @@ def test_jobs_0_lays_the_epubs_page_list_out_in_this_process(tmp_path) -> None:
         built = build(BuildOptions(FIELD_NOTES, tmp_path, ("epub",), jobs=0,
                                    piece_words=PIECE_WORDS), Diagnostics())
     assert built.outputs["epub"].is_file()
+
+
+def test_a_worker_with_nothing_left_to_do_is_let_go_before_the_last_piece_is_written() -> None:
+    """Once every piece is handed out, a worker whose pieces are all written leaves (its memory
+    with it) while the others finish: the glossary's worker goes while the index is laid out,
+    not when the whole book is done."""
+    from multiprocessing.connection import Connection
+    from unittest import mock
+
+    events: list[str] = []
+    results = parallel.ParallelLayout.results
+
+    def recording_results(self: parallel.ParallelLayout) -> list[parallel.LaidPiece]:
+        events.append("waiting for the last pieces")
+        return results(self)
+
+    with mock.patch.object(Connection, "send", _recording_orders(events)), \
+            mock.patch.object(parallel.ParallelLayout, "results", recording_results):
+        typeset_pieces(FIELD_NOTES, Diagnostics(), piece_words=PIECE_WORDS, jobs=2)
+    waiting = events.index("waiting for the last pieces")
+    assert "let go" in events[:waiting], events
+    assert events.count("let go") == 3  # each of the three workers, once

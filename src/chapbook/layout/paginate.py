@@ -528,6 +528,7 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
                     pagination.take(piece)
             if workers.last_opens is not None:
                 pagination.pages[back[-1]] = workers.last_opens
+        workers.no_more_pieces()
         opening = pagination.front_again()
         front = pagination.front.copy(opening)
         opening_pdf = writer(front, diagnostics) if write else b""  # while the index is laid out

@@ -15,6 +15,7 @@ the build cache holds as it would be written at its first page is taken from the
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import logging
 import os
@@ -108,6 +109,17 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
             path.write_bytes(write(document, diagnostics))
             connection.send(("written", index, str(path), bookmark_levels(document),
                              diagnostics.findings[told:]))
+            del run, document
+            _let_memory_go()
+
+
+def _let_memory_go() -> None:
+    """A written piece's boxes freed now (they hold cycles the collector would reach only
+    later) and the heap they took handed back to the system, so a worker's memory is that of
+    the piece in hand, not of the largest it ever laid out."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)  # glibc; elsewhere, the collection alone
 
 
 class ParallelLayout:
@@ -137,6 +149,7 @@ class ParallelLayout:
         self.resume_at = 0
         self.owner: dict[int, Connection] = {}
         self.workers: dict[Connection, int] = {}
+        self.final = False  # no pieces will be added: a worker with nothing left to do may go
         # What this process has made so far (styles, fonts, the parsed book) is shared with
         # the workers, not copied into each: the collector would otherwise touch every object.
         gc.freeze()
@@ -267,7 +280,7 @@ class ParallelLayout:
             self._dispatch(numbered, end)
             for connection in wait(list(self.workers)):
                 answer = self._receive(connection)
-                if answer[0] != "laid":
+                if answer[0] != "laid" or connection not in self.workers:  # (or let go)
                     continue
                 self.idle.append(connection)
                 for _ in range(answer[2]):  # the progress bar counts pages laid out
@@ -280,6 +293,29 @@ class ParallelLayout:
         piece.first_page, piece.blanks = first_page, blanks
         if self.writing:
             self.owner[index].send(("write", index, first_page, blanks))
+
+    def no_more_pieces(self) -> None:
+        """Say that every piece has been added: from now on, a worker is let go as soon as it
+        has nothing left to lay out or write, and its memory with it (on a long book, one
+        worker lays out the index for half a minute while the other would sit idle)."""
+        self.final = True
+        self._release_idle()
+
+    def _release_idle(self) -> None:
+        if not self.final or self.to_lay or any(
+                not piece.length and index not in self.owner
+                for index, piece in enumerate(self.laid)):
+            return  # a piece may still need a worker (one the cache turns out not to hold)
+        busy = {self.owner[index] for index, piece in enumerate(self.laid)
+                if index in self.owner
+                and (not piece.length or (self.writing and piece.pdf is None))}
+        for connection in [c for c in self.workers if c not in busy]:
+            connection.send(None)
+            connection.close()
+            with contextlib.suppress(OSError):
+                os.waitpid(self.workers.pop(connection), 0)
+            if connection in self.idle:
+                self.idle.remove(connection)
 
     def results(self) -> list[LaidPiece]:
         """Every piece, once all are written."""
@@ -312,5 +348,6 @@ class ParallelLayout:
         else:
             _, index, path, levels, _ = answer
             self.laid[index].pdf, self.laid[index].levels = Path(path), levels
+        self._release_idle()
         return answer
 
