@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -51,6 +52,12 @@ class Diagnostics:
         finding = Finding(level, code, message, path, line, column)
         if finding not in self.findings:
             self.findings.append(finding)
+
+    def add_all(self, findings: Iterable[Finding]) -> None:
+        """Findings made elsewhere (a worker, the cache, a layout tried first), each once."""
+        for finding in findings:
+            if finding not in self.findings:
+                self.findings.append(finding)
 
     def warn(self, code: str, message: str, path: Path | str | None = None,
              line: int | None = None) -> None:

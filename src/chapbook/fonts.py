@@ -380,6 +380,4 @@ def book_text_files(manifest: Manifest) -> list[Path]:
 
 def report_missing_glyphs(files: Iterable[Path], diagnostics: Diagnostics) -> None:
     """What both `chapbook build` and `chapbook check` warn about missing glyphs."""
-    for finding in missing_glyphs(files):
-        diagnostics.add(finding.level, finding.code, finding.message, finding.path,
-                        finding.line)
+    diagnostics.add_all(missing_glyphs(files))

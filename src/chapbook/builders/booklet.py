@@ -18,9 +18,8 @@ from chapbook.pdf.impose import impose
 
 def build_booklet(book: Book, options: BuildOptions, diagnostics: Diagnostics,
                   layouts: Layouts) -> Path:
-    made = layouts.made.get("pdf")
-    reading = (made.pdf if made is not None and made.pdf is not None
-               else current_reading_pdf(book, options.cache, options.out / f"{book.slug}.pdf"))
+    reading = layouts.reading_pdf() or current_reading_pdf(book, options.cache,
+                                                           options.out / f"{book.slug}.pdf")
     if reading is None:
         # WeasyPrint is loaded (a third of a second) only when the reading edition is laid out
         from chapbook.builders.pdf import pdf_bytes

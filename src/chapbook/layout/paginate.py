@@ -288,6 +288,14 @@ class _Pagination:
         self.run += document.pages
         self.next_page = start + len(document.pages)
 
+    def lay_out_body(self, piece_words: int, write: bool) -> None:
+        """The whole body laid out here, a segment at a time, handed to the writer (if `write`)
+        in runs of about `piece_words`."""
+        for segment in segments(self.book):
+            if self.run_words >= piece_words:
+                self.hand_over(write)
+            self.body(segment)
+
     def lay_out_piece(self, run: list[Segment],
                       first_page: int) -> tuple[list[Page], int, dict[str, int], list[PageStart]]:
         """A run of segments laid out from `first_page` (a recto) on its own: its pages, their
@@ -355,10 +363,7 @@ def _anchor_pages_unreferenced(book: Book, edition: Edition,
     """Each anchor's page in the body laid out without writing, the pages references name not
     known yet: the first pass for a book that refers to pages (`{@fig:name p}`)."""
     pagination = _Pagination(book, Diagnostics(), edition, None, {})
-    for segment in segments(book):
-        if pagination.run_words >= piece_words:
-            pagination.hand_over(write=False)
-        pagination.body(segment)
+    pagination.lay_out_body(piece_words, write=False)
     return pagination.pages
 
 
@@ -390,9 +395,7 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
         if all(result.pages.get(anchor) == known.get(anchor) for anchor in wanted):
             break
         known = result.pages
-    for finding in attempt.findings:
-        diagnostics.add(finding.level, finding.code, finding.message, finding.path,
-                        finding.line, finding.column)
+    diagnostics.add_all(attempt.findings)
     return result, length
 
 
@@ -412,10 +415,7 @@ def _typeset_knowing(book: Book, diagnostics: Diagnostics, edition: Edition, wri
                                     front_length, PieceCache(cache), write)
     with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
         pagination = _Pagination(book, diagnostics, edition, writer, known, front_length)
-        for segment in segments(book):
-            if pagination.run_words >= piece_words:
-                pagination.hand_over(write)
-            pagination.body(segment)
+        pagination.lay_out_body(piece_words, write)
         if any(book.has(matter) for matter in book.manifest.back_matter):
             pagination.back()
         opening = pagination.front_again()

@@ -344,9 +344,7 @@ class ParallelLayout:
                             f"{answer[1].strip()}",
                             hint="run the build with --jobs 0 to lay it out in one process")
         findings: list[Finding] = answer[-1]
-        for finding in findings:
-            self.diagnostics.add(finding.level, finding.code, finding.message, finding.path,
-                                 finding.line)
+        self.diagnostics.add_all(findings)
         if answer[0] == "laid":
             _, index, length, pages, starts, _ = answer
             piece = self.laid[index]

@@ -76,9 +76,7 @@ class _FindingsHandler(logging.Handler):
         if notdef:
             code = f"(U+{ord(notdef.group(1)):04X})"
             known = [f for f in _glyph_findings(self.source) if code in f.message]
-            for finding in known:
-                self.diagnostics.add(finding.level, finding.code, finding.message,
-                                     finding.path, finding.line)
+            self.diagnostics.add_all(known)
             if known:
                 return
         quoted = [a or b for a, b in _QUOTED.findall(message)]

@@ -107,9 +107,7 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
                     str(spec.source.resolve()), terms, citations)
     cached = essays.load(key)
     if cached is not None and thaw(cached, glossary, index, found, manifest.root):
-        for finding in cached.findings:
-            diagnostics.add(finding.level, finding.code, finding.message, finding.path,
-                            finding.line)
+        diagnostics.add_all(cached.findings)
         return cached.essay
     own_found, own = Found(), Diagnostics()
     source = read_source(spec.source, own)
@@ -123,8 +121,7 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
     found.glossary += own_found.glossary
     found.index += own_found.index
     found.marks += own_found.marks
-    for finding in own.findings:
-        diagnostics.add(finding.level, finding.code, finding.message, finding.path, finding.line)
+    diagnostics.add_all(own.findings)
     return essay
 
 
