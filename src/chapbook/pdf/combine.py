@@ -9,6 +9,7 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import pikepdf
 
@@ -95,17 +96,33 @@ class Combined:
     missing_anchors: list[str]  # links to these were removed: no piece has the anchor
 
 
+def _whole(pdf: pikepdf.Pdf, piece: pikepdf.Pdf, value: pikepdf.Object) -> pikepdf.Object:
+    """`value` of `piece` copied into `pdf` in one call, however many objects it holds (a copy
+    object by object, in Python, took most of the time of combining a long book)."""
+    if not value.is_indirect:
+        value = piece.make_indirect(value)
+    return pdf.copy_foreign(value)
+
+
+def _flat(tree: pikepdf.Object, offset: int = 0) -> list[Any]:
+    """A number tree's keys and values in order, as one /Nums array holds them; the keys moved
+    on by `offset`."""
+    return [item for key, value in pikepdf.NumberTree(tree).items()
+            for item in (key + offset, value)]
+
+
 def combine(pieces: list[bytes], levels: list[list[int]]) -> Combined:
     """One PDF of the pieces in order. The first piece gives the catalogue (metadata,
     language, viewer preferences, output intent); `levels` are each piece's bookmark levels in
-    reading order."""
+    reading order. The parent tree and the named destinations are written again as one flat
+    array each, as WeasyPrint writes them for one document."""
     pdf = pikepdf.open(io.BytesIO(pieces[0]))
     tree = pdf.Root.get("/StructTreeRoot")
     document = tree.K[0] if tree is not None else None
-    parents = pikepdf.NumberTree(tree.ParentTree) if tree is not None else None
-    next_key = max(parents.keys(), default=-1) + 1 if parents is not None else 0
-    destinations = pikepdf.NameTree(pdf.Root.Names.Dests) if "/Names" in pdf.Root else None
-    names = dict(destinations.items()) if destinations is not None else {}
+    parents = _flat(tree.ParentTree) if tree is not None else []
+    next_key = max(parents[::2], default=-1) + 1
+    names = dict(pikepdf.NameTree(pdf.Root.Names.Dests).items()) \
+        if "/Names" in pdf.Root and "/Dests" in pdf.Root.Names else {}
     outline: list[Bookmark] = [(level, item.title, item.destination) for level, item
                                in zip(levels[0], _outline_items(pdf), strict=True)]
     for data, piece_levels in zip(pieces[1:], levels[1:], strict=True):
@@ -115,17 +132,17 @@ def combine(pieces: list[bytes], levels: list[list[int]]) -> Combined:
             warnings.simplefilter("ignore", pikepdf.exceptions.PageCopyWarning)
             pdf.pages.extend(piece.pages)
         piece_tree = piece.Root.get("/StructTreeRoot")
-        if document is not None and parents is not None and piece_tree is not None:
+        if document is not None and tree is not None and piece_tree is not None:
             kids = piece_tree.K[0].K
             for kid in kids:  # so copying a kid does not copy the piece's tree with it
                 del kid["/P"]
-            for kid in _copy(pdf, kids):
+            for kid in _whole(pdf, piece, kids):
                 kid.P = document
                 document.K.append(kid)
             offset = next_key
-            for key, value in pikepdf.NumberTree(piece_tree.ParentTree).items():
-                parents[key + offset] = _copy(pdf, value)
-                next_key = max(next_key, key + offset + 1)
+            piece_parents = _flat(_whole(pdf, piece, piece_tree.ParentTree), offset)
+            parents += piece_parents
+            next_key = max([next_key, *(key + 1 for key in piece_parents[::2])])
             for page in pdf.pages[first:]:
                 if "/StructParents" in page.obj:
                     page.obj.StructParents = int(page.obj.StructParents) + offset
@@ -133,16 +150,18 @@ def combine(pieces: list[bytes], levels: list[list[int]]) -> Combined:
                     if "/StructParent" in annotation:
                         annotation.StructParent = int(annotation.StructParent) + offset
         if "/Names" in piece.Root and "/Dests" in piece.Root.Names:
-            for name, destination in pikepdf.NameTree(piece.Root.Names.Dests).items():
-                names.setdefault(name, _copy(pdf, destination))
+            for name, destination in pikepdf.NameTree(
+                    _whole(pdf, piece, piece.Root.Names.Dests)).items():
+                names.setdefault(name, destination)
         outline += [(level, item.title, _copy(pdf, item.destination)) for level, item
                     in zip(piece_levels, _outline_items(piece), strict=True)]
     missing = _drop_unresolved_links(pdf, names)
+    if tree is not None:
+        tree.ParentTree = pdf.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(parents)))
     if names:
-        tree_of_names = pikepdf.NameTree.new(pdf)
-        for name in sorted(names):
-            tree_of_names[name] = names[name]
-        pdf.Root.Names = pikepdf.Dictionary(Dests=tree_of_names.obj)
+        pdf.Root.Names = pikepdf.Dictionary(Dests=pdf.make_indirect(pikepdf.Dictionary(
+            Names=pikepdf.Array([item for name in sorted(names)
+                                 for item in (pikepdf.String(name), names[name])]))))
     _outline(pdf, outline)
     _share_fonts(pdf)
     share_subsets(pdf)
