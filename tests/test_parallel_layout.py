@@ -82,15 +82,15 @@ def test_a_renumbered_piece_prints_its_true_folios(
 
 
 def _recording_orders(events: list[str]) -> Any:
-    """Connection.send, recording in `events` each order to write a piece ("write 5") and each
-    worker let go ("let go")."""
+    """Connection.send, recording in `events` each order to lay out or write a piece ("lay 4",
+    "write 5") and each worker let go ("let go")."""
     from multiprocessing.connection import Connection
 
     send = Connection.send
 
     def recording(self: Connection, message: Any) -> None:
-        if isinstance(message, tuple) and message[0] == "write":
-            events.append(f"write {message[1]}")
+        if isinstance(message, tuple) and message[0] in ("lay", "write"):
+            events.append(f"{message[0]} {message[1]}")
         elif message is None:
             events.append("let go")
         send(self, message)
@@ -183,3 +183,47 @@ def test_a_worker_with_nothing_left_to_do_is_let_go_before_the_last_piece_is_wri
     waiting = events.index("waiting for the last pieces")
     assert "let go" in events[:waiting], events
     assert events.count("let go") == 3  # each of the three workers, once
+
+
+def test_the_index_is_laid_out_before_the_glossary_that_precedes_it() -> None:
+    """The back matter's parts need the body's pages, not each other's: the longest, the
+    index, is handed out first, so that it does not wait for a worker behind the glossary
+    (on the 200-chapter book it is the last thing laid out, and the build waits for it)."""
+    from multiprocessing.connection import Connection
+    from unittest import mock
+
+    events: list[str] = []
+    with mock.patch.object(Connection, "send", _recording_orders(events)):
+        pdf, laid = typeset_pieces(FIELD_NOTES, Diagnostics(), piece_words=PIECE_WORDS, jobs=2)
+    index, glossary = len(laid) - 1, len(laid) - 2
+    assert events.index(f"lay {index}") < events.index(f"lay {glossary}"), events
+    reader = PdfReader(io.BytesIO(pdf))  # and each still where it belongs, the index last
+    assert laid[glossary].first_page is not None and laid[index].first_page is not None
+    assert "Glossary" in reader.pages[laid[glossary].first_page - 1].extract_text()
+    assert "Index" in reader.pages[laid[index].first_page - 1].extract_text()
+    assert laid[glossary].first_page < laid[index].first_page == len(reader.pages) - \
+        laid[index].length + 1
+
+
+def test_a_part_goes_to_the_worker_that_owes_no_writing() -> None:
+    """A worker does what it is told in order: a part sent to a worker that still has a piece
+    to write would wait for that writing. Two idle workers, one of them owing a piece: the
+    costlier part goes to the other, whatever order the workers are listed in."""
+    from multiprocessing import Pipe
+
+    layout = parallel.ParallelLayout(lambda *_: ([], 0, {}, []), lambda *_: None,  # type: ignore
+                                     lambda *_: b"", Diagnostics(), 0, [300, 300])
+    owing, owing_end = Pipe()
+    free, free_end = Pipe()
+    try:
+        layout.workers = {owing: 0, free: 0}  # two workers that are only pipes
+        layout.laid = [parallel.LaidPiece(11, 4, first_page=11),
+                       parallel.LaidPiece(15, 4, first_page=15, pdf=b"%PDF")]
+        layout.cached_lengths = [None, None]
+        layout.owner = {0: owing, 1: free}  # piece 0 is laid out and not written yet
+        layout.start([None, None], 19, {}, costs=[10, 1000])
+        assert free_end.recv()[:2] == ("lay", 3)  # the costlier part, to the worker owing none
+        assert owing_end.recv()[:2] == ("lay", 2)
+    finally:
+        layout.workers.clear()  # (no process to stop or wait for)
+        layout.__exit__(None, None, None)

@@ -513,15 +513,17 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
         for piece in laid:
             pagination.take(piece)
         if back:  # its locators are the body's pages, known now
-            keys += [_piece_key(book, edition, [render_book_html(
-                book, sections=("back",), pages=pagination.pages, back_matter=[matter])], [])
-                for matter in back]
+            back_html = [render_book_html(book, sections=("back",), pages=pagination.pages,
+                                          back_matter=[matter]) for matter in back]
+            keys += [_piece_key(book, edition, [html], []) for html in back_html]
             entries += [kept.entry(key) for key in keys[len(runs):]]
             # The front matter needs only the first page of the last part (the longest, the
-            # index, as a rule): it is laid out while that part still is.
+            # index, as a rule): it is laid out while that part still is. The parts are laid
+            # out longest first (their HTML's length standing for their cost).
             laid = workers.lay_out((laid[-1].first_page or 0) + laid[-1].length,
                                    [entry.length if entry else None
                                     for entry in entries[len(runs):]], pagination.pages,
+                                   costs=[len(html) for html in back_html],
                                    all_but_the_last=True)
             for piece in laid[len(runs):]:
                 if piece.length:  # (the last part, numbered but still being laid out, later)

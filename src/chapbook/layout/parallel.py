@@ -210,12 +210,15 @@ class ParallelLayout:
         return _next_recto(end + pages)
 
     def start(self, cached_lengths: list[int | None], first_page: int,
-              before: dict[str, int] | None = None) -> None:
+              before: dict[str, int] | None = None, costs: list[int] | None = None) -> None:
         """Add the next pieces, one for each of `cached_lengths` (for a piece the cache may
         hold, its length when written: it is not laid out unless the cache does not hold it at
         its true first page), and give idle workers the first of them to lay out, from a first
         page guessed at `first_page` (lay_out() numbers them from the true one). `before`: the
-        pages of the anchors of the pieces before (the back matter's locators)."""
+        pages of the anchors of the pieces before (the back matter's locators). With `costs`
+        (each piece's, in any unit), the costliest piece is laid out first: the back matter's
+        parts, which need no page of each other, so that the index, as a rule the one that
+        takes longest, does not wait behind the glossary."""
         self.begin = len(self.laid)
         self.laid += [LaidPiece(0) for _ in cached_lengths]
         self.cached_lengths += cached_lengths
@@ -223,21 +226,33 @@ class ParallelLayout:
         self.idle = list(self.workers)  # (the last lay_out returned once all were laid out)
         self.to_lay = [index for index in range(self.begin, len(self.laid))
                        if self.cached_lengths[index] is None]
+        if costs is not None:
+            self.to_lay.sort(key=lambda index: -costs[index - self.begin])
         self.before = before
         self._dispatch(self.begin, first_page)
 
+    def _writes_owed(self, connection: Connection) -> int:
+        """The pieces a worker has laid out or is laying out and has not written yet."""
+        return sum(1 for index, owner in self.owner.items()
+                   if owner is connection and self.laid[index].pdf is None)
+
     def _dispatch(self, numbered: int, end: int) -> None:
-        """Pieces to lay out to idle workers; pieces up to `numbered` end before page `end`."""
+        """Pieces to lay out to idle workers, the next piece to the worker that owes the fewest
+        writes (a worker does what it is told in order: a piece sent to one that still has a
+        piece to write waits for that writing); pieces up to `numbered` end before page
+        `end`."""
         while self.idle and self.to_lay:
             index = self.to_lay.pop(0)
-            connection = self.idle.pop(0)
+            connection = min(self.idle, key=self._writes_owed) if self.writing \
+                else self.idle[0]
+            self.idle.remove(connection)
             self.laid[index].guess = _next_recto(end) if index == numbered else \
                 self._guess(index, numbered, end)
             connection.send(("lay", index, self.laid[index].guess, self.before))
             self.owner[index] = connection
 
     def lay_out(self, first_page: int, cached_lengths: list[int | None] | None = None,
-                before: dict[str, int] | None = None, *,
+                before: dict[str, int] | None = None, *, costs: list[int] | None = None,
                 all_but_the_last: bool = False) -> list[LaidPiece]:
         """The pieces start() added (or, given `cached_lengths`, the next pieces: as start())
         laid out or taken from the cache and numbered from `first_page` on, their writing
@@ -246,7 +261,7 @@ class ParallelLayout:
         known (`last_opens`), its worker told to write it from there as soon as it has laid it
         out: lay_out(`resume_at`) then waits for its length (or takes it from the cache)."""
         if cached_lengths is not None:
-            self.start(cached_lengths, first_page, before)
+            self.start(cached_lengths, first_page, before, costs)
         count = len(self.laid)
         numbered = self.begin
         end = first_page  # where the numbered pieces end (a recto opens the next)
