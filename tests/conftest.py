@@ -184,20 +184,20 @@ def typeset_pieces(manifest: Path, diagnostics: Diagnostics, *, piece_words: int
                    cache: Path | None = None) -> tuple[bytes, list[LaidPiece]]:
     """The book's reading PDF, typeset in pieces of `piece_words` by `jobs` + 1 workers, and
     the pieces as the workers laid them out or the cache gave them: the body's, then the back
-    matter's parts (read from layout/parallel.py's ParallelLayout as the build ends)."""
+    matter's parts (read from layout/parallel.py's ParallelLayout as its workers are let go)."""
     from chapbook.build import load_book
     from chapbook.layout.paginate import typeset
     from chapbook.layout.parallel import ParallelLayout
 
     book = load_book(manifest, Diagnostics())
     laid: list[LaidPiece] = []
-    results = ParallelLayout.results
+    leave = ParallelLayout.__exit__
 
-    def recording(self: ParallelLayout) -> list[LaidPiece]:
-        laid.extend(results(self))
-        return laid
+    def recording(self: ParallelLayout, *exc: object) -> None:
+        laid.extend(self.laid)
+        leave(self, *exc)
 
-    with mock.patch.object(ParallelLayout, "results", recording):
+    with mock.patch.object(ParallelLayout, "__exit__", recording):
         pdf = typeset(book, diagnostics, piece_words=piece_words, jobs=jobs, cache=cache).pdf
     assert pdf is not None
     return pdf, laid

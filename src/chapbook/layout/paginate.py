@@ -46,7 +46,7 @@ from chapbook.model.book import Book, Chapter, Part
 from chapbook.model.pages import Layout, Layouts, PageMap, PageStart
 from chapbook.options import PIECE_WORDS
 from chapbook.pdf.artifacts import mark_artifacts
-from chapbook.pdf.combine import combine
+from chapbook.pdf.combine import Combiner, combine
 from chapbook.pdf.stable import pdf_identifier, stable_ids
 from chapbook.templating import render_book_html
 
@@ -534,22 +534,28 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
         opening = pagination.front_again()
         front = pagination.front.copy(opening)
         opening_pdf = writer(front, diagnostics) if write else b""  # while the index is laid out
-        if back and workers.last_opens is not None:
-            pagination.take(workers.lay_out(workers.resume_at)[-1])
+        # the last part of the back matter, if it was numbered before it was laid out
+        last = len(workers.laid) - 1 if back and workers.last_opens is not None else None
         if not write:
+            if last is not None:
+                pagination.take(workers.lay_out(workers.resume_at)[-1])
             return Layout(None, pagination.pages, pagination.starts), len(pagination.front.pages)
-        laid = workers.results()
-        written = [piece.pdf if isinstance(piece.pdf, bytes) else Path(str(piece.pdf)).read_bytes()
-                   for piece in laid]
-    for key, piece, pdf in zip(keys, laid, written, strict=True):
-        if not piece.cached:
-            pages, starts = piece.numbered()
-            kept.store(key, CachedPiece(piece.first_page or 0, piece.blanks, piece.length,
-                                        pages, starts, piece.levels,
-                                        hashlib.sha256(pdf).hexdigest()), pdf)
-    kept.trim(len(laid))
-    combined = combine([opening_pdf, *written],
-                       [bookmark_levels(front), *(piece.levels for piece in laid)])
+        # The pieces combined in order as they are written, the body's while the index is
+        # still laid out or written.
+        combiner = Combiner(opening_pdf, bookmark_levels(front))
+        for index in range(len(workers.laid)):
+            if index == last:  # its length and anchors' pages (or the cache's copy of it)
+                pagination.take(workers.lay_out(workers.resume_at)[-1])
+            piece = workers.written(index)
+            pdf = piece.pdf if isinstance(piece.pdf, bytes) else Path(str(piece.pdf)).read_bytes()
+            if not piece.cached:
+                pages, starts = piece.numbered()
+                kept.store(keys[index], CachedPiece(piece.first_page or 0, piece.blanks,
+                                                    piece.length, pages, starts, piece.levels,
+                                                    hashlib.sha256(pdf).hexdigest()), pdf)
+            combiner.add(pdf, piece.levels)
+        kept.trim(len(workers.laid))
+    combined = combiner.finish()
     for anchor in combined.missing_anchors:
         diagnostics.warn("typesetting", f"No anchor #{anchor} for internal URI reference",
                          book.manifest.path)

@@ -256,7 +256,7 @@ class ParallelLayout:
                 all_but_the_last: bool = False) -> list[LaidPiece]:
         """The pieces start() added (or, given `cached_lengths`, the next pieces: as start())
         laid out or taken from the cache and numbered from `first_page` on, their writing
-        under way. Returns every piece so far, once the last one's length is known (results()
+        under way. Returns every piece so far, once the last one's length is known (written()
         waits for the writing); with `all_but_the_last`, once the last one's first page is
         known (`last_opens`), its worker told to write it from there as soon as it has laid it
         out: lay_out(`resume_at`) then waits for its length (or takes it from the cache)."""
@@ -299,13 +299,7 @@ class ParallelLayout:
             if numbered == count:
                 return self.laid
             self._dispatch(numbered, end)
-            for connection in wait(list(self.workers)):
-                answer = self._receive(connection)
-                if answer[0] != "laid" or connection not in self.workers:  # (or let go)
-                    continue
-                self.idle.append(connection)
-                for _ in range(answer[2]):  # the progress bar counts pages laid out
-                    PROGRESS.info("Step 5 - Creating layout - Page %d", 0)
+            self._answers()
 
     def _number_and_write(self, index: int, first_page: int, blanks: int) -> None:
         """Number piece `index` from `first_page` on, and tell the worker that lays it out to
@@ -338,12 +332,22 @@ class ParallelLayout:
             if connection in self.idle:
                 self.idle.remove(connection)
 
-    def results(self) -> list[LaidPiece]:
-        """Every piece, once all are written."""
-        while any(piece.pdf is None for piece in self.laid):
-            for connection in wait(list(self.workers)):
-                self._receive(connection)
-        return self.laid
+    def _answers(self) -> None:
+        """The answers of the workers that have one, waiting for the first."""
+        for connection in wait(list(self.workers)):
+            answer = self._receive(connection)
+            if answer[0] != "laid" or connection not in self.workers:  # (or let go)
+                continue
+            self.idle.append(connection)
+            for _ in range(answer[2]):  # the progress bar counts pages laid out
+                PROGRESS.info("Step 5 - Creating layout - Page %d", 0)
+
+    def written(self, index: int) -> LaidPiece:
+        """Piece `index`, once it is written (the pieces are combined as they come, in order,
+        while the last ones are still laid out or written)."""
+        while self.laid[index].pdf is None:
+            self._answers()
+        return self.laid[index]
 
     def _receive(self, connection: Connection) -> tuple[Any, ...]:
         try:

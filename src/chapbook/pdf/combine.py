@@ -111,38 +111,43 @@ def _flat(tree: pikepdf.Object, offset: int = 0) -> list[Any]:
             for item in (key + offset, value)]
 
 
-def combine(pieces: list[bytes], levels: list[list[int]]) -> Combined:
-    """One PDF of the pieces in order. The first piece gives the catalogue (metadata,
-    language, viewer preferences, output intent); `levels` are each piece's bookmark levels in
-    reading order. The parent tree and the named destinations are written again as one flat
-    array each, as WeasyPrint writes them for one document."""
-    pdf = pikepdf.open(io.BytesIO(pieces[0]))
-    tree = pdf.Root.get("/StructTreeRoot")
-    document = tree.K[0] if tree is not None else None
-    parents = _flat(tree.ParentTree) if tree is not None else []
-    next_key = max(parents[::2], default=-1) + 1
-    names = dict(pikepdf.NameTree(pdf.Root.Names.Dests).items()) \
-        if "/Names" in pdf.Root and "/Dests" in pdf.Root.Names else {}
-    outline: list[Bookmark] = [(level, item.title, item.destination) for level, item
-                               in zip(levels[0], _outline_items(pdf), strict=True)]
-    for data, piece_levels in zip(pieces[1:], levels[1:], strict=True):
+class Combiner:
+    """One PDF of pieces added in order, each as soon as it is written: a long book's pieces
+    are combined while its index is still being laid out. The first piece gives the
+    catalogue (metadata, language, viewer preferences, output intent); each piece comes with
+    its bookmark levels in reading order. The parent tree and the named destinations are
+    written again as one flat array each, as WeasyPrint writes them for one document."""
+
+    def __init__(self, first: bytes, levels: list[int]) -> None:
+        self.pdf = pdf = pikepdf.open(io.BytesIO(first))
+        self.tree = pdf.Root.get("/StructTreeRoot")
+        self.document = self.tree.K[0] if self.tree is not None else None
+        self.parents = _flat(self.tree.ParentTree) if self.tree is not None else []
+        self.next_key = max(self.parents[::2], default=-1) + 1
+        self.names = dict(pikepdf.NameTree(pdf.Root.Names.Dests).items()) \
+            if "/Names" in pdf.Root and "/Dests" in pdf.Root.Names else {}
+        self.outline: list[Bookmark] = [(level, item.title, item.destination) for level, item
+                                        in zip(levels, _outline_items(pdf), strict=True)]
+
+    def add(self, data: bytes, levels: list[int]) -> None:
+        pdf = self.pdf
         piece = pikepdf.open(io.BytesIO(data))
         first = len(pdf.pages)
         with warnings.catch_warnings():  # named destinations are carried over below
             warnings.simplefilter("ignore", pikepdf.exceptions.PageCopyWarning)
             pdf.pages.extend(piece.pages)
         piece_tree = piece.Root.get("/StructTreeRoot")
-        if document is not None and tree is not None and piece_tree is not None:
+        if self.document is not None and piece_tree is not None:
             kids = piece_tree.K[0].K
             for kid in kids:  # so copying a kid does not copy the piece's tree with it
                 del kid["/P"]
             for kid in _whole(pdf, piece, kids):
-                kid.P = document
-                document.K.append(kid)
-            offset = next_key
+                kid.P = self.document
+                self.document.K.append(kid)
+            offset = self.next_key
             piece_parents = _flat(_whole(pdf, piece, piece_tree.ParentTree), offset)
-            parents += piece_parents
-            next_key = max([next_key, *(key + 1 for key in piece_parents[::2])])
+            self.parents += piece_parents
+            self.next_key = max([self.next_key, *(key + 1 for key in piece_parents[::2])])
             for page in pdf.pages[first:]:
                 if "/StructParents" in page.obj:
                     page.obj.StructParents = int(page.obj.StructParents) + offset
@@ -152,17 +157,29 @@ def combine(pieces: list[bytes], levels: list[list[int]]) -> Combined:
         if "/Names" in piece.Root and "/Dests" in piece.Root.Names:
             for name, destination in pikepdf.NameTree(
                     _whole(pdf, piece, piece.Root.Names.Dests)).items():
-                names.setdefault(name, destination)
-        outline += [(level, item.title, _copy(pdf, item.destination)) for level, item
-                    in zip(piece_levels, _outline_items(piece), strict=True)]
-    missing = _drop_unresolved_links(pdf, names)
-    if tree is not None:
-        tree.ParentTree = pdf.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(parents)))
-    if names:
-        pdf.Root.Names = pikepdf.Dictionary(Dests=pdf.make_indirect(pikepdf.Dictionary(
-            Names=pikepdf.Array([item for name in sorted(names)
-                                 for item in (pikepdf.String(name), names[name])]))))
-    _outline(pdf, outline)
-    _share_fonts(pdf)
-    share_subsets(pdf)
-    return Combined(save_pdf(pdf), missing)
+                self.names.setdefault(name, destination)
+        self.outline += [(level, item.title, _copy(pdf, item.destination)) for level, item
+                         in zip(levels, _outline_items(piece), strict=True)]
+
+    def finish(self) -> Combined:
+        pdf, names = self.pdf, self.names
+        missing = _drop_unresolved_links(pdf, names)
+        if self.tree is not None:
+            self.tree.ParentTree = pdf.make_indirect(
+                pikepdf.Dictionary(Nums=pikepdf.Array(self.parents)))
+        if names:
+            pdf.Root.Names = pikepdf.Dictionary(Dests=pdf.make_indirect(pikepdf.Dictionary(
+                Names=pikepdf.Array([item for name in sorted(names)
+                                     for item in (pikepdf.String(name), names[name])]))))
+        _outline(pdf, self.outline)
+        _share_fonts(pdf)
+        share_subsets(pdf)
+        return Combined(save_pdf(pdf), missing)
+
+
+def combine(pieces: list[bytes], levels: list[list[int]]) -> Combined:
+    """One PDF of the pieces in order (Combiner), all written already."""
+    combiner = Combiner(pieces[0], levels[0])
+    for data, piece_levels in zip(pieces[1:], levels[1:], strict=True):
+        combiner.add(data, piece_levels)
+    return combiner.finish()
