@@ -4,7 +4,9 @@ same book, page for page, as the one laid out in one process."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import threading
 from typing import Any
 
 import pytest
@@ -258,3 +260,35 @@ def test_the_bodys_pieces_are_combined_before_the_index_is_awaited() -> None:
     assert events.count("combined a piece") == len(laid)  # and the index after it
     assert len(PdfReader(io.BytesIO(pdf)).pages) == sum(
         piece.blanks + piece.length for piece in laid) + laid[0].first_page - 1 - laid[0].blanks
+
+
+def test_answers_waiting_are_read_while_written_pieces_are_combined() -> None:
+    """A worker's answer larger than the pipe holds (the index laid out, with its thousands of
+    anchors) keeps the worker from writing the index until it is read: taking a piece already
+    written reads what the workers have said meanwhile."""
+    from multiprocessing import Pipe
+
+    layout = parallel.ParallelLayout(lambda *_: ([], 0, {}, []), lambda *_: None,  # type: ignore
+                                     lambda *_: b"", Diagnostics(), 0, [300, 300])
+    ours, theirs = Pipe()
+    anchors = {f"index-entry-{n}": 15 + n // 200 for n in range(20_000)}  # far beyond a pipe
+
+    def worker_answers() -> None:
+        with contextlib.suppress(OSError):  # (the pipe closed on it, if it was never read)
+            theirs.send(("laid", 1, 100, anchors, [], []))
+
+    answering = threading.Thread(target=worker_answers)
+    answering.start()
+    try:
+        layout.workers = {ours: 0}  # a worker that is only a pipe
+        layout.laid = [parallel.LaidPiece(11, 4, first_page=11, pdf=b"%PDF"),
+                       parallel.LaidPiece(15)]
+        layout.owner = {1: ours}
+        assert layout.written(0).pdf == b"%PDF"
+        assert layout.laid[1].length == 100 and layout.laid[1].pages == anchors
+    finally:
+        layout.workers.clear()  # (no process to stop or wait for)
+        layout.__exit__(None, None, None)
+        ours.close()
+        answering.join()
+        theirs.close()

@@ -332,9 +332,10 @@ class ParallelLayout:
             if connection in self.idle:
                 self.idle.remove(connection)
 
-    def _answers(self) -> None:
-        """The answers of the workers that have one, waiting for the first."""
-        for connection in wait(list(self.workers)):
+    def _answers(self, timeout: float | None = None) -> None:
+        """The answers of the workers that have one, waiting for the first (or `timeout`
+        seconds)."""
+        for connection in wait(list(self.workers), timeout):
             answer = self._receive(connection)
             if answer[0] != "laid" or connection not in self.workers:  # (or let go)
                 continue
@@ -345,6 +346,10 @@ class ParallelLayout:
     def written(self, index: int) -> LaidPiece:
         """Piece `index`, once it is written (the pieces are combined as they come, in order,
         while the last ones are still laid out or written)."""
+        # What the workers have said is read first, even if the piece is written: an answer
+        # larger than the pipe holds (the index's anchors) keeps its worker waiting, from
+        # writing the index, until it is read.
+        self._answers(timeout=0)
         while self.laid[index].pdf is None:
             self._answers()
         return self.laid[index]
