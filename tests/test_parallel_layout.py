@@ -284,6 +284,7 @@ def test_answers_waiting_are_read_while_written_pieces_are_combined() -> None:
         layout.laid = [parallel.LaidPiece(11, 4, first_page=11, pdf=b"%PDF"),
                        parallel.LaidPiece(15)]
         layout.owner = {1: ours}
+        assert ours.poll(60)  # the answer has begun to arrive (the rest waits to be read)
         assert layout.written(0).pdf == b"%PDF"
         assert layout.laid[1].length == 100 and layout.laid[1].pages == anchors
     finally:
