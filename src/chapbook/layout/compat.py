@@ -655,26 +655,67 @@ def _needs_planning(lines: list[Laid]) -> bool:
 
 
 # The lines of the paragraphs last laid out whole (by id: the box, its measure, the left edge
-# it was laid out at, its lines): a page may break one, and its rest is then used on the next
-# page as it was laid out, moved there, instead of being laid out again.
-_kept_lines: dict[int, tuple[Any, float, float, list[Laid]]] = {}
+# it was laid out at, its lines, and where they start if they may be used from there again): a
+# page may break one, and its rest is then used on the next page as it was laid out, moved
+# there, instead of being laid out again.
+_kept_lines: dict[int, tuple[Any, float, float, list[Laid], str | None]] = {}
 KEPT_PARAGRAPHS = 16  # a page's last paragraph, and the notes laid out after it
+# Multi-column text (the index) is laid out twice a page, once to learn whether it fits and then
+# in its columns, so its paragraphs are kept whole for the second time: two pages' worth.
+KEPT_IN_COLUMNS = 1024
 
 
 def _lines_kept(box: Any, skip_stack: Any, containing_block: Any,
                 context: Any) -> tuple[list[Laid], float]:
-    """The kept lines of the paragraph after the one that ends at `skip_stack`, if it was laid
-    out whole in this measure and no float on this page would shape its lines otherwise; and
-    the left edge they were laid out at."""
+    """The kept lines of the paragraph after the one that ends at `skip_stack` (or all of
+    them, if they were kept from there: `--chapbook-keep-lines`), if it was laid out whole in
+    this measure and no float on this page would shape its lines otherwise; and the left edge
+    they were laid out at."""
     kept = _kept_lines.get(id(box))
     if kept is None or kept[0] is not box or kept[1] != containing_block.width \
-            or skip_stack is None or context.excluded_shapes:
+            or context.excluded_shapes:
         return [], 0.0
     key = repr(skip_stack)
-    for number, (_, resume_at) in enumerate(kept[3]):
-        if repr(resume_at) == key:
-            return kept[3][number + 1:], kept[2]
-    return [], 0.0
+    lines: list[Laid] = []
+    if key == kept[4]:
+        lines = kept[3]
+    elif skip_stack is not None:
+        for number, (_, resume_at) in enumerate(kept[3]):
+            if repr(resume_at) == key:
+                lines = kept[3][number + 1:]
+                break
+    if kept[4] is not None:  # copies: lines kept in columns may stand in a column already
+        lines = [(line.deepcopy() if line is not None else None, resume_at)
+                 for line, resume_at in lines]
+    return lines, kept[2]
+
+
+def _keeps_lines(box: Any) -> bool:
+    """`--chapbook-keep-lines: yes` (inherited): the box's lines, once laid out, are used again
+    wherever the same paragraph is laid out from the same place in the same measure."""
+    return any(getattr(token, "value", None) == "yes"
+               for token in box.style["__chapbook_keep_lines"])
+
+
+def _kept_whole(original: Any, context: Any, box: Any, position_y: float, bottom_space: float,
+                skip_stack: Any, containing_block: Any, absolute_boxes: list[Any],
+                fixed_boxes: list[Any], rest: tuple[Any, ...]) -> Any:
+    """The paragraph's lines laid out whole from `skip_stack` and kept (if nothing but the
+    lines came of it: no float, positioned box or note), then given out one by one."""
+    shapes, absolutes, fixeds = list(context.excluded_shapes), [], []
+    notes = len(context.current_page_footnotes)
+    left = box.position_x
+    lines = list(original(context, box, position_y, bottom_space, skip_stack, containing_block,
+                          absolutes, fixeds, *rest))
+    if absolutes or fixeds or len(context.excluded_shapes) != len(shapes) \
+            or len(context.current_page_footnotes) != notes:
+        absolute_boxes += absolutes
+        fixed_boxes += fixeds
+    else:
+        _kept_lines[id(box)] = (box, containing_block.width, left, lines, repr(skip_stack))
+        while len(_kept_lines) > KEPT_IN_COLUMNS:
+            del _kept_lines[next(iter(_kept_lines))]
+    yield from lines
 
 
 def _total_fit(original: Any) -> Any:
@@ -697,6 +738,11 @@ def _total_fit(original: Any) -> Any:
                     line.translate(across, down)
                     yield line, resume_at
                 return
+            if _keeps_lines(box) and not context.excluded_shapes:
+                yield from _kept_whole(original, context, box, position_y, bottom_space,
+                                       skip_stack, containing_block, absolute_boxes,
+                                       fixed_boxes, rest)
+                return
             yield from original(context, box, position_y, bottom_space, skip_stack,
                                 containing_block, absolute_boxes, fixed_boxes, *rest)
             return
@@ -707,7 +753,7 @@ def _total_fit(original: Any) -> Any:
         clean = not absolutes and not fixeds and len(context.excluded_shapes) == len(shapes)
         if clean and not _needs_planning(lines):
             _plans[box] = (containing_block.width, None)
-            _kept_lines[id(box)] = (box, containing_block.width, left, lines)
+            _kept_lines[id(box)] = (box, containing_block.width, left, lines, None)
             while len(_kept_lines) > KEPT_PARAGRAPHS:
                 del _kept_lines[next(iter(_kept_lines))]
             yield from lines
