@@ -690,6 +690,11 @@ def _lines_kept(box: Any, skip_stack: Any, containing_block: Any,
     return lines, kept[2]
 
 
+def forget_kept_lines() -> None:
+    """Let a laid-out document's kept lines go: they hold its boxes."""
+    _kept_lines.clear()
+
+
 def _keeps_lines(box: Any) -> bool:
     """`--chapbook-keep-lines: yes` (inherited): the box's lines, once laid out, are used again
     wherever the same paragraph is laid out from the same place in the same measure."""

@@ -197,8 +197,11 @@ class Typesetter:
         if extra_css:
             stylesheets.append(CSS(string=extra_css, font_config=self.fonts))
         with captured_logs(self.diagnostics, self.book.manifest.path):
-            return HTML(string=html, base_url=BOOK_URL, url_fetcher=self.fetcher).render(
-                stylesheets=stylesheets, font_config=self.fonts)
+            try:
+                return HTML(string=html, base_url=BOOK_URL, url_fetcher=self.fetcher).render(
+                    stylesheets=stylesheets, font_config=self.fonts)
+            finally:
+                compat.forget_kept_lines()
 
 
 def render_document(book: Book, html: str, diagnostics: Diagnostics,
