@@ -112,9 +112,9 @@ def test_the_index_is_sent_to_be_written_before_the_front_matter_is_laid_out_aga
     events: list[str] = []
     front_again = _Pagination.front_again
 
-    def recording_front_again(self: _Pagination) -> list[object]:
+    def recording_front_again(self: _Pagination, *args: object) -> list[object]:
         events.append("front matter again")
-        return front_again(self)
+        return front_again(self, *args)
 
     with mock.patch.object(Connection, "send", _recording_orders(events)), \
             mock.patch.object(_Pagination, "front_again", recording_front_again):

@@ -5,14 +5,18 @@ writes. A damaged or planted entry is never used."""
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
+from pypdf import PdfReader
 
 from chapbook.build import load_book
 from chapbook.diagnostics import Diagnostics
-from chapbook.layout import parallel
+from chapbook.layout import paginate, parallel
 from chapbook.layout.paginate import pieces
 
 from .conftest import ROOTS, typeset_pieces
@@ -93,3 +97,40 @@ def test_a_tampered_piece_is_laid_out_again(book: Path, tmp_path: Path) -> None:
     second, laid = _typeset(book, cache)
     assert sum(not piece.cached for piece in laid) == 1
     assert second == first
+
+
+def _front_laid_out(manifest: Path, cache: Path) -> tuple[bytes, int]:
+    """The reading PDF (as _typeset) and how many times its front matter was laid out with its
+    real page numbers."""
+    laid_out = []
+    lay_out = paginate._Pagination.front_again
+
+    def counting(self: paginate._Pagination, *args: Any, **kwargs: Any) -> Any:
+        laid_out.append(self)
+        return lay_out(self, *args, **kwargs)
+
+    with mock.patch.object(paginate._Pagination, "front_again", counting):
+        pdf, _ = _typeset(manifest, cache)
+    return pdf, len(laid_out)
+
+
+def test_the_front_matter_is_kept_until_what_it_shows_changes(book: Path,
+                                                              tmp_path: Path) -> None:
+    """The title pages and contents, written once, are taken from the cache while their HTML
+    (titles, page numbers, the book's metadata) stays the same; a changed chapter title lays
+    them out again, and the PDF is the one a build from nothing writes."""
+    cache = tmp_path / "cache"
+    first, laid_out = _front_laid_out(book, cache)
+    assert laid_out == 1
+    again, laid_out = _front_laid_out(book, cache)
+    assert laid_out == 0 and again == first
+    essay = load_book(book, Diagnostics()).chapters[2].source
+    text = essay.read_text("utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("# "))
+    essay.write_text(text.replace(title, "# A Title Changed by the Test", 1), "utf-8")
+    changed, laid_out = _front_laid_out(book, cache)
+    assert laid_out == 1
+    contents = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(changed)).pages[:8])
+    assert "Title Changed by the" in contents.replace("\xa0", " "), contents
+    anew, _ = _typeset(book, tmp_path / "another cache")
+    assert changed == anew

@@ -101,8 +101,8 @@ def test_the_print_preview_is_laid_out_again_after_a_save(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`serve --pdf`: the print edition at /book.pdf, and a page at /pdf whose frame loads the
     new one after a save; the new sentence is in the new PDF's text. Laid out in pieces (by
-    two workers), a save lays out again only the piece it changed:
-    the others come from the per-piece cache, as in `chapbook build pdf`."""
+    two workers), a save lays out again only the piece it changed: the others, and the front
+    matter, come from the per-piece cache, as in `chapbook build pdf`."""
     import tempfile
     import urllib.request
 
@@ -121,7 +121,8 @@ def test_the_print_preview_is_laid_out_again_after_a_save(
         first = urllib.request.urlopen(url + "book.pdf").read()
         assert first.startswith(b"%PDF") and added not in _pdf_text(PdfReader, first)
         laid_out_first = pieces()
-        assert len(laid_out_first) == 2 * 2, laid_out_first  # a piece for each of 2 chapters
+        # a piece for each of 2 chapters, and the front matter
+        assert len(laid_out_first) == 3 * 2, laid_out_first
         with sync_playwright() as playwright:
             browser = _chromium(playwright)
             try:
@@ -138,7 +139,8 @@ def test_the_print_preview_is_laid_out_again_after_a_save(
                 browser.close()
         second = urllib.request.urlopen(url + "book.pdf").read()
         assert added in _pdf_text(PdfReader, second)
-        # the saved essay is the last chapter: the first one is not laid out again
+        # the saved essay is the last chapter: the first one is not laid out again, nor the
+        # front matter, whose contents still show the same pages
         assert len(pieces() - laid_out_first) == 1 * 2
 
 

@@ -237,6 +237,7 @@ class _Pagination:
         self.front: Document = blank  # for its metadata, until the front matter is laid out
         self.pages: dict[str, int] = {}
         self.starts: list[PageStart] = []
+        self.front_starts: list[PageStart] = []  # the front matter's, once laid out again
         self.run: list[Page] = []  # the pages laid out and not yet handed to a writer
         self.run_words = 0
         self.front_length = front_length or 0
@@ -333,24 +334,42 @@ class _Pagination:
                                       ids.back_matter_entries())
         self.run += document.pages
 
-    def front_again(self) -> list[Page]:
-        """The front matter with the real page numbers, and the blank page after it if the body
-        must open on a recto."""
-        length = self.front_length
+    def front_html(self) -> str:
+        """The front matter's HTML with the real page numbers."""
+        return render_book_html(self.book, sections=("front",),
+                                pages=_Padded(self.pages, len(self.stand_ins.digits)))
+
+    def front_again(self, html: str | None = None) -> list[Page]:
+        """The front matter (`html`, from front_html()) laid out with the real page numbers,
+        and the blank page after it if the body must open on a recto."""
         with blame(self.book.manifest.path, "laying out the front matter"):
-            self.front = self.render(1, sections=("front",),
-                                     pages=_Padded(self.pages, len(self.stand_ins.digits)))
-        if self.guessed and _next_recto(len(self.front.pages) + 1) != _next_recto(length + 1):
+            self.front = self.typesetter.render(html or self.front_html(),
+                                                extra_css=_starting_at(1))
+        blanks = self._front_laid(len(self.front.pages))
+        self.pages.update(anchor_pages(self.front, 1))
+        self.front_starts = element_starts(self.front, 1, ids.FRONT_DOCUMENTS,
+                                           re.compile("^$"))
+        self.starts[:0] = self.front_starts
+        return [*self.front.pages, *[self.blank] * blanks]
+
+    def front_kept(self, kept: CachedPiece) -> None:
+        """The front matter as a build before laid it out from the same HTML (its pages, from
+        the cache): front_again without laying it out."""
+        self._front_laid(kept.length)
+        self.pages.update(kept.pages)
+        self.starts[:0] = kept.starts
+
+    def _front_laid(self, length: int) -> int:
+        """Checks the front matter's length against the one the body was numbered from; the
+        blank pages after it (should the contents come out shorter than the stand-ins made
+        them, blank pages keep the body's numbers)."""
+        if self.guessed and _next_recto(length + 1) != _next_recto(self.front_length + 1):
             raise _FrontMoved
-        if not self.guessed and len(self.front.pages) > length:  # wider than the stand-ins
+        if not self.guessed and length > self.front_length:  # wider than the stand-ins
             raise BookError("the contents came out longer once page numbers were set",
                             hint="report this with the book; a shorter chapter title "
                                  "avoids it")
-        self.pages.update(anchor_pages(self.front, 1))
-        self.starts[:0] = element_starts(self.front, 1, ids.FRONT_DOCUMENTS, re.compile("^$"))
-        # (should the contents still come out shorter, blank pages keep the body's numbers)
-        blanks = _next_recto(length + 1) - 1 - len(self.front.pages)
-        return [*self.front.pages, *[self.blank] * blanks]
+        return _next_recto(self.front_length + 1) - 1 - length
 
 
 FRONT_GUESS = 9  # where the body opens if the front matter's length is not known yet
@@ -459,6 +478,13 @@ def _piece_key(book: Book, edition: Edition, html: list[str], images: list[str])
     return digest.hexdigest()
 
 
+def _front_key(book: Book, edition: Edition, html: str) -> str:
+    """The front matter's key: _piece_key's, and its HTML whole, the build's time included (the
+    front matter is the piece whose metadata the PDF keeps)."""
+    return hashlib.sha256(f"front\0{_piece_key(book, edition, [html], [])}\0{html}"
+                          .encode()).hexdigest()
+
+
 def _body_key(book: Book, edition: Edition, run: list[Segment],
               known: dict[str, int] | None) -> str:
     return _piece_key(book, edition, [render_book_html(book, sections=("body",), segment=segment,
@@ -531,18 +557,33 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
             if workers.last_opens is not None:
                 pagination.pages[back[-1]] = workers.last_opens
         workers.no_more_pieces()
-        opening = pagination.front_again()
-        front = pagination.front.copy(opening)
-        opening_pdf = writer(front, diagnostics) if write else b""  # while the index is laid out
+        # while the index is laid out: the front matter, or its copy from the cache
+        front_html = pagination.front_html()
+        front_key = _front_key(book, edition, front_html)
+        kept_front = kept.load(front_key, kept.entry(front_key), 1, 0)
+        if kept_front is not None:
+            front_entry, opening_pdf = kept_front
+            pagination.front_kept(front_entry)
+            front_length, front_levels = front_entry.length, front_entry.levels
+        else:
+            opening = pagination.front_again(front_html)
+            front = pagination.front.copy(opening)
+            front_length, front_levels = len(pagination.front.pages), bookmark_levels(front)
+            opening_pdf = writer(front, diagnostics) if write else b""
+            if write:
+                kept.store(front_key, CachedPiece(
+                    1, 0, front_length, anchor_pages(pagination.front, 1),
+                    pagination.front_starts, front_levels,
+                    hashlib.sha256(opening_pdf).hexdigest()), opening_pdf)
         # the last part of the back matter, if it was numbered before it was laid out
         last = len(workers.laid) - 1 if back and workers.last_opens is not None else None
         if not write:
             if last is not None:
                 pagination.take(workers.lay_out(workers.resume_at)[-1])
-            return Layout(None, pagination.pages, pagination.starts), len(pagination.front.pages)
+            return Layout(None, pagination.pages, pagination.starts), front_length
         # The pieces combined in order as they are written, the body's while the index is
         # still laid out or written.
-        combiner = Combiner(opening_pdf, bookmark_levels(front))
+        combiner = Combiner(opening_pdf, front_levels)
         for index in range(len(workers.laid)):
             if index == last:  # its length and anchors' pages (or the cache's copy of it)
                 pagination.take(workers.lay_out(workers.resume_at)[-1])
@@ -554,9 +595,9 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
                                                     piece.length, pages, starts, piece.levels,
                                                     hashlib.sha256(pdf).hexdigest()), pdf)
             combiner.add(pdf, piece.levels)
-        kept.trim(len(workers.laid))
+        kept.trim(len(workers.laid) + 1)  # and the front matter
     combined = combiner.finish()
     for anchor in combined.missing_anchors:
         diagnostics.warn("typesetting", f"No anchor #{anchor} for internal URI reference",
                          book.manifest.path)
-    return Layout(combined.pdf, pagination.pages, pagination.starts), len(pagination.front.pages)
+    return Layout(combined.pdf, pagination.pages, pagination.starts), front_length
