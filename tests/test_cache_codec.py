@@ -68,8 +68,14 @@ def _stored_tokens() -> tuple[dict[str, Any], list[Any]]:
     """An encoded entry and, inside it, its essay's encoded token list."""
     entry = freeze(parsed(ROOTS / "field-notes" / "essays" / "04-charts.md"), Found(), [])
     raw = json.loads(ESSAY_CODEC.dumps(entry))
-    tokens = raw["$data"][1]["essay"]["$data"][1]["tokens"]
-    return raw, tokens["$tokens"]
+    essay = _field(raw, "essay")
+    return raw, _field(essay, "tokens")["$tokens"]
+
+
+def _field(stored: dict[str, Any], name: str) -> Any:
+    """A field of a stored dataclass: {"$data": [its type, [name, value, name, value...]]}."""
+    fields = stored["$data"][1]
+    return fields[fields.index(name) + 1]
 
 
 def padded(token: list[Any]) -> list[Any]:
@@ -119,3 +125,22 @@ def test_a_number_too_long_to_read_is_refused() -> None:
     assert "9" * 5000 in body
     with pytest.raises(CacheDataError):
         ESSAY_CODEC.loads(body.encode())
+
+
+@pytest.mark.parametrize("damage", ["fields as a JSON object", "a field named twice",
+                                    "a field left out", "an object where a list was"])
+def test_a_dataclass_of_the_wrong_shape_is_refused(damage: str) -> None:
+    raw, _ = _stored_tokens()
+    essay = _field(raw, "essay")
+    fields = essay["$data"][1]
+    if damage == "fields as a JSON object":
+        essay["$data"][1] = dict(zip(fields[::2], fields[1::2], strict=True))
+    elif damage == "a field named twice":
+        fields += ["title", "Another title"]
+    elif damage == "a field left out":
+        at = fields.index("word_count")
+        del fields[at:at + 2]
+    elif damage == "an object where a list was":
+        fields[fields.index("headings") + 1] = {"level": 2, "text": "Planted"}
+    with pytest.raises(CacheDataError):
+        ESSAY_CODEC.loads(json.dumps(raw).encode())

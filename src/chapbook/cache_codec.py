@@ -3,8 +3,9 @@
 pickle runs whatever a file tells it to, so a cache read with it hands the build machine to
 anyone who can write build/. This codec writes plain JSON with a tag on each value that is not
 JSON already (a tuple, a dict with other keys than text, a path, a markdown-it token, one of the
-dataclasses a cache declares), and reads back nothing else: an unknown tag, a field a dataclass
-does not have, or a value of the wrong kind is an error, and the entry is not used.
+dataclasses a cache declares, as its name and a flat [field, value, ...] list), and reads back
+nothing else: an unknown tag, a JSON object that is not a tag, a field a dataclass does not
+have, or a value of the wrong kind is an error, and the entry is not used.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ _TOKEN_FIELDS = ("type", "tag", "nesting", "level", "content", "attrs", "map", "
 _TOKEN_DEFAULTS: tuple[Any, ...] = (None, None, None, 0, "", [], None, None, "", "", None, False,
                                     False)
 _LEAST_FIELDS = 4  # type, tag, nesting and level are always written
-MAX_DEPTH = 200  # tokens nest as deep as the essay's lists and quotes; markdown-it stops at 100
+# Tokens nest as deep as the essay's lists and quotes (markdown-it stops at 100); other values are
+# written no deeper, and read back no deeper than JSON's decoder goes (RecursionError).
+MAX_DEPTH = 200
 
 
 class CacheDataError(ValueError):
@@ -40,18 +43,22 @@ class Codec:
 
     def __init__(self, types: Iterable[type]) -> None:
         self.types = {kind.__name__: kind for kind in types}
+        self.fields = {kind: frozenset(f.name for f in dataclasses.fields(kind))
+                       for kind in self.types.values() if dataclasses.is_dataclass(kind)}
 
     def dumps(self, value: Any) -> bytes:
         return json.dumps(self._encode(value, 0), ensure_ascii=False,
                           separators=(",", ":")).encode("utf-8")
 
     def loads(self, data: bytes) -> Any:
+        """The value `data` encodes. JSON's own decoder builds the lists and text, and hands
+        each object it reads (a tagged value, innermost first) to _tagged()."""
         try:
-            raw = json.loads(data.decode("utf-8"))
-        # (ValueError: JSON's own errors, and a number too long for int())
+            return json.loads(data.decode("utf-8"), object_hook=self._tagged)
+        # (ValueError: JSON's own errors, a number too long for int(), and CacheDataError;
+        # RecursionError: nesting deeper than JSON's decoder goes)
         except (UnicodeDecodeError, ValueError, RecursionError) as err:
             raise CacheDataError(str(err)) from err
-        return self._decode(raw, 0)
 
     def _encode(self, value: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
@@ -76,8 +83,9 @@ class Codec:
             return {"$token": self._token_fields(value, depth)}
         if dataclasses.is_dataclass(value) and type(value).__name__ in self.types:
             return {"$data": [type(value).__name__,
-                              {f.name: self._encode(getattr(value, f.name), depth)
-                               for f in dataclasses.fields(value)}]}
+                              [part for f in dataclasses.fields(value)
+                               for part in (f.name, self._encode(getattr(value, f.name),
+                                                                 depth))]]}
         raise CacheDataError(f"cannot store a {type(value).__name__}")
 
     def _token_fields(self, token: Token, depth: int) -> list[Any]:
@@ -94,30 +102,24 @@ class Codec:
             fields.pop()
         return fields
 
-    def _decode(self, raw: Any, depth: int) -> Any:
-        if depth > MAX_DEPTH:
-            raise CacheDataError("nested too deep")
-        depth += 1
-        if raw is None or isinstance(raw, (bool, int, float, str)):
-            return raw
-        if isinstance(raw, list):
-            return [self._decode(item, depth) for item in raw]
-        if not isinstance(raw, dict) or len(raw) != 1:
+    def _tagged(self, raw: dict[str, Any]) -> Any:
+        """A tagged value from its JSON object, whose contents are decoded already; an object
+        of any other shape is refused."""
+        if len(raw) != 1:
             raise CacheDataError("not a tagged value")
         (tag, body), = raw.items()
-        if tag == "$tuple" and isinstance(body, list):
-            return tuple(self._decode(item, depth) for item in body)
-        if tag == "$dict" and isinstance(body, list):
-            pairs = [self._decode(pair, depth) for pair in body]
-            if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+        if tag == "$tuple" and type(body) is list:
+            return tuple(body)
+        if tag == "$dict" and type(body) is list:
+            if not all(type(p) is list and len(p) == 2 for p in body):
                 raise CacheDataError("a dict entry is not a pair")
             try:
-                return {key: item for key, item in pairs}
+                return {key: item for key, item in body}
             except TypeError as err:  # an unhashable key
                 raise CacheDataError(str(err)) from err
-        if tag == "$path" and isinstance(body, str):
+        if tag == "$path" and type(body) is str:
             return Path(body)
-        if tag == "$enum" and isinstance(body, list) and len(body) == 2:
+        if tag == "$enum" and type(body) is list and len(body) == 2:
             kind = self.types.get(str(body[0]))
             if kind is None or not issubclass(kind, enum.Enum):
                 raise CacheDataError(f"unknown enum {body[0]!r}")
@@ -126,11 +128,11 @@ class Codec:
             except ValueError as err:
                 raise CacheDataError(str(err)) from err
         if tag == "$token":
-            return self._token(body, depth)
-        if tag == "$tokens" and isinstance(body, list) and body:
-            return [self._token(item, depth) for item in body]
-        if tag == "$data" and isinstance(body, list) and len(body) == 2:
-            return self._dataclass(body[0], body[1], depth)
+            return self._token(body, 0)
+        if tag == "$tokens" and type(body) is list and body:
+            return [self._token(item, 0) for item in body]
+        if tag == "$data" and type(body) is list and len(body) == 2:
+            return self._dataclass(body[0], body[1])
         raise CacheDataError(f"unknown tag {tag!r}")
 
     def _token(self, stored: Any, depth: int) -> Token:
@@ -148,8 +150,8 @@ class Codec:
                 and type(hidden) is bool and type(attrs) is list and len(attrs) % 2 == 0):
             raise CacheDataError("a token's field is of the wrong kind")
         names, values = attrs[::2], attrs[1::2]
-        if not (all(type(name) is str for name in names)
-                and all(type(value) in (str, int, float) for value in values)):
+        if attrs and not (all(type(name) is str for name in names)
+                          and all(type(value) in (str, int, float) for value in values)):
             raise CacheDataError("a token's attributes are not text")
         if map_ is not None and not (type(map_) is list and len(map_) == 2
                                      and type(map_[0]) is int and type(map_[1]) is int):
@@ -158,20 +160,22 @@ class Codec:
             if type(children) is not list:
                 raise CacheDataError("a token's children are not tokens")
             children = [self._token(child, depth + 1) for child in children]
-        meta = {} if meta is None else self._decode(meta, depth)
+        meta = {} if meta is None else meta  # (decoded already, as every tagged value is)
         if type(meta) is not dict:
             raise CacheDataError("a token's meta is not a dict")
         return Token(type_, tag, nesting, dict(zip(names, values, strict=True)), map_, level,
                      children, content, markup, info, meta, block, hidden)
 
-    def _dataclass(self, name: Any, body: Any, depth: int) -> Any:
+    def _dataclass(self, name: Any, body: Any) -> Any:
+        """One of the cache's dataclasses from its fields, [name, value, name, value, ...]."""
         kind = self.types.get(str(name))
-        if kind is None or not dataclasses.is_dataclass(kind) or not isinstance(body, dict):
+        if kind is None or not dataclasses.is_dataclass(kind) or type(body) is not list \
+                or len(body) % 2:
             raise CacheDataError(f"unknown type {name!r}")
-        names = {f.name for f in dataclasses.fields(kind)}
-        if set(body) != names:
+        values = dict(zip(body[::2], body[1::2], strict=True))
+        if len(values) != len(body) // 2 or set(values) != self.fields[kind]:
             raise CacheDataError(f"{name} has other fields")
         try:
-            return kind(**{key: self._decode(value, depth) for key, value in body.items()})
+            return kind(**values)
         except TypeError as err:
             raise CacheDataError(str(err)) from err
