@@ -144,3 +144,20 @@ def test_a_dataclass_of_the_wrong_shape_is_refused(damage: str) -> None:
         fields[fields.index("headings") + 1] = {"level": 2, "text": "Planted"}
     with pytest.raises(CacheDataError):
         ESSAY_CODEC.loads(json.dumps(raw).encode())
+
+
+@pytest.mark.parametrize("entry", [
+    '{"$data":["Finding",[[],1]]}',  # a field named by a list: unhashable
+    '{"$data":["Finding",[{"$dict":[]},1]]}',
+    '{"$data":["Finding",[{"$token":["text","",0,0]},1]]}',
+    '{"$data":[{"$path":"Heading"},["level",2,"text","x","id","x","line",1]]}',
+    '{"$enum":[{"$path":"Level"},"error"]}',
+    '{"$path":"/a","$path":"/b"}',  # one tag, twice
+    '{"$tuple":[]' * 5000 + "}" * 5000,  # nested deeper than JSON's decoder goes
+], ids=["list as field name", "dict as field name", "token as field name",
+        "path as type name", "path as enum name", "a tag twice", "nested 5,000 deep"])
+def test_an_entry_of_the_wrong_shape_is_refused_as_an_entry(entry: str) -> None:
+    """Whatever its shape, a bad entry is a CacheDataError (the cache sets it aside and makes
+    it again), never another exception that would stop the build with a traceback."""
+    with pytest.raises(CacheDataError):
+        ESSAY_CODEC.loads(entry.encode())

@@ -4,8 +4,10 @@ pickle runs whatever a file tells it to, so a cache read with it hands the build
 anyone who can write build/. This codec writes plain JSON with a tag on each value that is not
 JSON already (a tuple, a dict with other keys than text, a path, a markdown-it token, one of the
 dataclasses a cache declares, as its name and a flat [field, value, ...] list), and reads back
-nothing else: an unknown tag, a JSON object that is not a tag, a field a dataclass does not
-have, or a value of the wrong kind is an error, and the entry is not used.
+nothing else: an unknown tag, a JSON object that is not one tag, a field a dataclass does not
+have (or has twice), or a token, path, tuple or dict of the wrong shape is an error, and the
+entry is not used. A dataclass's field values are not checked against its annotations: a cache
+that reads back numbers it will trust checks them itself (cache.CachedPiece.fits).
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ _TOKEN_FIELDS = ("type", "tag", "nesting", "level", "content", "attrs", "map", "
 _TOKEN_DEFAULTS: tuple[Any, ...] = (None, None, None, 0, "", [], None, None, "", "", None, False,
                                     False)
 _LEAST_FIELDS = 4  # type, tag, nesting and level are always written
-# Tokens nest as deep as the essay's lists and quotes (markdown-it stops at 100); other values are
-# written no deeper, and read back no deeper than JSON's decoder goes (RecursionError).
+# Tokens nest as deep as the essay's lists and quotes (markdown-it stops at 100): written and read
+# back no deeper (a token's children, counted from each tagged token). Other values are written
+# no deeper, and read back as deep as JSON's decoder goes (about 1,000, then RecursionError).
 MAX_DEPTH = 200
 
 
@@ -54,7 +57,7 @@ class Codec:
         """The value `data` encodes. JSON's own decoder builds the lists and text, and hands
         each object it reads (a tagged value, innermost first) to _tagged()."""
         try:
-            return json.loads(data.decode("utf-8"), object_hook=self._tagged)
+            return json.loads(data.decode("utf-8"), object_pairs_hook=self._tagged)
         # (ValueError: JSON's own errors, a number too long for int(), and CacheDataError;
         # RecursionError: nesting deeper than JSON's decoder goes)
         except (UnicodeDecodeError, ValueError, RecursionError) as err:
@@ -102,12 +105,12 @@ class Codec:
             fields.pop()
         return fields
 
-    def _tagged(self, raw: dict[str, Any]) -> Any:
-        """A tagged value from its JSON object, whose contents are decoded already; an object
-        of any other shape is refused."""
-        if len(raw) != 1:
+    def _tagged(self, pairs: list[tuple[str, Any]]) -> Any:
+        """A tagged value from its JSON object's one member, whose value is decoded already; an
+        object of any other shape (two members, the same one twice) is refused."""
+        if len(pairs) != 1:
             raise CacheDataError("not a tagged value")
-        (tag, body), = raw.items()
+        (tag, body), = pairs
         if tag == "$tuple" and type(body) is list:
             return tuple(body)
         if tag == "$dict" and type(body) is list:
@@ -120,7 +123,7 @@ class Codec:
         if tag == "$path" and type(body) is str:
             return Path(body)
         if tag == "$enum" and type(body) is list and len(body) == 2:
-            kind = self.types.get(str(body[0]))
+            kind = self.types.get(body[0]) if type(body[0]) is str else None
             if kind is None or not issubclass(kind, enum.Enum):
                 raise CacheDataError(f"unknown enum {body[0]!r}")
             try:
@@ -168,12 +171,15 @@ class Codec:
 
     def _dataclass(self, name: Any, body: Any) -> Any:
         """One of the cache's dataclasses from its fields, [name, value, name, value, ...]."""
-        kind = self.types.get(str(name))
+        kind = self.types.get(name) if type(name) is str else None
         if kind is None or not dataclasses.is_dataclass(kind) or type(body) is not list \
                 or len(body) % 2:
             raise CacheDataError(f"unknown type {name!r}")
-        values = dict(zip(body[::2], body[1::2], strict=True))
-        if len(values) != len(body) // 2 or set(values) != self.fields[kind]:
+        names = body[::2]
+        if not all(type(field) is str for field in names):
+            raise CacheDataError(f"{name} has a field whose name is not text")
+        values = dict(zip(names, body[1::2], strict=True))
+        if len(values) != len(names) or set(values) != self.fields[kind]:
             raise CacheDataError(f"{name} has other fields")
         try:
             return kind(**values)
