@@ -458,10 +458,10 @@ def _typeset_knowing(book: Book, diagnostics: Diagnostics, edition: Edition, wri
     return Layout(combined.pdf, pages, starts), length
 
 
-# The build's time, which only the first piece's metadata carries into the whole (combine):
-# left out of a piece's key, so a piece of an unchanged essay is not written again when another
-# essay's commit moves the build time.
-_BUILD_TIME = re.compile(r'<meta name="dcterms\.modified"[^>]*>')
+# The book's date (dcterms.modified: the manifest's `date`), which only the first piece's
+# metadata carries into the whole (combine): left out of a body piece's key, so a new date does
+# not write every piece again.
+_BOOK_DATE = re.compile(r'<meta name="dcterms\.modified"[^>]*>')
 
 
 def _piece_key(book: Book, edition: Edition, html: list[str], images: list[str]) -> str:
@@ -471,7 +471,7 @@ def _piece_key(book: Book, edition: Edition, html: list[str], images: list[str])
     digest = hashlib.sha256("\0".join((edition.name, repr(sorted(edition.options.items())),
                                        book.manifest.page_size, book.meta.identifier)).encode())
     for text in html:
-        digest.update(b"\0" + _BUILD_TIME.sub("", text).encode())
+        digest.update(b"\0" + _BOOK_DATE.sub("", text).encode())
     for image in images:
         path = book.manifest.root / image
         digest.update(b"\0" + (path.read_bytes() if path.is_file() else b"missing"))
@@ -479,8 +479,8 @@ def _piece_key(book: Book, edition: Edition, html: list[str], images: list[str])
 
 
 def _front_key(book: Book, edition: Edition, html: str) -> str:
-    """The front matter's key: _piece_key's, and its HTML whole, the build's time included (the
-    front matter is the piece whose metadata the PDF keeps)."""
+    """The front matter's key: _piece_key's, and its HTML whole, its `dcterms.modified` included
+    (the front matter is the piece whose metadata the PDF keeps)."""
     return hashlib.sha256(f"front\0{_piece_key(book, edition, [html], [])}\0{html}"
                           .encode()).hexdigest()
 
