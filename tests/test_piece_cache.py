@@ -134,3 +134,40 @@ def test_the_front_matter_is_kept_until_what_it_shows_changes(book: Path,
     assert "Title Changed by the" in contents.replace("\xa0", " "), contents
     anew, _ = _typeset(book, tmp_path / "another cache")
     assert changed == anew
+
+
+def test_a_kept_piece_reports_again_what_its_layout_found(book: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warning WeasyPrint gave while a piece or the front matter was laid out or written is
+    reported again when it comes from the cache: a build's findings (and so `--strict`) do not
+    depend on what the cache holds. Every document laid out here logs a warning naming it, as
+    WeasyPrint logs one about what it cannot set."""
+    import hashlib
+    import logging
+
+    from chapbook.layout import typesetter
+
+    render = typesetter.Typesetter.render
+
+    def warning_render(self: typesetter.Typesetter, html: str, extra_css: str = "") -> Any:
+        with typesetter.captured_logs(self.diagnostics, self.book.manifest.path):
+            logging.getLogger("weasyprint").warning(
+                "cannot set document %s", hashlib.sha256(html.encode()).hexdigest()[:12])
+        return render(self, html, extra_css)
+
+    monkeypatch.setattr(typesetter.Typesetter, "render", warning_render)
+    cache = tmp_path / "cache"
+
+    def build() -> tuple[set[str], list[parallel.LaidPiece]]:
+        found = Diagnostics()
+        _, laid = typeset_pieces(book, found, piece_words=PIECE_WORDS, jobs=1, cache=cache)
+        return {f.message for f in found.findings}, laid
+
+    build()  # (the front matter's length, known from here on, spares its first layout)
+    shutil.rmtree(cache / "pieces")
+    laid_out, laid = build()
+    assert not any(piece.cached for piece in laid)
+    kept, laid = build()
+    assert all(piece.cached for piece in laid)
+    assert len(laid_out) >= len(laid) + 1  # a warning for each piece and the front matter
+    assert kept == laid_out

@@ -407,6 +407,7 @@ class CachedPiece:
     starts: list[PageStart]
     levels: list[int]
     pdf_digest: str
+    findings: list[Finding]  # what laying it out and writing it found, reported again
 
     def fits(self, first_page: int, blanks: int) -> bool:
         """Whether the entry is for a piece starting there, and holds only what such a piece
@@ -414,7 +415,11 @@ class CachedPiece:
         if not (self.first_page == first_page and self.blanks == blanks
                 and isinstance(self.length, int) and 0 < self.length <= MAX_PIECE_PAGES
                 and isinstance(self.pages, dict) and isinstance(self.starts, list)
-                and isinstance(self.levels, list) and isinstance(self.pdf_digest, str)):
+                and isinstance(self.levels, list) and isinstance(self.pdf_digest, str)
+                and isinstance(self.findings, list)
+                and all(isinstance(f, Finding) and isinstance(f.level, Level)
+                        and isinstance(f.message, str) and isinstance(f.code, str)
+                        for f in self.findings)):
             return False
         last = first_page + self.length - 1
         return (all(isinstance(k, str) and isinstance(v, int) and first_page <= v <= last
@@ -438,7 +443,8 @@ class PieceCache:
     MAX_KEPT = 3
 
     def __init__(self, cache: Path | None) -> None:
-        self.entries = DataCache(cache, "pieces", CachedPiece, Codec((CachedPiece, PageStart)))
+        self.entries = DataCache(cache, "pieces", CachedPiece,
+                                 Codec((CachedPiece, PageStart, Finding, Level)))
         self.pdfs = DataCache(cache, "pieces", bytes)
 
     def entry(self, key: str) -> CachedPiece | None:

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -58,6 +59,18 @@ class Diagnostics:
         for finding in findings:
             if finding not in self.findings:
                 self.findings.append(finding)
+
+    @contextlib.contextmanager
+    def apart(self) -> Iterator[list[Finding]]:
+        """The findings made inside, every one (a repeat of an earlier finding too), in the list
+        it gives; added to these once it is left, each once. What a piece of the book found,
+        to keep with it in the cache."""
+        earlier, self.findings = self.findings, []
+        try:
+            yield self.findings
+        finally:
+            made, self.findings = self.findings, earlier
+            self.add_all(made)
 
     def warn(self, code: str, message: str, path: Path | str | None = None,
              line: int | None = None) -> None:

@@ -527,8 +527,9 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
         if found is None:
             return None
         entry, pdf = found
+        diagnostics.add_all(entry.findings)  # what its layout found, as if laid out again
         return LaidPiece(first_page, entry.length, entry.pages, entry.starts, first_page,
-                         blanks, pdf, entry.levels, cached=True)
+                         blanks, pdf, entry.levels, cached=True, findings=entry.findings)
 
     with ParallelLayout(lay_out, assemble, writer if write else None, diagnostics, processes,
                         words, from_cache) as workers:
@@ -563,18 +564,21 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
         kept_front = kept.load(front_key, kept.entry(front_key), 1, 0)
         if kept_front is not None:
             front_entry, opening_pdf = kept_front
+            diagnostics.add_all(front_entry.findings)
             pagination.front_kept(front_entry)
             front_length, front_levels = front_entry.length, front_entry.levels
         else:
-            opening = pagination.front_again(front_html)
-            front = pagination.front.copy(opening)
+            with diagnostics.apart() as front_found:
+                opening = pagination.front_again(front_html)
+                front = pagination.front.copy(opening)
+                opening_pdf = writer(front, diagnostics) if write else b""
             front_length, front_levels = len(pagination.front.pages), bookmark_levels(front)
-            opening_pdf = writer(front, diagnostics) if write else b""
             if write:
                 kept.store(front_key, CachedPiece(
                     1, 0, front_length, anchor_pages(pagination.front, 1),
                     pagination.front_starts, front_levels,
-                    hashlib.sha256(opening_pdf).hexdigest()), opening_pdf)
+                    hashlib.sha256(opening_pdf).hexdigest(), front_found),
+                    opening_pdf)
         # the last part of the back matter, if it was numbered before it was laid out
         last = len(workers.laid) - 1 if back and workers.last_opens is not None else None
         if not write:
@@ -593,7 +597,8 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
                 pages, starts = piece.numbered()
                 kept.store(keys[index], CachedPiece(piece.first_page or 0, piece.blanks,
                                                     piece.length, pages, starts, piece.levels,
-                                                    hashlib.sha256(pdf).hexdigest()), pdf)
+                                                    hashlib.sha256(pdf).hexdigest(),
+                                                    piece.findings), pdf)
             combiner.add(pdf, piece.levels)
         kept.trim(len(workers.laid) + 1)  # and the front matter
     combined = combiner.finish()

@@ -68,6 +68,7 @@ class LaidPiece:
     pdf: Path | bytes | None = None  # as a worker wrote it, or from the cache
     levels: list[int] = field(default_factory=list)
     cached: bool = False  # taken from the cache, not laid out
+    findings: list[Finding] = field(default_factory=list)  # what laying it out and writing found
 
     def numbered(self) -> tuple[dict[str, int], list[PageStart]]:
         """The anchors' pages and page starts with the true page numbers."""
@@ -90,15 +91,15 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
         message = connection.recv()
         if message is None:
             return
-        told = len(diagnostics.findings)
+        # Each answer carries all its piece found, repeats of what others found included: the
+        # piece keeps them in the cache, to be reported again whichever pieces are laid out then.
         if message[0] == "lay":
             _, index, guess, before = message
-            with compat.renumberable():
+            with compat.renumberable(), diagnostics.apart() as found:
                 run, length, pages, starts = lay_out(index, guess, before)
             if write is not None:  # (else the pages are wanted for their numbers alone)
                 waiting[index] = (run, guess)
-            connection.send(("laid", index, length, pages, starts,
-                             diagnostics.findings[told:]))
+            connection.send(("laid", index, length, pages, starts, found))
         else:
             _, index, first_page, blanks = message
             run, guess = waiting.pop(index)
@@ -106,9 +107,9 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
             compat.renumber(run, first_page - guess)
             document = assemble(run, blanks)
             path = folder / f"piece-{index}.pdf"
-            path.write_bytes(write(document, diagnostics))
-            connection.send(("written", index, str(path), bookmark_levels(document),
-                             diagnostics.findings[told:]))
+            with diagnostics.apart() as found:
+                path.write_bytes(write(document, diagnostics))
+            connection.send(("written", index, str(path), bookmark_levels(document), found))
             if len(run) >= TRIM_AFTER_PAGES:
                 del run, document
                 _let_memory_go()
@@ -369,13 +370,13 @@ class ParallelLayout:
                             hint="run the build with --jobs 0 to lay it out in one process")
         findings: list[Finding] = answer[-1]
         self.diagnostics.add_all(findings)
+        piece = self.laid[answer[1]]
+        piece.findings += findings  # (kept with the piece in the cache, and reported again)
         if answer[0] == "laid":
-            _, index, length, pages, starts, _ = answer
-            piece = self.laid[index]
-            piece.length, piece.pages, piece.starts = length, pages, starts
+            _, _, piece.length, piece.pages, piece.starts, _ = answer
         else:
-            _, index, path, levels, _ = answer
-            self.laid[index].pdf, self.laid[index].levels = Path(path), levels
+            _, _, path, piece.levels, _ = answer
+            piece.pdf = Path(path)
         self._release_idle()
         return answer
 
