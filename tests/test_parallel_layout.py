@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -232,29 +233,47 @@ def test_a_part_goes_to_the_worker_that_owes_no_writing() -> None:
         layout.__exit__(None, None, None)
 
 
-def test_the_bodys_pieces_are_combined_before_the_index_is_awaited() -> None:
+def test_the_bodys_pieces_are_combined_before_the_index_is_awaited(tmp_path: Path) -> None:
     """The pieces are combined in order as they are written: the body's and the glossary's
     while the index is still being laid out, not all at the end (on the 200-chapter book
-    combining took 6-7 s after the index)."""
+    combining took 6-7 s after the index). The index's worker is held until every other piece
+    is combined (or a minute has passed: then the build waited for the index first, and the
+    order below shows it), so the index cannot finish early and leave nothing to show."""
+    import time
     from unittest import mock
 
+    from chapbook.build import load_book
+    from chapbook.layout.paginate import _Pagination, pieces
     from chapbook.pdf.combine import Combiner
 
     events: list[str] = []
-    add, lay_out = Combiner.add, parallel.ParallelLayout.lay_out
+    combined = tmp_path / "the other pieces are combined"
+    before_the_index = len(pieces(load_book(FIELD_NOTES, Diagnostics()), PIECE_WORDS)) + 1
+    add, lay_out, lay_out_back = (Combiner.add, parallel.ParallelLayout.lay_out,
+                                  _Pagination.lay_out_back)
 
     def recording_add(self: Combiner, data: bytes, levels: list[int]) -> None:
         events.append("combined a piece")
         add(self, data, levels)
+        if events.count("combined a piece") == before_the_index:
+            combined.touch()
 
     def recording_lay_out(self: parallel.ParallelLayout, *args: Any, **kwargs: Any,
                           ) -> list[parallel.LaidPiece]:
         events.append("waiting for pieces' lengths")
         return lay_out(self, *args, **kwargs)
 
+    def held_index(self: _Pagination, matter: str, *args: Any) -> Any:
+        held_until = time.monotonic() + 60
+        while matter == "index" and not combined.exists() and time.monotonic() < held_until:
+            time.sleep(0.05)
+        return lay_out_back(self, matter, *args)
+
     with mock.patch.object(Combiner, "add", recording_add), \
-            mock.patch.object(parallel.ParallelLayout, "lay_out", recording_lay_out):
+            mock.patch.object(parallel.ParallelLayout, "lay_out", recording_lay_out), \
+            mock.patch.object(_Pagination, "lay_out_back", held_index):
         pdf, laid = typeset_pieces(FIELD_NOTES, Diagnostics(), piece_words=PIECE_WORDS, jobs=2)
+    assert len(laid) == before_the_index + 1
     last_wait = len(events) - 1 - events[::-1].index("waiting for pieces' lengths")
     assert events[:last_wait].count("combined a piece") == len(laid) - 1, events
     assert events.count("combined a piece") == len(laid)  # and the index after it
