@@ -6,7 +6,8 @@ tests/test_line_breaking.py; also a script:
     python tests/lines.py BOOK.pdf
 
 Only the running text is measured: lines set in the body's size (the most common one), between
-the running head and the folio. A superscript note call belongs to the line it sits on. A line
+the running head and the folio. A superscript note call belongs to the line it sits on, and
+should never open it. A line
 is justified when it reaches the column's right edge and is followed, in the same column, by
 another body line (a paragraph's last line is set ragged). Its word space is the median of its
 gaps between words, as justification widens every space of a line alike and a gap beside a
@@ -37,6 +38,7 @@ class Line:
     right: float
     top: float
     bottom: float
+    opens_with_call: bool = False  # its first character is a raised note call
 
     @property
     def text(self) -> str:
@@ -95,7 +97,8 @@ def _line(page: int, row: list[dict], size: float) -> Line:
                 min((c["x0"] for c in inked), default=0),
                 max((c["x1"] for c in inked), default=0),
                 min((c["top"] for c in row), default=0),
-                max((c["bottom"] for c in row), default=0))
+                max((c["bottom"] for c in row), default=0),
+                bool(inked) and inked[0]["size"] < size - 0.15 and inked[0]["text"].isdigit())
 
 
 def _dotted(line: Line) -> bool:
@@ -148,6 +151,11 @@ def loose_lines(pages: list[list[Line]], limit_em: float = 0.8) -> list[Line]:
     return [line for line in justified_lines(pages) if line.word_space > limit_em]
 
 
+def calls_opening_lines(pages: list[list[Line]]) -> list[Line]:
+    """Lines that begin with a note call: the call parted from the word it follows."""
+    return [line for page in pages for line in page if line.opens_with_call]
+
+
 def hyphen_ladders(pages: list[list[Line]], longest: int = 2) -> list[list[Line]]:
     """Runs of more than `longest` lines in a row, on one page, that end in a hyphen."""
     runs, run = [], []
@@ -188,6 +196,8 @@ if __name__ == "__main__":
         print(f"ladder, page {run[0].page}: " + " / ".join(line.words[-1] for line in run))
     for line in short_last_fragments(measured):
         print(f"short last line, page {line.page}: {line.text}")
+    for line in calls_opening_lines(measured):
+        print(f"a note call opens a line, page {line.page}: {line.text[:60]}")
     for line in outside_the_measure(measured):
         print(f"outside the text block, page {line.page}: {line.left:.1f}-{line.right:.1f} pt:"
               f" {line.text[:60]}")

@@ -19,7 +19,8 @@ SLUG = "nile-briefing"
 
 
 def _text(element: etree._Element) -> str:
-    return " ".join("".join(element.itertext()).split())
+    """The text as read: the word joiner that keeps a note call on its word's line unseen."""
+    return " ".join("".join(element.itertext()).replace("\u2060", "").split())
 
 
 def test_every_citation_links_to_its_entry_in_the_chapters_list(briefing: Path) -> None:

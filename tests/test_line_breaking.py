@@ -17,6 +17,7 @@ from .conftest import ROOT, run_cli
 from .lines import (
     Line,
     body_lines,
+    calls_opening_lines,
     hyphen_ladders,
     justified_lines,
     loose_lines,
@@ -67,6 +68,13 @@ def test_every_line_is_set_within_the_text_block(lines: list[list[Line]]) -> Non
 def test_no_justified_line_has_word_spaces_over_08_em(lines: list[list[Line]]) -> None:
     loose = loose_lines(lines, limit_em=0.8)
     assert not loose, [(line.page, round(line.word_space, 2), line.text) for line in loose]
+
+
+def test_no_line_begins_with_a_note_call(lines: list[list[Line]]) -> None:
+    """A call stays on the line of the word it follows: Pango may break between a full stop
+    and the digits of a call after it (field-notes' page 31 once opened a line with call 35)."""
+    opening = calls_opening_lines(lines)
+    assert not opening, [(line.page, line.text[:40]) for line in opening]
 
 
 def test_no_more_than_two_hyphenated_lines_in_a_row(lines: list[list[Line]]) -> None:

@@ -16,6 +16,8 @@ from chapbook.model.book import Chapter
 from chapbook.model.essay import Footnote
 from chapbook.words import DEFAULT_LANGUAGE, Words
 
+WORD_JOINER = "\u2060"  # no line break on either side, and nothing drawn
+
 
 def add_render_rules(md: MarkdownIt) -> None:
     md.add_render_rule("heading_open", _render_heading_open)
@@ -337,9 +339,11 @@ def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: 
     citation = token.meta.get("subId", 0) + 1
     ref_id = note.ref(citation)
     flavour = env.get("flavour", "print")
-    # Two calls in a row would read as one number ("12"): a separator keeps them apart.
-    separator = ('<span class="note-separator">,</span>'
-                 if idx > 0 and tokens[idx - 1].type == "footnote_ref" else "")
+    # Two calls in a row would read as one number ("12"): a separator keeps them apart. Before
+    # either, a word joiner: line breaking (Pango's, a browser's) may part a call from the word
+    # or full stop it follows, and a line would open with it.
+    separator = WORD_JOINER + ('<span class="note-separator">,</span>'
+                               if idx > 0 and tokens[idx - 1].type == "footnote_ref" else "")
     if flavour == "epub":
         return (f'{separator}<a class="noteref" id="{ref_id}" href="#{note.id}" '
                 f'epub:type="noteref" role="doc-noteref">{note.number}</a>')
