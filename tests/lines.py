@@ -152,8 +152,11 @@ def loose_lines(pages: list[list[Line]], limit_em: float = 0.8) -> list[Line]:
 
 
 def calls_opening_lines(pages: list[list[Line]]) -> list[Line]:
-    """Lines that begin with a note call: the call parted from the word it follows."""
-    return [line for page in pages for line in page if line.opens_with_call]
+    """Lines that begin with a note call: the call parted from the word it follows. Read left
+    to right (a right-to-left line ends at its left), and not on a contents page, whose page
+    numbers may be set smaller than the text."""
+    return [line for page in pages for line in page
+            if line.opens_with_call and not _dotted(line)]
 
 
 def hyphen_ladders(pages: list[list[Line]], longest: int = 2) -> list[list[Line]]:
