@@ -172,14 +172,14 @@ class Codec:
     def _dataclass(self, name: Any, body: Any) -> Any:
         """One of the cache's dataclasses from its fields, [name, value, name, value, ...]."""
         kind = self.types.get(name) if type(name) is str else None
-        if kind is None or not dataclasses.is_dataclass(kind) or type(body) is not list \
-                or len(body) % 2:
+        fields = self.fields.get(kind) if kind is not None else None
+        if fields is None or type(body) is not list or len(body) % 2:
             raise CacheDataError(f"unknown type {name!r}")
         names = body[::2]
         if not all(type(field) is str for field in names):
             raise CacheDataError(f"{name} has a field whose name is not text")
         values = dict(zip(names, body[1::2], strict=True))
-        if len(values) != len(names) or set(values) != self.fields[kind]:
+        if len(values) != len(names) or set(values) != fields:
             raise CacheDataError(f"{name} has other fields")
         try:
             return kind(**values)

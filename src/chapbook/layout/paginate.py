@@ -493,6 +493,32 @@ def _body_key(book: Book, edition: Edition, run: list[Segment],
                        for image in segment.chapter.images])
 
 
+def _front_matter(pagination: _Pagination, edition: Edition, kept: PieceCache,
+                  writer: Callable[[Document, Diagnostics], bytes] | None,
+                  diagnostics: Diagnostics) -> tuple[bytes, int, list[int]]:
+    """The front matter with the real page numbers, laid out and written by `writer` (if any)
+    or taken from `kept` where a build before wrote the same HTML: its PDF (empty without a
+    writer), its length and its bookmark levels."""
+    html = pagination.front_html()
+    key = _front_key(pagination.book, edition, html)
+    found = kept.load(key, kept.entry(key), 1, 0)
+    if found is not None:
+        entry, pdf = found
+        diagnostics.add_all(entry.findings)
+        pagination.front_kept(entry)
+        return pdf, entry.length, entry.levels
+    with diagnostics.apart() as front_found:
+        opening = pagination.front_again(html)
+        front = pagination.front.copy(opening)
+        pdf = writer(front, diagnostics) if writer is not None else b""
+    length, levels = len(pagination.front.pages), bookmark_levels(front)
+    if writer is not None:
+        kept.store(key, CachedPiece(1, 0, length, anchor_pages(pagination.front, 1),
+                                    pagination.front_starts, levels,
+                                    hashlib.sha256(pdf).hexdigest(), front_found), pdf)
+    return pdf, length, levels
+
+
 def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
                          processes: int, runs: list[list[Segment]],
                          known: dict[str, int] | None, front_length: int | None,
@@ -558,27 +584,9 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
             if workers.last_opens is not None:
                 pagination.pages[back[-1]] = workers.last_opens
         workers.no_more_pieces()
-        # while the index is laid out: the front matter, or its copy from the cache
-        front_html = pagination.front_html()
-        front_key = _front_key(book, edition, front_html)
-        kept_front = kept.load(front_key, kept.entry(front_key), 1, 0)
-        if kept_front is not None:
-            front_entry, opening_pdf = kept_front
-            diagnostics.add_all(front_entry.findings)
-            pagination.front_kept(front_entry)
-            front_length, front_levels = front_entry.length, front_entry.levels
-        else:
-            with diagnostics.apart() as front_found:
-                opening = pagination.front_again(front_html)
-                front = pagination.front.copy(opening)
-                opening_pdf = writer(front, diagnostics) if write else b""
-            front_length, front_levels = len(pagination.front.pages), bookmark_levels(front)
-            if write:
-                kept.store(front_key, CachedPiece(
-                    1, 0, front_length, anchor_pages(pagination.front, 1),
-                    pagination.front_starts, front_levels,
-                    hashlib.sha256(opening_pdf).hexdigest(), front_found),
-                    opening_pdf)
+        # while the index is laid out
+        opening_pdf, front_length, front_levels = _front_matter(
+            pagination, edition, kept, writer if write else None, diagnostics)
         # the last part of the back matter, if it was numbered before it was laid out
         last = len(workers.laid) - 1 if back and workers.last_opens is not None else None
         if not write:
