@@ -115,3 +115,41 @@ def test_every_imported_distribution_is_declared() -> None:
                if not {d.lower().replace("_", "-") for d in distributions.get(top, [top])}
                & declared}
     assert not missing, missing
+
+
+_TOKEN_FIELDS = {"type", "tag", "nesting", "attrs", "map", "level", "children", "content",
+                 "markup", "info", "meta", "block", "hidden"}
+_MUTATORS = {"update", "setdefault", "pop", "popitem", "clear", "insert", "append", "extend",
+             "remove", "attrSet", "attrJoin", "attrPop"}
+
+
+def _token_writes(path: Path) -> list[str]:
+    """Where a module writes a token's fields by hand: `x.meta[...] = `, `x.hidden = `,
+    `x.meta.update(…)`, `children.insert(…)`, `x.attrSet(…)`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else []
+        for target in targets:
+            if isinstance(target, ast.Subscript):
+                target = target.value
+            if isinstance(target, ast.Attribute) and target.attr in _TOKEN_FIELDS:
+                found.append(f"{path.name}:{node.lineno}")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in _MUTATORS:
+            owner = node.func.value
+            named = owner.attr if isinstance(owner, ast.Attribute) else \
+                owner.id if isinstance(owner, ast.Name) else ""
+            if named in ("meta", "children", "attrs") or node.func.attr.startswith("attr"):
+                found.append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_the_collect_phase_changes_tokens_only_through_token_changes() -> None:
+    """The EPUB keeps a chapter's document under its essay's key and the list of what the
+    collect phase changed in its tokens (model/book.py, TokenChanges): a change made by hand
+    would not be on the list, and a kept document would go stale."""
+    written = [where for path in sorted((PACKAGE / "collect").glob("*.py"))
+               for where in _token_writes(path)]
+    assert written == []
+    assert _token_writes(PACKAGE / "model" / "book.py")  # the check sees TokenChanges' own

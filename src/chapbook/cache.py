@@ -460,10 +460,7 @@ class PieceCache:
         pdf = self.pdfs.load(f"{key} pdf")
         if pdf is None or hashlib.sha256(pdf).hexdigest() != entry.pdf_digest:
             return None
-        if self.entries.folder is not None:
-            for name in (self.entries._name(key), self.pdfs._name(f"{key} pdf")):
-                with contextlib.suppress(OSError):  # used now: the last to go
-                    os.utime(self.entries.folder / f"{name}.entry")
+        _used(self.entries.folder, self.entries._name(key), self.pdfs._name(f"{key} pdf"))
         return entry, pdf
 
     def store(self, key: str, entry: CachedPiece, pdf: bytes) -> None:
@@ -472,12 +469,49 @@ class PieceCache:
 
     def trim(self, used: int) -> None:
         """Keep the newest MAX_KEPT × `used` pieces (two files each)."""
-        if self.entries.folder is None:
-            return
-        try:
-            files = sorted(self.entries.folder.glob("*.entry"),
-                           key=lambda path: path.stat().st_mtime, reverse=True)
-            for path in files[2 * self.MAX_KEPT * used:]:
-                path.unlink(missing_ok=True)
-        except OSError:
-            pass  # another build trimmed it first
+        _keep_newest(self.entries.folder, 2 * self.MAX_KEPT * used)
+
+
+class DocumentCache:
+    """EPUB documents as rendered, in build/.cache/documents, each under a key made from all it
+    shows (builders/epub.py): after one essay changes, its chapter's document is rendered again
+    and the others come from here. The least recently used go once the folder holds more than
+    MAX_KEPT times the last build's documents."""
+
+    MAX_KEPT = 3
+
+    def __init__(self, cache: Path | None) -> None:
+        self.entries = DataCache(cache, "documents", bytes)
+
+    def load(self, key: str) -> bytes | None:
+        """The document, if one is kept under `key` and reads as an XHTML document."""
+        content = self.entries.load(key)
+        if content is None or not content.startswith(b"<?xml"):
+            return None
+        _used(self.entries.folder, self.entries._name(key))
+        return content
+
+    def store(self, key: str, content: bytes) -> None:
+        self.entries.store(key, content)
+
+    def trim(self, used: int) -> None:
+        _keep_newest(self.entries.folder, self.MAX_KEPT * used)
+
+
+def _used(folder: Path | None, *names: str) -> None:
+    """Entries used now: the last to go when their folder is trimmed."""
+    for name in names if folder is not None else ():
+        with contextlib.suppress(OSError):
+            os.utime(folder / f"{name}.entry")
+
+
+def _keep_newest(folder: Path | None, count: int) -> None:
+    if folder is None:
+        return
+    try:
+        files = sorted(folder.glob("*.entry"), key=lambda path: path.stat().st_mtime,
+                       reverse=True)
+        for path in files[count:]:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass  # another build trimmed it first

@@ -25,7 +25,7 @@ from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
 from chapbook.fonts import book_text_files, report_missing_glyphs
 from chapbook.markdown.parser import parse_essay
-from chapbook.model.book import Book
+from chapbook.model.book import Book, TokenChanges
 from chapbook.model.essay import ParsedEssay
 from chapbook.read.essays import read_book
 from chapbook.read.manifest import load_manifest
@@ -240,7 +240,7 @@ def _check_links(essays: list[Essay], diagnostics: Diagnostics) -> None:
                    for essay in essays],
                   {essay.id: [essay.parsed.tokens, list(essay.parsed.title_tokens),
                               *(list(note.tokens) for note in essay.parsed.footnotes)]
-                   for essay in essays}, diagnostics)
+                   for essay in essays}, diagnostics, TokenChanges())
 
 
 def _check_titles(essays: list[Essay], diagnostics: Diagnostics) -> None:

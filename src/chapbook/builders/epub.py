@@ -4,6 +4,7 @@ only zips and writes the package document and the NCX."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import mimetypes
 import re
@@ -14,11 +15,11 @@ from typing import Any
 from ebooklib import epub
 
 from chapbook.builders.cover import cover_png
-from chapbook.cache import cached_page_map
+from chapbook.cache import DocumentCache, cached_page_map
 from chapbook.diagnostics import Diagnostics
 from chapbook.fonts import font_face_css, needed_faces, subset_fonts
 from chapbook.languages import direction
-from chapbook.model.book import Book
+from chapbook.model.book import Book, Chapter
 from chapbook.model.pages import Layouts
 from chapbook.options import BuildOptions
 from chapbook.outputs import write_atomic
@@ -38,6 +39,31 @@ def _document(uid: str, name: str, template: str, context: dict[str, Any],
                          content=content.encode("utf-8"))
     item.properties = properties or []
     return item
+
+
+def _chapter_document(chapter: Chapter, book: Book, context: dict[str, Any],
+                      kept: DocumentCache) -> epub.EpubItem:
+    """A chapter's document, kept rendered under a key of all the template is given: the
+    essay's parse (its key in the cache) and what the collect phase changed in it, the
+    chapter's own fields, the book's metadata, its page breaks and its reference list. Only
+    that is passed, so the template cannot read past the key (StrictUndefined)."""
+    given = {"meta": book.meta, "direction": context["direction"], "word": book.words,
+             "chapter": chapter, "page_breaks": context["chapter_breaks"].get(chapter.id, {}),
+             "doc_marks": context["doc_starts"].get(chapter.id, []),
+             "chapter_references": book.references.get(chapter.id, [])}
+    shown = (chapter.essay_key, book.changes.of(chapter.id), chapter.id, chapter.number,
+             chapter.title, chapter.running_head, chapter.key_points, chapter.language,
+             chapter.label, chapter.subtitle, chapter.authors, chapter.abstract, chapter.words,
+             chapter.is_appendix, book.meta, *(given[name] for name in (
+                 "direction", "page_breaks", "doc_marks", "chapter_references")))
+    key = hashlib.sha256(repr(shown).encode()).hexdigest()
+    content = kept.load(key) if chapter.essay_key else None
+    if content is None:
+        content = environment().get_template("epub/chapter.xhtml.j2").render(given) \
+            .encode("utf-8")
+        kept.store(key, content)
+    return epub.EpubItem(uid=chapter.id, file_name=f"{chapter.id}.xhtml", media_type=XHTML,
+                         content=content)
 
 
 def _metadata(package: epub.EpubBook, book: Book, modified: datetime) -> None:
@@ -142,6 +168,7 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
     _metadata(package, book, modified)
 
     documents: list[epub.EpubItem] = []
+    kept = DocumentCache(cache)
     toc: list[Any] = []
     if "cover" in book.manifest.front_matter:
         image = epub.EpubItem(uid="cover-image", file_name="images/cover.png",
@@ -169,10 +196,7 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
                                        {**context, "part": part}))
         links = []
         for chapter in part.chapters:
-            documents.append(_document(
-                chapter.id, f"{chapter.id}.xhtml", "chapter.xhtml.j2",
-                {**context, "chapter": chapter,
-                 "page_breaks": context["chapter_breaks"].get(chapter.id, {})}))
+            documents.append(_chapter_document(chapter, book, context, kept))
             links.append(epub.Link(f"{chapter.id}.xhtml", f"{chapter.label}. {chapter.title}"
                                    if chapter.label else chapter.title, chapter.id))
         if part.has_opener:
@@ -224,6 +248,7 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
         package.add_item(epub.EpubItem(uid=f"css-{Path(sheet).stem}",
                                        file_name=f"styles/{sheet}", media_type="text/css",
                                        content=(styles_dir() / sheet).read_bytes()))
+    kept.trim(len(book.chapters))
     package.toc = toc
     package.add_item(epub.EpubNcx())
     package.spine = documents

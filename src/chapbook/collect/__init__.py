@@ -27,7 +27,7 @@ def collect(book: Book, found: Found, diagnostics: Diagnostics) -> None:
                    for chapter in book.chapters],
                   {chapter.id: [chapter.essay.tokens, list(chapter.essay.title_tokens),
                                 *(list(note.tokens) for note in chapter.footnotes)]
-                   for chapter in book.chapters}, diagnostics)
+                   for chapter in book.chapters}, diagnostics, book.changes)
     resolve_references(book, number_floats(book, diagnostics), diagnostics)
     cite(book, diagnostics)
     for chapter in book.chapters:

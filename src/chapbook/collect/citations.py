@@ -50,7 +50,7 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
     opening, closing = layout.get("prefix", ""), layout.get("suffix", "")
     delimiter = layout.get("delimiter", "; ")
     scopes: dict[str, Any] = {}
-    made: list[tuple[Token, list[tuple[str, Any]]]] = []
+    made: list[tuple[Chapter, Token, list[tuple[str, Any]]]] = []
     for chapter, token, line in cited:
         scope = "book" if book.manifest.references == "book" else chapter.id
         if scope not in scopes:
@@ -72,12 +72,12 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
             citation = Citation([CitationItem(key, **extra)])
             bibliography.register(citation)
             parts.append((key, citation))
-        made.append((token, [(f"{_prefix(scope)}ref-{_id_part(key)}", citation)
-                             for key, citation in parts]))
-        token.meta["scope"] = scope
+        made.append((chapter, token, [(f"{_prefix(scope)}ref-{_id_part(key)}", citation)
+                                      for key, citation in parts]))
+        book.changes.set_meta(chapter.id, token, scope=scope)
     for bibliography in scopes.values():
         bibliography.sort()
-    for token, parts in made:
+    for chapter, token, parts in made:
         bibliography = scopes[token.meta["scope"]]
         pieces = []
         for anchor, citation in parts:
@@ -89,10 +89,11 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
         # in a notes style, a citation inside an author's note is part of its sentence: the
         # style's closing full stop is the note's to give
         ends = closing if in_text or token.meta.get("own_note") else ""
-        token.meta.update(pieces=pieces, opening=opening, closing=ends, delimiter=delimiter)
         if in_text and (token.meta["mode"] == "narrative" or any(
                 item["suppress_author"] for item in token.meta["items"])):
-            _author_date_forms(token, source)
+            pieces = _author_date_forms(token, pieces, source)
+        book.changes.set_meta(chapter.id, token, pieces=pieces, opening=opening, closing=ends,
+                              delimiter=delimiter)
     for scope, bibliography in scopes.items():
         book.references[scope] = [
             ReferenceEntry(f"{_prefix(scope)}ref-{_id_part(key)}", clean(str(entry)))
@@ -119,11 +120,12 @@ def _prefix(scope: str) -> str:
     return "" if scope == "book" else f"{scope}--"
 
 
-def _author_date_forms(token: Token, source: Any) -> None:
+def _author_date_forms(token: Token, made: list[tuple[str | None, str]],
+                       source: Any) -> list[tuple[str | None, str]]:
     """`@key` (Waterbury (2002)) and `[-@key]` ((2002)): the author in the text, or left out.
     citeproc-py has neither form, so they are made from the entry's names and year."""
     pieces = []
-    for item, (anchor, text) in zip(token.meta["items"], token.meta["pieces"], strict=True):
+    for item, (anchor, text) in zip(token.meta["items"], made, strict=True):
         entry = source.get(item["key"].lower())
         if entry is None or anchor is None:
             pieces.append((anchor, text))
@@ -134,7 +136,7 @@ def _author_date_forms(token: Token, source: Any) -> None:
             pieces.append((anchor, f"{_names(entry)} ({year}{where})"))
         else:
             pieces.append((anchor, f"{year}{where}"))
-    token.meta["pieces"] = pieces
+    return pieces
 
 
 def _names(entry: Any) -> str:

@@ -37,7 +37,7 @@ def number_floats(book: Book, diagnostics: Diagnostics) -> dict[str, Resolved]:
             key = token.meta.get("key")
             anchor = f"{chapter.id}--{key.replace(':', '-')}" if key \
                 else f"{chapter.id}--{kind}-{counts[kind]}"
-            token.meta.update(label=label, id=anchor)
+            book.changes.set_meta(chapter.id, token, label=label, id=anchor)
             line = token.meta.get("line") or (token.map[0] + 1 if token.map else None)
             if key and key in named:
                 diagnostics.warn("duplicate-label", f"'{key}' names two {kind}s; references go "
@@ -75,12 +75,13 @@ def resolve_references(book: Book, named: dict[str, Resolved],
             if target is None:
                 diagnostics.warn("broken-reference", f"'{token.content}' refers to nothing in "
                                  "the book; " + _hint(kind), chapter.source, line)
+                book.changes.note(chapter.id, "unresolved")
             else:
-                token.meta["target"] = target
                 # where it is from here, for editions without pages ("below")
                 here = (positions[chapter.id][0], line)
-                token.meta["where"] = "below" if positions.get(target[1], here) > here \
-                    else "above"
+                book.changes.set_meta(chapter.id, token, target=target,
+                                      where="below" if positions.get(target[1], here) > here
+                                      else "above")
 
 
 def _positions(book: Book) -> dict[str, tuple[int, int]]:

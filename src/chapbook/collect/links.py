@@ -19,6 +19,7 @@ from markdown_it.token import Token
 
 from chapbook.diagnostics import Diagnostics
 from chapbook.markdown.tokens import inline_children
+from chapbook.model.book import TokenChanges
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 
@@ -104,30 +105,32 @@ def _place(link: Token, tokens: list[Token]) -> tuple[list[Token], int] | None:
     return None
 
 
-def _unlink(link: Token, tokens: list[Token]) -> None:
+def _unlink(link: Token, tokens: list[Token], chapter_id: str, changes: TokenChanges) -> None:
     """A dead link would be an error in the EPUB and a dead end elsewhere: its text stays."""
     place = _place(link, tokens)
-    if place is not None:
-        children, position = place
-        link.hidden = True
-        closing = next((c for c in children[position + 1:] if c.type == "link_close"), None)
-        if closing is not None:
-            closing.hidden = True
+    if place is None:
+        changes.note(chapter_id, "unplaced")
+        return
+    children, position = place
+    changes.hide(chapter_id, link)
+    closing = next((c for c in children[position + 1:] if c.type == "link_close"), None)
+    if closing is not None:
+        changes.hide(chapter_id, closing)
 
 
-def _name_empty_link(link: Token, tokens: list[Token], name: str) -> None:
+def _name_empty_link(link: Token, tokens: list[Token], name: str, chapter_id: str,
+                     changes: TokenChanges) -> None:
     """`[](02-the-dams.md)`: a link with no text says what it points at ("Chapter 2")."""
     place = _place(link, tokens)
     if place is not None and name:
         children, position = place
         if position + 1 < len(children) and children[position + 1].type == "link_close":
-            text = Token("text", "", 0)
-            text.content = name
-            children.insert(position + 1, text)
+            changes.insert(chapter_id, children, position + 1,
+                           Token("text", "", 0, content=name))
 
 
 def resolve_links(targets: list[Target], token_lists: dict[str, list[list[Token]]],
-                  diagnostics: Diagnostics) -> None:
+                  diagnostics: Diagnostics, changes: TokenChanges) -> None:
     """Mark every link into the book with its chapter and anchor (`meta["internal"]`), which
     the renderer writes per edition; warn at each link that goes nowhere."""
     chapters = {target.source.resolve(): target for target in targets}
@@ -138,11 +141,12 @@ def resolve_links(targets: list[Target], token_lists: dict[str, list[list[Token]
                 resolved, problem = resolve(href, target, chapters) if href else (None, "")
                 if resolved is not None:
                     chapter, _, anchor = resolved.rpartition("#")
-                    link.meta["internal"] = (chapter or target.id, anchor)
+                    changes.set_meta(target.id, link, internal=(chapter or target.id, anchor))
                     named = next((t for t in targets if t.id == (chapter or target.id)), target)
-                    _name_empty_link(link, tokens, named.names.get(anchor, ""))
+                    _name_empty_link(link, tokens, named.names.get(anchor, ""), target.id,
+                                     changes)
                 elif problem:
                     diagnostics.warn("broken-link", f"the link to '{href}' goes nowhere: "
                                      f"{problem} (its text is kept, without the link)",
                                      target.source, line)
-                    _unlink(link, tokens)
+                    _unlink(link, tokens, target.id, changes)

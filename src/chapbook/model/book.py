@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from markdown_it.token import Token
 
 from chapbook import ids
 from chapbook.languages import direction
@@ -31,6 +34,7 @@ class Chapter:
     abstract: str | None = None
     # chapbook's own words, in the book's language
     words: Words = field(default_factory=lambda: Words(DEFAULT_LANGUAGE))
+    essay_key: str = ""  # the essay's key in the cache (read/essays.py): its parse, as a name
 
     @property
     def is_appendix(self) -> bool:
@@ -121,6 +125,39 @@ class ReferenceEntry:
     html: str
 
 
+class TokenChanges:
+    """What the collect phase writes into each chapter's tokens, in the order it writes it: a
+    decision for every link into the book, figure, table, cross-reference and citation (the
+    ones it leaves as they are included). Every change to a parsed essay's tokens is made here,
+    so a chapter's tokens are fixed by its essay's cache key and its list of changes; the EPUB
+    keeps each chapter's rendered document under both (builders/epub.py)."""
+
+    def __init__(self) -> None:
+        self.by_chapter: dict[str, list[tuple[Any, ...]]] = {}
+
+    def note(self, chapter_id: str, *decision: Any) -> None:
+        """A decision that leaves the token as it is (a reference to nothing, say)."""
+        self.by_chapter.setdefault(chapter_id, []).append(decision)
+
+    def set_meta(self, chapter_id: str, token: Token, **values: Any) -> None:
+        token.meta.update(values)
+        self.note(chapter_id, "meta", values)
+
+    def hide(self, chapter_id: str, token: Token) -> None:
+        token.hidden = True
+        self.note(chapter_id, "hide")
+
+    def insert(self, chapter_id: str, children: list[Token], position: int,
+               token: Token) -> None:
+        children.insert(position, token)
+        self.note(chapter_id, "insert", position, token.type, token.content)
+
+    def of(self, chapter_id: str) -> str:
+        """A chapter's changes as text, for a key: plain data, whose repr is the same in every
+        process."""
+        return repr(self.by_chapter.get(chapter_id, []))
+
+
 @dataclass
 class Book:
     manifest: Manifest
@@ -130,6 +167,7 @@ class Book:
     floats: list[Float] = field(default_factory=list)  # numbered in the collect phase
     # reference lists made in the collect phase: "book", or a chapter's id → its entries
     references: dict[str, list[ReferenceEntry]] = field(default_factory=dict)
+    changes: TokenChanges = field(default_factory=TokenChanges)  # made in the collect phase
 
     @property
     def meta(self) -> Metadata:

@@ -54,10 +54,11 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics,
             number += 1
             chapter_id = ids.chapter_id(spec.source.stem, number, used_ids)
             with blame(spec.source, "reading the essay"):
-                essay = _parsed_essay(manifest, spec, number, chapter_id, matcher, found,
-                                      diagnostics, essays, terms, glossary, index)
+                essay, key = _parsed_essay(manifest, spec, number, chapter_id, matcher, found,
+                                           diagnostics, essays, terms, glossary, index)
                 chapter = _chapter(spec, part, number, chapter_id, essay, diagnostics,
                                    Words(manifest.metadata.language), manifest.running_head)
+            chapter.essay_key = key
             chapter.label = labels.next(part.kind == "appendices", spec.numbered)
             part.chapters.append(chapter)
             if on_chapter:
@@ -96,7 +97,8 @@ def _letters(count: int) -> str:
 def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id: str,
                   matcher: TermMatcher, found: Found, diagnostics: Diagnostics,
                   essays: EssayCache, terms: bytes, glossary: Glossary | None,
-                  index: Index | None) -> ParsedEssay:
+                  index: Index | None) -> tuple[ParsedEssay, str]:
+    """The essay, and its key in the cache: all its parse depends on."""
     language = spec.language or manifest.metadata.language
     try:
         raw = spec.source.read_bytes()
@@ -108,7 +110,7 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
     cached = essays.load(key)
     if cached is not None and thaw(cached, glossary, index, found, manifest.root):
         diagnostics.add_all(cached.findings)
-        return cached.essay
+        return cached.essay, key
     own_found, own = Found(), Diagnostics()
     source = read_source(spec.source, own)
     if not source.text.strip():
@@ -122,7 +124,7 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
     found.index += own_found.index
     found.marks += own_found.marks
     diagnostics.add_all(own.findings)
-    return essay
+    return essay, key
 
 
 def _chapter(spec: ChapterSpec, part: Part, number: int, chapter_id: str, essay: ParsedEssay,

@@ -1,0 +1,103 @@
+"""The EPUB's chapter documents are kept rendered in the build cache (cache.DocumentCache), keyed
+on all their template is given: after one essay changes, its chapter is rendered again (with any
+chapter whose links, references or page breaks the change moved), and the EPUB is byte for byte
+the one a build from nothing writes. A damaged entry is never used."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from chapbook.build import build, load_book
+from chapbook.cache import DocumentCache
+from chapbook.diagnostics import Diagnostics
+from chapbook.options import BuildOptions
+
+from .conftest import ROOTS
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    folder = tmp_path / "field-notes"
+    shutil.copytree(ROOTS / "field-notes", folder)
+    return folder / "book.yml"
+
+
+def _epub(manifest: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, list[str]]:
+    """The book's EPUB built into `out`, and the chapters whose documents were rendered (not
+    taken from the cache)."""
+    rendered: list[str] = []
+    store = DocumentCache.store
+
+    def recording(self: DocumentCache, key: str, content: bytes) -> None:
+        found = re.search(rb'class="chapter" id="([^"]+)"', content)
+        assert found, content[:400]
+        rendered.append(found[1].decode())
+        store(self, key, content)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DocumentCache, "store", recording)
+        built = build(BuildOptions(manifest, out, editions=("epub",)), Diagnostics())
+    return built.outputs["epub"].read_bytes(), rendered
+
+
+def _chapter_ids(manifest: Path) -> list[str]:
+    return [chapter.id for chapter in load_book(manifest, Diagnostics()).chapters]
+
+
+def test_a_second_build_renders_no_chapter_and_writes_the_same_epub(
+        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, rendered = _epub(book, tmp_path / "out", monkeypatch)
+    assert rendered == _chapter_ids(book)
+    second, rendered = _epub(book, tmp_path / "out", monkeypatch)
+    assert rendered == []
+    assert second == first
+
+
+def test_after_one_essay_changes_its_chapter_is_rendered_again(
+        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _epub(book, tmp_path / "out", monkeypatch)
+    chapters = _chapter_ids(book)
+    essay = load_book(book, Diagnostics()).chapters[3].source
+    text = essay.read_text("utf-8")
+    middle = text.index("\n\n", len(text) // 2)
+    essay.write_text(text[:middle] + " One sentence more, added by the test." + text[middle:],
+                     "utf-8")
+    changed, rendered = _epub(book, tmp_path / "out", monkeypatch)
+    assert chapters[3] in rendered
+    assert not set(rendered) & set(chapters[:3])  # their pages and links did not move
+    anew, _ = _epub(book, tmp_path / "fresh", monkeypatch)
+    assert changed == anew
+
+
+def test_a_renamed_heading_renders_again_the_chapters_that_link_to_it(
+        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chapters 3 and 4 link to chapter 2's "The customs regime": renamed, those links go
+    nowhere, and both chapters are rendered again without them, though their essays did not
+    change."""
+    _epub(book, tmp_path / "out", monkeypatch)
+    chapters = _chapter_ids(book)
+    essay = book.parent / "essays" / "02-on-kings.md"
+    essay.write_text(essay.read_text("utf-8").replace("## The customs regime",
+                                                      "## The regime of customs"), "utf-8")
+    changed, rendered = _epub(book, tmp_path / "out", monkeypatch)
+    assert {chapters[1], chapters[2], chapters[3]} <= set(rendered)
+    assert b"02-on-kings.md#the-customs-regime" not in changed
+    anew, _ = _epub(book, tmp_path / "fresh", monkeypatch)
+    assert changed == anew
+
+
+def test_a_damaged_document_is_rendered_again(book: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    first, _ = _epub(book, tmp_path / "out", monkeypatch)
+    entries = sorted((tmp_path / "out" / ".cache" / "documents").glob("*.entry"))
+    assert len(entries) == len(_chapter_ids(book))
+    data = bytearray(entries[0].read_bytes())
+    data[-100] ^= 0x01
+    entries[0].write_bytes(bytes(data))
+    second, rendered = _epub(book, tmp_path / "out", monkeypatch)
+    assert len(rendered) == 1
+    assert second == first
