@@ -138,16 +138,16 @@ def test_a_cached_essay_is_checked_as_if_it_came_from_the_book(tmp_path: Path) -
     essay = BOOK / "essays" / "04-charts.md"
     parsed = parse_essay(essay.read_text("utf-8"), "charts", essay, Diagnostics(), root=BOOK)
     entry = freeze(parsed, Found(), [])
-    assert thaw(entry, None, None, Found(), BOOK)
+    assert thaw(entry, None, None, Found(), essay, BOOK)
     outside = tmp_path / "secret.png"
     outside.write_bytes(b"\x89PNG\r\n\x1a\n")
     for images in (["../../secret.png"], [str(outside)], ["essays/figures/missing.png"]):
         tampered = freeze(parsed, Found(), [])
         tampered.essay.env["image_files"] = images
-        assert not thaw(tampered, None, None, Found(), BOOK), images
+        assert not thaw(tampered, None, None, Found(), essay, BOOK), images
     token = next(t for t in parsed.tokens if t.children and any(
         c.type == "image" for c in t.children))
     image = next(c for c in token.children or [] if c.type == "image")
     image.meta["image"] = "../../secret.png"
-    assert not thaw(freeze(parsed, Found(), []), None, None, Found(), BOOK)
+    assert not thaw(freeze(parsed, Found(), []), None, None, Found(), essay, BOOK)
     assert isinstance(entry, CachedEssay)

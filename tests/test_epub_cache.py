@@ -101,3 +101,28 @@ def test_a_damaged_document_is_rendered_again(book: Path, tmp_path: Path,
     second, rendered = _epub(book, tmp_path / "out", monkeypatch)
     assert len(rendered) == 1
     assert second == first
+
+
+@pytest.mark.parametrize("damage", ["missing", "not an image"])
+def test_an_image_put_right_after_a_build_is_used_by_the_next(
+        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+    """An image left out (no file yet, or a file that is no image) is looked for again by the
+    next build: the essay kept parsed and its kept document are not used once the file is put
+    right, and the warning goes."""
+    image = book.parent / "essays" / "figures" / "routes.svg"
+    good = image.read_bytes()
+    if damage == "missing":
+        image.unlink()
+    else:
+        image.write_bytes(b"not an SVG at all")
+    found = Diagnostics()
+    build(BuildOptions(book, tmp_path / "out", editions=("html", "epub")), found)
+    assert any("routes.svg" in f.message for f in found.findings)
+    image.write_bytes(good)
+    found = Diagnostics()
+    built = build(BuildOptions(book, tmp_path / "out", editions=("html", "epub")), found)
+    assert not any("routes.svg" in f.message for f in found.findings)
+    assert "data:image/svg+xml" in built.outputs["html"].read_text("utf-8")  # embedded
+    epub, _ = _epub(book, tmp_path / "out", monkeypatch)
+    anew, _ = _epub(book, tmp_path / "fresh", monkeypatch)
+    assert epub == anew

@@ -43,7 +43,7 @@ import chapbook
 from chapbook import __version__
 from chapbook.cache_codec import CacheDataError, Codec
 from chapbook.diagnostics import Finding, Level
-from chapbook.markdown.rawhtml import IMAGE_TYPES, ImageResolver
+from chapbook.markdown.rawhtml import IMAGE_TYPES, ImageResolver, found_the_same
 from chapbook.model.book import Book
 from chapbook.model.essay import Contributor, Footnote, FrontMatter, Heading, ParsedEssay
 from chapbook.model.pages import PageMap, PageStart
@@ -315,11 +315,12 @@ def _images_in_book(essay: ParsedEssay, root: Path) -> bool:
 
 
 def thaw(entry: CachedEssay, glossary: Glossary | None, index: Index | None,
-         found: Found, root: Path) -> bool:
+         found: Found, source: Path, root: Path) -> bool:
     """Re-attach a cached essay's occurrences to the book's glossary and index; False if any
-    entry they name is gone, or its images are not the book's (then the essay is parsed
-    again)."""
-    if not _images_in_book(entry.essay, root):
+    entry they name is gone, its images are not the book's, or an image it looked for is not
+    found as it was (then the essay is parsed again)."""
+    if not _images_in_book(entry.essay, root) or \
+            not found_the_same(entry.essay.env.get("image_lookups"), source, root):
         return False
     entry.essay.env["images"] = ImageResolver(root.resolve())
     entries = {e.id: e for e in glossary.entries} if glossary else {}

@@ -44,9 +44,10 @@ def _document(uid: str, name: str, template: str, context: dict[str, Any],
 def _chapter_document(chapter: Chapter, book: Book, context: dict[str, Any],
                       kept: DocumentCache) -> epub.EpubItem:
     """A chapter's document, kept rendered under a key of all the template is given: the
-    essay's parse (its key in the cache) and what the collect phase changed in it, the
-    chapter's own fields, the book's metadata, its page breaks and its reference list. Only
-    that is passed, so the template cannot read past the key (StrictUndefined)."""
+    essay's parse (its key in the cache, and the images it found) and what the collect phase
+    changed in it, the chapter's own fields, the book's metadata, its page breaks and its
+    reference list. Only that is passed, so the template cannot read past the key
+    (StrictUndefined)."""
     given = {"meta": book.meta, "direction": context["direction"], "word": book.words,
              "chapter": chapter, "page_breaks": context["chapter_breaks"].get(chapter.id, {}),
              "doc_marks": context["doc_starts"].get(chapter.id, []),
@@ -54,7 +55,8 @@ def _chapter_document(chapter: Chapter, book: Book, context: dict[str, Any],
     shown = (chapter.essay_key, book.changes.of(chapter.id), chapter.id, chapter.number,
              chapter.title, chapter.running_head, chapter.key_points, chapter.language,
              chapter.label, chapter.subtitle, chapter.authors, chapter.abstract, chapter.words,
-             chapter.is_appendix, book.meta, *(given[name] for name in (
+             chapter.is_appendix, chapter.essay.env.get("image_lookups"), book.meta,
+             *(given[name] for name in (
                  "direction", "page_breaks", "doc_marks", "chapter_references")))
     key = hashlib.sha256(repr(shown).encode()).hexdigest()
     content = kept.load(key) if chapter.essay_key else None

@@ -121,7 +121,8 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     _refuse_deep_nesting(tokens, path)
     _refuse_too_many(tokens, env, path)
     images = audit(tokens, path, root, diagnostics)
-    env["image_files"] = images
+    env["image_files"] = images.used
+    env["image_lookups"] = images.looked_up
     title, title_line, title_tokens = (front.title, front.title_line, []) if front.title \
         else _take_title(tokens)
     headings = _number_headings(tokens, chapter_id, path, diagnostics)

@@ -209,21 +209,46 @@ def _svg_problem(path: Path, root: Path) -> str:
     return ""
 
 
-def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics) -> list[str]:
+class Images:
+    """The images an essay uses, and every image it looked for with what was found (a file
+    used, or why not): a kept parse is used again only while each is found the same way
+    (cache.thaw), so an image put right after a build is used by the next."""
+
+    def __init__(self, essay: Path, root: Path) -> None:
+        self.essay, self.root = essay, root
+        self.used: list[str] = []
+        self.looked_up: list[list[str | None]] = []  # [src, relative path or None, why not]
+
+    def resolve(self, src: str) -> tuple[str | None, str]:
+        relative, why = resolve_image(src, self.essay, self.root)
+        self.looked_up.append([src, relative, why])
+        if relative is not None:
+            self.used.append(relative)
+        return relative, why
+
+
+def found_the_same(looked_up: object, essay: Path, root: Path) -> bool:
+    """Whether every image an essay looked for (Images.looked_up, read back from the cache) is
+    found as it was then."""
+    return isinstance(looked_up, list) and all(
+        isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
+        and list(resolve_image(item[0], essay, root)) == item[1:] for item in looked_up)
+
+
+def audit(tokens: list[Token], essay: Path, root: Path, diagnostics: Diagnostics) -> Images:
     """Report and neutralise what an essay must not bring in; return the images it uses."""
-    images: list[str] = []
+    images = Images(essay, root)
     depth_reported = False
     bounds = RawHtmlBounds(essay)
     raw_ids: set[str] = set()
 
     def check_image(token: Token, src: str, line: int | None) -> None:
-        relative, why = resolve_image(src, essay, root)
+        relative, why = images.resolve(src)
         if relative is None:
             diagnostics.warn("blocked-resource", f"image '{src}' left out: {why}", essay, line)
             token.meta["blocked"] = True
         else:
             token.meta["image"] = relative
-            images.append(relative)
 
     for token in tokens:
         if token.type == "table_open":
@@ -415,7 +440,7 @@ class RawHtmlBounds:
 
 
 def _audit_html(token: Token, fragment: str, line: int | None, essay: Path, root: Path,
-                diagnostics: Diagnostics, images: list[str]) -> None:
+                diagnostics: Diagnostics, images: Images) -> None:
     """Name each thing in raw HTML that the sanitizer will remove, and approve its images."""
     try:
         elements = lxml_html.fragments_fromstring(fragment)
@@ -449,12 +474,11 @@ def _audit_html(token: Token, fragment: str, line: int | None, essay: Path, root
                                      "removed: not a value it can take", essay, line)
                 elif lowered in ("href", "src", "xlink:href", "action", "formaction", "srcset"):
                     if tag == "img" and lowered == "src":
-                        relative, why = resolve_image(value, essay, root)
+                        relative, why = images.resolve(value)
                         if relative is None:
                             diagnostics.warn("blocked-resource", f"image '{value[:80]}' left out: "
                                              f"{why}", essay, line)
                         else:
-                            images.append(relative)
                             token.meta.setdefault("images", {})[value] = relative
                     elif _scheme(value) and _scheme(value) not in LINK_SCHEMES:
                         diagnostics.warn("blocked-link", f"'{value[:60]}' removed from <{tag}>",

@@ -108,7 +108,7 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
     key = essay_key(raw, chapter_id, str(number), language, str(manifest.root.resolve()),
                     str(spec.source.resolve()), terms, citations)
     cached = essays.load(key)
-    if cached is not None and thaw(cached, glossary, index, found, manifest.root):
+    if cached is not None and thaw(cached, glossary, index, found, spec.source, manifest.root):
         diagnostics.add_all(cached.findings)
         return cached.essay, key
     own_found, own = Found(), Diagnostics()
