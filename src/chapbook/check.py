@@ -21,6 +21,7 @@ from chapbook import ids
 from chapbook.collect import collect
 from chapbook.collect.alttext import check_alt_text
 from chapbook.collect.links import Target, resolve_links
+from chapbook.collect.sites import link_sites
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
 from chapbook.fonts import book_text_files, report_missing_glyphs
@@ -90,7 +91,7 @@ def check_book(manifest_path: Path) -> Diagnostics:
         _check_orphans(root, {path.resolve() for path, _, _ in listed}, diagnostics, exclude)
     report_missing_glyphs(texts, diagnostics)
     for essay in essays:
-        if book is None:  # a build's collect phase checks alt text; here it did not run
+        if book is None:  # a build checks alt text as it parses (read/essays.py); not these
             check_alt_text(essay.source, essay.parsed, diagnostics)
         _check_empty(essay, diagnostics)
     _check_titles(essays, diagnostics)
@@ -238,9 +239,8 @@ def _check_links(essays: list[Essay], diagnostics: Diagnostics) -> None:
     resolve_links([Target(essay.id, essay.source, ids.title(essay.id),
                           tuple(heading.id for heading in essay.parsed.headings))
                    for essay in essays],
-                  {essay.id: [essay.parsed.tokens, list(essay.parsed.title_tokens),
-                              *(list(note.tokens) for note in essay.parsed.footnotes)]
-                   for essay in essays}, diagnostics, TokenChanges())
+                  {essay.id: link_sites(essay.parsed) for essay in essays}, diagnostics,
+                  TokenChanges())
 
 
 def _check_titles(essays: list[Essay], diagnostics: Diagnostics) -> None:

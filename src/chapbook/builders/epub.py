@@ -52,10 +52,10 @@ def _chapter_document(chapter: Chapter, book: Book, context: dict[str, Any],
              "chapter": chapter, "page_breaks": context["chapter_breaks"].get(chapter.id, {}),
              "doc_marks": context["doc_starts"].get(chapter.id, []),
              "chapter_references": book.references.get(chapter.id, [])}
-    shown = (chapter.essay_key, book.changes.of(chapter.id), chapter.id, chapter.number,
+    shown = (chapter.essay_key, book.changes.key(chapter.id), chapter.id, chapter.number,
              chapter.title, chapter.running_head, chapter.key_points, chapter.language,
              chapter.label, chapter.subtitle, chapter.authors, chapter.abstract, chapter.words,
-             chapter.is_appendix, chapter.essay.env.get("image_lookups"), book.meta,
+             chapter.is_appendix, chapter.summary.image_lookups, book.meta,
              *(given[name] for name in (
                  "direction", "page_breaks", "doc_marks", "chapter_references")))
     key = hashlib.sha256(repr(shown).encode()).hexdigest()

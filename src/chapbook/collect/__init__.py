@@ -1,16 +1,19 @@
-"""Phase two, collecting: what needs the whole book. Links between chapters resolved, each term's
+"""Phase two, collecting: what needs the whole book. Links between chapters resolved, figures
+numbered, cross-references and citations settled (from each essay's summary, model.essay: the
+decisions are written into an essay's tokens when an edition reads them), each term's
 occurrences put on its glossary entry or index heading, hand-placed index marks placed, and what
-can only be checked now (unused terms, broken cross-references, missing alt text) reported."""
+can only be checked now (unused terms, broken links and cross-references) reported."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from chapbook import ids
-from chapbook.collect.alttext import check_alt_text
 from chapbook.collect.citations import cite
 from chapbook.collect.floats import number_floats, resolve_references
 from chapbook.collect.links import Target, resolve_links
+from chapbook.collect.sites import apply_changes
 from chapbook.diagnostics import Diagnostics
 from chapbook.model.book import Book
 from chapbook.model.terms import Found, Glossary, Index, IndexHeading
@@ -25,13 +28,12 @@ def collect(book: Book, found: Found, diagnostics: Diagnostics) -> None:
                            chapter.title_id: chapter.designation or chapter.title,
                            **{heading.id: heading.text for heading in chapter.headings}})
                    for chapter in book.chapters],
-                  {chapter.id: [chapter.essay.tokens, list(chapter.essay.title_tokens),
-                                *(list(note.tokens) for note in chapter.footnotes)]
-                   for chapter in book.chapters}, diagnostics, book.changes)
+                  {chapter.id: chapter.summary.links for chapter in book.chapters},
+                  diagnostics, book.changes)
     resolve_references(book, number_floats(book, diagnostics), diagnostics)
     cite(book, diagnostics)
-    for chapter in book.chapters:
-        check_alt_text(chapter.source, chapter.essay, diagnostics)
+    for chapter in book.chapters:  # written into its tokens when they are read
+        chapter.settle(functools.partial(apply_changes, decisions=book.changes.of(chapter.id)))
     for entry, occurrence in found.glossary:
         entry.occurrences.append(occurrence)
     for heading, occurrence in found.index:

@@ -1,6 +1,6 @@
 """Alt text: a reader who cannot see an image (a screen reader, an e-reader without images)
 gets only its alt text, so an image without one is a warning at its line, in `chapbook build`
-(the collect phase) and `chapbook check` alike."""
+(as it parses each essay) and `chapbook check` alike."""
 
 from __future__ import annotations
 

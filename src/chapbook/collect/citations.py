@@ -7,38 +7,27 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-from markdown_it.token import Token
 
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.markdown.rawhtml import clean
-from chapbook.markdown.tokens import inline_children
 from chapbook.model.book import Book, Chapter, ReferenceEntry
-
-
-def citation_tokens(chapter: Chapter) -> Iterator[tuple[Token, int]]:
-    """Each citation of a chapter in reading order (its text, then its notes), with its line
-    (one made a note by a notes style keeps the line it was written on)."""
-    for tokens in (chapter.essay.tokens, *(note.tokens for note in chapter.footnotes)):
-        for token, line in inline_children(tokens, "citation"):
-            yield token, token.meta.get("line", line)
+from chapbook.model.essay import CitationSite
 
 
 def cite(book: Book, diagnostics: Diagnostics) -> None:
     """Format every citation of the book and make its reference lists (book.references)."""
-    cited = [(chapter, token, line) for chapter in book.chapters
-             for token, line in citation_tokens(chapter)]
+    cited = [(chapter, ordinal, site) for chapter in book.chapters
+             for ordinal, site in enumerate(chapter.summary.citations)]
     if not cited:
         return
     if not book.manifest.bibliography:
-        for chapter, token, line in cited:
-            diagnostics.warn("citation", f"'{token.content}' cites a work, but the book has no "
+        for chapter, _, site in cited:
+            diagnostics.warn("citation", f"'{site.content}' cites a work, but the book has no "
                              "bibliography; add `bibliography: refs.bib` to book.yml",
-                             chapter.source, line)
+                             chapter.source, site.line)
         return
     from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
     from citeproc.source import Locator
@@ -50,18 +39,18 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
     opening, closing = layout.get("prefix", ""), layout.get("suffix", "")
     delimiter = layout.get("delimiter", "; ")
     scopes: dict[str, Any] = {}
-    made: list[tuple[Chapter, Token, list[tuple[str, Any]]]] = []
-    for chapter, token, line in cited:
+    made: list[tuple[Chapter, int, CitationSite, str, list[tuple[str, Any]]]] = []
+    for chapter, ordinal, site in cited:
         scope = "book" if book.manifest.references == "book" else chapter.id
         if scope not in scopes:
             scopes[scope] = CitationStylesBibliography(style, source, formatter.html)
         bibliography = scopes[scope]
         parts = []
-        for item in token.meta["items"]:
+        for item in site.items:
             key = item["key"].lower()
             if key not in source:
                 diagnostics.warn("citation", f"'@{item['key']}' is not in the bibliography",
-                                 chapter.source, line)
+                                 chapter.source, site.line)
                 parts.append((item["key"], None))
                 continue
             extra = {"prefix": item["prefix"] + " "} if item["prefix"] else {}
@@ -72,13 +61,14 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
             citation = Citation([CitationItem(key, **extra)])
             bibliography.register(citation)
             parts.append((key, citation))
-        made.append((chapter, token, [(f"{_prefix(scope)}ref-{_id_part(key)}", citation)
-                                      for key, citation in parts]))
-        book.changes.set_meta(chapter.id, token, scope=scope)
+        made.append((chapter, ordinal, site, scope,
+                     [(f"{_prefix(scope)}ref-{_id_part(key)}", citation)
+                      for key, citation in parts]))
+        book.changes.decide(chapter.id, "citation", ordinal, "meta", {"scope": scope})
     for bibliography in scopes.values():
         bibliography.sort()
-    for chapter, token, parts in made:
-        bibliography = scopes[token.meta["scope"]]
+    for chapter, ordinal, site, scope, parts in made:
+        bibliography = scopes[scope]
         pieces = []
         for anchor, citation in parts:
             if citation is None:  # not in the bibliography: its key, for the proofreader
@@ -88,12 +78,12 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
             pieces.append((anchor, _inner(text, opening, closing)))
         # in a notes style, a citation inside an author's note is part of its sentence: the
         # style's closing full stop is the note's to give
-        ends = closing if in_text or token.meta.get("own_note") else ""
-        if in_text and (token.meta["mode"] == "narrative" or any(
-                item["suppress_author"] for item in token.meta["items"])):
-            pieces = _author_date_forms(token, pieces, source)
-        book.changes.set_meta(chapter.id, token, pieces=pieces, opening=opening, closing=ends,
-                              delimiter=delimiter)
+        ends = closing if in_text or site.own_note else ""
+        if in_text and (site.mode == "narrative" or any(
+                item["suppress_author"] for item in site.items)):
+            pieces = _author_date_forms(site, pieces, source)
+        book.changes.decide(chapter.id, "citation", ordinal, "meta", {
+            "pieces": pieces, "opening": opening, "closing": ends, "delimiter": delimiter})
     for scope, bibliography in scopes.items():
         book.references[scope] = [
             ReferenceEntry(f"{_prefix(scope)}ref-{_id_part(key)}", clean(str(entry)))
@@ -120,19 +110,19 @@ def _prefix(scope: str) -> str:
     return "" if scope == "book" else f"{scope}--"
 
 
-def _author_date_forms(token: Token, made: list[tuple[str | None, str]],
+def _author_date_forms(site: CitationSite, made: list[tuple[str | None, str]],
                        source: Any) -> list[tuple[str | None, str]]:
     """`@key` (Waterbury (2002)) and `[-@key]` ((2002)): the author in the text, or left out.
     citeproc-py has neither form, so they are made from the entry's names and year."""
     pieces = []
-    for item, (anchor, text) in zip(token.meta["items"], made, strict=True):
+    for item, (anchor, text) in zip(site.items, made, strict=True):
         entry = source.get(item["key"].lower())
         if entry is None or anchor is None:
             pieces.append((anchor, text))
             continue
         year = str(getattr(entry.get("issued"), "year", "") or "n.d.")
         where = f", {item['locator']}" if item["locator"] else ""
-        if token.meta["mode"] == "narrative":
+        if site.mode == "narrative":
             pieces.append((anchor, f"{_names(entry)} ({year}{where})"))
         else:
             pieces.append((anchor, f"{year}{where}"))

@@ -4,13 +4,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from markdown_it.token import Token
-
 from chapbook import ids
 from chapbook.diagnostics import Diagnostics
-from chapbook.markdown.tokens import inline_children
 from chapbook.model.book import Book, Chapter, Float
 
 # what a reference resolves to: (chapter id, anchor, the words that name it)
@@ -25,34 +20,23 @@ def number_floats(book: Book, diagnostics: Diagnostics) -> dict[str, Resolved]:
     for chapter in book.chapters:
         if per_chapter:
             counts = {"figure": 0, "table": 0}
-        for token in chapter.essay.tokens:
-            kind = token.meta.get("kind") if token.type in ("figure_open", "table_open") \
-                else None
-            if kind not in counts:
-                continue
+        for ordinal, site in enumerate(chapter.summary.floats):
+            kind, key = site.kind, site.key
             counts[kind] += 1
             number = f"{chapter.label}.{counts[kind]}" if per_chapter and chapter.label \
                 else str(counts[kind])
             label = book.words(kind, number=number)
-            key = token.meta.get("key")
             anchor = f"{chapter.id}--{key.replace(':', '-')}" if key \
                 else f"{chapter.id}--{kind}-{counts[kind]}"
-            book.changes.set_meta(chapter.id, token, label=label, id=anchor)
-            line = token.meta.get("line") or (token.map[0] + 1 if token.map else None)
+            book.changes.decide(chapter.id, "float", ordinal, "meta", {"label": label,
+                                                                      "id": anchor})
             if key and key in named:
                 diagnostics.warn("duplicate-label", f"'{key}' names two {kind}s; references go "
-                                 "to the first", chapter.source, line)
+                                 "to the first", chapter.source, site.line)
             elif key:
                 named[key] = (chapter.id, anchor, label)
-            book.floats.append(Float(kind, chapter.id, anchor, label, _caption(token)))
+            book.floats.append(Float(kind, chapter.id, anchor, label, site.caption))
     return named
-
-
-def _caption(token: Token) -> str:
-    if token.type == "figure_open":
-        return str(token.meta.get("caption", ""))
-    return "".join(child.content for child in token.meta.get("caption_tokens", [])
-                   if child.type in ("text", "code_inline")).strip()
 
 
 def resolve_references(book: Book, named: dict[str, Resolved],
@@ -62,39 +46,41 @@ def resolve_references(book: Book, named: dict[str, Resolved],
     chapters = _chapters_by_name(book)
     positions = _positions(book)
     for chapter in book.chapters:
-        for token, line in _references(chapter):
-            kind, name = token.meta["kind"], token.meta["name"]
+        for ordinal, site in enumerate(chapter.summary.references):
+            kind, name = site.kind, site.name
             target: Resolved | None = None
             if kind in ("fig", "tbl"):
-                target = named.get(token.meta["key"])
+                target = named.get(site.key)
             elif kind == "sec":
                 target = _section(chapter, name, book.chapters)
             elif kind == "ch" and name in chapters:
                 other = chapters[name]
                 target = (other.id, other.id, other.designation or other.title)
             if target is None:
-                diagnostics.warn("broken-reference", f"'{token.content}' refers to nothing in "
-                                 "the book; " + _hint(kind), chapter.source, line)
-                book.changes.note(chapter.id, "unresolved")
+                diagnostics.warn("broken-reference", f"'{site.content}' refers to nothing in "
+                                 "the book; " + _hint(kind), chapter.source, site.line)
+                book.changes.decide(chapter.id, "reference", ordinal, "unresolved")
             else:
                 # where it is from here, for editions without pages ("below")
-                here = (positions[chapter.id][0], line)
-                book.changes.set_meta(chapter.id, token, target=target,
-                                      where="below" if positions.get(target[1], here) > here
-                                      else "above")
+                here = (positions[chapter.id][0], site.line)
+                book.changes.decide(chapter.id, "reference", ordinal, "meta", {
+                    "target": target,
+                    "where": "below" if positions.get(target[1], here) > here else "above"})
 
 
 def _positions(book: Book) -> dict[str, tuple[int, int]]:
     """Where each anchor a reference may name stands in reading order: (chapter, line)."""
     positions: dict[str, tuple[int, int]] = {}
+    floats: dict[str, list[Float]] = {}
+    for numbered in book.floats:
+        floats.setdefault(numbered.chapter_id, []).append(numbered)
     for number, chapter in enumerate(book.chapters):
         positions[chapter.id] = (number, 0)
         for heading in chapter.headings:
             positions[heading.id] = (number, heading.line)
-        for token in chapter.essay.tokens:
-            if token.meta.get("id") and token.type in ("figure_open", "table_open"):
-                line = token.meta.get("line") or (token.map[0] + 1 if token.map else 0)
-                positions[token.meta["id"]] = (number, line)
+        for numbered, site in zip(floats.get(chapter.id, []), chapter.summary.floats,
+                                  strict=True):
+            positions[numbered.id] = (number, site.line or 0)
     return positions
 
 
@@ -121,10 +107,3 @@ def _section(here: Chapter, slug: str, chapters: list[Chapter]) -> Resolved | No
             if heading.id == f"{chapter.id}-{slug}":
                 return chapter.id, heading.id, heading.text
     return None
-
-
-def _references(chapter: Chapter) -> Iterator[tuple[Token, int]]:
-    streams = [chapter.essay.tokens, list(chapter.essay.title_tokens),
-               *(list(note.tokens) for note in chapter.footnotes)]
-    for tokens in streams:
-        yield from inline_children(tokens, "crossref")

@@ -10,16 +10,13 @@ warning at the essay's line, in `chapbook build` and `chapbook check` alike.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from markdown_it.token import Token
-
 from chapbook.diagnostics import Diagnostics
-from chapbook.markdown.tokens import inline_children
 from chapbook.model.book import TokenChanges
+from chapbook.model.essay import LinkSite
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 
@@ -50,11 +47,6 @@ class Target:
         if short:
             return f"link to the slug of a heading, e.g. '#{short[0]}'"
         return f"{where} has no `## ` headings to link to"
-
-
-def links(tokens: list[Token] | tuple[Token, ...]) -> Iterator[tuple[Token, int]]:
-    """Each link in the tokens, with its line."""
-    return inline_children(tokens, "link_open")
 
 
 def resolve(href: str, here: Target, chapters: dict[Path, Target]) -> tuple[str | None, str]:
@@ -95,58 +87,26 @@ def resolve(href: str, here: Target, chapters: dict[Path, Target]) -> tuple[str 
     return f"{other.id}#{anchor}", ""
 
 
-def _place(link: Token, tokens: list[Token]) -> tuple[list[Token], int] | None:
-    """The children list a link stands in, and its position there."""
-    for token in tokens:
-        children = token.children or []
-        position = next((i for i, child in enumerate(children) if child is link), None)
-        if position is not None:
-            return children, position
-    return None
-
-
-def _unlink(link: Token, tokens: list[Token], chapter_id: str, changes: TokenChanges) -> None:
-    """A dead link would be an error in the EPUB and a dead end elsewhere: its text stays."""
-    place = _place(link, tokens)
-    if place is None:
-        changes.note(chapter_id, "unplaced")
-        return
-    children, position = place
-    changes.hide(chapter_id, link)
-    closing = next((c for c in children[position + 1:] if c.type == "link_close"), None)
-    if closing is not None:
-        changes.hide(chapter_id, closing)
-
-
-def _name_empty_link(link: Token, tokens: list[Token], name: str, chapter_id: str,
-                     changes: TokenChanges) -> None:
-    """`[](02-the-dams.md)`: a link with no text says what it points at ("Chapter 2")."""
-    place = _place(link, tokens)
-    if place is not None and name:
-        children, position = place
-        if position + 1 < len(children) and children[position + 1].type == "link_close":
-            changes.insert(chapter_id, children, position + 1,
-                           Token("text", "", 0, content=name))
-
-
-def resolve_links(targets: list[Target], token_lists: dict[str, list[list[Token]]],
+def resolve_links(targets: list[Target], sites: dict[str, list[LinkSite]],
                   diagnostics: Diagnostics, changes: TokenChanges) -> None:
-    """Mark every link into the book with its chapter and anchor (`meta["internal"]`), which
-    the renderer writes per edition; warn at each link that goes nowhere."""
+    """Decide where every link into the book goes (its chapter and anchor, `meta["internal"]`,
+    which the renderer writes per edition); warn at each link that goes nowhere, which is
+    undone (its text stays)."""
     chapters = {target.source.resolve(): target for target in targets}
+    by_id = {target.id: target for target in targets}
     for target in targets:
-        for tokens in token_lists.get(target.id, []):
-            for link, line in links(tokens):
-                href = str(link.attrGet("href") or "")
-                resolved, problem = resolve(href, target, chapters) if href else (None, "")
-                if resolved is not None:
-                    chapter, _, anchor = resolved.rpartition("#")
-                    changes.set_meta(target.id, link, internal=(chapter or target.id, anchor))
-                    named = next((t for t in targets if t.id == (chapter or target.id)), target)
-                    _name_empty_link(link, tokens, named.names.get(anchor, ""), target.id,
-                                     changes)
-                elif problem:
-                    diagnostics.warn("broken-link", f"the link to '{href}' goes nowhere: "
-                                     f"{problem} (its text is kept, without the link)",
-                                     target.source, line)
-                    _unlink(link, tokens, target.id, changes)
+        for ordinal, site in enumerate(sites.get(target.id, [])):
+            resolved, problem = resolve(site.href, target, chapters) if site.href \
+                else (None, "")
+            if resolved is not None:
+                chapter, _, anchor = resolved.rpartition("#")
+                changes.decide(target.id, "link", ordinal, "meta",
+                               {"internal": (chapter or target.id, anchor)})
+                name = by_id.get(chapter or target.id, target).names.get(anchor, "")
+                if name and site.empty:
+                    changes.decide(target.id, "link", ordinal, "name", name)
+            elif problem:
+                diagnostics.warn("broken-link", f"the link to '{site.href}' goes nowhere: "
+                                 f"{problem} (its text is kept, without the link)",
+                                 target.source, site.line)
+                changes.decide(target.id, "link", ordinal, "unlink")

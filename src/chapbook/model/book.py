@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from markdown_it.token import Token
-
 from chapbook import ids
 from chapbook.languages import direction
-from chapbook.model.essay import Contributor, Footnote, Heading, ParsedEssay, byline
+from chapbook.model.essay import Contributor, EssaySummary, Footnote, Heading, ParsedEssay, byline
 from chapbook.model.manifest import GroupKind, Manifest, Metadata
 from chapbook.model.terms import Glossary, Index
 from chapbook.words import DEFAULT_LANGUAGE, Words
@@ -24,7 +23,7 @@ class Chapter:
     running_head: str
     key_points: tuple[str, ...]
     source: Path
-    essay: ParsedEssay
+    summary: EssaySummary  # the essay as the read and collect phases see it: no tokens
     part: Part | None = None
     language: str | None = None  # when it differs from the book's
     label: str | None = None  # "3" or, for an appendix, "C"; None: an unnumbered chapter
@@ -35,6 +34,31 @@ class Chapter:
     # chapbook's own words, in the book's language
     words: Words = field(default_factory=lambda: Words(DEFAULT_LANGUAGE))
     essay_key: str = ""  # the essay's key in the cache (read/essays.py): its parse, as a name
+    # the parsed essay, tokens and all: given, or read when an edition first renders it
+    read_essay: Callable[[], ParsedEssay] | None = field(default=None, repr=False,
+                                                         compare=False)
+    _essay: ParsedEssay | None = field(default=None, repr=False, compare=False)
+    _decided: Callable[[ParsedEssay], None] | None = field(default=None, repr=False,
+                                                           compare=False)
+
+    @property
+    def essay(self) -> ParsedEssay:
+        """The parsed essay, with what the collect phase decided written into its tokens."""
+        if self._essay is None:
+            if self.read_essay is None:
+                raise RuntimeError(f"chapter {self.id} has no essay to read")
+            self._essay = self.read_essay()
+            if self._decided is not None:
+                self._decided(self._essay)
+        return self._essay
+
+    def settle(self, write: Callable[[ParsedEssay], None]) -> None:
+        """What the collect phase decided, written into the essay's tokens: now, if they are
+        read already, else when they are."""
+        if self._essay is not None:
+            write(self._essay)
+        else:
+            self._decided = write
 
     @property
     def is_appendix(self) -> bool:
@@ -75,7 +99,7 @@ class Chapter:
 
     @property
     def headings(self) -> list[Heading]:
-        return self.essay.headings
+        return self.summary.headings
 
     @property
     def footnotes(self) -> list[Footnote]:
@@ -83,12 +107,12 @@ class Chapter:
 
     @property
     def word_count(self) -> int:
-        return self.essay.word_count
+        return self.summary.word_count
 
     @property
     def images(self) -> list[str]:
         """The image files the chapter uses, relative to the book's folder."""
-        return list(dict.fromkeys(self.essay.env.get("image_files", [])))
+        return self.summary.images
 
 
 @dataclass
@@ -126,36 +150,31 @@ class ReferenceEntry:
 
 
 class TokenChanges:
-    """What the collect phase writes into each chapter's tokens, in the order it writes it: a
-    decision for every link into the book, figure, table, cross-reference and citation (the
-    ones it leaves as they are included). Every change to a parsed essay's tokens is made here,
-    so a chapter's tokens are fixed by its essay's cache key and its list of changes; the EPUB
-    keeps each chapter's rendered document under both (builders/epub.py)."""
+    """What the collect phase decided about each chapter's sites (collect/sites.py: its links,
+    figures and tables, cross-references and citations), in the order it decided: a link's
+    anchor, or that it goes nowhere; a figure's number; a reference's target, or that it has
+    none; a citation's text. Decisions are made from the essays' summaries and written into an
+    essay's tokens when they are read (Chapter.settle), so a chapter's tokens are fixed by its
+    essay's key in the cache and its decisions: the EPUB keeps each chapter's rendered document
+    under both (builders/epub.py)."""
 
     def __init__(self) -> None:
         self.by_chapter: dict[str, list[tuple[Any, ...]]] = {}
 
-    def note(self, chapter_id: str, *decision: Any) -> None:
-        """A decision that leaves the token as it is (a reference to nothing, say)."""
-        self.by_chapter.setdefault(chapter_id, []).append(decision)
+    def decide(self, chapter_id: str, kind: str, ordinal: int, action: str,
+               value: Any = None) -> None:
+        """About the `ordinal`-th site of `kind` ("link", "float", "reference", "citation"):
+        "meta" (values for its meta), "name" (text for an empty link), "unlink" or
+        "unresolved" (left as it is)."""
+        self.by_chapter.setdefault(chapter_id, []).append((kind, ordinal, action, value))
 
-    def set_meta(self, chapter_id: str, token: Token, **values: Any) -> None:
-        token.meta.update(values)
-        self.note(chapter_id, "meta", values)
+    def of(self, chapter_id: str) -> list[tuple[Any, ...]]:
+        return self.by_chapter.get(chapter_id, [])
 
-    def hide(self, chapter_id: str, token: Token) -> None:
-        token.hidden = True
-        self.note(chapter_id, "hide")
-
-    def insert(self, chapter_id: str, children: list[Token], position: int,
-               token: Token) -> None:
-        children.insert(position, token)
-        self.note(chapter_id, "insert", position, token.type, token.content)
-
-    def of(self, chapter_id: str) -> str:
-        """A chapter's changes as text, for a key: plain data, whose repr is the same in every
-        process."""
-        return repr(self.by_chapter.get(chapter_id, []))
+    def key(self, chapter_id: str) -> str:
+        """A chapter's decisions as text, for a key: plain data, whose repr is the same in
+        every process."""
+        return repr(self.of(chapter_id))
 
 
 @dataclass

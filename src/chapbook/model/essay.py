@@ -70,3 +70,68 @@ class ParsedEssay:
     env: dict[str, Any] = field(default_factory=dict)
     title_tokens: tuple[Token, ...] = ()  # the title as written, notes included
     front: FrontMatter = field(default_factory=FrontMatter)
+
+
+# --- what the collect phase reads of an essay (collect/sites.py finds them in its tokens) ---
+
+@dataclass(frozen=True)
+class LinkSite:
+    """A link, as written: where to, on which line, and whether its text is empty (`[](…)`)."""
+
+    href: str
+    line: int
+    placed: bool  # found among its stream's inline children (where it can be undone)
+    empty: bool
+
+
+@dataclass(frozen=True)
+class FloatSite:
+    """A figure or a table: its kind, its `{#fig:key}` if it has one, its caption as text."""
+
+    kind: str
+    key: str | None
+    caption: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class ReferenceSite:
+    """A cross-reference (`@fig:flow`, `{@sec:x p}`) as written."""
+
+    kind: str
+    name: str
+    key: str
+    content: str
+    line: int
+
+
+@dataclass(frozen=True)
+class CitationSite:
+    """A citation (`[@key, p. 3]`) as written: its items (key, prefix, suffix, locator, label,
+    suppress_author), its mode, and whether a notes style made it a note of its own."""
+
+    items: tuple[dict[str, Any], ...]
+    mode: str
+    own_note: bool
+    content: str
+    line: int
+
+
+@dataclass
+class EssaySummary:
+    """An essay as the read and collect phases see it, without its tokens: its title, headings,
+    length and images, and each of its sites collect decides about, in the order collect finds
+    them. A book is collected from these alone; an essay's tokens are read only by the editions
+    that render them (model/book.py, Chapter.essay)."""
+
+    title: str | None
+    title_line: int | None
+    headings: list[Heading]
+    word_count: int
+    front: FrontMatter
+    images: list[str]  # the image files it uses, relative to the book's folder
+    image_lookups: list[list[str | None]]  # every image it looked for, and what was found
+    links: list[LinkSite]
+    floats: list[FloatSite]
+    references: list[ReferenceSite]
+    citations: list[CitationSite]

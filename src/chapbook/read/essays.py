@@ -8,14 +8,16 @@ from pathlib import Path
 
 from chapbook import ids
 from chapbook.cache import EssayCache, essay_key, freeze, thaw
+from chapbook.collect.alttext import check_alt_text
 from chapbook.collect.citations import csl_class
+from chapbook.collect.sites import summarise
 from chapbook.diagnostics import Diagnostics
 from chapbook.languages import direction
 from chapbook.limits import blame
 from chapbook.markdown.parser import parse_essay
 from chapbook.markdown.terms import TermMatcher
 from chapbook.model.book import Book, Chapter, Part
-from chapbook.model.essay import ParsedEssay, byline
+from chapbook.model.essay import EssaySummary, ParsedEssay, byline
 from chapbook.model.manifest import ChapterSpec, Manifest
 from chapbook.model.terms import Found, Glossary, Index
 from chapbook.read.sources import read_source
@@ -56,8 +58,10 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics,
             with blame(spec.source, "reading the essay"):
                 essay, key = _parsed_essay(manifest, spec, number, chapter_id, matcher, found,
                                            diagnostics, essays, terms, glossary, index)
-                chapter = _chapter(spec, part, number, chapter_id, essay, diagnostics,
-                                   Words(manifest.metadata.language), manifest.running_head)
+                chapter = _chapter(spec, part, number, chapter_id, summarise(essay),
+                                   diagnostics, Words(manifest.metadata.language),
+                                   manifest.running_head)
+                chapter.read_essay = lambda essay=essay: essay
             chapter.essay_key = key
             chapter.label = labels.next(part.kind == "appendices", spec.numbered)
             part.chapters.append(chapter)
@@ -119,6 +123,7 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
     essay = parse_essay(source.text, chapter_id, spec.source, own,
                         [matcher.rule(chapter_id, number, own_found)], manifest.root,
                         direction(language), citations)
+    check_alt_text(spec.source, essay, own)
     essays.store(key, freeze(essay, own_found, own.findings))
     found.glossary += own_found.glossary
     found.index += own_found.index
@@ -127,7 +132,7 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
     return essay, key
 
 
-def _chapter(spec: ChapterSpec, part: Part, number: int, chapter_id: str, essay: ParsedEssay,
+def _chapter(spec: ChapterSpec, part: Part, number: int, chapter_id: str, essay: EssaySummary,
              diagnostics: Diagnostics, words: Words, running_heads: str = "title") -> Chapter:
     title = spec.title or essay.title
     if title is not None and not visible(title):  # a zero-width space alone, say
