@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from markdown_it.token import Token
 
-from chapbook.cache import ESSAY_CODEC, freeze
+from chapbook.cache import ESSAY_CODEC, freeze, storable
 from chapbook.cache_codec import CacheDataError
+from chapbook.collect.sites import summarise
 from chapbook.diagnostics import Diagnostics
 from chapbook.markdown.parser import parse_essay
 from chapbook.model.essay import ParsedEssay
@@ -45,31 +46,35 @@ def tokens_as_data(tokens: Any) -> Any:
 @pytest.mark.parametrize("essay", ESSAYS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
 def test_an_essay_read_back_is_the_essay_parsed(essay: Path) -> None:
     essay_parsed = parsed(essay)
-    entry = freeze(essay_parsed, Found(), [])
-    back = ESSAY_CODEC.loads(ESSAY_CODEC.dumps(entry)).essay
-    assert tokens_as_data(back.tokens) == tokens_as_data(entry.essay.tokens)
-    assert tokens_as_data(back.title_tokens) == tokens_as_data(entry.essay.title_tokens)
-    assert tokens_as_data(back.env) == tokens_as_data(entry.essay.env)
-    assert tokens_as_data(back.footnotes) == tokens_as_data(entry.essay.footnotes)
-    assert back.headings == entry.essay.headings and back.front == entry.essay.front
+    kept = storable(essay_parsed)
+    back = ESSAY_CODEC.loads(ESSAY_CODEC.dumps(kept))
+    assert tokens_as_data(back.tokens) == tokens_as_data(kept.tokens)
+    assert tokens_as_data(back.title_tokens) == tokens_as_data(kept.title_tokens)
+    assert tokens_as_data(back.env) == tokens_as_data(kept.env)
+    assert tokens_as_data(back.footnotes) == tokens_as_data(kept.footnotes)
+    assert back.headings == kept.headings and back.front == kept.front
     assert isinstance(back.title_tokens, tuple)
+    entry = freeze(summarise(essay_parsed), essay_parsed, Found(), [])
+    assert ESSAY_CODEC.loads(ESSAY_CODEC.dumps(entry)) == entry  # the summary, sites and all
 
 
 def test_entries_are_a_few_times_their_essays() -> None:
     """A token is stored by position with its default fields left out: the field-notes and
-    briefing essays' entries come to under eight times their Markdown (33 times before)."""
+    briefing essays' entries (the parsed essay, and its summary) come to under eight times
+    their Markdown (33 times before)."""
     essays = [p for p in ESSAYS if p.parent.parent.name in ("field-notes", "briefing")]
     source = sum(p.stat().st_size for p in essays)
-    stored = sum(len(ESSAY_CODEC.dumps(freeze(parsed(p), Found(), []))) for p in essays)
+    stored = sum(len(ESSAY_CODEC.dumps(storable(essay)))
+                 + len(ESSAY_CODEC.dumps(freeze(summarise(essay), essay, Found(), [])))
+                 for essay in map(parsed, essays))
     assert stored < 8 * source, (stored, source)
 
 
 def _stored_tokens() -> tuple[dict[str, Any], list[Any]]:
-    """An encoded entry and, inside it, its essay's encoded token list."""
-    entry = freeze(parsed(ROOTS / "field-notes" / "essays" / "04-charts.md"), Found(), [])
-    raw = json.loads(ESSAY_CODEC.dumps(entry))
-    essay = _field(raw, "essay")
-    return raw, _field(essay, "tokens")["$tokens"]
+    """An encoded parsed essay and, inside it, its encoded token list."""
+    raw = json.loads(ESSAY_CODEC.dumps(storable(
+        parsed(ROOTS / "field-notes" / "essays" / "04-charts.md"))))
+    return raw, _field(raw, "tokens")["$tokens"]
 
 
 def _field(stored: dict[str, Any], name: str) -> Any:
@@ -130,8 +135,7 @@ def test_a_number_too_long_to_read_is_refused() -> None:
 @pytest.mark.parametrize("damage", ["fields as a JSON object", "a field named twice",
                                     "a field left out", "an object where a list was"])
 def test_a_dataclass_of_the_wrong_shape_is_refused(damage: str) -> None:
-    raw, _ = _stored_tokens()
-    essay = _field(raw, "essay")
+    essay, _ = _stored_tokens()
     fields = essay["$data"][1]
     if damage == "fields as a JSON object":
         essay["$data"][1] = dict(zip(fields[::2], fields[1::2], strict=True))
@@ -143,7 +147,7 @@ def test_a_dataclass_of_the_wrong_shape_is_refused(damage: str) -> None:
     elif damage == "an object where a list was":
         fields[fields.index("headings") + 1] = {"level": 2, "text": "Planted"}
     with pytest.raises(CacheDataError):
-        ESSAY_CODEC.loads(json.dumps(raw).encode())
+        ESSAY_CODEC.loads(json.dumps(essay).encode())
 
 
 @pytest.mark.parametrize("entry", [

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from chapbook.cache import CachedEssay, freeze, thaw
+from chapbook.cache import CachedEssay, EssayCache, freeze, thaw
+from chapbook.collect.sites import summarise
 from chapbook.diagnostics import Diagnostics
 from chapbook.markdown.parser import parse_essay
 from chapbook.model.terms import Found
@@ -137,17 +138,24 @@ def test_a_cached_essay_is_checked_as_if_it_came_from_the_book(tmp_path: Path) -
     # Even an entry that passed its signature names only images inside the book.
     essay = BOOK / "essays" / "04-charts.md"
     parsed = parse_essay(essay.read_text("utf-8"), "charts", essay, Diagnostics(), root=BOOK)
-    entry = freeze(parsed, Found(), [])
+    entry = freeze(summarise(parsed), parsed, Found(), [])
     assert thaw(entry, None, None, Found(), essay, BOOK)
     outside = tmp_path / "secret.png"
     outside.write_bytes(b"\x89PNG\r\n\x1a\n")
     for images in (["../../secret.png"], [str(outside)], ["essays/figures/missing.png"]):
-        tampered = freeze(parsed, Found(), [])
-        tampered.essay.env["image_files"] = images
+        tampered = freeze(summarise(parsed), parsed, Found(), [])
+        tampered.summary.images = images
         assert not thaw(tampered, None, None, Found(), essay, BOOK), images
+    kept = EssayCache(tmp_path / "cache")
+    kept.store_essay("charts", parsed)
+    assert kept.load_essay("charts", entry.summary.images, BOOK) is not None
     token = next(t for t in parsed.tokens if t.children and any(
         c.type == "image" for c in t.children))
     image = next(c for c in token.children or [] if c.type == "image")
     image.meta["image"] = "../../secret.png"
-    assert not thaw(freeze(parsed, Found(), []), None, None, Found(), essay, BOOK)
+    assert not thaw(freeze(summarise(parsed), parsed, Found(), []), None, None, Found(), essay,
+                    BOOK)
+    # and the tokens, read apart from the summary, are checked again against its images
+    kept.store_essay("charts", parsed)
+    assert kept.load_essay("charts", entry.summary.images, BOOK) is None
     assert isinstance(entry, CachedEssay)

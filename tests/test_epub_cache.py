@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chapbook.build import build, load_book
-from chapbook.cache import DocumentCache
+from chapbook.cache import DocumentCache, EssayCache
 from chapbook.diagnostics import Diagnostics
 from chapbook.options import BuildOptions
 
@@ -126,3 +127,61 @@ def test_an_image_put_right_after_a_build_is_used_by_the_next(
     epub, _ = _epub(book, tmp_path / "out", monkeypatch)
     anew, _ = _epub(book, tmp_path / "fresh", monkeypatch)
     assert epub == anew
+
+
+def _epub_reading(manifest: Path, out: Path,
+                  monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, list[str], list[str]]:
+    """As _epub, and the chapters whose parsed essays (tokens and all) were read from the
+    cache."""
+    read: list[str] = []
+    load = EssayCache.load_essay
+
+    def recording(self: EssayCache, key: str, *args: Any) -> Any:
+        essay = load(self, key, *args)
+        read.append(key)
+        return essay
+
+    book = load_book(manifest, Diagnostics())
+    keys = {chapter.essay_key: chapter.id for chapter in book.chapters}
+    with monkeypatch.context() as patch:
+        patch.setattr(EssayCache, "load_essay", recording)
+        epub, rendered = _epub(manifest, out, monkeypatch)
+    return epub, rendered, [keys.get(key, key) for key in read]
+
+
+def test_an_epub_build_reads_the_tokens_of_the_chapters_it_renders_alone(
+        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The book is collected from its essays' summaries: a chapter whose document is kept is
+    never read, and after one essay changes (and the PDF is built, as `make all` does: its
+    layout gives the EPUB's page list) only the chapters rendered again are."""
+    build(BuildOptions(book, tmp_path / "out", editions=("pdf",)), Diagnostics())
+    _epub(book, tmp_path / "out", monkeypatch)
+    _, rendered, read = _epub_reading(book, tmp_path / "out", monkeypatch)
+    assert rendered == [] and read == []
+    chapters = _chapter_ids(book)
+    essay = load_book(book, Diagnostics()).chapters[3].source
+    essay.write_text(essay.read_text("utf-8").replace("\n\n", "\n\nA sentence more. ", 1),
+                     "utf-8")
+    build(BuildOptions(book, tmp_path / "out", editions=("pdf",)), Diagnostics())
+    changed, rendered, read = _epub_reading(book, tmp_path / "out", monkeypatch)
+    assert chapters[3] in rendered  # (parsed by the PDF's build)
+    assert sorted(read) == sorted(rendered)
+    anew, _ = _epub(book, tmp_path / "fresh", monkeypatch)
+    assert changed == anew
+
+
+def test_a_damaged_essay_entry_is_parsed_again_when_its_chapter_is_rendered(
+        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summary is kept apart from the tokens: when the tokens' entry is damaged, the
+    chapter that needs them parses its essay again, and the EPUB is the same."""
+    out = tmp_path / "out"
+    first, _ = _epub(book, out, monkeypatch)
+    chapter = load_book(book, Diagnostics()).chapters[2]
+    kept = EssayCache(out / ".cache")
+    entry = kept.essays.folder / f"{kept.essays._name(f'{chapter.essay_key} essay')}.entry"
+    assert entry.is_file()
+    entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+    shutil.rmtree(out / ".cache" / "documents")
+    again, rendered = _epub(book, out, monkeypatch)
+    assert chapter.id in rendered
+    assert again == first

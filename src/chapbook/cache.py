@@ -45,7 +45,18 @@ from chapbook.cache_codec import CacheDataError, Codec
 from chapbook.diagnostics import Finding, Level
 from chapbook.markdown.rawhtml import IMAGE_TYPES, ImageResolver, found_the_same
 from chapbook.model.book import Book
-from chapbook.model.essay import Contributor, Footnote, FrontMatter, Heading, ParsedEssay
+from chapbook.model.essay import (
+    CitationSite,
+    Contributor,
+    EssaySummary,
+    FloatSite,
+    Footnote,
+    FrontMatter,
+    Heading,
+    LinkSite,
+    ParsedEssay,
+    ReferenceSite,
+)
 from chapbook.model.pages import PageMap, PageStart
 from chapbook.model.terms import Found, Glossary, Index, Occurrence
 from chapbook.resources import styles_dir, templates_dir
@@ -55,11 +66,16 @@ T = TypeVar("T")
 
 @dataclass
 class CachedEssay:
-    essay: ParsedEssay
+    """What the read phase takes of a parsed essay: its summary, the terms it uses, what parsing
+    it found, and the images its tokens name. The parsed essay itself, tokens and all, is an
+    entry of its own (EssayCache.load_essay), read only by an edition that renders it."""
+
+    summary: EssaySummary
     glossary: list[tuple[str, Occurrence]]
     index: list[tuple[str, Occurrence]]
     marks: list[tuple[tuple[str, ...], Occurrence]]
     findings: list[Finding]
+    named_images: list[str]  # every image a token names (Markdown's, or raw HTML's)
 
 
 def essay_key(*parts: bytes | str) -> str:
@@ -214,13 +230,46 @@ class SharedCache(DataCache[bytes]):
             pass  # another build trimmed it first
 
 
-ESSAY_CODEC = Codec((CachedEssay, ParsedEssay, Heading, Footnote, FrontMatter, Contributor,
+ESSAY_CODEC = Codec((CachedEssay, EssaySummary, LinkSite, FloatSite, ReferenceSite,
+                     CitationSite, ParsedEssay, Heading, Footnote, FrontMatter, Contributor,
                      Occurrence, Finding, Level))
 
 
-class EssayCache(DataCache[CachedEssay]):
+class EssayCache:
+    """Parsed essays in build/.cache/essays, under their key (read/essays.py): what the read
+    phase takes of each (its summary, a few kilobytes), and apart from it the parsed essay,
+    tokens and all, which only an edition that renders it reads."""
+
     def __init__(self, folder: Path | None) -> None:
-        super().__init__(folder, "essays", CachedEssay, ESSAY_CODEC)
+        self.summaries = DataCache(folder, "essays", CachedEssay, ESSAY_CODEC)
+        self.essays = DataCache(folder, "essays", ParsedEssay, ESSAY_CODEC)
+
+    def load(self, key: str) -> CachedEssay | None:
+        return self.summaries.load(key)
+
+    def load_essay(self, key: str, images: list[str], root: Path) -> ParsedEssay | None:
+        """The parsed essay of `key`, if it is kept and names no image but `images` (its
+        summary's, checked as the book's at thaw)."""
+        essay = self.essays.load(f"{key} essay")
+        named = _named_images(essay) if essay is not None else None
+        if essay is None or named is None or not named <= set(images):
+            return None
+        essay.env["images"] = ImageResolver(root.resolve())
+        return essay
+
+    def store(self, key: str, essay: ParsedEssay, entry: CachedEssay) -> None:
+        """The essay first: a summary is kept only beside its essay."""
+        self.store_essay(key, essay)
+        self.summaries.store(key, entry)
+
+    def store_essay(self, key: str, essay: ParsedEssay) -> None:
+        self.essays.store(f"{key} essay", storable(essay))
+
+
+def storable(essay: ParsedEssay) -> ParsedEssay:
+    """A parsed essay as kept: all of it but the image resolver, which is the book's."""
+    return dataclasses.replace(essay, env={name: value for name, value in essay.env.items()
+                                           if name != "images"})
 
 
 def _tree(digest: Any, folder: Path) -> None:
@@ -274,30 +323,17 @@ def book_key(book: Book, purpose: str, whole: bool = True) -> str:
     return digest.hexdigest()
 
 
-def freeze(essay: ParsedEssay, found: Found, findings: list[Finding]) -> CachedEssay:
-    """What is kept of a parsed essay: all of it but the image resolver, which is the book's."""
-    env = {key: value for key, value in essay.env.items() if key != "images"}
-    return CachedEssay(dataclasses.replace(essay, env=env),
-                       [(entry.id, o) for entry, o in found.glossary],
+def freeze(summary: EssaySummary, essay: ParsedEssay, found: Found,
+           findings: list[Finding]) -> CachedEssay:
+    """What the read phase keeps of a parsed essay (the image resolver is the book's)."""
+    return CachedEssay(summary, [(entry.id, o) for entry, o in found.glossary],
                        [(heading.id, o) for heading, o in found.index], list(found.marks),
-                       findings)
+                       findings, sorted(str(image) for image in _named_images(essay) or ()))
 
 
-def _images_in_book(essay: ParsedEssay, root: Path) -> bool:
-    """The images a cached essay names are files inside the book, as the audit left them: an
-    entry is checked as if it came from the book, signed or not."""
-    images = essay.env.get("image_files", [])
-    if not isinstance(images, list):
-        return False
-    folder = root.resolve()
-    for image in images:
-        if not isinstance(image, str):
-            return False
-        path = (folder / image).resolve()
-        if not path.is_relative_to(folder) or not path.is_file() \
-                or path.suffix.lower() not in IMAGE_TYPES:
-            return False
-    # and every image a token points at (Markdown's, or raw HTML's) is one of those
+def _named_images(essay: ParsedEssay) -> set[object] | None:
+    """Every image a token of the essay points at (Markdown's, or raw HTML's); None if a token
+    holds its raw HTML's images in some other shape than the audit's."""
     named: set[object] = set()
     stack = [*essay.tokens, *essay.title_tokens,
              *(token for note in essay.footnotes for token in note.tokens)]
@@ -308,10 +344,28 @@ def _images_in_book(essay: ParsedEssay, root: Path) -> bool:
         if "images" in token.meta:
             approved = token.meta["images"]
             if not isinstance(approved, dict):
-                return False
+                return None
             named.update(approved.values())
         stack.extend(token.children or [])
-    return named <= set(images)
+    return named
+
+
+def _images_in_book(entry: CachedEssay, root: Path) -> bool:
+    """The images a cached essay names are files inside the book, as the audit left them: an
+    entry is checked as if it came from the book, signed or not."""
+    images = entry.summary.images
+    if not isinstance(images, list) or not isinstance(entry.named_images, list):
+        return False
+    folder = root.resolve()
+    for image in images:
+        if not isinstance(image, str):
+            return False
+        path = (folder / image).resolve()
+        if not path.is_relative_to(folder) or not path.is_file() \
+                or path.suffix.lower() not in IMAGE_TYPES:
+            return False
+    # and every image a token points at is one of those (and is again when the tokens are read)
+    return set(entry.named_images) <= set(images)
 
 
 def thaw(entry: CachedEssay, glossary: Glossary | None, index: Index | None,
@@ -319,10 +373,9 @@ def thaw(entry: CachedEssay, glossary: Glossary | None, index: Index | None,
     """Re-attach a cached essay's occurrences to the book's glossary and index; False if any
     entry they name is gone, its images are not the book's, or an image it looked for is not
     found as it was (then the essay is parsed again)."""
-    if not _images_in_book(entry.essay, root) or \
-            not found_the_same(entry.essay.env.get("image_lookups"), source, root):
+    if not _images_in_book(entry, root) or \
+            not found_the_same(entry.summary.image_lookups, source, root):
         return False
-    entry.essay.env["images"] = ImageResolver(root.resolve())
     entries = {e.id: e for e in glossary.entries} if glossary else {}
     headings = {h.id: h for h in index.all_headings()} if index else {}
     if any(i not in entries for i, _ in entry.glossary) or \

@@ -56,12 +56,12 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics,
             number += 1
             chapter_id = ids.chapter_id(spec.source.stem, number, used_ids)
             with blame(spec.source, "reading the essay"):
-                essay, key = _parsed_essay(manifest, spec, number, chapter_id, matcher, found,
-                                           diagnostics, essays, terms, glossary, index)
-                chapter = _chapter(spec, part, number, chapter_id, summarise(essay),
-                                   diagnostics, Words(manifest.metadata.language),
-                                   manifest.running_head)
-                chapter.read_essay = lambda essay=essay: essay
+                summary, read_essay, key = _parsed_essay(
+                    manifest, spec, number, chapter_id, matcher, found, diagnostics, essays,
+                    terms, glossary, index)
+                chapter = _chapter(spec, part, number, chapter_id, summary, diagnostics,
+                                   Words(manifest.metadata.language), manifest.running_head)
+                chapter.read_essay = read_essay
             chapter.essay_key = key
             chapter.label = labels.next(part.kind == "appendices", spec.numbered)
             part.chapters.append(chapter)
@@ -101,35 +101,53 @@ def _letters(count: int) -> str:
 def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id: str,
                   matcher: TermMatcher, found: Found, diagnostics: Diagnostics,
                   essays: EssayCache, terms: bytes, glossary: Glossary | None,
-                  index: Index | None) -> tuple[ParsedEssay, str]:
-    """The essay, and its key in the cache: all its parse depends on."""
+                  index: Index | None) -> tuple[EssaySummary, Callable[[], ParsedEssay], str]:
+    """The essay's summary, the means to read the parsed essay (tokens and all) when an edition
+    renders it, and its key in the cache: all its parse depends on."""
     language = spec.language or manifest.metadata.language
     try:
         raw = spec.source.read_bytes()
     except OSError:
-        raw = b""  # read_source below reports it properly
+        raw = None  # read_source below reports it properly
     citations = csl_class(manifest.csl) if manifest.bibliography and manifest.csl else ""
-    key = essay_key(raw, chapter_id, str(number), language, str(manifest.root.resolve()),
-                    str(spec.source.resolve()), terms, citations)
+    key = essay_key(raw or b"", chapter_id, str(number), language,
+                    str(manifest.root.resolve()), str(spec.source.resolve()), terms, citations)
+
+    def parse(found: Found, diagnostics: Diagnostics) -> ParsedEssay:
+        source = read_source(spec.source, diagnostics, raw)
+        if not source.text.strip():
+            diagnostics.warn("empty-essay", "the essay is empty; its chapter will have a title "
+                             "and nothing else", spec.source, 1)
+        essay = parse_essay(source.text, chapter_id, spec.source, diagnostics,
+                            [matcher.rule(chapter_id, number, found)], manifest.root,
+                            direction(language), citations)
+        check_alt_text(spec.source, essay, diagnostics)
+        return essay
+
+    def kept_essay() -> ParsedEssay:
+        """Its tokens' entry, or (gone or damaged) the same bytes parsed again; what parsing
+        finds was reported from the summary."""
+        with blame(spec.source, "reading the essay"):
+            essay = essays.load_essay(key, summary.images, manifest.root)
+            if essay is None:
+                essay = parse(Found(), Diagnostics())
+                essays.store_essay(key, essay)
+            return essay
+
     cached = essays.load(key)
     if cached is not None and thaw(cached, glossary, index, found, spec.source, manifest.root):
         diagnostics.add_all(cached.findings)
-        return cached.essay, key
+        summary = cached.summary
+        return summary, kept_essay, key
     own_found, own = Found(), Diagnostics()
-    source = read_source(spec.source, own)
-    if not source.text.strip():
-        own.warn("empty-essay", "the essay is empty; its chapter will have a title and "
-                 "nothing else", spec.source, 1)
-    essay = parse_essay(source.text, chapter_id, spec.source, own,
-                        [matcher.rule(chapter_id, number, own_found)], manifest.root,
-                        direction(language), citations)
-    check_alt_text(spec.source, essay, own)
-    essays.store(key, freeze(essay, own_found, own.findings))
+    essay = parse(own_found, own)
+    summary = summarise(essay)
+    essays.store(key, essay, freeze(summary, essay, own_found, own.findings))
     found.glossary += own_found.glossary
     found.index += own_found.index
     found.marks += own_found.marks
     diagnostics.add_all(own.findings)
-    return essay, key
+    return summary, lambda: essay, key
 
 
 def _chapter(spec: ChapterSpec, part: Part, number: int, chapter_id: str, essay: EssaySummary,

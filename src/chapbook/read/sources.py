@@ -60,12 +60,15 @@ MAX_ESSAY_BYTES = 16 * 1024 * 1024
 MAX_LINE_CHARACTERS = 100_000
 
 
-def read_source(path: Path, diagnostics: Diagnostics) -> SourceText:
+def read_source(path: Path, diagnostics: Diagnostics, raw: bytes | None = None) -> SourceText:
+    """The essay's text, repaired; `raw`: its bytes, read already."""
     try:
-        if path.is_file() and path.stat().st_size > MAX_ESSAY_BYTES:
+        size = len(raw) if raw is not None else path.stat().st_size if path.is_file() else 0
+        if size > MAX_ESSAY_BYTES:
             raise BookError(f"the essay is larger than {MAX_ESSAY_BYTES // 1024 // 1024} MB",
                             path, hint="split it into several chapters")
-        raw = path.read_bytes()
+        if raw is None:
+            raw = path.read_bytes()
     except OSError as err:
         raise BookError(f"cannot read the essay: {err.strerror}", path,
                         hint="check that the file exists and is readable") from err
