@@ -18,7 +18,8 @@ from chapbook.cache import CachedEssay, EssayCache, freeze, thaw
 from chapbook.collect.sites import summarise
 from chapbook.diagnostics import Diagnostics
 from chapbook.markdown.parser import parse_essay
-from chapbook.model.terms import Found
+from chapbook.model.terms import Found, Occurrence
+from chapbook.read.terms import load_glossary
 
 from .conftest import ROOTS
 
@@ -139,13 +140,13 @@ def test_a_cached_essay_is_checked_as_if_it_came_from_the_book(tmp_path: Path) -
     essay = BOOK / "essays" / "04-charts.md"
     parsed = parse_essay(essay.read_text("utf-8"), "charts", essay, Diagnostics(), root=BOOK)
     entry = freeze(summarise(parsed), parsed, Found(), [])
-    assert thaw(entry, None, None, Found(), essay, BOOK)
+    assert thaw(entry, None, None, Found(), essay, BOOK, "charts", 4)
     outside = tmp_path / "secret.png"
     outside.write_bytes(b"\x89PNG\r\n\x1a\n")
     for images in (["../../secret.png"], [str(outside)], ["essays/figures/missing.png"]):
         tampered = freeze(summarise(parsed), parsed, Found(), [])
         tampered.summary.images = images
-        assert not thaw(tampered, None, None, Found(), essay, BOOK), images
+        assert not thaw(tampered, None, None, Found(), essay, BOOK, "charts", 4), images
     kept = EssayCache(tmp_path / "cache")
     kept.store_essay("charts", parsed)
     assert kept.load_essay("charts", entry.summary.images, BOOK) is not None
@@ -154,8 +155,28 @@ def test_a_cached_essay_is_checked_as_if_it_came_from_the_book(tmp_path: Path) -
     image = next(c for c in token.children or [] if c.type == "image")
     image.meta["image"] = "../../secret.png"
     assert not thaw(freeze(summarise(parsed), parsed, Found(), []), None, None, Found(), essay,
-                    BOOK)
+                    BOOK, "charts", 4)
     # and the tokens, read apart from the summary, are checked again against its images
     kept.store_essay("charts", parsed)
     assert kept.load_essay("charts", entry.summary.images, BOOK) is None
     assert isinstance(entry, CachedEssay)
+
+
+def test_a_cached_essays_uses_of_terms_are_taken_only_in_their_shape() -> None:
+    """An entry keeps each use of a term as a plain row (its id, anchor, section, section title,
+    line); a row of another shape, or naming a term the glossary no longer has, sends the essay
+    to be parsed again."""
+    glossary = load_glossary(BOOK / "glossary.yml")
+    term = glossary.entries[0].id
+    essay = BOOK / "essays" / "04-charts.md"
+    parsed = parse_essay(essay.read_text("utf-8"), "charts", essay, Diagnostics(), root=BOOK)
+    good = [term, "charts--t1", 1, "Sources", 3]
+    for rows, taken in (([good], True), ([[*good[:4], "3"]], False), ([good[:4]], False),
+                        ([["gone-from-the-glossary", *good[1:]]], False), ({"a": 1}, False)):
+        entry = freeze(summarise(parsed), parsed, Found(), [])
+        entry.glossary = rows  # type: ignore[assignment]
+        found = Found()
+        assert thaw(entry, glossary, None, found, essay, BOOK, "charts", 4) is taken, rows
+        if taken:
+            assert found.glossary == [(glossary.entries[0],
+                                       Occurrence("charts", 4, "charts--t1", 1, "Sources", 3))]

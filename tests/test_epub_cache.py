@@ -28,13 +28,14 @@ def book(tmp_path: Path) -> Path:
 
 
 def _epub(manifest: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, list[str]]:
-    """The book's EPUB built into `out`, and the chapters whose documents were rendered (not
-    taken from the cache)."""
+    """The book's EPUB built into `out`, and the chapters (by id), glossary and index whose
+    documents were rendered (not taken from the cache)."""
     rendered: list[str] = []
     store = DocumentCache.store
 
     def recording(self: DocumentCache, key: str, content: bytes) -> None:
-        found = re.search(rb'class="chapter" id="([^"]+)"', content)
+        found = re.search(rb'class="chapter" id="([^"]+)"', content) or \
+            re.search(rb'<section epub:type="(glossary|index)"', content)
         assert found, content[:400]
         rendered.append(found[1].decode())
         store(self, key, content)
@@ -52,7 +53,7 @@ def _chapter_ids(manifest: Path) -> list[str]:
 def test_a_second_build_renders_no_chapter_and_writes_the_same_epub(
         book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first, rendered = _epub(book, tmp_path / "out", monkeypatch)
-    assert rendered == _chapter_ids(book)
+    assert rendered == [*_chapter_ids(book), "glossary", "index"]
     second, rendered = _epub(book, tmp_path / "out", monkeypatch)
     assert rendered == []
     assert second == first
@@ -95,7 +96,7 @@ def test_a_damaged_document_is_rendered_again(book: Path, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     first, _ = _epub(book, tmp_path / "out", monkeypatch)
     entries = sorted((tmp_path / "out" / ".cache" / "documents").glob("*.entry"))
-    assert len(entries) == len(_chapter_ids(book))
+    assert len(entries) == len(_chapter_ids(book)) + 2  # and the glossary's and index's
     data = bytearray(entries[0].read_bytes())
     data[-100] ^= 0x01
     entries[0].write_bytes(bytes(data))
@@ -165,7 +166,7 @@ def test_an_epub_build_reads_the_tokens_of_the_chapters_it_renders_alone(
     build(BuildOptions(book, tmp_path / "out", editions=("pdf",)), Diagnostics())
     changed, rendered, read = _epub_reading(book, tmp_path / "out", monkeypatch)
     assert chapters[3] in rendered  # (parsed by the PDF's build)
-    assert sorted(read) == sorted(rendered)
+    assert sorted(read) == sorted(set(rendered) - {"glossary", "index"})
     anew, _ = _epub(book, tmp_path / "fresh", monkeypatch)
     assert changed == anew
 
@@ -185,3 +186,16 @@ def test_a_damaged_essay_entry_is_parsed_again_when_its_chapter_is_rendered(
     again, rendered = _epub(book, out, monkeypatch)
     assert chapter.id in rendered
     assert again == first
+
+
+def test_the_glossary_and_index_are_rendered_again_when_a_term_is_used_anew(
+        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Their documents are kept under every use of every entry: a new use of "port authority"
+    and "ledger" renders the glossary again, and the EPUB is a fresh build's."""
+    _epub(book, tmp_path / "out", monkeypatch)
+    essay = load_book(book, Diagnostics()).chapters[0].source
+    essay.write_text(essay.read_text("utf-8") + "\nThe port authority kept a ledger.\n", "utf-8")
+    changed, rendered = _epub(book, tmp_path / "out", monkeypatch)
+    assert "glossary" in rendered
+    anew, _ = _epub(book, tmp_path / "fresh", monkeypatch)
+    assert changed == anew

@@ -71,8 +71,10 @@ class CachedEssay:
     entry of its own (EssayCache.load_essay), read only by an edition that renders it."""
 
     summary: EssaySummary
-    glossary: list[tuple[str, Occurrence]]
-    index: list[tuple[str, Occurrence]]
+    # each use of a glossary term or index heading: [its id, anchor, section, section's title,
+    # line], plain JSON that reads back at the decoder's speed (the chapter is the essay's own)
+    glossary: list[list[Any]]
+    index: list[list[Any]]
     marks: list[tuple[tuple[str, ...], Occurrence]]
     findings: list[Finding]
     named_images: list[str]  # every image a token names (Markdown's, or raw HTML's)
@@ -326,9 +328,28 @@ def book_key(book: Book, purpose: str, whole: bool = True) -> str:
 def freeze(summary: EssaySummary, essay: ParsedEssay, found: Found,
            findings: list[Finding]) -> CachedEssay:
     """What the read phase keeps of a parsed essay (the image resolver is the book's)."""
-    return CachedEssay(summary, [(entry.id, o) for entry, o in found.glossary],
-                       [(heading.id, o) for heading, o in found.index], list(found.marks),
+    return CachedEssay(summary, [_row(entry.id, o) for entry, o in found.glossary],
+                       [_row(heading.id, o) for heading, o in found.index], list(found.marks),
                        findings, sorted(str(image) for image in _named_images(essay) or ()))
+
+
+def _row(term_id: str, occurrence: Occurrence) -> list[Any]:
+    return [term_id, occurrence.anchor, occurrence.section, occurrence.section_title,
+            occurrence.line]
+
+
+def _occurrences(rows: list[list[Any]], terms: dict[str, Any], chapter_id: str,
+                 number: int) -> list[tuple[Any, Occurrence]] | None:
+    """The uses of terms the rows name, in the chapter; None if a row is not such a row or
+    names a term the book no longer has."""
+    found = []
+    for row in rows if type(rows) is list else [None]:
+        if not (type(row) is list and len(row) == 5 and type(row[0]) is str
+                and type(row[1]) is str and type(row[2]) is int and type(row[3]) is str
+                and type(row[4]) is int and row[0] in terms):
+            return None
+        found.append((terms[row[0]], Occurrence(chapter_id, number, *row[1:])))
+    return found
 
 
 def _named_images(essay: ParsedEssay) -> set[object] | None:
@@ -368,8 +389,8 @@ def _images_in_book(entry: CachedEssay, root: Path) -> bool:
     return set(entry.named_images) <= set(images)
 
 
-def thaw(entry: CachedEssay, glossary: Glossary | None, index: Index | None,
-         found: Found, source: Path, root: Path) -> bool:
+def thaw(entry: CachedEssay, glossary: Glossary | None, index: Index | None, found: Found,
+         source: Path, root: Path, chapter_id: str, number: int) -> bool:
     """Re-attach a cached essay's occurrences to the book's glossary and index; False if any
     entry they name is gone, its images are not the book's, or an image it looked for is not
     found as it was (then the essay is parsed again)."""
@@ -378,11 +399,12 @@ def thaw(entry: CachedEssay, glossary: Glossary | None, index: Index | None,
         return False
     entries = {e.id: e for e in glossary.entries} if glossary else {}
     headings = {h.id: h for h in index.all_headings()} if index else {}
-    if any(i not in entries for i, _ in entry.glossary) or \
-            any(i not in headings for i, _ in entry.index):
+    in_glossary = _occurrences(entry.glossary, entries, chapter_id, number)
+    in_index = _occurrences(entry.index, headings, chapter_id, number)
+    if in_glossary is None or in_index is None:
         return False
-    found.glossary += [(entries[i], o) for i, o in entry.glossary]
-    found.index += [(headings[i], o) for i, o in entry.index]
+    found.glossary += in_glossary
+    found.index += in_index
     found.marks += entry.marks
     return True
 

@@ -41,31 +41,57 @@ def _document(uid: str, name: str, template: str, context: dict[str, Any],
     return item
 
 
+def _kept_document(kept: DocumentCache | None, uid: str, template: str,
+                   given: dict[str, Any], shown: tuple[Any, ...],
+                   properties: list[str] | None = None) -> epub.EpubItem:
+    """A document kept rendered (build/.cache/documents) under a key of all its template is
+    given: `shown` holds every value of `given` and what stands behind it. Only `given` is
+    passed, so the template cannot read past the key (StrictUndefined)."""
+    key = hashlib.sha256(repr((template, shown)).encode()).hexdigest()
+    content = kept.load(key) if kept is not None else None
+    if content is None:
+        content = environment().get_template(f"epub/{template}").render(given).encode("utf-8")
+        if kept is not None:
+            kept.store(key, content)
+    item = epub.EpubItem(uid=uid, file_name=f"{uid}.xhtml", media_type=XHTML, content=content)
+    item.properties = properties or []
+    return item
+
+
+def _page(book: Book, context: dict[str, Any], uid: str) -> dict[str, Any]:
+    """What every document's page is given: the book's metadata, direction and words, and the
+    print edition's page breaks at its start."""
+    return {"meta": book.meta, "direction": context["direction"], "word": book.words,
+            "doc_marks": context["doc_starts"].get(uid, [])}
+
+
 def _chapter_document(chapter: Chapter, book: Book, context: dict[str, Any],
                       kept: DocumentCache) -> epub.EpubItem:
-    """A chapter's document, kept rendered under a key of all the template is given: the
-    essay's parse (its key in the cache, and the images it found) and what the collect phase
-    changed in it, the chapter's own fields, the book's metadata, its page breaks and its
-    reference list. Only that is passed, so the template cannot read past the key
-    (StrictUndefined)."""
-    given = {"meta": book.meta, "direction": context["direction"], "word": book.words,
-             "chapter": chapter, "page_breaks": context["chapter_breaks"].get(chapter.id, {}),
-             "doc_marks": context["doc_starts"].get(chapter.id, []),
+    """A chapter's document, kept under the essay's parse (its key in the cache, and the images
+    it found), what the collect phase decided about it, the chapter's own fields, its page
+    breaks and its reference list."""
+    given = {**_page(book, context, chapter.id), "chapter": chapter,
+             "page_breaks": context["chapter_breaks"].get(chapter.id, {}),
              "chapter_references": book.references.get(chapter.id, [])}
     shown = (chapter.essay_key, book.changes.key(chapter.id), chapter.id, chapter.number,
              chapter.title, chapter.running_head, chapter.key_points, chapter.language,
              chapter.label, chapter.subtitle, chapter.authors, chapter.abstract, chapter.words,
-             chapter.is_appendix, chapter.summary.image_lookups, book.meta,
-             *(given[name] for name in (
-                 "direction", "page_breaks", "doc_marks", "chapter_references")))
-    key = hashlib.sha256(repr(shown).encode()).hexdigest()
-    content = kept.load(key) if chapter.essay_key else None
-    if content is None:
-        content = environment().get_template("epub/chapter.xhtml.j2").render(given) \
-            .encode("utf-8")
-        kept.store(key, content)
-    return epub.EpubItem(uid=chapter.id, file_name=f"{chapter.id}.xhtml", media_type=XHTML,
-                         content=content)
+             chapter.is_appendix, chapter.summary.image_lookups,
+             *(value for name, value in given.items() if name != "chapter"))
+    return _kept_document(kept if chapter.essay_key else None, chapter.id, "chapter.xhtml.j2",
+                          given, shown)
+
+
+def _terms_document(matter: str, book: Book, context: dict[str, Any],
+                    kept: DocumentCache) -> epub.EpubItem:
+    """The glossary's or the index's document, kept under its entries (each with every use of
+    it), the chapters' names its locators give, and the print edition's page breaks."""
+    terms = book.glossary.entries if matter == "glossary" else book.index.headings \
+        if book.index else []
+    given = {**_page(book, context, matter), matter: getattr(book, matter),
+             "locating": context["locating"], "element_marks": context["element_marks"]}
+    shown = (terms, *(value for name, value in given.items() if name != matter))
+    return _kept_document(kept, matter, f"{matter}.xhtml.j2", given, shown, [matter])
 
 
 def _metadata(package: epub.EpubBook, book: Book, modified: datetime) -> None:
@@ -214,8 +240,7 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
             toc.append(epub.Link(f"{matter}.xhtml", book.words(matter), matter))
     for matter in ("glossary", "index"):
         if book.has(matter):
-            documents.append(_document(matter, f"{matter}.xhtml", f"{matter}.xhtml.j2", context,
-                                       [matter]))
+            documents.append(_terms_document(matter, book, context, kept))
             toc.append(epub.Link(f"{matter}.xhtml", book.words(matter), matter))
     nav = _document("nav", "nav.xhtml", "nav.xhtml.j2", context, ["nav"])
     documents.insert(nav_position, _document("nav", "nav.xhtml", "nav.xhtml.j2", {

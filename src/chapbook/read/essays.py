@@ -135,7 +135,8 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
             return essay
 
     cached = essays.load(key)
-    if cached is not None and thaw(cached, glossary, index, found, spec.source, manifest.root):
+    if cached is not None and thaw(cached, glossary, index, found, spec.source, manifest.root,
+                                        chapter_id, number):
         diagnostics.add_all(cached.findings)
         summary = cached.summary
         return summary, kept_essay, key
