@@ -156,10 +156,24 @@ def _watch(child: int, reader: int, seconds: float | None, megabytes: int | None
            after_kill: Callable[[], None]) -> int:
     deadline = time.monotonic() + seconds if seconds else None
     limit = megabytes * 1024 * 1024 if megabytes else None
+    try:  # readable once the child has exited: no wait of up to POLL_S after it is done
+        exited = [os.pidfd_open(child)]
+    except (AttributeError, OSError):  # not Linux 5.3 or later
+        exited = []
+    try:
+        return _watched(child, reader, exited, deadline, limit, seconds, megabytes, after_kill)
+    finally:
+        for descriptor in exited:
+            os.close(descriptor)
+
+
+def _watched(child: int, reader: int, exited: list[int], deadline: float | None,
+             limit: int | None, seconds: float | None, megabytes: int | None,
+             after_kill: Callable[[], None]) -> int:
     doing, pending, listening = "\t", b"", True
     while True:
-        ready, _, _ = select.select([reader] if listening else [], [], [], POLL_S)
-        if ready:
+        ready, _, _ = select.select(([reader] if listening else []) + exited, [], [], POLL_S)
+        if reader in ready:
             chunk = os.read(reader, 65536)
             listening = bool(chunk)  # the end: the child is leaving
             pending += chunk

