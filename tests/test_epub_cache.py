@@ -199,3 +199,22 @@ def test_the_glossary_and_index_are_rendered_again_when_a_term_is_used_anew(
     assert "glossary" in rendered
     anew, _ = _epub(book, tmp_path / "fresh", monkeypatch)
     assert changed == anew
+
+
+def test_notes_read_back_from_the_cache_carry_what_the_collect_phase_decided(
+        tmp_path: Path) -> None:
+    """An essay's notes are rendered from the copies its calls point at (the parser's
+    env["chapbook_notes"]): read back from the cache they must be the notes the collect phase
+    wrote into, or a citation in a note prints as its bare key. The HTML and PDF of a warm
+    build are a fresh build's, in a notes-style book whose notes cite."""
+    folder = tmp_path / "briefing"
+    shutil.copytree(ROOTS / "briefing", folder)
+    manifest = folder / "notes.yml"
+    editions = ("html", "pdf")
+    build(BuildOptions(manifest, tmp_path / "warm", editions=editions), Diagnostics())
+    warm = build(BuildOptions(manifest, tmp_path / "warm", editions=editions), Diagnostics())
+    fresh = build(BuildOptions(manifest, tmp_path / "fresh", editions=editions), Diagnostics())
+    html = warm.outputs["html"].read_text("utf-8")
+    assert "tvedt2004?" not in html
+    assert html == fresh.outputs["html"].read_text("utf-8")
+    assert warm.outputs["pdf"].read_bytes() == fresh.outputs["pdf"].read_bytes()

@@ -249,12 +249,15 @@ class EssayCache:
     def load(self, key: str) -> CachedEssay | None:
         return self.summaries.load(key)
 
-    def load_essay(self, key: str, images: list[str], root: Path) -> ParsedEssay | None:
-        """The parsed essay of `key`, if it is kept and names no image but `images` (its
-        summary's, checked as the book's at thaw)."""
+    def load_essay(self, key: str, summary: EssaySummary, root: Path) -> ParsedEssay | None:
+        """The parsed essay of `key`, if it is kept and is the one `summary` was made from:
+        it names no image but the summary's (checked as the book's at thaw), and found the
+        images it looked for as the summary says."""
         essay = self.essays.load(f"{key} essay")
         named = _named_images(essay) if essay is not None else None
-        if essay is None or named is None or not named <= set(images):
+        if essay is None or named is None or not named <= set(summary.images) \
+                or essay.env.get("image_lookups") != summary.image_lookups \
+                or not _notes_shared(essay):
             return None
         essay.env["images"] = ImageResolver(root.resolve())
         return essay
@@ -266,6 +269,19 @@ class EssayCache:
 
     def store_essay(self, key: str, essay: ParsedEssay) -> None:
         self.essays.store(f"{key} essay", storable(essay))
+
+
+def _notes_shared(essay: ParsedEssay) -> bool:
+    """The notes the calls point at (env["chapbook_notes"], by markdown-it's note id) are the
+    essay's notes again, not copies read back apart from them: the collect phase writes into
+    the essay's notes, and the renderer reads the calls'. False for notes of another shape."""
+    calls = essay.env.get("chapbook_notes", {})
+    notes = {note.id: note for note in essay.footnotes if isinstance(note, Footnote)}
+    if not isinstance(calls, dict) or len(notes) != len(essay.footnotes) or not all(
+            isinstance(note, Footnote) and note.id in notes for note in calls.values()):
+        return False
+    essay.env["chapbook_notes"] = {call: notes[note.id] for call, note in calls.items()}
+    return True
 
 
 def storable(essay: ParsedEssay) -> ParsedEssay:

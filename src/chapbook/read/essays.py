@@ -128,7 +128,7 @@ def _parsed_essay(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id
         """Its tokens' entry, or (gone or damaged) the same bytes parsed again; what parsing
         finds was reported from the summary."""
         with blame(spec.source, "reading the essay"):
-            essay = essays.load_essay(key, summary.images, manifest.root)
+            essay = essays.load_essay(key, summary, manifest.root)
             if essay is None:
                 essay = parse(Found(), Diagnostics())
                 essays.store_essay(key, essay)
