@@ -71,7 +71,7 @@ class _FindingsHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         if compat.MISSING_ALT_TEXT in message:
-            return  # the collect phase has said so, at the essay's line (collect/alttext.py)
+            return  # the parse has said so, at the essay's line (collect/alttext.py)
         notdef = compat.MISSING_GLYPH.match(message)
         if notdef:
             code = f"(U+{ord(notdef.group(1)):04X})"
