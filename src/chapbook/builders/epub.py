@@ -86,10 +86,10 @@ def _terms_document(matter: str, book: Book, context: dict[str, Any],
                     kept: DocumentCache) -> epub.EpubItem:
     """The glossary's or the index's document, kept under its entries (each with every use of
     it), the chapters' names its locators give, and the print edition's page breaks."""
-    terms = book.glossary.entries if matter == "glossary" else book.index.headings \
-        if book.index else []
-    given = {**_page(book, context, matter), matter: getattr(book, matter),
+    found = getattr(book, matter)
+    given = {**_page(book, context, matter), matter: found,
              "locating": context["locating"], "element_marks": context["element_marks"]}
+    terms = found.entries if matter == "glossary" else found.headings  # (not used_ids, a set)
     shown = (terms, *(value for name, value in given.items() if name != matter))
     return _kept_document(kept, matter, f"{matter}.xhtml.j2", given, shown, [matter])
 

@@ -64,7 +64,6 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
         made.append((chapter, ordinal, site, scope,
                      [(f"{_prefix(scope)}ref-{_id_part(key)}", citation)
                       for key, citation in parts]))
-        book.changes.decide(chapter.id, "citation", ordinal, "meta", {"scope": scope})
     for bibliography in scopes.values():
         bibliography.sort()
     for chapter, ordinal, site, scope, parts in made:
@@ -83,7 +82,8 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
                 item["suppress_author"] for item in site.items)):
             pieces = _author_date_forms(site, pieces, source)
         book.changes.decide(chapter.id, "citation", ordinal, "meta", {
-            "pieces": pieces, "opening": opening, "closing": ends, "delimiter": delimiter})
+            "scope": scope, "pieces": pieces, "opening": opening, "closing": ends,
+            "delimiter": delimiter})
     for scope, bibliography in scopes.items():
         book.references[scope] = [
             ReferenceEntry(f"{_prefix(scope)}ref-{_id_part(key)}", clean(str(entry)))

@@ -61,8 +61,7 @@ def read_book(manifest: Manifest, diagnostics: Diagnostics,
                     terms, glossary, index)
                 chapter = _chapter(spec, part, number, chapter_id, summary, diagnostics,
                                    Words(manifest.metadata.language), manifest.running_head)
-                chapter.read_essay = read_essay
-            chapter.essay_key = key
+            chapter.essay_key, chapter.read_essay = key, read_essay
             chapter.label = labels.next(part.kind == "appendices", spec.numbered)
             part.chapters.append(chapter)
             if on_chapter:
