@@ -75,3 +75,37 @@ def test_a_paragraphs_indent_stands_at_its_start_in_either_direction(direction: 
             assert 350 - x_max == pytest.approx(40, abs=4), (label, x_max)
         else:
             assert x_min - 50 == pytest.approx(40, abs=1), (label, x_min)
+
+
+# Writes a small PDF in several faces with chapbook's C types, then with WeasyPrint's own ffi.
+TYPES_PROBE = """
+import re, sys
+from chapbook.layout import compat
+import weasyprint, weasyprint.pdf.fonts
+from weasyprint.text.ffi import ffi
+compat.parse_c_types()
+parsed = set(ffi._parsed_types)
+html = weasyprint.HTML(string='<p style="font-family: serif">Words in a serif face, 0123.</p>'
+                       '<p style="font-family: sans-serif"><b>Bold</b> and <i>italic</i>.</p>')
+sized = re.compile(r"hb_codepoint_t\\[\\d+\\]")
+ours = html.render().write_pdf()
+print(sorted(key for key in ffi._parsed_types if key not in parsed))
+weasyprint.pdf.fonts.ffi = ffi
+theirs = html.render().write_pdf()
+print(sum(1 for key in ffi._parsed_types if sized.fullmatch(key)))
+print(ours == theirs)
+"""
+
+
+def test_weasyprint_writes_a_pdf_without_parsing_a_c_type_chapbook_has_not() -> None:
+    """Every C type WeasyPrint names as it lays out and writes a PDF is parsed once, before the
+    layout workers are forked (compat.parse_c_types), and its font subsets' arrays, whose
+    types name their lengths, are made from one type: each new length parsed cffi's
+    declarations again (3-15 ms each, in every worker). The PDF is the one WeasyPrint writes
+    with its own ffi, which parses an array type for each length."""
+    result = subprocess.run([sys.executable, "-c", TYPES_PROBE], capture_output=True,
+                            text=True, timeout=120, check=True)
+    new_types, sized_types, same = result.stdout.splitlines()
+    assert new_types == "[]"
+    assert int(sized_types) >= 2  # (so the comparison below is with arrays of named lengths)
+    assert same == "True"

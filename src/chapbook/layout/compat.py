@@ -56,6 +56,8 @@ import weasyprint.layout  # noqa: E402
 import weasyprint.layout.block  # noqa: E402
 import weasyprint.layout.inline  # noqa: E402
 import weasyprint.pdf  # noqa: E402
+import weasyprint.pdf.fonts  # noqa: E402
+import weasyprint.text.ffi  # noqa: E402
 from weasyprint import Page  # noqa: E402
 from weasyprint.formatting_structure import boxes  # noqa: E402
 from weasyprint.layout.background import layout_box_backgrounds  # noqa: E402
@@ -66,6 +68,46 @@ if not weasyprint.__version__.startswith(TESTED["weasyprint"]) or \
     raise ImportError(f"chapbook was written for WeasyPrint {TESTED['weasyprint']}x and pydyf "
                       f"{TESTED['pydyf']}x, not {weasyprint.__version__} and "
                       f"{pydyf.__version__}: reinstall chapbook to get the versions it pins")
+
+
+# --- cffi: each C type WeasyPrint names parsed once, before the layout workers are forked ------
+
+# cffi parses a type named in a string (ffi.new('PangoRectangle *')) the first time a process
+# names it, with every declaration of WeasyPrint's C libraries around it: 3-15 ms each.
+# The types WeasyPrint names as it lays out and writes (text/line_break.py, text/fonts.py,
+# pdf/fonts.py):
+_C_TYPES = ("char[]", "char[4]", "unsigned int *", "FcChar8 **", "FcResult *",
+            "PangoFcFontMap *", "PangoRectangle *", "PangoLogAttr[]", "hb_tag_t[100]",
+            "hb_codepoint_t[]")
+_SIZED_ARRAY = re.compile(r"(\w+)\[(\d+)\]")
+
+
+def parse_c_types() -> None:
+    """Parse the C types WeasyPrint names now, in the process the layout workers are forked
+    from: each worker would otherwise parse them all again."""
+    for name in _C_TYPES:
+        weasyprint.text.ffi.ffi.typeof(name)
+
+
+class _ArraysOfOneType:
+    """WeasyPrint's ffi for its font subsets, whose arrays name their lengths in their types
+    ('hb_codepoint_t[35]', a new type to parse for each length, in each piece of a long book):
+    such an array, given its items, is made as the same type without a length."""
+
+    def __init__(self, ffi: Any) -> None:
+        self._ffi = ffi
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ffi, name)
+
+    def new(self, cdecl: str, init: Any = None) -> Any:
+        sized = _SIZED_ARRAY.fullmatch(cdecl)
+        if sized is not None and init is not None and len(init) == int(sized[2]):
+            return self._ffi.new(f"{sized[1]}[]", init)
+        return self._ffi.new(cdecl, init)
+
+
+weasyprint.pdf.fonts.ffi = _ArraysOfOneType(weasyprint.pdf.fonts.ffi)
 
 
 # --- pydyf: page references in linear time ----------------------------------------------------

@@ -157,6 +157,7 @@ class ParallelLayout:
         self.owner: dict[int, Connection] = {}
         self.workers: dict[Connection, int] = {}
         self.final = False  # no pieces will be added: a worker with nothing left to do may go
+        compat.parse_c_types()  # once here, not again in each worker
         # What this process has made so far (styles, fonts, the parsed book) is shared with
         # the workers, not copied into each: the collector would otherwise touch every object.
         gc.freeze()

@@ -24,6 +24,7 @@ from weasyprint import Document
 
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError
+from chapbook.layout import compat
 from chapbook.limits import die_with_parent
 from chapbook.outputs import scratch_folder
 
@@ -81,6 +82,7 @@ class PieceWriter:
         while len(self.running) >= self.jobs:
             self._reap(os.wait()[0])
         path = Path(self.folder.name) / f"piece-{len(self.pieces)}.pdf"
+        compat.parse_c_types()  # once here, not again in each writer
         pid = os.fork()
         if pid == 0:  # the writer: write, report, and leave without running the parent's exits
             status = 1
