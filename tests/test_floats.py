@@ -3,6 +3,7 @@ the briefing book's editions, and from small books for the mistakes."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -212,3 +213,80 @@ def test_page_references_cost_one_layout_more_not_two() -> None:
         layout = typeset(book, Diagnostics(), jobs=0)
     assert body.call_count == 2 * len(segments(book))
     assert layout.pdf is not None and layout.pages["dams--fig-inflow"] > 1
+
+
+def test_a_book_that_refers_to_pages_is_laid_out_once_when_its_pages_are_remembered(
+        tmp_path: Path) -> None:
+    """The pages a book's references to pages named are remembered in the build cache (keyed
+    on the manifest, as the front matter's length is): the next build takes them as its first
+    guess and, as they have not moved, lays the book out once instead of twice (a long book
+    with one essay changed laid every essay out again for the guess, whatever the cache held).
+    A wrong guess, or a damaged entry, costs a layout more, never a wrong page."""
+    from unittest import mock
+
+    from chapbook.build import load_book
+    from chapbook.cache import remember_reference_pages, remembered_reference_pages
+    from chapbook.diagnostics import Diagnostics
+    from chapbook.layout.paginate import _Pagination, segments, typeset
+
+    from .conftest import ROOTS
+
+    book = load_book(ROOTS / "briefing" / "book.yml", Diagnostics())
+    cache = tmp_path / "cache"
+
+    def layouts() -> tuple[int, bytes | None]:
+        """How often the book's body was laid out for one PDF, and the PDF."""
+        with mock.patch.object(_Pagination, "body", autospec=True,
+                               side_effect=_Pagination.body) as body:
+            pdf = typeset(book, Diagnostics(), jobs=0, cache=cache).pdf
+        return body.call_count // len(segments(book)), pdf
+
+    count, first = layouts()
+    assert count == 2 and first is not None
+    remembered = remembered_reference_pages(book, cache, "pdf")
+    assert remembered is not None and remembered["dams--fig-inflow"] > 1
+    assert layouts() == (1, first)
+    remember_reference_pages(book, cache, "pdf", {anchor: page + 1
+                                                  for anchor, page in remembered.items()})
+    assert layouts() == (2, first)
+    assert remembered_reference_pages(book, cache, "pdf") == remembered
+    for entry in (cache / "references").iterdir():
+        entry.write_bytes(entry.read_bytes()[:-3] + b"9}}")
+    assert layouts() == (2, first)
+
+
+def test_the_first_pass_of_a_book_that_refers_to_pages_is_laid_out_by_the_workers(
+        tmp_path: Path) -> None:
+    """With nothing remembered, the pages for a book's references to pages come from a layout
+    of the body on every core, as the PDF's (it was laid out in one process: 68 s of a
+    200-chapter book's 145 s); the pages are those the one-process layout finds, and the PDF
+    reads as the one laid out in one process."""
+    from unittest import mock
+
+    from chapbook.build import load_book
+    from chapbook.diagnostics import Diagnostics
+    from chapbook.layout.paginate import (
+        PIECE_WORDS,
+        READING,
+        _anchor_pages_unreferenced,
+        _Pagination,
+        typeset,
+    )
+
+    words = " ".join(["word"] * 400)
+    essays = {f"{name}.md": f"# Chapter {name}\n\n{words}\n\nSee {{@ch:{other} p}}.\n\n{words}\n"
+              for name, other in zip("abcd", "dcba", strict=True)}
+    book = load_book(small_book(tmp_path / "book", essays), Diagnostics())
+    alone = _anchor_pages_unreferenced(book, READING, 0, PIECE_WORDS, None)
+    with mock.patch.object(_Pagination, "body", autospec=True,
+                           side_effect=_Pagination.body) as body:
+        shared = _anchor_pages_unreferenced(book, READING, 1, PIECE_WORDS, None)
+    assert body.call_count == 0  # (the workers' calls are in their own processes)
+    assert shared == alone and alone["d"] > alone["a"] > 1
+    texts = []
+    for jobs in (1, 0):
+        pdf = typeset(book, Diagnostics(), jobs=jobs).pdf
+        assert pdf is not None
+        texts.append([page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages])
+    assert texts[0] == texts[1]
+    assert re.search(rf"See p\.\s*{alone['d']}\.", " ".join(texts[0]))

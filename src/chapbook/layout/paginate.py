@@ -30,7 +30,9 @@ from chapbook.cache import (
     CachedPiece,
     PieceCache,
     remember_front_length,
+    remember_reference_pages,
     remembered_front_length,
+    remembered_reference_pages,
     store_page_map,
 )
 from chapbook.diagnostics import Diagnostics
@@ -377,12 +379,31 @@ FRONT_GUESS = 9  # where the body opens if the front matter's length is not know
 MAX_PASSES = 4  # layouts to settle the pages references name (LaTeX asks for reruns the same way)
 
 
-def _anchor_pages_unreferenced(book: Book, edition: Edition,
-                               piece_words: int) -> dict[str, int]:
+def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_words: int,
+                               front_length: int | None) -> dict[str, int]:
     """Each anchor's page in the body laid out without writing, the pages references name not
-    known yet: the first pass for a book that refers to pages (`{@fig:name p}`)."""
-    pagination = _Pagination(book, Diagnostics(), edition, None, {})
-    pagination.lay_out_body(piece_words, write=False)
+    known yet: the first pass for a book that refers to pages (`{@fig:name p}`), on every core
+    as the body of the PDF is (`front_length`: a guess at the front matter's, for the workers
+    to start from while this process measures it)."""
+    _, runs, parallel = _runs(book, edition, jobs, piece_words)
+    if not parallel:  # (its pages let go every `piece_words`)
+        pagination = _Pagination(book, Diagnostics(), edition, None, {})
+        pagination.lay_out_body(piece_words, write=False)
+        return pagination.pages
+    pagination = _Pagination(book, Diagnostics(), edition, None, {}, measure_front=False)
+
+    def lay_out(index: int, first_page: int, before: dict[str, int] | None,
+                ) -> tuple[list[Page], int, dict[str, int], list[PageStart]]:
+        return pagination.lay_out_piece(runs[index], first_page)
+
+    words = [sum(segment.chapter.word_count for segment in run if segment.chapter)
+             for run in runs]
+    with ParallelLayout(lay_out, lambda run, blanks: pagination.front.copy(run), None,
+                        Diagnostics(), jobs + 1, words) as workers:
+        workers.start([None] * len(runs),
+                      _next_recto(front_length + 1) if front_length else FRONT_GUESS)
+        for piece in workers.lay_out(pagination.measure_front()):
+            pagination.take(piece)
     return pagination.pages
 
 
@@ -406,7 +427,11 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
     if not wanted:
         return _typeset_knowing(book, diagnostics, edition, write, jobs, piece_words, None,
                                 front_length, cache)
-    known = _anchor_pages_unreferenced(book, edition, piece_words)
+    # The pages the last build found: as a rule, none has moved (a reference added since is
+    # set as on a first pass, and the pages checked as they are after one).
+    known = remembered_reference_pages(book, cache, edition.name)
+    if known is None:
+        known = _anchor_pages_unreferenced(book, edition, jobs, piece_words, front_length)
     for _ in range(MAX_PASSES):
         attempt = Diagnostics()  # a layout set aside must not leave its warnings behind
         result, length = _typeset_knowing(book, attempt, edition, write, jobs, piece_words,
@@ -415,13 +440,16 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
             break
         known = result.pages
     diagnostics.add_all(attempt.findings)
+    remember_reference_pages(book, cache, edition.name,
+                             {anchor: result.pages[anchor] for anchor in wanted
+                              if anchor in result.pages})
     return result, length
 
 
-def _typeset_knowing(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool,
-                     jobs: int, piece_words: int, known: dict[str, int] | None,
-                     front_length: int | None, cache: Path | None) -> tuple[Layout, int]:
-    """_typeset, the pages references name taken from `known`."""
+def _runs(book: Book, edition: Edition, jobs: int,
+          piece_words: int) -> tuple[int, list[list[Segment]], bool]:
+    """The words of the pieces the body is laid out in, the runs of segments they are, and
+    whether they are laid out by `jobs + 1` workers (layout/parallel.py) or in this process."""
     if edition.one_piece:
         piece_words = sys.maxsize
     parallel = jobs >= 1 and not edition.one_piece \
@@ -429,7 +457,15 @@ def _typeset_knowing(book: Book, diagnostics: Diagnostics, edition: Edition, wri
     if parallel:  # every worker given a share of a book shorter than one piece per worker
         piece_words = min(piece_words, -(-book.word_count // (jobs + 1)))
     runs = pieces(book, piece_words)
-    if parallel and len(runs) > 1:
+    return piece_words, runs, parallel and len(runs) > 1
+
+
+def _typeset_knowing(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool,
+                     jobs: int, piece_words: int, known: dict[str, int] | None,
+                     front_length: int | None, cache: Path | None) -> tuple[Layout, int]:
+    """_typeset, the pages references name taken from `known`."""
+    piece_words, runs, parallel = _runs(book, edition, jobs, piece_words)
+    if parallel:
         return _typeset_in_parallel(book, diagnostics, edition, jobs + 1, runs, known,
                                     front_length, PieceCache(cache), write)
     with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
