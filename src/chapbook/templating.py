@@ -96,7 +96,7 @@ def book_context(book: Book) -> dict[str, Any]:
         "pages": None,
         "page_numbers": None,  # in print's body: each anchor's page, for `{@fig:name p}`
         # render_book_html locates by page when `pages` is given
-        "locating": Locating(names=chapter_names(book.chapters)),
+        "locating": Locating(names=book.chapter_names or chapter_names(book.chapters)),
         "element_marks": {},
         "page_breaks": None,
         "page_list": [],

@@ -13,6 +13,7 @@ from chapbook import ids
 from chapbook.collect.citations import cite
 from chapbook.collect.floats import number_floats, resolve_references
 from chapbook.collect.links import Target, resolve_links
+from chapbook.collect.locators import chapter_names
 from chapbook.collect.sites import apply_changes
 from chapbook.diagnostics import Diagnostics
 from chapbook.model.book import Book
@@ -30,6 +31,7 @@ def collect(book: Book, found: Found, diagnostics: Diagnostics) -> None:
                    for chapter in book.chapters],
                   {chapter.id: chapter.summary.links for chapter in book.chapters},
                   diagnostics, book.changes)
+    book.chapter_names = chapter_names(book.chapters)
     resolve_references(book, number_floats(book, diagnostics), diagnostics)
     cite(book, diagnostics)
     for chapter in book.chapters:  # written into its tokens when they are read

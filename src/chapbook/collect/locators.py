@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from chapbook.model.book import Chapter
+from chapbook.model.book import Chapter, ChapterName
 from chapbook.model.terms import Occurrence
 
 
@@ -42,16 +42,6 @@ def page_locators(occurrences: Iterable[Occurrence], pages: dict[str, int]) -> l
         locators.append(Locator(label, first.anchor, first.chapter_id,
                                 f"page {run[0]}" if len(run) == 1 else f"pages {label}"))
     return locators
-
-
-@dataclass(frozen=True)
-class ChapterName:
-    """How a locator names a chapter: its label ("3", "B", or an unnumbered chapter's running
-    head) and its name ("Chapter 3", "Appendix B", its title)."""
-
-    label: str
-    name: str
-    numbered: bool = True  # its sections are numbered after it: "3.2", "B.1"
 
 
 def chapter_names(chapters: Iterable[Chapter]) -> dict[str, ChapterName]:

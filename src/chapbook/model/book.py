@@ -177,6 +177,16 @@ class TokenChanges:
         return repr(self.of(chapter_id))
 
 
+@dataclass(frozen=True)
+class ChapterName:
+    """How a locator names a chapter: its label ("3", "B", or an unnumbered chapter's running
+    head) and its name ("Chapter 3", "Appendix B", its title)."""
+
+    label: str
+    name: str
+    numbered: bool = True  # its sections are numbered after it: "3.2", "B.1"
+
+
 @dataclass
 class Book:
     manifest: Manifest
@@ -187,6 +197,9 @@ class Book:
     # reference lists made in the collect phase: "book", or a chapter's id → its entries
     references: dict[str, list[ReferenceEntry]] = field(default_factory=dict)
     changes: TokenChanges = field(default_factory=TokenChanges)  # made in the collect phase
+    # how locators name each chapter, by its id: made once, in the collect phase (every
+    # segment's HTML is rendered with them)
+    chapter_names: dict[str, ChapterName] = field(default_factory=dict)
 
     @property
     def meta(self) -> Metadata:
