@@ -83,3 +83,20 @@ def test_a_wrong_guess_is_found_and_the_same_pdf_written(
     assert remembered_front_length(book, cache, "pdf") == real + wrong_by
     assert _build(manifest, out) == pdf
     assert remembered_front_length(book, cache, "pdf") == real
+
+
+def test_the_same_book_reached_by_another_path_finds_what_its_last_build_kept(
+        first: tuple[Path, Path, bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build cache's keys name the book's files as the file system does, not as the
+    command line spelled them: the briefing's manifest given relative to another folder
+    (`../book/book.yml`) finds the front matter's length and the page map its last build kept,
+    where it missed them (a no-change PDF took twice as long, the EPUB after it laid the book
+    out again)."""
+    from chapbook.cache import cached_page_map
+
+    manifest, out, _ = first
+    monkeypatch.chdir(manifest.parent / "essays")
+    book, cache = _book(Path("..") / ".." / "book" / "book.yml", out)
+    assert str(book.manifest.path).startswith("..")
+    assert remembered_front_length(book, cache, "pdf") is not None
+    assert cached_page_map(book, cache) is not None

@@ -335,8 +335,8 @@ def book_key(book: Book, purpose: str, whole: bool = True) -> str:
                   *(manifest.root / image for c in book.chapters for image in c.images),
                   *manifest.bibliography, manifest.csl]
     for path in files:
-        if path is not None:
-            digest.update(b"\0" + str(path).encode() + b"\0")
+        if path is not None:  # (named as the file system does, however the command spelled it)
+            digest.update(b"\0" + str(path.resolve()).encode() + b"\0")
             digest.update(path.read_bytes() if path.is_file() else b"missing")
     return digest.hexdigest()
 
