@@ -81,3 +81,39 @@ def test_every_glyph_a_piece_draws_is_drawn_by_the_merged_program(
                 assert whole[gid] == drawn, (face, gid)
                 checked += drawn
     assert checked > 500
+
+
+def test_a_composite_glyph_is_merged_whatever_its_components_are_named() -> None:
+    """Two pieces' subsets of a face may name one glyph id differently (one kept the face's
+    glyph names, the other did not: 'acutecomb' against 'uni0301'). An accented letter drawn
+    from its components, merged from one into the other, names its components as the program
+    it joins does; it named them as the one it left, and the face was embedded once per piece
+    (Charis SIL nine times in field-notes laid out in small pieces)."""
+    from fontTools import subset
+
+    from chapbook.pdf.subsets import merged
+    from chapbook.resources import styles_dir
+
+    face = TTFont(styles_dir() / "fonts" / "CharisSIL-Regular.ttf")
+    cmap, ids = face.getBestCmap(), face.getReverseGlyphMap()
+
+    def subset_of(text: str, names: bool) -> bytes:
+        options = subset.Options(retain_gids=True, glyph_names=names, notdef_outline=True)
+        font = TTFont(styles_dir() / "fonts" / "CharisSIL-Regular.ttf")
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(text=text)
+        subsetter.subset(font)
+        output = io.BytesIO()
+        font.save(output)
+        return output.getvalue()
+
+    accented = ids[cmap[ord("á")]]
+    components = [ids[component.glyphName] for component in face["glyf"][cmap[ord("á")]].components]
+    program = merged([subset_of("á", names=False), subset_of("bḍ", names=True)],
+                     [{accented}, {ids[cmap[ord("b")]], ids[cmap[ord("ḍ")]]}])
+    assert program is not None
+    font = TTFont(io.BytesIO(program))
+    glyph = font["glyf"][font.getGlyphOrder()[accented]]
+    assert glyph.isComposite()
+    assert [font.getGlyphID(component.glyphName) for component in glyph.components] == components
+    assert all(font["glyf"][font.getGlyphOrder()[gid]].numberOfContours > 0 for gid in components)

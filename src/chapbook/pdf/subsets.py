@@ -11,6 +11,7 @@ fontTools cannot read) keeps its subsets.
 
 from __future__ import annotations
 
+import copy
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -96,9 +97,15 @@ def _copy_glyph(source: TTFont, name: str, target: TTFont, target_name: str) -> 
     if "glyf" in target:
         glyph: Any = source["glyf"][name]
         if glyph.isComposite():  # its components are in the source's subset: bring them
+            # A component is named as the source names its glyph id, which the target may
+            # name otherwise ('glyph00016' against 'acutecomb'): renamed to the target's name.
+            glyph = copy.deepcopy(glyph)
+            ids, names = source.getReverseGlyphMap(), target.getGlyphOrder()
             for component in glyph.components:
-                if target["glyf"][component.glyphName].numberOfContours == 0:
-                    _copy_glyph(source, component.glyphName, target, component.glyphName)
+                component_name = names[ids[component.glyphName]]
+                if target["glyf"][component_name].numberOfContours == 0:
+                    _copy_glyph(source, component.glyphName, target, component_name)
+                component.glyphName = component_name
         target["glyf"][target_name] = glyph
     else:
         target["CFF "].cff.topDictIndex[0].CharStrings[target_name] = \
