@@ -148,3 +148,47 @@ def test_print_edition_embeds_each_face_once_whatever_the_piece_size(built) -> N
         assert b["pdfxid:GTS_PDFXVersion"] == "PDF/X-4"
     assert [p.extract_text() for p in PdfReader(io.BytesIO(pieces)).pages] == \
         [p.extract_text() for p in PdfReader(io.BytesIO(whole)).pages]
+
+
+def _essays_book(folder: Path, essays: dict[str, str]) -> Path:
+    from .test_untrusted import small_book
+    return small_book(folder, essays)
+
+
+def test_a_chapter_longer_than_a_piece_has_a_piece_of_its_own(tmp_path: Path) -> None:
+    """A run is closed before a chapter that fills a piece alone: the short preface before a
+    long essay is laid out again only when it changes, not with every edit of the essay (and
+    the other way round)."""
+    from chapbook.layout.paginate import pieces
+
+    words = " ".join(["word"] * 40)
+    essays = {"preface.md": f"# Preface\n\n{words}\n",
+              "long.md": "# Long\n\n" + f"{words}\n\n" * 30,
+              "after.md": f"# After\n\n{words}\n", "sources.md": f"# Sources\n\n{words}\n"}
+    book = load_book(_essays_book(tmp_path / "book", essays), Diagnostics())
+    runs = [[segment.chapter.id for segment in run if segment.chapter]
+            for run in pieces(book, 600)]
+    assert runs == [["preface"], ["long"], ["after", "sources"]]
+
+
+def test_notes_and_table_cells_weigh_in_a_pieces_size(tmp_path: Path) -> None:
+    """A piece is sized by what laying it out costs, not by its running text alone: a note's
+    words count four times and a table's cell as ten words (measured: prose of 62,000 words
+    took 9.6 s to lay out and write; 14,600 words with 7,400 table cells, 15.6 s; 25,000 words
+    with 25,000 more in 600 notes, 21.5 s). Pieces of such chapters were four times as long to
+    lay out as the others, and an edit laid out most of the book again."""
+    from chapbook.layout.paginate import pieces
+
+    words = " ".join(["word"] * 50)
+    table = "| a | b | c |\n|---|---|---|\n" + "| 1 | 2 | 3 |\n" * 20
+    essays = {"prose.md": f"# Prose\n\n{words}\n",
+              "notes.md": f"# Notes\n\n{words}[^1]\n\n[^1]: {words}\n",
+              "ledgers.md": f"# Ledgers\n\n{words}\n\n{table}"}
+    book = load_book(_essays_book(tmp_path / "book", essays), Diagnostics())
+    weight = {chapter.id: chapter.layout_words for chapter in book.chapters}
+    assert weight["prose"] == book.chapters[0].word_count == 50
+    assert weight["notes"] == 50 + 4 * 50
+    assert weight["ledgers"] == book.chapters[2].word_count + 10 * 63
+    runs = [[segment.chapter.id for segment in run if segment.chapter]
+            for run in pieces(book, 400)]
+    assert runs == [["prose", "notes"], ["ledgers"]]

@@ -133,15 +133,18 @@ def segments(book: Book) -> list[Segment]:
 
 def pieces(book: Book, piece_words: int) -> list[list[Segment]]:
     """The body's segments in runs written as one PDF piece each: a run is closed once it holds
-    `piece_words` words."""
+    `piece_words` words (of prose, or what costs as much to lay out: Chapter.layout_words), and
+    before a chapter that fills a piece alone, so that an edit of the chapters beside it does
+    not lay it out again, nor it them."""
     runs: list[list[Segment]] = [[]]
     words = 0
     for segment in segments(book):
-        if words >= piece_words:
+        weight = segment.chapter.layout_words if segment.chapter else 0
+        if words >= piece_words or (weight >= piece_words and words):
             runs.append([])
             words = 0
         runs[-1].append(segment)
-        words += segment.chapter.word_count if segment.chapter else 0
+        words += weight
     return [run for run in runs if run]
 
 
@@ -285,7 +288,7 @@ class _Pagination:
         if segment.chapter:
             self.starts += body_starts(document, start, segment.chapter.id,
                                        ids.text_blocks(segment.chapter.id))
-            self.run_words += segment.chapter.word_count
+            self.run_words += segment.chapter.layout_words
         else:
             self.starts.append(PageStart(start, segment.part.id))
         self.run += document.pages
@@ -396,7 +399,7 @@ def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_wo
                 ) -> tuple[list[Page], int, dict[str, int], list[PageStart]]:
         return pagination.lay_out_piece(runs[index], first_page)
 
-    words = [sum(segment.chapter.word_count for segment in run if segment.chapter)
+    words = [sum(segment.chapter.layout_words for segment in run if segment.chapter)
              for run in runs]
     with ParallelLayout(lay_out, lambda run, blanks: pagination.front.copy(run), None,
                         Diagnostics(), jobs + 1, words) as workers:
@@ -455,7 +458,7 @@ def _runs(book: Book, edition: Edition, jobs: int,
     parallel = jobs >= 1 and not edition.one_piece \
         and book.manifest.openers != "any" and hasattr(os, "fork")
     if parallel:  # every worker given a share of a book shorter than one piece per worker
-        piece_words = min(piece_words, -(-book.word_count // (jobs + 1)))
+        piece_words = min(piece_words, -(-book.layout_words // (jobs + 1)))
     runs = pieces(book, piece_words)
     return piece_words, runs, parallel and len(runs) > 1
 
@@ -569,7 +572,7 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
     pagination = _Pagination(book, diagnostics, edition, None, known, front_length,
                              measure_front=False)
     writer = _writer(book, edition)
-    words = [sum(segment.chapter.word_count for segment in run if segment.chapter)
+    words = [sum(segment.chapter.layout_words for segment in run if segment.chapter)
              for run in runs]
     back = [matter for matter in book.manifest.back_matter if book.has(matter)]
     keys = [_body_key(book, edition, run, known) for run in runs]

@@ -110,6 +110,12 @@ class Chapter:
         return self.summary.word_count
 
     @property
+    def layout_words(self) -> int:
+        """What laying the chapter out costs, in words of prose (its notes and tables weigh
+        more): the measure of a long book's pieces."""
+        return self.summary.layout_words
+
+    @property
     def images(self) -> list[str]:
         """The image files the chapter uses, relative to the book's folder."""
         return self.summary.images
@@ -226,6 +232,10 @@ class Book:
     @property
     def word_count(self) -> int:
         return sum(chapter.word_count for chapter in self.chapters)
+
+    @property
+    def layout_words(self) -> int:
+        return sum(chapter.layout_words for chapter in self.chapters)
 
     def has(self, matter: str) -> bool:
         """Whether a front- or back-matter page is in this book."""

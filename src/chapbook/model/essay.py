@@ -128,6 +128,7 @@ class EssaySummary:
     title_line: int | None
     headings: list[Heading]
     word_count: int
+    layout_words: int  # what laying it out costs, in words of prose (collect/sites.py)
     front: FrontMatter
     images: list[str]  # the image files it uses, relative to the book's folder
     image_lookups: list[list[str | None]]  # every image it looked for, and what was found
