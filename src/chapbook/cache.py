@@ -463,31 +463,6 @@ def remember_front_length(book: Book, cache: Path | None, edition: str, pages: i
                                 str(pages).encode())
 
 
-# --- the pages a book's references to pages named, which layout/paginate.py takes as a guess --
-
-def _reference_pages(cache: Path | None) -> DataCache[PageMap]:
-    return DataCache(cache, "references", PageMap, Codec((PageMap, PageStart)))
-
-
-def remembered_reference_pages(book: Book, cache: Path | None,
-                               edition: str) -> dict[str, int] | None:
-    """The page each anchor the book refers to by page was on when this manifest's book was
-    last laid out as `edition` (its essays may have changed since: the layout checks the
-    guess, as it checks the pages a first layout found)."""
-    found = _reference_pages(cache).load(book_key(book, f"reference pages {edition}",
-                                                  whole=False))
-    if found is None or not all(isinstance(anchor, str) and type(page) is int and page > 0
-                                for anchor, page in found.pages.items()):
-        return None
-    return dict(found.pages)
-
-
-def remember_reference_pages(book: Book, cache: Path | None, edition: str,
-                             pages: dict[str, int]) -> None:
-    _reference_pages(cache).store(book_key(book, f"reference pages {edition}", whole=False),
-                                  PageMap(pages, []))
-
-
 # --- the reading PDF last written, which the booklet is imposed from (builders/booklet.py) ---
 
 def _written(cache: Path | None) -> DataCache[bytes]:

@@ -30,9 +30,7 @@ from chapbook.cache import (
     CachedPiece,
     PieceCache,
     remember_front_length,
-    remember_reference_pages,
     remembered_front_length,
-    remembered_reference_pages,
     store_page_map,
 )
 from chapbook.diagnostics import Diagnostics
@@ -430,11 +428,7 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
     if not wanted:
         return _typeset_knowing(book, diagnostics, edition, write, jobs, piece_words, None,
                                 front_length, cache)
-    # The pages the last build found: as a rule, none has moved (a reference added since is
-    # set as on a first pass, and the pages checked as they are after one).
-    known = remembered_reference_pages(book, cache, edition.name)
-    if known is None:
-        known = _anchor_pages_unreferenced(book, edition, jobs, piece_words, front_length)
+    known = _anchor_pages_unreferenced(book, edition, jobs, piece_words, front_length)
     for _ in range(MAX_PASSES):
         attempt = Diagnostics()  # a layout set aside must not leave its warnings behind
         result, length = _typeset_knowing(book, attempt, edition, write, jobs, piece_words,
@@ -443,9 +437,6 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
             break
         known = result.pages
     diagnostics.add_all(attempt.findings)
-    remember_reference_pages(book, cache, edition.name,
-                             {anchor: result.pages[anchor] for anchor in wanted
-                              if anchor in result.pages})
     return result, length
 
 
