@@ -286,10 +286,10 @@ def test_the_first_pass_of_a_book_that_refers_to_pages_is_laid_out_by_the_worker
     essays = {f"{name}.md": f"# Chapter {name}\n\n{words}\n\nSee {{@ch:{other} p}}.\n\n{words}\n"
               for name, other in zip("abcd", "dcba", strict=True)}
     book = load_book(small_book(tmp_path / "book", essays), Diagnostics())
-    alone = _anchor_pages_unreferenced(book, READING, 0, PIECE_WORDS, None)
+    alone = _anchor_pages_unreferenced(book, READING, 0, PIECE_WORDS, None, None)
     with mock.patch.object(_Pagination, "body", autospec=True,
                            side_effect=_Pagination.body) as body:
-        shared = _anchor_pages_unreferenced(book, READING, 1, PIECE_WORDS, None)
+        shared = _anchor_pages_unreferenced(book, READING, 1, PIECE_WORDS, None, None)
     assert body.call_count == 0  # (the workers' calls are in their own processes)
     assert shared == alone and alone["d"] > alone["a"] > 1
     texts = []
@@ -299,3 +299,48 @@ def test_the_first_pass_of_a_book_that_refers_to_pages_is_laid_out_by_the_worker
         texts.append([page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages])
     assert texts[0] == texts[1]
     assert re.search(rf"See p\.\s*{alone['d']}\.", " ".join(texts[0]))
+
+
+def test_the_first_pass_takes_the_pieces_no_edit_touched_from_the_cache(tmp_path: Path) -> None:
+    """The first layout of a book that refers to pages sets every reference with stand-ins, so
+    each piece's pages depend on its own HTML alone: a piece laid out in an earlier build's
+    first pass, at the same first page, is taken from the build cache. After one essay of a
+    four-chapter book changes, the first pass lays out its piece alone (every piece before),
+    and the pages are those a first pass with nothing cached finds."""
+    from unittest import mock
+
+    from chapbook.build import load_book
+    from chapbook.diagnostics import Diagnostics
+    from chapbook.layout import paginate
+    from chapbook.layout.paginate import PIECE_WORDS, READING, _anchor_pages_unreferenced
+
+    words = " ".join(["word"] * 400)
+    essays = {f"{name}.md": f"# Chapter {name}\n\n{words}\n\nSee {{@ch:{other} p}}.\n\n{words}\n"
+              for name, other in zip("abcd", "dcba", strict=True)}
+    manifest = small_book(tmp_path / "book", essays)
+    cache = tmp_path / "cache"
+    laid: list[str] = []
+    original = paginate._Pagination.lay_out_piece
+
+    def lay_out_piece(self, run, first_page):  # (in a forked worker: reported through a file)
+        with (tmp_path / "laid").open("a") as note:
+            note.write(" ".join(s.chapter.id for s in run if s.chapter) + "\n")
+        return original(self, run, first_page)
+
+    def first_pass() -> dict[str, int]:
+        (tmp_path / "laid").write_text("")
+        book = load_book(manifest, Diagnostics())
+        with mock.patch.object(paginate._Pagination, "lay_out_piece", lay_out_piece):
+            pages = _anchor_pages_unreferenced(book, READING, 1, 800, None, cache)
+        laid[:] = (tmp_path / "laid").read_text().split("\n")[:-1]
+        return pages
+
+    first_pass()
+    assert sorted(laid) == ["a", "b", "c", "d"]
+    essay = manifest.parent / "essays" / "c.md"
+    essay.write_text(essay.read_text("utf-8") + "\nOne sentence more.\n", "utf-8")
+    warm = first_pass()
+    assert laid == ["c"]
+    assert warm == _anchor_pages_unreferenced(load_book(manifest, Diagnostics()), READING, 1,
+                                              800, None, None)
+    assert PIECE_WORDS > 800  # (the pieces here are chapters: 800 words each)

@@ -377,20 +377,55 @@ class _Pagination:
 
 FRONT_GUESS = 9  # where the body opens if the front matter's length is not known yet
 
+_NO_PDF = hashlib.sha256(b"").hexdigest()  # a first pass's piece: its pages, no PDF
 MAX_PASSES = 4  # layouts to settle the pages references name (LaTeX asks for reruns the same way)
 
 
 def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_words: int,
-                               front_length: int | None) -> dict[str, int]:
+                               front_length: int | None, cache: Path | None) -> dict[str, int]:
     """Each anchor's page in the body laid out without writing, the pages references name not
     known yet: the first pass for a book that refers to pages (`{@fig:name p}`), on every core
     as the body of the PDF is (`front_length`: a guess at the front matter's, for the workers
-    to start from while this process measures it)."""
+    to start from while this process measures it). Every reference is set with stand-ins, so a
+    piece's pages depend on its HTML alone: a piece laid out so before, at the same first page,
+    is taken from `cache` (cache.PieceCache, under a key of its own and without a PDF)."""
     _, runs, parallel = _runs(book, edition, jobs, piece_words)
     if not parallel:  # (its pages let go every `piece_words`)
         pagination = _Pagination(book, Diagnostics(), edition, None, {})
         pagination.lay_out_body(piece_words, write=False)
         return pagination.pages
+    pagination = _Pagination(book, Diagnostics(), edition, None, {}, measure_front=False)
+    kept = PieceCache(cache)
+    keys = [hashlib.sha256(f"first pass\0{_body_key(book, edition, run, {})}".encode())
+            .hexdigest() for run in runs]
+    entries = [kept.entry(key) for key in keys]
+
+    def lay_out(index: int, first_page: int, before: dict[str, int] | None,
+                ) -> tuple[list[Page], int, dict[str, int], list[PageStart]]:
+        return pagination.lay_out_piece(runs[index], first_page)
+
+    def from_cache(index: int, first_page: int, blanks: int) -> LaidPiece | None:
+        found = kept.load(keys[index], entries[index], first_page, blanks)
+        if found is None:
+            return None
+        entry = found[0]
+        return LaidPiece(first_page, entry.length, entry.pages, entry.starts, first_page,
+                         blanks, cached=True)
+
+    words = [sum(segment.chapter.layout_words for segment in run if segment.chapter)
+             for run in runs]
+    with ParallelLayout(lay_out, lambda run, blanks: pagination.front.copy(run), None,
+                        Diagnostics(), jobs + 1, words, from_cache) as workers:
+        workers.start([entry.length if entry else None for entry in entries],
+                      _next_recto(front_length + 1) if front_length else FRONT_GUESS)
+        for index, piece in enumerate(workers.lay_out(pagination.measure_front())):
+            pagination.take(piece)
+            if not piece.cached:
+                pages, starts = piece.numbered()
+                kept.store(keys[index], CachedPiece(piece.first_page or 0, piece.blanks,
+                                                    piece.length, pages, starts, [],
+                                                    _NO_PDF, []), b"")
+    return pagination.pages
     pagination = _Pagination(book, Diagnostics(), edition, None, {}, measure_front=False)
 
     def lay_out(index: int, first_page: int, before: dict[str, int] | None,
@@ -428,7 +463,7 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
     if not wanted:
         return _typeset_knowing(book, diagnostics, edition, write, jobs, piece_words, None,
                                 front_length, cache)
-    known = _anchor_pages_unreferenced(book, edition, jobs, piece_words, front_length)
+    known = _anchor_pages_unreferenced(book, edition, jobs, piece_words, front_length, cache)
     for _ in range(MAX_PASSES):
         attempt = Diagnostics()  # a layout set aside must not leave its warnings behind
         result, length = _typeset_knowing(book, attempt, edition, write, jobs, piece_words,
