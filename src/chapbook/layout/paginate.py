@@ -426,21 +426,6 @@ def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_wo
                                                     piece.length, pages, starts, [],
                                                     _NO_PDF, []), b"")
     return pagination.pages
-    pagination = _Pagination(book, Diagnostics(), edition, None, {}, measure_front=False)
-
-    def lay_out(index: int, first_page: int, before: dict[str, int] | None,
-                ) -> tuple[list[Page], int, dict[str, int], list[PageStart]]:
-        return pagination.lay_out_piece(runs[index], first_page)
-
-    words = [sum(segment.chapter.layout_words for segment in run if segment.chapter)
-             for run in runs]
-    with ParallelLayout(lay_out, lambda run, blanks: pagination.front.copy(run), None,
-                        Diagnostics(), jobs + 1, words) as workers:
-        workers.start([None] * len(runs),
-                      _next_recto(front_length + 1) if front_length else FRONT_GUESS)
-        for piece in workers.lay_out(pagination.measure_front()):
-            pagination.take(piece)
-    return pagination.pages
 
 
 def page_references(book: Book) -> set[str]:
