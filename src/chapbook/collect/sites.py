@@ -95,7 +95,7 @@ def link_sites(essay: ParsedEssay) -> list[LinkSite]:
     return [_link_site(*found) for found in link_tokens(essay)]
 
 
-# What laying out costs beside prose, in its words: a note's word counts four times, a table's
+# What laying out costs beside prose, in its words: a note's words count four times, a table's
 # cell as ten words (measured, laid out and written: 62,000 words of prose 9.6 s; 14,600 words
 # with 7,400 table cells 15.6 s; 25,000 words with 25,000 more in 600 notes 21.5 s).
 NOTE_WORD_WEIGHT = 4
