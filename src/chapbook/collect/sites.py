@@ -7,11 +7,11 @@ essay whose rendered EPUB document is kept is never read at all."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from markdown_it.token import Token
 
+from chapbook.markdown.parser import text_words
 from chapbook.markdown.tokens import inline_children
 from chapbook.model.essay import (
     CitationSite,
@@ -102,17 +102,12 @@ NOTE_WORD_WEIGHT = 4
 TABLE_CELL_WORDS = 10
 
 
-def _words(tokens: Iterable[Token]) -> int:
-    return sum(len(child.content.split()) for token in tokens if token.type == "inline"
-               for child in token.children or [] if child.type == "text")
-
-
 def layout_words(essay: ParsedEssay) -> int:
     """How long laying the essay out takes, in words of prose: what layout/paginate.py sizes
     the pieces of a long book by."""
     cells = sum(1 for token in essay.tokens if token.type in ("td_open", "th_open"))
     return essay.word_count + TABLE_CELL_WORDS * cells + NOTE_WORD_WEIGHT * sum(
-        _words(note.tokens) for note in essay.footnotes)
+        text_words(note.tokens) for note in essay.footnotes)
 
 
 def summarise(essay: ParsedEssay) -> EssaySummary:

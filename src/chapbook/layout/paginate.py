@@ -412,10 +412,8 @@ def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_wo
         return LaidPiece(first_page, entry.length, entry.pages, entry.starts, first_page,
                          blanks, cached=True)
 
-    words = [sum(segment.chapter.layout_words for segment in run if segment.chapter)
-             for run in runs]
     with ParallelLayout(lay_out, lambda run, blanks: pagination.front.copy(run), None,
-                        Diagnostics(), jobs + 1, words, from_cache) as workers:
+                        Diagnostics(), jobs + 1, _run_words(runs), from_cache) as workers:
         workers.start([entry.length if entry else None for entry in entries],
                       _next_recto(front_length + 1) if front_length else FRONT_GUESS)
         for index, piece in enumerate(workers.lay_out(pagination.measure_front())):
@@ -458,6 +456,12 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
         known = result.pages
     diagnostics.add_all(attempt.findings)
     return result, length
+
+
+def _run_words(runs: list[list[Segment]]) -> list[int]:
+    """Each run's words, as the pieces are sized (Chapter.layout_words)."""
+    return [sum(segment.chapter.layout_words for segment in run if segment.chapter)
+            for run in runs]
 
 
 def _runs(book: Book, edition: Edition, jobs: int,
@@ -583,8 +587,6 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
     pagination = _Pagination(book, diagnostics, edition, None, known, front_length,
                              measure_front=False)
     writer = _writer(book, edition)
-    words = [sum(segment.chapter.layout_words for segment in run if segment.chapter)
-             for run in runs]
     back = [matter for matter in book.manifest.back_matter if book.has(matter)]
     keys = [_body_key(book, edition, run, known) for run in runs]
     entries = [kept.entry(key) for key in keys]
@@ -608,7 +610,7 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
                          blanks, pdf, entry.levels, cached=True, findings=entry.findings)
 
     with ParallelLayout(lay_out, assemble, writer if write else None, diagnostics, processes,
-                        words, from_cache) as workers:
+                        _run_words(runs), from_cache) as workers:
         workers.start([entry.length if entry else None for entry in entries],
                       pagination.next_page if front_length else FRONT_GUESS)
         first_page = pagination.next_page if front_length else pagination.measure_front()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,12 @@ def _inline_text(token: Token) -> str:
                    if child.type in ("text", "code_inline"))
 
 
+def text_words(tokens: Iterable[Token]) -> int:
+    """The words of running text in `tokens` (a note's are in its own tokens)."""
+    return sum(len(child.content.split()) for token in tokens if token.type == "inline"
+               for child in token.children or [] if child.type == "text")
+
+
 def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics,
                 token_rules: Sequence[Callable[[list[Token]], None]] = (),
                 root: Path | None = None, direction: str = "ltr",
@@ -134,9 +140,7 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     _mark_greek(tokens)
     _check_footnotes(text, [*title_tokens, *tokens], env, path, diagnostics)
     footnotes, tokens = _gather_footnotes(tokens, chapter_id, env, title_tokens)
-    words = sum(len(child.content.split()) for token in tokens if token.type == "inline"
-                for child in token.children or [] if child.type == "text")
-    return ParsedEssay(title, title_line, headings, footnotes, tokens, words, env,
+    return ParsedEssay(title, title_line, headings, footnotes, tokens, text_words(tokens), env,
                        tuple(title_tokens), front)
 
 
