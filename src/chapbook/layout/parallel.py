@@ -269,18 +269,10 @@ class ParallelLayout:
         end = first_page  # where the numbered pieces end (a recto opens the next)
         self.last_opens = None
         while True:
-            if all_but_the_last and count > self.begin and numbered == count - 1 \
-                    and not self.laid[numbered].length:
-                self._dispatch(numbered, end)
-                self.begin, self.resume_at = numbered, end
-                self.last_opens = _next_recto(end)
-                if numbered in self.owner and self.cached_lengths[numbered] is None:
-                    # Its first page is known now: its worker writes it as soon as it has laid
-                    # it out, while this process goes on (lay_out(`resume_at`) collects it).
-                    self._number_and_write(numbered, self.last_opens, self.last_opens - end)
-                return self.laid
             while numbered < count:  # number every piece whose length is known
                 piece = self.laid[numbered]
+                if all_but_the_last and numbered == count - 1 and not piece.length:
+                    break  # (only its first page is waited for)
                 opening = _next_recto(end)
                 if not piece.length and self.cached_lengths[numbered] is not None:
                     taken = self.from_cache(numbered, opening, opening - end) \
@@ -298,6 +290,16 @@ class ParallelLayout:
                     self._number_and_write(numbered, opening, opening - end)
                 end = opening + piece.length
                 numbered += 1
+            if all_but_the_last and numbered == count - 1 and not self.laid[numbered].length:
+                # As soon as the pieces before it are numbered, not once they are written too.
+                self._dispatch(numbered, end)
+                self.begin, self.resume_at = numbered, end
+                self.last_opens = _next_recto(end)
+                if numbered in self.owner and self.cached_lengths[numbered] is None:
+                    # Its first page is known now: its worker writes it as soon as it has laid
+                    # it out, while this process goes on (lay_out(`resume_at`) collects it).
+                    self._number_and_write(numbered, self.last_opens, self.last_opens - end)
+                return self.laid
             if numbered == count:
                 return self.laid
             self._dispatch(numbered, end)
