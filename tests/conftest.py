@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -201,3 +202,16 @@ def typeset_pieces(manifest: Path, diagnostics: Diagnostics, *, piece_words: int
         pdf = typeset(book, diagnostics, piece_words=piece_words, jobs=jobs, cache=cache).pdf
     assert pdf is not None
     return pdf, laid
+
+
+def field_notes_indexed_closely(folder: Path) -> Path:
+    """field-notes copied into `folder` with an indexer's close index: besides its own
+    headings, one for each longer word its essays use, so that the index runs to several
+    pages. Returns its manifest."""
+    shutil.copytree(ROOTS / "field-notes", folder)
+    words = sorted({word.lower() for essay in (folder / "essays").glob("*.md")
+                    for word in re.findall(r"\b[A-Za-z]{7,}\b", essay.read_text("utf-8"))})
+    with (folder / "index.yml").open("a", encoding="utf-8") as index:
+        index.writelines(f'  - heading: "{word}"\n    forms: [{word}]\n' for word in words
+                         if word not in ("alexandria", "ledgers", "authority"))
+    return folder / "book.yml"

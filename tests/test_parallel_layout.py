@@ -18,7 +18,7 @@ from chapbook.diagnostics import Diagnostics
 from chapbook.layout import parallel
 from chapbook.layout.paginate import pieces, typeset
 
-from .conftest import ROOTS, typeset_pieces
+from .conftest import ROOTS, field_notes_indexed_closely, typeset_pieces
 
 FIELD_NOTES = ROOTS / "field-notes" / "book.yml"
 PIECE_WORDS = 400  # field-notes in several pieces
@@ -49,7 +49,7 @@ def test_every_piece_is_laid_out_by_a_worker_and_some_at_a_wrong_guess(
     _, _, laid, count = in_parallel_and_in_one
     assert count >= 4
     assert len(laid) == count + 2  # and the glossary and the index
-    assert all(piece.pdf is not None and piece.first_page for piece in laid)
+    assert all(piece.pdfs and piece.first_page for piece in laid)
     # a piece laid out before the pages before it were known, and numbered again
     assert any(piece.guess != piece.first_page for piece in laid)
 
@@ -222,7 +222,7 @@ def test_a_part_goes_to_the_worker_that_owes_no_writing() -> None:
     try:
         layout.workers = {owing: 0, free: 0}  # two workers that are only pipes
         layout.laid = [parallel.LaidPiece(11, 4, first_page=11),
-                       parallel.LaidPiece(15, 4, first_page=15, pdf=b"%PDF")]
+                       parallel.LaidPiece(15, 4, first_page=15, pdfs=[b"%PDF"])]
         layout.cached_lengths = [None, None]
         layout.owner = {0: owing, 1: free}  # piece 0 is laid out and not written yet
         layout.start([None, None], 19, {}, costs=[10, 1000])
@@ -300,11 +300,11 @@ def test_answers_waiting_are_read_while_written_pieces_are_combined() -> None:
     answering.start()
     try:
         layout.workers = {ours: 0}  # a worker that is only a pipe
-        layout.laid = [parallel.LaidPiece(11, 4, first_page=11, pdf=b"%PDF"),
+        layout.laid = [parallel.LaidPiece(11, 4, first_page=11, pdfs=[b"%PDF"]),
                        parallel.LaidPiece(15)]
         layout.owner = {1: ours}
         assert ours.poll(60)  # the answer has begun to arrive (the rest waits to be read)
-        assert layout.written(0).pdf == b"%PDF"
+        assert layout.written(0).pdfs == [b"%PDF"]
         assert layout.laid[1].length == 100 and layout.laid[1].pages == anchors
     finally:
         layout.workers.clear()  # (no process to stop or wait for)
@@ -312,6 +312,50 @@ def test_answers_waiting_are_read_while_written_pieces_are_combined() -> None:
         ours.close()
         answering.join()
         theirs.close()
+
+
+def _structure(pdf: bytes) -> list[str]:
+    """The structure tree's element types, depth first."""
+    import pikepdf
+
+    types: list[str] = []
+
+    def walk(kids: Any) -> None:
+        for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+            if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+                types.append(str(kid.S))
+                walk(kid.get("/K", pikepdf.Array()))
+
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        walk(document.Root.StructTreeRoot.K)
+    return types
+
+
+def test_the_last_part_written_in_two_halves_at_once_reads_as_written_whole(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The last part of the back matter (a long book's index, the build's last piece) is
+    written in two halves at once, the second by a fork of its worker, while no other piece is
+    left to lay out: its pages, anchors, bookmarks and structure are those of the part written
+    whole."""
+    manifest = field_notes_indexed_closely(tmp_path / "field-notes")
+    written: dict[int, tuple[bytes, list[parallel.LaidPiece]]] = {}
+    for split_from in (2, 10_000):  # (its index is three pages long)
+        monkeypatch.setattr(parallel, "SPLIT_FROM_PAGES", split_from)
+        found = Diagnostics()
+        written[split_from] = typeset_pieces(manifest, found, piece_words=PIECE_WORDS, jobs=2)
+        assert all(finding.code == "unused-term" for finding in found.findings)
+    (halves, laid), (whole, whole_laid) = written[2], written[10_000]
+    assert laid[-1].length >= 3
+    assert [len(piece.pdfs or []) for piece in laid] == [1] * (len(laid) - 1) + [2]
+    assert [len(piece.pdfs or []) for piece in whole_laid] == [1] * len(laid)
+    split_pdf, whole_pdf = PdfReader(io.BytesIO(halves)), PdfReader(io.BytesIO(whole))
+    assert [p.extract_text() for p in split_pdf.pages] == \
+        [p.extract_text() for p in whole_pdf.pages]
+    assert _destinations(split_pdf) == _destinations(whole_pdf)
+    assert [item.title for item in split_pdf.outline if not isinstance(item, list)] == \
+        [item.title for item in whole_pdf.outline if not isinstance(item, list)]
+    assert _structure(halves) == _structure(whole)
+    assert _structure(halves).count("/Link") > 100  # (the index's locators are in the tree)
 
 
 def test_the_last_parts_first_page_is_known_once_the_part_before_is_laid_out() -> None:
@@ -326,7 +370,7 @@ def test_the_last_parts_first_page_is_known_once_the_part_before_is_laid_out() -
     worker, worker_end = Pipe()
     try:
         layout.workers = {worker: 0}  # a worker that is only a pipe
-        layout.laid = [parallel.LaidPiece(11, 4, first_page=11, pdf=b"%PDF")]  # the body
+        layout.laid = [parallel.LaidPiece(11, 4, first_page=11, pdfs=[b"%PDF"])]  # the body
         layout.cached_lengths = [None]
         layout.owner = {0: worker}
         # what the worker will say: the glossary laid out (3 pages), then written
@@ -334,7 +378,7 @@ def test_the_last_parts_first_page_is_known_once_the_part_before_is_laid_out() -
         worker_end.send(("written", 1, ["glossary.pdf"], [[1]], []))
         layout.lay_out(15, [None, None], {}, costs=[10, 1], all_but_the_last=True)
         assert layout.last_opens == 19  # the index's first page, after the glossary
-        assert layout.laid[1].length == 3 and layout.laid[1].pdf is None  # (not yet read)
+        assert layout.laid[1].length == 3 and layout.laid[1].pdfs is None  # (not yet read)
         assert worker.poll()  # the glossary's "written", still to be read
     finally:
         layout.workers.clear()  # (no process to stop or wait for)

@@ -19,7 +19,7 @@ from chapbook.diagnostics import Diagnostics
 from chapbook.layout import paginate, parallel
 from chapbook.layout.paginate import pieces
 
-from .conftest import ROOTS, typeset_pieces
+from .conftest import ROOTS, field_notes_indexed_closely, typeset_pieces
 
 PIECE_WORDS = 400  # field-notes in several pieces
 
@@ -171,3 +171,28 @@ def test_a_kept_piece_reports_again_what_its_layout_found(book: Path, tmp_path: 
     assert all(piece.cached for piece in laid)
     assert len(laid_out) >= len(laid) + 1  # a warning for each piece and the front matter
     assert kept == laid_out
+
+
+def test_a_part_written_in_two_halves_is_kept_whole_and_each_half_checked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index, written in two halves at once (layout/parallel.py), is kept as its two
+    PDFs: a half that does not match its digest has the index laid out again, and a build
+    after that takes both halves."""
+    monkeypatch.setattr(parallel, "SPLIT_FROM_PAGES", 2)
+    manifest = field_notes_indexed_closely(tmp_path / "field-notes")
+    cache = tmp_path / "cache"
+    first, laid = _typeset(manifest, cache)
+    assert len(laid[-1].pdfs or []) == 2
+    pdfs = [path for path in (cache / "pieces").glob("*.entry")
+            if b"%PDF-" in path.read_bytes()[:200]]
+    # the last piece kept (the pieces are kept in order once the front matter is)
+    newest = max(pdfs, key=lambda path: path.stat().st_mtime_ns)
+    data = bytearray(newest.read_bytes())
+    data[-200] ^= 0x01
+    newest.write_bytes(bytes(data))
+    second, laid = _typeset(manifest, cache)
+    assert [index for index, piece in enumerate(laid) if not piece.cached] == [len(laid) - 1]
+    assert second == first
+    third, laid = _typeset(manifest, cache)
+    assert all(piece.cached for piece in laid) and len(laid[-1].pdfs or []) == 2
+    assert third == first

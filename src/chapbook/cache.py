@@ -490,15 +490,16 @@ def current_reading_pdf(book: Book, cache: Path | None, path: Path) -> bytes | N
 @dataclass
 class CachedPiece:
     """A piece of the body as written: where it starts (after `blanks` blank versos), its
-    length, its anchors' pages, its page starts and bookmark levels, and its PDF's digest."""
+    length, its anchors' pages, its page starts, and its PDFs' bookmark levels and digests
+    (one PDF as a rule, two for a part written in halves at once)."""
 
     first_page: int
     blanks: int
     length: int
     pages: dict[str, int]
     starts: list[PageStart]
-    levels: list[int]
-    pdf_digest: str
+    levels: list[list[int]]
+    pdf_digests: list[str]
     findings: list[Finding]  # what laying it out and writing it found, reported again
 
     def fits(self, first_page: int, blanks: int) -> bool:
@@ -507,7 +508,9 @@ class CachedPiece:
         if not (self.first_page == first_page and self.blanks == blanks
                 and isinstance(self.length, int) and 0 < self.length <= MAX_PIECE_PAGES
                 and isinstance(self.pages, dict) and isinstance(self.starts, list)
-                and isinstance(self.levels, list) and isinstance(self.pdf_digest, str)
+                and isinstance(self.levels, list) and isinstance(self.pdf_digests, list)
+                and 0 < len(self.pdf_digests) == len(self.levels)
+                and all(isinstance(digest, str) for digest in self.pdf_digests)
                 and isinstance(self.findings, list)
                 and all(isinstance(f, Finding) and isinstance(f.level, Level)
                         and isinstance(f.message, str) and isinstance(f.code, str)
@@ -518,7 +521,9 @@ class CachedPiece:
                     for k, v in self.pages.items())
                 and all(isinstance(s, PageStart) and isinstance(s.number, int)
                         and first_page <= s.number <= last for s in self.starts)
-                and all(isinstance(level, int) and 0 < level <= 6 for level in self.levels))
+                and all(isinstance(levels, list) and all(isinstance(level, int)
+                                                          and 0 < level <= 6 for level in levels)
+                        for levels in self.levels))
 
 
 MAX_PIECE_PAGES = 100_000
@@ -544,24 +549,32 @@ class PieceCache:
         return self.entries.load(key)
 
     def load(self, key: str, entry: CachedPiece | None, first_page: int,
-             blanks: int) -> tuple[CachedPiece, bytes] | None:
-        """`entry` (from entry()) and its PDF, if it starts at `first_page` after `blanks`
+             blanks: int) -> tuple[CachedPiece, list[bytes]] | None:
+        """`entry` (from entry()) and its PDFs, if it starts at `first_page` after `blanks`
         blank versos and holds what such a piece can."""
         if entry is None or not entry.fits(first_page, blanks):
             return None
-        pdf = self.pdfs.load(f"{key} pdf")
-        if pdf is None or hashlib.sha256(pdf).hexdigest() != entry.pdf_digest:
+        names = [_pdf_name(key, part) for part in range(len(entry.pdf_digests))]
+        pdfs = [self.pdfs.load(name) for name in names]
+        if any(pdf is None or hashlib.sha256(pdf).hexdigest() != digest
+               for pdf, digest in zip(pdfs, entry.pdf_digests, strict=True)):
             return None
-        _used(self.entries.folder, self.entries._name(key), self.pdfs._name(f"{key} pdf"))
-        return entry, pdf
+        _used(self.entries.folder, self.entries._name(key),
+              *(self.pdfs._name(name) for name in names))
+        return entry, [pdf for pdf in pdfs if pdf is not None]
 
-    def store(self, key: str, entry: CachedPiece, pdf: bytes) -> None:
-        self.pdfs.store(f"{key} pdf", pdf)
+    def store(self, key: str, entry: CachedPiece, pdfs: list[bytes]) -> None:
+        for part, pdf in enumerate(pdfs):
+            self.pdfs.store(_pdf_name(key, part), pdf)
         self.entries.store(key, entry)
 
     def trim(self, used: int) -> None:
         """Keep the newest MAX_KEPT × `used` pieces (two files each)."""
         _keep_newest(self.entries.folder, 2 * self.MAX_KEPT * used)
+
+
+def _pdf_name(key: str, part: int) -> str:
+    return f"{key} pdf" if part == 0 else f"{key} pdf {part + 1}"
 
 
 class DocumentCache:

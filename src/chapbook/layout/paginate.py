@@ -421,8 +421,8 @@ def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_wo
             if not piece.cached:
                 pages, starts = piece.numbered()
                 kept.store(keys[index], CachedPiece(piece.first_page or 0, piece.blanks,
-                                                    piece.length, pages, starts, [],
-                                                    _NO_PDF, []), b"")
+                                                    piece.length, pages, starts, [[]],
+                                                    [_NO_PDF], []), [b""])
     return pagination.pages
 
 
@@ -556,11 +556,11 @@ def _front_matter(pagination: _Pagination, edition: Edition, kept: PieceCache,
     html = pagination.front_html()
     key = _front_key(pagination.book, edition, html)
     found = kept.load(key, kept.entry(key), 1, 0)
-    if found is not None:
-        entry, pdf = found
+    if found is not None and len(found[1]) == 1:  # (the front matter is written whole)
+        entry, (pdf,) = found
         diagnostics.add_all(entry.findings)
         pagination.front_kept(entry)
-        return pdf, entry.length, entry.levels
+        return pdf, entry.length, entry.levels[0]
     with diagnostics.apart() as front_found:
         opening = pagination.front_again(html)
         front = pagination.front.copy(opening)
@@ -568,8 +568,8 @@ def _front_matter(pagination: _Pagination, edition: Edition, kept: PieceCache,
     length, levels = len(pagination.front.pages), bookmark_levels(front)
     if writer is not None:
         kept.store(key, CachedPiece(1, 0, length, anchor_pages(pagination.front, 1),
-                                    pagination.front_starts, levels,
-                                    hashlib.sha256(pdf).hexdigest(), front_found), pdf)
+                                    pagination.front_starts, [levels],
+                                    [hashlib.sha256(pdf).hexdigest()], front_found), [pdf])
     return pdf, length, levels
 
 
@@ -604,10 +604,11 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
         found = kept.load(keys[index], entries[index], first_page, blanks)
         if found is None:
             return None
-        entry, pdf = found
+        entry, pdfs = found
         diagnostics.add_all(entry.findings)  # what its layout found, as if laid out again
         return LaidPiece(first_page, entry.length, entry.pages, entry.starts, first_page,
-                         blanks, pdf, entry.levels, cached=True, findings=entry.findings)
+                         blanks, list(pdfs), entry.levels, cached=True,
+                         findings=entry.findings)
 
     with ParallelLayout(lay_out, assemble, writer if write else None, diagnostics, processes,
                         _run_words(runs), from_cache) as workers:
@@ -652,14 +653,16 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
             if index == last:  # its length and anchors' pages (or the cache's copy of it)
                 pagination.take(workers.lay_out(workers.resume_at)[-1])
             piece = workers.written(index)
-            pdf = piece.pdf if isinstance(piece.pdf, bytes) else Path(str(piece.pdf)).read_bytes()
+            pdfs = [pdf if isinstance(pdf, bytes) else pdf.read_bytes()
+                    for pdf in piece.pdfs or []]
             if not piece.cached:
                 pages, starts = piece.numbered()
-                kept.store(keys[index], CachedPiece(piece.first_page or 0, piece.blanks,
-                                                    piece.length, pages, starts, piece.levels,
-                                                    hashlib.sha256(pdf).hexdigest(),
-                                                    piece.findings), pdf)
-            combiner.add(pdf, piece.levels)
+                kept.store(keys[index], CachedPiece(
+                    piece.first_page or 0, piece.blanks, piece.length, pages, starts,
+                    piece.levels, [hashlib.sha256(pdf).hexdigest() for pdf in pdfs],
+                    piece.findings), pdfs)
+            for pdf, levels in zip(pdfs, piece.levels, strict=True):
+                combiner.add(pdf, levels)
         kept.trim(len(workers.laid) + 1)  # and the front matter
     combined = combiner.finish()
     for anchor in combined.missing_anchors:
