@@ -17,7 +17,7 @@ from chapbook.limits import blame
 from chapbook.model.book import Book
 from chapbook.model.pages import Layouts
 from chapbook.model.terms import Found
-from chapbook.options import EDITIONS, BuildOptions
+from chapbook.options import EDITIONS, BuildOptions, parallel_jobs
 from chapbook.read.essays import read_book
 from chapbook.read.manifest import load_manifest
 
@@ -62,7 +62,8 @@ def read(options: BuildOptions, diagnostics: Diagnostics,
         manifest = load_manifest(options.manifest)
     with progress.stage("reading", total=len(manifest.chapters)):
         book, found = read_book(manifest, diagnostics, on_chapter=progress.advance,
-                                cache=options.cache)
+                                cache=options.cache,
+                                jobs=parallel_jobs() if options.jobs is None else options.jobs)
     refuse_writing_over_sources(book, options.out, list(options.editions))
     report_missing_glyphs(book_text_files(manifest), diagnostics)  # as `check` does
     progress.read(book)

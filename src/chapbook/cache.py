@@ -249,6 +249,17 @@ class EssayCache:
     def load(self, key: str) -> CachedEssay | None:
         return self.summaries.load(key)
 
+    def holds(self, key: str) -> bool:
+        """Whether an entry is kept under `key` (unread, unchecked: load() may still refuse
+        it)."""
+        folder = self.summaries.folder
+        return folder is not None and (folder / f"{self.summaries._name(key)}.entry").exists()
+
+    def writable(self) -> bool:
+        """Whether entries can be kept at all (a folder for them, and the key that signs
+        them)."""
+        return self.summaries.folder is not None and _secret() is not None
+
     def load_essay(self, key: str, summary: EssaySummary, root: Path) -> ParsedEssay | None:
         """The parsed essay of `key`, if it is kept and is the one `summary` was made from:
         it names no image but the summary's (checked as the book's at thaw), and found the

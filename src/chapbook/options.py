@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,17 @@ DEFAULT_EDITIONS = ("html", "pdf", "epub")  # what `chapbook build` and `build a
 # 8.1 s for the whole build at 5,000 words, 15.0 s at 20,000, the build from nothing no slower);
 # combining merges the pieces' font subsets. A shorter book is one piece.
 PIECE_WORDS = 5_000
+
+
+def parallel_jobs() -> int:
+    """The default --jobs, where fork exists: a long book is laid out by jobs + 1 workers
+    (layout/parallel.py), one per core this process may run on; on one core, none beside it
+    (two workers taking turns on one core only add the cost of combining their pieces)."""
+    if not hasattr(os, "fork"):
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else os.cpu_count() or 1
+    return max(0, cores - 1)
 
 
 @dataclass(frozen=True)

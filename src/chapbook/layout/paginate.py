@@ -39,12 +39,12 @@ from chapbook.layout.compat import links_across_pieces
 from chapbook.layout.page_starts import body_starts, element_starts
 from chapbook.layout.parallel import LaidPiece, ParallelLayout
 from chapbook.layout.typesetter import Typesetter, captured_logs
-from chapbook.layout.writers import PieceWriter, bookmark_levels, parallel_jobs
+from chapbook.layout.writers import PieceWriter, bookmark_levels
 from chapbook.limits import blame
 from chapbook.markdown.tokens import inline_children
 from chapbook.model.book import Book, Chapter, Part
 from chapbook.model.pages import Layout, Layouts, PageMap, PageStart
-from chapbook.options import PIECE_WORDS
+from chapbook.options import PIECE_WORDS, parallel_jobs
 from chapbook.pdf.artifacts import mark_artifacts
 from chapbook.pdf.combine import Combiner, combine
 from chapbook.pdf.stable import pdf_identifier, stable_ids

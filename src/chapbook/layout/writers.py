@@ -37,17 +37,6 @@ def bookmark_levels(document: Document) -> list[int]:
     return [bookmark[0] for page in document.pages for bookmark in page.bookmarks]
 
 
-def parallel_jobs() -> int:
-    """The default --jobs, where fork exists: a long book is laid out by jobs + 1 workers
-    (layout/parallel.py), one per core this process may run on; on one core, none beside it
-    (two workers taking turns on one core only add the cost of combining their pieces)."""
-    if not hasattr(os, "fork"):
-        return 0
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
-        else os.cpu_count() or 1
-    return max(0, cores - 1)
-
-
 class PieceWriter:
     """Writes pieces in order, in forked processes (up to `jobs` at once) or, with no jobs, in
     this one. Used as a context manager, so a failed build leaves no writer running."""
