@@ -344,3 +344,35 @@ def test_the_first_pass_takes_the_pieces_no_edit_touched_from_the_cache(tmp_path
     assert warm == _anchor_pages_unreferenced(load_book(manifest, Diagnostics()), READING, 1,
                                               800, None, None)
     assert PIECE_WORDS > 800  # (the pieces here are chapters: 800 words each)
+
+
+def test_the_anchors_referred_to_by_page_are_known_without_reading_an_essays_tokens(
+        tmp_path: Path) -> None:
+    """Whether the book refers to pages, and to which anchors, is decided in the collect phase
+    from the essays' summaries: the PDF's build reads no essay's tokens for it, so an essay
+    taken from the cache stays unread until it is laid out (it read all 200 essays of the
+    benchmark's book before the layout workers started)."""
+    import shutil
+
+    from chapbook.build import read
+    from chapbook.collect import collect
+    from chapbook.diagnostics import Diagnostics
+    from chapbook.layout.paginate import page_references
+    from chapbook.markdown.tokens import inline_children
+    from chapbook.options import BuildOptions
+
+    from .conftest import ROOTS
+
+    shutil.copytree(ROOTS / "briefing", tmp_path / "briefing")
+    options = BuildOptions(tmp_path / "briefing" / "book.yml", tmp_path / "out", ("pdf",))
+    read(options, Diagnostics())  # every essay parsed and kept in the cache
+    book, found = read(options, Diagnostics())
+    collect(book, found, Diagnostics())
+    wanted = page_references(book)
+    assert all(chapter._essay is None for chapter in book.chapters)  # no tokens read
+    assert wanted == {token.meta["target"][1] for chapter in book.chapters
+                      for tokens in (chapter.essay.tokens,
+                                     *(note.tokens for note in chapter.footnotes))
+                      for token, _ in inline_children(tokens, "crossref")
+                      if token.meta.get("page") and "target" in token.meta}
+    assert {"dams--fig-inflow", "a1-chronology"} <= wanted

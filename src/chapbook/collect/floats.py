@@ -61,6 +61,8 @@ def resolve_references(book: Book, named: dict[str, Resolved],
                                  "the book; " + _hint(kind), chapter.source, site.line)
                 book.changes.decide(chapter.id, "reference", ordinal, "unresolved")
             else:
+                if site.page:
+                    book.page_references.add(target[1])
                 # where it is from here, for editions without pages ("below")
                 here = (positions[chapter.id][0], site.line)
                 book.changes.decide(chapter.id, "reference", ordinal, "meta", {

@@ -120,7 +120,8 @@ def summarise(essay: ParsedEssay) -> EssaySummary:
         [FloatSite(token.meta["kind"], token.meta.get("key"), _caption(token),
                    _float_line(token)) for token, _, _ in float_tokens(essay)],
         [ReferenceSite(token.meta["kind"], token.meta["name"], token.meta["key"], token.content,
-                       line) for token, _, line in reference_tokens(essay)],
+                       line, bool(token.meta.get("page")))
+         for token, _, line in reference_tokens(essay)],
         [CitationSite(tuple(token.meta["items"]), token.meta["mode"],
                       bool(token.meta.get("own_note")), token.content, line)
          for token, _, line in citation_tokens(essay)])

@@ -41,7 +41,6 @@ from chapbook.layout.parallel import LaidPiece, ParallelLayout
 from chapbook.layout.typesetter import Typesetter, captured_logs
 from chapbook.layout.writers import PieceWriter, bookmark_levels
 from chapbook.limits import blame
-from chapbook.markdown.tokens import inline_children
 from chapbook.model.book import Book, Chapter, Part
 from chapbook.model.pages import Layout, Layouts, PageMap, PageStart
 from chapbook.options import PIECE_WORDS, parallel_jobs
@@ -427,11 +426,9 @@ def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_wo
 
 
 def page_references(book: Book) -> set[str]:
-    """The anchors the book refers to by page."""
-    return {token.meta["target"][1] for chapter in book.chapters
-            for tokens in (chapter.essay.tokens, *(note.tokens for note in chapter.footnotes))
-            for token, _ in inline_children(tokens, "crossref")
-            if token.meta.get("page") and "target" in token.meta}
+    """The anchors the book refers to by page (found in the collect phase, from the essays'
+    summaries: no essay's tokens are read for it)."""
+    return book.page_references
 
 
 def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool, jobs: int,

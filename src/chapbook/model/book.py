@@ -206,6 +206,8 @@ class Book:
     # how locators name each chapter, by its id: made once, in the collect phase (every
     # segment's HTML is rendered with them)
     chapter_names: dict[str, ChapterName] = field(default_factory=dict)
+    # the anchors the book refers to by page (`{@sec:x p}`), found in the collect phase
+    page_references: set[str] = field(default_factory=set)
 
     @property
     def meta(self) -> Metadata:

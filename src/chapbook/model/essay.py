@@ -103,6 +103,7 @@ class ReferenceSite:
     key: str
     content: str
     line: int
+    page: bool = False  # to the page its target is on, in print (`{@sec:x p}`)
 
 
 @dataclass(frozen=True)
