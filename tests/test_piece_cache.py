@@ -6,6 +6,7 @@ writes. A damaged or planted entry is never used."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -196,3 +197,29 @@ def test_a_part_written_in_two_halves_is_kept_whole_and_each_half_checked(
     third, laid = _typeset(manifest, cache)
     assert all(piece.cached for piece in laid) and len(laid[-1].pdfs or []) == 2
     assert third == first
+
+
+def test_a_part_kept_whole_is_not_taken_where_it_is_written_in_halves(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether a part is written in halves depends on its being the book's last piece, which
+    its key does not say: the glossary kept whole, from a build where the index followed it,
+    is laid out again once it is the last part, and the PDF is the one a build from nothing
+    writes (it was the whole glossary taken from the cache: found by a review helper)."""
+    monkeypatch.setattr(parallel, "SPLIT_FROM_PAGES", 2)
+    manifest = field_notes_indexed_closely(tmp_path / "field-notes")
+    glossary = manifest.parent / "glossary.yml"
+    words = re.findall(r'heading: "([a-z]+)"', (manifest.parent / "index.yml").read_text("utf-8"))
+    definition = "A word of the field notes, defined at length for the test. " * 5
+    with glossary.open("a", encoding="utf-8") as terms:  # a glossary of several pages
+        terms.writelines(f"\n  - term: {word}\n    definition: >-\n      {definition}\n"
+                         for word in words[:40])
+    cache = tmp_path / "cache"
+    _, laid = _typeset(manifest, cache)
+    assert laid[-2].length >= 2 and len(laid[-2].pdfs or []) == 1  # not the last part: whole
+    text = manifest.read_text("utf-8")
+    manifest.write_text(text.replace("back_matter: [glossary, index]",
+                                     "back_matter: [glossary]"), "utf-8")
+    after, laid = _typeset(manifest, cache)
+    assert not laid[-1].cached and len(laid[-1].pdfs or []) == 2
+    fresh, _ = _typeset(manifest, tmp_path / "another cache")
+    assert after == fresh

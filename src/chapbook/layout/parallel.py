@@ -108,7 +108,7 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
             run, guess = waiting.pop(index)
             assert write is not None
             compat.renumber(run, first_page - guess)
-            cut = len(run) // 2 if halves and len(run) >= SPLIT_FROM_PAGES else len(run)
+            cut = len(run) // 2 if _in_halves(len(run), halves) else len(run)
             second = _write_forked(assemble(run[cut:], 0), write, diagnostics,
                                    folder / f"piece-{index}-2.pdf") if cut < len(run) else None
             document = assemble(run[:cut], blanks)
@@ -132,6 +132,11 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
 # out by then, and another core would sit idle (a 200-chapter book's 25-page index took 5.5 s
 # to write whole, 2.9 s in halves).
 SPLIT_FROM_PAGES = 8
+
+
+def _in_halves(length: int, last: bool) -> bool:
+    """Whether a piece of `length` pages is written in two halves: the book's last, if long."""
+    return last and length >= max(2, SPLIT_FROM_PAGES)
 
 
 def _write_forked(document: Document, write: Write, diagnostics: Diagnostics,
@@ -337,6 +342,9 @@ class ParallelLayout:
                 if not piece.length and self.cached_lengths[numbered] is not None:
                     taken = self.from_cache(numbered, opening, opening - end) \
                         if self.from_cache else None
+                    if taken is not None and self.writing and len(taken.pdfs or []) != (
+                            2 if _in_halves(taken.length, numbered == self.last_piece) else 1):
+                        taken = None  # kept whole where it is written in halves, or the reverse
                     if taken is None:  # not as it would be written here: laid out first
                         self.cached_lengths[numbered] = None
                         self.to_lay.insert(0, numbered)
