@@ -86,3 +86,20 @@ def test_what_the_forked_process_leaves_unparsed_is_parsed_here(long_book: Path,
     assert _occurrences(two_found) == _occurrences(one_found)
     assert two_said == one_said
     assert render_book_html(two) == render_book_html(one)
+
+
+def test_a_read_beside_other_threads_forks_nothing(long_book: Path, tmp_path: Path) -> None:
+    """`chapbook serve` reads the book while its server thread runs: a forked process would
+    inherit this thread alone, and any lock the other held stays held in it. Such a read
+    parses every essay here."""
+    import threading
+
+    stop = threading.Event()
+    server = threading.Thread(target=stop.wait)
+    server.start()
+    try:
+        _, _, _, parsed = _read(long_book, tmp_path / "cache", jobs=1)
+    finally:
+        stop.set()
+        server.join()
+    assert parsed == CHAPTERS

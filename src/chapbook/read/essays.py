@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,8 +103,10 @@ class _ParsedAhead:
                  to_parse: list[tuple[ChapterSpec, int, str, bytes | None, str]]) -> None:
         self.numbers: set[int] = set()
         self.pid: int | None = None
+        # (not beside other threads, as `chapbook serve` has: a forked process inherits only
+        # this thread, and any lock another one held stays held in it)
         if len(to_parse) < PARSE_AHEAD_FROM or not hasattr(os, "fork") \
-                or not essays.writable():
+                or threading.active_count() > 1 or not essays.writable():
             return
         total, so_far, cut = sum(len(raw or b"") for *_, raw, _ in to_parse), 0, 0
         while cut < len(to_parse) - 1 and so_far < total / 2:
