@@ -510,8 +510,8 @@ class CachedPiece:
     pages: dict[str, int]
     starts: list[PageStart]
     levels: list[list[int]]
-    pdf_digests: list[str]
     findings: list[Finding]  # what laying it out and writing it found, reported again
+    pdf_digests: list[str] = dataclasses.field(default_factory=list)  # set by PieceCache.store
 
     def fits(self, first_page: int, blanks: int) -> bool:
         """Whether the entry is for a piece starting there, and holds only what such a piece
@@ -575,9 +575,11 @@ class PieceCache:
         return entry, [pdf for pdf in pdfs if pdf is not None]
 
     def store(self, key: str, entry: CachedPiece, pdfs: list[bytes]) -> None:
+        """`entry` and its PDFs (as many as its bookmark levels), each under its digest."""
         for part, pdf in enumerate(pdfs):
             self.pdfs.store(_pdf_name(key, part), pdf)
-        self.entries.store(key, entry)
+        digests = [hashlib.sha256(pdf).hexdigest() for pdf in pdfs]
+        self.entries.store(key, dataclasses.replace(entry, pdf_digests=digests))
 
     def trim(self, used: int) -> None:
         """Keep the newest MAX_KEPT × `used` pieces (two files each)."""

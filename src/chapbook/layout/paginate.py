@@ -37,7 +37,7 @@ from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.layout.compat import links_across_pieces
 from chapbook.layout.page_starts import body_starts, element_starts
-from chapbook.layout.parallel import LaidPiece, ParallelLayout
+from chapbook.layout.parallel import FromCache, LaidPiece, ParallelLayout
 from chapbook.layout.typesetter import Typesetter, captured_logs
 from chapbook.layout.writers import PieceWriter, bookmark_levels
 from chapbook.limits import blame
@@ -376,7 +376,6 @@ class _Pagination:
 
 FRONT_GUESS = 9  # where the body opens if the front matter's length is not known yet
 
-_NO_PDF = hashlib.sha256(b"").hexdigest()  # a first pass's piece: its pages, no PDF
 MAX_PASSES = 4  # layouts to settle the pages references name (LaTeX asks for reruns the same way)
 
 
@@ -403,16 +402,9 @@ def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_wo
                 ) -> tuple[list[Page], int, dict[str, int], list[PageStart]]:
         return pagination.lay_out_piece(runs[index], first_page)
 
-    def from_cache(index: int, first_page: int, blanks: int) -> LaidPiece | None:
-        found = kept.load(keys[index], entries[index], first_page, blanks)
-        if found is None:
-            return None
-        entry = found[0]
-        return LaidPiece(first_page, entry.length, entry.pages, entry.starts, first_page,
-                         blanks, cached=True)
-
     with ParallelLayout(lay_out, lambda run, blanks: pagination.front.copy(run), None,
-                        Diagnostics(), jobs + 1, _run_words(runs), from_cache) as workers:
+                        Diagnostics(), jobs + 1, _run_words(runs),
+                        _taken_from(kept, keys, entries, Diagnostics())) as workers:
         workers.start([entry.length if entry else None for entry in entries],
                       _next_recto(front_length + 1) if front_length else FRONT_GUESS)
         for index, piece in enumerate(workers.lay_out(pagination.measure_front())):
@@ -420,8 +412,8 @@ def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_wo
             if not piece.cached:
                 pages, starts = piece.numbered()
                 kept.store(keys[index], CachedPiece(piece.first_page or 0, piece.blanks,
-                                                    piece.length, pages, starts, [[]],
-                                                    [_NO_PDF], []), [b""])
+                                                    piece.length, pages, starts, [[]], []),
+                           [b""])  # (its pages alone, no PDF)
     return pagination.pages
 
 
@@ -453,6 +445,23 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
         known = result.pages
     diagnostics.add_all(attempt.findings)
     return result, length
+
+
+def _taken_from(kept: PieceCache, keys: list[str], entries: list[CachedPiece | None],
+                diagnostics: Diagnostics) -> FromCache:
+    """ParallelLayout's `from_cache`: piece `index` as `kept` holds it under `keys[index]`, if
+    it was written at the same first page; what its layout found is reported again, as if it
+    were laid out again. (`keys` and `entries` may grow: the back matter's are added later.)"""
+    def from_cache(index: int, first_page: int, blanks: int) -> LaidPiece | None:
+        found = kept.load(keys[index], entries[index], first_page, blanks)
+        if found is None:
+            return None
+        entry, pdfs = found
+        diagnostics.add_all(entry.findings)
+        return LaidPiece(first_page, entry.length, entry.pages, entry.starts, first_page,
+                         blanks, list(pdfs), entry.levels, cached=True,
+                         findings=entry.findings)
+    return from_cache
 
 
 def _run_words(runs: list[list[Segment]]) -> list[int]:
@@ -565,8 +574,7 @@ def _front_matter(pagination: _Pagination, edition: Edition, kept: PieceCache,
     length, levels = len(pagination.front.pages), bookmark_levels(front)
     if writer is not None:
         kept.store(key, CachedPiece(1, 0, length, anchor_pages(pagination.front, 1),
-                                    pagination.front_starts, [levels],
-                                    [hashlib.sha256(pdf).hexdigest()], front_found), [pdf])
+                                    pagination.front_starts, [levels], front_found), [pdf])
     return pdf, length, levels
 
 
@@ -597,18 +605,9 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
     def assemble(run: list[Page], blanks: int) -> Document:
         return pagination.front.copy([pagination.blank] * blanks + run)
 
-    def from_cache(index: int, first_page: int, blanks: int) -> LaidPiece | None:
-        found = kept.load(keys[index], entries[index], first_page, blanks)
-        if found is None:
-            return None
-        entry, pdfs = found
-        diagnostics.add_all(entry.findings)  # what its layout found, as if laid out again
-        return LaidPiece(first_page, entry.length, entry.pages, entry.starts, first_page,
-                         blanks, list(pdfs), entry.levels, cached=True,
-                         findings=entry.findings)
-
     with ParallelLayout(lay_out, assemble, writer if write else None, diagnostics, processes,
-                        _run_words(runs), from_cache) as workers:
+                        _run_words(runs), _taken_from(kept, keys, entries, diagnostics),
+                        ) as workers:
         workers.start([entry.length if entry else None for entry in entries],
                       pagination.next_page if front_length else FRONT_GUESS)
         first_page = pagination.next_page if front_length else pagination.measure_front()
@@ -654,10 +653,9 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
                     for pdf in piece.pdfs or []]
             if not piece.cached:
                 pages, starts = piece.numbered()
-                kept.store(keys[index], CachedPiece(
-                    piece.first_page or 0, piece.blanks, piece.length, pages, starts,
-                    piece.levels, [hashlib.sha256(pdf).hexdigest() for pdf in pdfs],
-                    piece.findings), pdfs)
+                kept.store(keys[index], CachedPiece(piece.first_page or 0, piece.blanks,
+                                                    piece.length, pages, starts, piece.levels,
+                                                    piece.findings), pdfs)
             for pdf, levels in zip(pdfs, piece.levels, strict=True):
                 combiner.add(pdf, levels)
         kept.trim(len(workers.laid) + 1)  # and the front matter

@@ -35,7 +35,7 @@ from weasyprint import Document, Page
 from chapbook.diagnostics import Diagnostics, Finding
 from chapbook.errors import BookError
 from chapbook.layout import compat
-from chapbook.layout.writers import bookmark_levels
+from chapbook.layout.writers import PieceWriter, bookmark_levels
 from chapbook.limits import die_with_parent
 from chapbook.model.pages import PageStart
 from chapbook.outputs import scratch_folder
@@ -109,19 +109,17 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
             assert write is not None
             compat.renumber(run, first_page - guess)
             cut = len(run) // 2 if _in_halves(len(run), halves) else len(run)
-            second = _write_forked(assemble(run[cut:], 0), write, diagnostics,
-                                   folder / f"piece-{index}-2.pdf") if cut < len(run) else None
             document = assemble(run[:cut], blanks)
-            path = folder / f"piece-{index}.pdf"
-            with diagnostics.apart() as found:
-                path.write_bytes(write(document, diagnostics))
-            paths, levels = [str(path)], [bookmark_levels(document)]
-            if second is not None:
-                path, second_levels, second_found = second()
-                paths.append(path)
-                levels.append(second_levels)
-                found += second_found
-            connection.send(("written", index, paths, levels, found))
+            with diagnostics.apart() as found, \
+                    PieceWriter(write, diagnostics, jobs=1) as halves_writer:
+                if cut < len(run):  # its second half in a forked writer, meanwhile
+                    halves_writer.submit(assemble(run[cut:], 0))
+                parts = [write(document, diagnostics), *halves_writer.results()]
+            paths = [folder / f"piece-{index}-{part}.pdf" for part in range(len(parts))]
+            for path, pdf in zip(paths, parts, strict=True):
+                path.write_bytes(pdf)
+            connection.send(("written", index, [str(path) for path in paths],
+                             [bookmark_levels(document), *halves_writer.levels], found))
             if len(run) >= TRIM_AFTER_PAGES:
                 del run, document
                 _let_memory_go()
@@ -137,41 +135,6 @@ SPLIT_FROM_PAGES = 8
 def _in_halves(length: int, last: bool) -> bool:
     """Whether a piece of `length` pages is written in two halves: the book's last, if long."""
     return last and length >= max(2, SPLIT_FROM_PAGES)
-
-
-def _write_forked(document: Document, write: Write, diagnostics: Diagnostics,
-                  path: Path) -> Callable[[], tuple[str, list[int], list[Finding]]]:
-    """`document` written to `path` by a forked process, while this one goes on; returns what
-    waits for it: the path, the document's bookmark levels and what writing it found."""
-    ours, theirs = Pipe(duplex=False)
-    pid = os.fork()
-    if pid == 0:
-        status = 1
-        try:
-            ours.close()
-            die_with_parent()
-            with diagnostics.apart() as found:
-                path.write_bytes(write(document, diagnostics))
-            theirs.send((str(path), bookmark_levels(document), found))
-            status = 0
-        except BaseException:  # the worker reports it
-            theirs.send(("crash", traceback.format_exc()))
-        finally:
-            os._exit(status)
-    theirs.close()
-
-    def written() -> tuple[str, list[int], list[Finding]]:
-        try:
-            answer = ours.recv()
-        except EOFError:
-            answer = ("crash", "the process writing the second half ended without it")
-        finally:
-            ours.close()
-            os.waitpid(pid, 0)
-        if answer[0] == "crash":
-            raise RuntimeError(f"writing a piece's second half failed:\n{answer[1]}")
-        return answer
-    return written
 
 
 # A piece shorter than this leaves too little to give back to be worth the collection's time
