@@ -10,8 +10,11 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from chapbook.diagnostics import Diagnostics
 
 from .conftest import ROOT, run_cli
 from .lines import (
@@ -88,15 +91,20 @@ def test_no_paragraph_ends_in_a_hyphenated_fragment_under_five_letters(
     assert not short, [(line.page, line.text) for line in short]
 
 
-def _lines_of_one_chapter(folder: Path, body: str) -> list[list[Line]]:
-    """The body lines of a book of one chapter, "Cooperation", whose text is `body`."""
+def _one_chapter_book(folder: Path, body: str) -> Path:
+    """A book of one chapter, "Cooperation", whose text is `body`: its manifest."""
     (folder / "essays").mkdir()
     (folder / "essays" / "chapter.md").write_text(f"# Cooperation\n\n{body}", "utf-8")
     (folder / "book.yml").write_text(
         "slug: paragraphs\nmetadata:\n  title: Paragraphs of a Generated Book\n"
         "  author: The Long Desk\n  language: en-GB\n  identifier: urn:chapbook:paragraphs\n"
         "  date: \"2026-12-03\"\nchapters:\n  - file: essays/chapter.md\n", "utf-8")
-    result = run_cli("build", "pdf", "--book", str(folder / "book.yml"),
+    return folder / "book.yml"
+
+
+def _lines_of_one_chapter(folder: Path, body: str) -> list[list[Line]]:
+    """The body lines of a book of one chapter, "Cooperation", whose text is `body`."""
+    result = run_cli("build", "pdf", "--book", str(_one_chapter_book(folder, body)),
                      "--out", str(folder / "out"))
     assert result.returncode == 0, result.stderr
     return body_lines(next((folder / "out").glob("*.pdf")))
@@ -132,6 +140,37 @@ def test_a_line_is_set_another_way_when_the_next_would_come_out_loose(
     assert not loose, [(line.page, round(line.word_space, 2), line.text) for line in loose]
 
 
+# Paragraphs of a generated 200-chapter book that no other way of setting one line mends (see
+# the test below).
+UNMENDED_BY_ONE_LINE = [
+    "For instance, the ongoing Defense Political Dialogue between countries in the "
+    "Islamic Ummah strengthens their military relations and helps coordinate elaborate "
+    "defense and counter-terrorism initiatives. Moreover, the dialogue brings about an "
+    "opportunity to familiarize other nations with the specific security needs of "
+    "Islamic nations, their key defense policies, and advancements in military "
+    "technology. This cooperation can include a variety of activities, ranging from "
+    "joint military exercises, shared intelligence, the development of defense "
+    "technology, to coordinated military operations.[^1]",
+    "The Islamic Nation’s military cooperation extends beyond the United States. "
+    "Interwoven within this paradigm, cross-border military communications emerge as a "
+    "potent tool that can foster relations between countries, nurture an environment of "
+    "mutual trust, and assist in resolving security-based disputes. Defense Political "
+    "Dialogue involves extensive discussions between defense divisions of the nations "
+    "involved.[^1]",
+    "Among these alliances, the relationship with the North Atlantic Treaty Organization "
+    "(NATO) commands special attention. In recent times, Islamic nations have been "
+    "expanding their military alliances beyond their traditional allies. For instance, "
+    "the ongoing Defense Political Dialogue between countries in the Islamic Ummah "
+    "strengthens their military relations and helps coordinate elaborate defense and "
+    "counter-terrorism initiatives.[^1]",
+    "Nonetheless, this alliance has endured, bearing witness to the Islamic Nation’s "
+    "commitment to global diplomacy and an acknowledgment of the substantial part played "
+    "by NATO in the international military landscape. These political dialogues are "
+    "initiated through high-level meetings, conferences, or bilateral negotiations, "
+    "amongst others.[^1]",
+]
+
+
 def test_a_paragraph_greedy_breaking_leaves_loose_is_broken_as_a_whole(
         tmp_path: Path) -> None:
     """Paragraphs of a generated 200-chapter book where no other way of setting one line
@@ -141,39 +180,52 @@ def test_a_paragraph_greedy_breaking_leaves_loose_is_broken_as_a_whole(
     typed ("Dia- / milit- / counter-", "acknowledg- / milit- / high-"): the paragraph's
     breaks are planned as a whole (total fit), each set first after a heading and then
     indented."""
-    paragraphs = [
-        "For instance, the ongoing Defense Political Dialogue between countries in the "
-        "Islamic Ummah strengthens their military relations and helps coordinate elaborate "
-        "defense and counter-terrorism initiatives. Moreover, the dialogue brings about an "
-        "opportunity to familiarize other nations with the specific security needs of "
-        "Islamic nations, their key defense policies, and advancements in military "
-        "technology. This cooperation can include a variety of activities, ranging from "
-        "joint military exercises, shared intelligence, the development of defense "
-        "technology, to coordinated military operations.[^1]",
-        "The Islamic Nation’s military cooperation extends beyond the United States. "
-        "Interwoven within this paradigm, cross-border military communications emerge as a "
-        "potent tool that can foster relations between countries, nurture an environment of "
-        "mutual trust, and assist in resolving security-based disputes. Defense Political "
-        "Dialogue involves extensive discussions between defense divisions of the nations "
-        "involved.[^1]",
-        "Among these alliances, the relationship with the North Atlantic Treaty Organization "
-        "(NATO) commands special attention. In recent times, Islamic nations have been "
-        "expanding their military alliances beyond their traditional allies. For instance, "
-        "the ongoing Defense Political Dialogue between countries in the Islamic Ummah "
-        "strengthens their military relations and helps coordinate elaborate defense and "
-        "counter-terrorism initiatives.[^1]",
-        "Nonetheless, this alliance has endured, bearing witness to the Islamic Nation’s "
-        "commitment to global diplomacy and an acknowledgment of the substantial part played "
-        "by NATO in the international military landscape. These political dialogues are "
-        "initiated through high-level meetings, conferences, or bilateral negotiations, "
-        "amongst others.[^1]",
-    ]
-    sections = "".join(f"## Section {number}\n\n{text}\n\nA filler paragraph.\n\n{text}\n\n"
-                       for number, text in enumerate(paragraphs, 1))
-    lines = _lines_of_one_chapter(tmp_path, f"{sections}[^1]: A note.\n")
+    paragraphs = UNMENDED_BY_ONE_LINE
+    lines = _lines_of_one_chapter(tmp_path, _sections(paragraphs))
     texts = " ".join(line.text for page in lines for line in page)
     assert texts.count("amongst others.") == 2 and texts.count("nations involved.") == 2
     loose = loose_lines(lines, limit_em=0.8)
     assert not loose, [(line.page, round(line.word_space, 2), line.text) for line in loose]
     ladders = hyphen_ladders(lines, longest=2)
     assert not ladders, [(run[0].page, [line.words[-1] for line in run]) for run in ladders]
+
+
+def _sections(paragraphs: list[str]) -> str:
+    """A chapter's text: each paragraph set first after a heading and then indented."""
+    sections = "".join(f"## Section {number}\n\n{text}\n\nA filler paragraph.\n\n{text}\n\n"
+                       for number, text in enumerate(paragraphs, 1))
+    return f"{sections}[^1]: A note.\n"
+
+
+def test_a_planned_paragraph_is_searched_only_around_its_broken_lines(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The total-fit search spans the lines near those greedy breaking left loose (or a third
+    hyphenated one in a row), stops where it meets greedy's breaks after them, and follows no
+    way worse on its own than the best found: searched whole, following every way, these
+    paragraphs took 27 to 46 line layouts for each of their lines (a 200-chapter book's planned
+    paragraphs were a fifth of its body's layout time); now 2 to 12."""
+    from chapbook.build import load_book
+    from chapbook.layout import compat
+    from chapbook.layout.paginate import typeset
+
+    manifest = _one_chapter_book(tmp_path, _sections(UNMENDED_BY_ONE_LINE))
+    searches: list[tuple[int, int]] = []  # (lines of the paragraph, lines laid out to plan it)
+    plan, laid = compat._plan, compat._laid
+    count = [0]
+
+    def counted(*args: Any, **named: Any) -> Any:
+        count[0] += 1
+        return laid(*args, **named)
+
+    def planned(*args: Any) -> Any:
+        count[0] = 0
+        monkeypatch.setattr(compat, "_laid", counted)
+        try:
+            return plan(*args)
+        finally:
+            monkeypatch.setattr(compat, "_laid", laid)
+            searches.append((len(args[-1]), count[0]))  # its lines as first laid out
+    monkeypatch.setattr(compat, "_plan", planned)
+    typeset(load_book(manifest, Diagnostics()), Diagnostics(), write=False, jobs=0)
+    assert len(searches) >= 4, searches  # each paragraph planned, once at least
+    assert all(lines >= 4 and laid <= 15 * lines for lines, laid in searches), searches
