@@ -5,6 +5,8 @@ benchmarks all build through `build()`."""
 from __future__ import annotations
 
 import contextlib
+import gc
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,9 +50,30 @@ class Built:
 def build(options: BuildOptions, diagnostics: Diagnostics,
           progress: Progress | None = None) -> Built:
     progress = progress or Progress()
-    book, found = read(options, diagnostics, progress)
-    collect(book, found, diagnostics)
-    return write(book, options, diagnostics, progress)
+    with _fewer_collections():
+        book, found = read(options, diagnostics, progress)
+        collect(book, found, diagnostics)
+        return write(book, options, diagnostics, progress)
+
+
+# The cyclic collector's thresholds during a build (Python's are 700, 10, 10), in this process
+# and the processes it forks. Parsing and laying out make objects by the hundred thousand, and
+# with Python's thresholds the collector went through all of them again and again: a third of
+# the time of laying out a 200-chapter book's index (7.7 s against 5.7 s with these), a tenth of
+# its chapters' and of reading it (its web edition from nothing, 3.3 s against 2.9 s). What a
+# layout leaves in cycles is collected later instead: the 200-chapter PDF's peak memory rose by
+# 2%, the bundled booklet's not at all.
+COLLECTOR_THRESHOLDS = (50_000, 20, 10)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    before = gc.get_threshold()
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def read(options: BuildOptions, diagnostics: Diagnostics,
