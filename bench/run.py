@@ -1,7 +1,8 @@
 """`make bench`: chapbook against one raw WeasyPrint layout and against pandoc, side by side on
 this machine, in one run. Prints a table of wall time and peak memory (median of the runs) and the
 ratios, and writes bench/RESULTS.md. Sizes: BENCH_SIZES (default "5,200"; add 1000 for the
-largest), runs per measurement: BENCH_RUNS (default 3; one for books of 100 chapters or more).
+largest), runs per measurement: BENCH_RUNS (default 3; one for books of 100 chapters or more);
+the PDF and its two floors are run in turn, the floor once more at the end (side_by_side).
 Books over 200 chapters skip the rows that only repeat a layout (one process, nothing cached,
 after a change), or one run would take hours on a small machine.
 
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from generate import BUNDLED, generate
 
@@ -52,24 +54,46 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
+def _run(command: list[str], before=None) -> tuple[float, float]:
+    """Wall time (s) and peak memory of the process tree (MiB) of one run of a command."""
+    if before:
+        before()
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               cwd=ROOT)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, sum(_pss_kib(pid) for pid in _tree(process.pid)))
+        time.sleep(0.02)
+    if process.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr.read().decode()}")
+    return time.perf_counter() - started, peak / 1024
+
+
+def _medians(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    return (statistics.median(time for time, _ in samples),
+            statistics.median(peak for _, peak in samples))
+
+
 def measure(command: list[str], runs: int, before=None) -> tuple[float, float]:
     """Median wall time (s) and peak memory of the process tree (MiB) of a command."""
-    times, peaks = [], []
+    return _medians([_run(command, before) for _ in range(runs)])
+
+
+def side_by_side(commands: dict[str, tuple[list[str], Any]],
+                 runs: int) -> dict[str, tuple[float, float]]:
+    """Each command's median wall time and peak memory, as measure() gives them, the commands
+    run in turn (one run of each before the next of any) and the first once more at the end:
+    this machine's speed drifts by a tenth or more over minutes, and measured one after the
+    other, a long book's ratios to the floor moved with it. The first (the floor) brackets the
+    others."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(runs):
-        if before:
-            before()
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   cwd=ROOT)
-        peak = 0
-        while process.poll() is None:
-            peak = max(peak, sum(_pss_kib(pid) for pid in _tree(process.pid)))
-            time.sleep(0.02)
-        times.append(time.perf_counter() - started)
-        peaks.append(peak / 1024)
-        if process.returncode != 0:
-            raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr.read().decode()}")
-    return statistics.median(times), statistics.median(peaks)
+        for name, (command, before) in commands.items():
+            samples[name].append(_run(command, before))
+    first = next(iter(commands))
+    samples[first].append(_run(*commands[first]))
+    return {name: _medians(taken) for name, taken in samples.items()}
 
 
 def book_for(size: int) -> Path:
@@ -99,11 +123,9 @@ def bench(size: int) -> list[tuple[str, float, float]]:
     def forget() -> None:  # nothing cached: every essay parsed, the book laid out
         shutil.rmtree(out / ".cache", ignore_errors=True)
 
-    rows = [
-        ("chapbook pdf", *measure([*chapbook, "pdf"], runs, forget)),
-        (FLOOR, *measure(raw, runs)),
-        (TAGGED_FLOOR, *measure([*raw, "pdf/ua-1"], runs)),
-    ]
+    pdf = side_by_side({FLOOR: (raw, None), "chapbook pdf": ([*chapbook, "pdf"], forget),
+                        TAGGED_FLOOR: ([*raw, "pdf/ua-1"], None)}, runs)
+    rows = [(name, *pdf[name]) for name in ("chapbook pdf", FLOOR, TAGGED_FLOOR)]
     if not big:
         rows += [("chapbook pdf, one process (--jobs 0)",
                   *measure([*chapbook, "pdf", "--jobs", "0"], runs, forget)),
