@@ -671,15 +671,15 @@ def _demerits(line: Any, resume_at: Any, count: int) -> tuple[float, int]:
 
 def _plan(context: Any, box: Any, position_y: float, bottom_space: float, skip_stack: Any,
           containing_block: Any, rest: tuple[Any, ...],
-          greedy: list[Laid]) -> dict[str, _Way] | None:
+          first_laid: list[Laid]) -> dict[str, _Way] | None:
     """The ways of setting the paragraph's lines, from `skip_stack` on, with the least
     demerits (Knuth and Plass's total fit), trying for each line WeasyPrint's own break, its
     hyphenated word sent down whole, one or two pieces fewer, and more of the text taken in;
     None if the search runs past MAX_PLANNED_LINES.
 
-    The search first spans only the lines around those `greedy` (the lines as first laid out)
-    left breaking a rule: from PLAN_BACK_LINES before the first, and it stops wherever it
-    meets a break of `greedy`'s after the last, the lines after it staying as they were. Only
+    The search first spans only the lines around those `first_laid` (the lines as first laid
+    out) left breaking a rule: from PLAN_BACK_LINES before the first, and it stops wherever it
+    meets a break of `first_laid`'s after the last, the lines after it staying as they were. Only
     if that leaves a rule broken is the whole paragraph searched.
     And a way no better on its own than the best found so far is not followed further.
     (Searched whole and followed every way, the 200-chapter book's planned paragraphs of 8-10
@@ -774,11 +774,11 @@ def _plan(context: Any, box: Any, position_y: float, bottom_space: float, skip_s
         return total, plan
 
     try:
-        window = _window(greedy, start_count)
+        window = _window(first_laid, start_count)
         if window is not None:
             line, stops = window
-            start = skip_stack if line == 0 else greedy[line - 1][1]
-            count = _counts(greedy, start_count)[line]
+            start = skip_stack if line == 0 else first_laid[line - 1][1]
+            count = _counts(first_laid, start_count)[line]
             total, plan = search(start, count, line == 0 and skip_stack is None, stops)
             if total < RULE_DEMERITS:
                 return plan
