@@ -103,6 +103,9 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
             if write is not None:  # (else the pages are wanted for their numbers alone)
                 waiting[index] = (run, guess)
             connection.send(("laid", index, length, pages, starts, found))
+            if write is None:  # nothing is written to let them go later (the EPUB's page list:
+                del run  # its two workers grew to 300 MiB each on a 200-chapter book)
+                _let_memory_go()
         else:
             _, index, first_page, blanks, halves = message
             run, guess = waiting.pop(index)
