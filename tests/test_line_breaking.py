@@ -197,13 +197,13 @@ def _sections(paragraphs: list[str]) -> str:
     return f"{sections}[^1]: A note.\n"
 
 
-def test_a_planned_paragraph_is_searched_only_around_its_broken_lines(
+def test_a_planned_paragraph_follows_no_way_already_worse_than_the_best_found(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The total-fit search spans the lines near those greedy breaking left loose (or a third
-    hyphenated one in a row), stops where it meets greedy's breaks after them, and follows no
-    way worse on its own than the best found: searched whole, following every way, these
-    paragraphs took 27 to 46 line layouts for each of their lines (a 200-chapter book's planned
-    paragraphs were a fifth of its body's layout time); now 2 to 12."""
+    """The total-fit search follows no way of setting a line whose own demerits are no better
+    than the best found for that line, and lays each line's ways out once: following every
+    way, these paragraphs took 27 to 46 line layouts for each of their lines (a 200-chapter
+    book's planned paragraphs were a fifth of its body's layout time); now 6 to 14. The plans
+    are the same (exact: demerits are never negative)."""
     from chapbook.build import load_book
     from chapbook.layout import compat
     from chapbook.layout.paginate import typeset
@@ -221,11 +221,12 @@ def test_a_planned_paragraph_is_searched_only_around_its_broken_lines(
         count[0] = 0
         monkeypatch.setattr(compat, "_laid", counted)
         try:
-            return plan(*args)
+            result = plan(*args)
         finally:
             monkeypatch.setattr(compat, "_laid", laid)
-            searches.append((len(args[-1]), count[0]))  # its lines as first laid out
+        searches.append((len(result or {}), count[0]))  # the lines it plans
+        return result
     monkeypatch.setattr(compat, "_plan", planned)
     typeset(load_book(manifest, Diagnostics()), Diagnostics(), write=False, jobs=0)
     assert len(searches) >= 4, searches  # each paragraph planned, once at least
-    assert all(lines >= 4 and laid <= 15 * lines for lines, laid in searches), searches
+    assert all(lines >= 4 and laid <= 16 * lines for lines, laid in searches), searches

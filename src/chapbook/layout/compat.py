@@ -671,20 +671,18 @@ def _demerits(line: Any, resume_at: Any, count: int) -> tuple[float, int]:
 
 def _plan(context: Any, box: Any, position_y: float, bottom_space: float, skip_stack: Any,
           containing_block: Any, rest: tuple[Any, ...],
-          first_laid: list[Laid]) -> dict[str, _Way] | None:
+          ) -> dict[str, _Way] | None:
     """The ways of setting the paragraph's lines, from `skip_stack` on, with the least
     demerits (Knuth and Plass's total fit), trying for each line WeasyPrint's own break, its
     hyphenated word sent down whole, one or two pieces fewer, and more of the text taken in;
     None if the search runs past MAX_PLANNED_LINES.
 
-    The search first spans only the lines around those `first_laid` (the lines as first laid
-    out) left breaking a rule: from PLAN_BACK_LINES before the first, and it stops wherever it
-    meets a break of `first_laid`'s after the last, the lines after it staying as they were. Only
-    if that leaves a rule broken is the whole paragraph searched.
-    And a way no better on its own than the best found so far is not followed further.
-    (Searched whole and followed every way, the 200-chapter book's planned paragraphs of 8-10
-    lines took 260-590 line layouts each; now 25-50: the plans were a fifth of its body's
-    layout time.)"""
+    A way no better on its own than the best found so far for its line is not followed
+    further (exact: demerits are never negative), and each line's ways are laid out once:
+    searched this way, the 200-chapter book's planned paragraphs of 8-10 lines took 74-230
+    line layouts each, against 263-585 following every way (the plans had been a fifth of its
+    body's layout time). (A search kept to the lines around the loose one, tried and undone,
+    took 25-48, but set some paragraphs with more hyphens and a line more.)"""
     if skip_stack is None:
         weasyprint.layout.inline.resolve_one_percentage(box, "text_indent",
                                                         containing_block.width)
@@ -700,7 +698,7 @@ def _plan(context: Any, box: Any, position_y: float, bottom_space: float, skip_s
 
     def ways(skip: Any, first: bool, held: bool) -> list[tuple[_Way, Any, Any]]:
         """Each way of setting the line at `skip`: the way, the line and where the next
-        resumes; laid out once for both searches."""
+        resumes; laid out once, however many hyphens in a row lead to it."""
         key = (repr(skip), first, held)
         if key not in laid_ways:
             laid_ways[key] = list(_ways(skip, first, held))
@@ -732,10 +730,8 @@ def _plan(context: Any, box: Any, position_y: float, bottom_space: float, skip_s
         if tighter is not None:
             yield _Way(held, widened[-1], measure), *tighter
 
-    def search(start: Any, count: int, first: bool,
-               stops: dict[tuple[str, int], float]) -> tuple[float, dict[str, _Way]]:
-        """The least demerits from `start` on, and the plan that makes them; a position in
-        `stops` costs what it says and ends the plan."""
+    def search(start: Any, count: int, first: bool) -> dict[str, _Way]:
+        """The plan with the least demerits from `start` on."""
         # (position, hyphens in a row) -> (demerits to the end, way, next position, count)
         best: dict[tuple[str, int], tuple[float, _Way | None, Any, int]] = {}
 
@@ -743,8 +739,6 @@ def _plan(context: Any, box: Any, position_y: float, bottom_space: float, skip_s
             key = (repr(skip), count)
             if key in best:
                 return best[key][0]
-            if depth and key in stops:
-                return stops[key]
             if depth > MAX_PLANNED_LINES:
                 raise _TooLong
             chosen: tuple[float, _Way | None, Any, int] = (inf, None, None, 0)
@@ -762,7 +756,7 @@ def _plan(context: Any, box: Any, position_y: float, bottom_space: float, skip_s
             best[key] = chosen
             return chosen[0]
 
-        total = cost(start, count, first, 0)
+        cost(start, count, first, 0)
         plan: dict[str, _Way] = {}
         key: tuple[str, int] = (repr(start), count)
         while key in best and best[key][1] is not None:
@@ -771,54 +765,12 @@ def _plan(context: Any, box: Any, position_y: float, bottom_space: float, skip_s
             if resume is None:
                 break
             key = (repr(resume), count)
-        return total, plan
+        return plan
 
     try:
-        window = _window(first_laid, start_count)
-        if window is not None:
-            line, stops = window
-            start = skip_stack if line == 0 else first_laid[line - 1][1]
-            count = _counts(first_laid, start_count)[line]
-            total, plan = search(start, count, line == 0 and skip_stack is None, stops)
-            if total < RULE_DEMERITS:
-                return plan
-        return search(skip_stack, start_count, skip_stack is None, {})[1]
+        return search(skip_stack, start_count, skip_stack is None)
     except _TooLong:
         return None
-
-
-# The lines before the first that breaks a rule that the first search of a plan spans: a loose
-# line is mostly mended by the line or two before it. (Searched from 8 lines before, the
-# 40-chapter generated book came out as searched whole; from 3, three of its paragraphs were
-# set another way, none looser.)
-PLAN_BACK_LINES = 3
-
-
-def _counts(lines: list[Laid], count: int) -> list[int]:
-    """The number of lines in a row ending in a hyphen before each line (and after the last),
-    `count` before the first."""
-    counts = [count]
-    for line, resume_at in lines:
-        counts.append(_demerits(line, resume_at, counts[-1])[1])
-    return counts
-
-
-def _window(lines: list[Laid], count: int) -> tuple[int, dict[tuple[str, int], float]] | None:
-    """Where the first search of a plan starts (a line of `lines`), and where it stops: each
-    break after the last line that breaks a rule, with the demerits of the lines after it as
-    they are. None if no line breaks a rule."""
-    counts = _counts(lines, count)
-    demerits = [_demerits(line, resume_at, counts[number])[0]
-                for number, (line, resume_at) in enumerate(lines)]
-    broken = [number for number, value in enumerate(demerits) if value >= RULE_DEMERITS]
-    if not broken:
-        return None
-    stops: dict[tuple[str, int], float] = {}
-    after = 0.0
-    for number in range(len(lines) - 1, broken[-1], -1):
-        after += demerits[number]
-        stops[(repr(lines[number - 1][1]), counts[number])] = after
-    return max(0, broken[0] - PLAN_BACK_LINES), stops
 
 
 class _TooLong(Exception):
@@ -950,8 +902,7 @@ def _total_fit(original: Any) -> Any:
         context.excluded_shapes = shapes
         if clean:
             _plans[box] = (containing_block.width, _plan(
-                context, box, position_y, bottom_space, skip_stack, containing_block, rest,
-                lines))
+                context, box, position_y, bottom_space, skip_stack, containing_block, rest))
         yield from original(context, box, position_y, bottom_space, skip_stack,
                             containing_block, absolute_boxes, fixed_boxes, *rest)
     return iter_line_boxes
