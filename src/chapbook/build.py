@@ -61,8 +61,8 @@ def build(options: BuildOptions, diagnostics: Diagnostics,
 # with Python's thresholds the collector went through all of them again and again: a third of
 # the time of laying out a 200-chapter book's index (7.7 s against 5.7 s with these), a tenth of
 # its chapters' and of reading it (its web edition from nothing, 3.3 s against 2.9 s). What a
-# layout leaves in cycles is collected later instead: the 200-chapter PDF's peak memory rose by
-# 2%, the bundled booklet's not at all.
+# layout leaves in cycles is collected once after each piece instead (layout/parallel.py's
+# _let_memory_go), so a layout worker's memory stays that of the piece in hand.
 COLLECTOR_THRESHOLDS = (50_000, 20, 10)
 
 
