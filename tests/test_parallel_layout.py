@@ -426,10 +426,10 @@ def test_a_layout_for_the_page_numbers_alone_lets_each_piece_go_in_its_worker(
     record = tmp_path / "let-go"
     let_go = parallel._let_memory_go
 
-    def recording(trim: bool) -> None:
+    def recording(pages: int) -> None:
         with record.open("a", encoding="utf-8") as file:
             file.write(f"{os.getpid()}\n")
-        let_go(trim)
+        let_go(pages)
     monkeypatch.setattr(parallel, "_let_memory_go", recording)
     book = load_book(ROOTS / "field-notes" / "book.yml", Diagnostics())
     layout = typeset(book, Diagnostics(), write=False, jobs=1, piece_words=300)

@@ -730,47 +730,43 @@ def _plan(context: Any, box: Any, position_y: float, bottom_space: float, skip_s
         if tighter is not None:
             yield _Way(held, widened[-1], measure), *tighter
 
-    def search(start: Any, count: int, first: bool) -> dict[str, _Way]:
-        """The plan with the least demerits from `start` on."""
-        # (position, hyphens in a row) -> (demerits to the end, way, next position, count)
-        best: dict[tuple[str, int], tuple[float, _Way | None, Any, int]] = {}
+    # (position, hyphens in a row) -> (demerits to the end, way, next position, next count)
+    best: dict[tuple[str, int], tuple[float, _Way | None, Any, int]] = {}
 
-        def cost(skip: Any, count: int, first: bool, depth: int) -> float:
-            key = (repr(skip), count)
-            if key in best:
-                return best[key][0]
-            if depth > MAX_PLANNED_LINES:
-                raise _TooLong
-            chosen: tuple[float, _Way | None, Any, int] = (inf, None, None, 0)
-            for way, line, resume in ways(skip, first, count >= MAX_HYPHENATED_LINES):
-                if line is None:  # past the paragraph's end
-                    chosen = (0.0, None, None, 0)
-                    break
-                demerits, next_count = _demerits(line, resume, count)
-                if demerits >= chosen[0]:  # worse already, whatever follows it
-                    continue
-                if resume is not None:
-                    demerits += cost(resume, next_count, False, depth + 1)
-                if demerits < chosen[0]:
-                    chosen = (demerits, way, resume, next_count)
-            best[key] = chosen
-            return chosen[0]
-
-        cost(start, count, first, 0)
-        plan: dict[str, _Way] = {}
-        key: tuple[str, int] = (repr(start), count)
-        while key in best and best[key][1] is not None:
-            _, way, resume, count = best[key]
-            plan[key[0]] = way  # type: ignore[assignment]
-            if resume is None:
+    def cost(skip: Any, count: int, first: bool, depth: int) -> float:
+        key = (repr(skip), count)
+        if key in best:
+            return best[key][0]
+        if depth > MAX_PLANNED_LINES:
+            raise _TooLong
+        chosen: tuple[float, _Way | None, Any, int] = (inf, None, None, 0)
+        for way, line, resume in ways(skip, first, count >= MAX_HYPHENATED_LINES):
+            if line is None:  # past the paragraph's end
+                chosen = (0.0, None, None, 0)
                 break
-            key = (repr(resume), count)
-        return plan
+            demerits, next_count = _demerits(line, resume, count)
+            if demerits >= chosen[0]:  # worse already, whatever follows it
+                continue
+            if resume is not None:
+                demerits += cost(resume, next_count, False, depth + 1)
+            if demerits < chosen[0]:
+                chosen = (demerits, way, resume, next_count)
+        best[key] = chosen
+        return chosen[0]
 
     try:
-        return search(skip_stack, start_count, skip_stack is None)
+        cost(skip_stack, start_count, skip_stack is None, 0)
     except _TooLong:
         return None
+    plan: dict[str, _Way] = {}
+    key: tuple[str, int] = (repr(skip_stack), start_count)
+    while key in best and best[key][1] is not None:
+        _, way, resume, count = best[key]
+        plan[key[0]] = way  # type: ignore[assignment]
+        if resume is None:
+            break
+        key = (repr(resume), count)
+    return plan
 
 
 class _TooLong(Exception):

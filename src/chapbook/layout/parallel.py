@@ -105,7 +105,7 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
             connection.send(("laid", index, length, pages, starts, found))
             if write is None:  # nothing is written to let them go later (the EPUB's page list:
                 del run  # its two workers grew to 300 MiB each on a 200-chapter book)
-                _let_memory_go(trim=length >= TRIM_AFTER_PAGES)
+                _let_memory_go(length)
         else:
             _, index, first_page, blanks, halves = message
             run, guess = waiting.pop(index)
@@ -125,7 +125,7 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
                              [bookmark_levels(document), *halves_writer.levels], found))
             length = len(run)
             del run, document
-            _let_memory_go(trim=length >= TRIM_AFTER_PAGES)
+            _let_memory_go(length)
 
 
 # The last piece (the back matter's last part: a long book's index), if at least this long, is
@@ -145,14 +145,14 @@ def _in_halves(length: int, last: bool) -> bool:
 TRIM_AFTER_PAGES = 32
 
 
-def _let_memory_go(trim: bool) -> None:
-    """A piece's boxes freed now: they hold cycles that the collector, run seldom in a build
-    (build.COLLECTOR_THRESHOLDS), would reach only after many more pieces (a 60-chapter book's
-    workers grew from 169 to 273 MiB). With `trim`, the heap they took is handed back to the
-    system too, so a worker's memory is that of the piece in hand, not of the largest it ever
-    laid out."""
+def _let_memory_go(pages: int) -> None:
+    """A piece of `pages` pages freed now: its boxes hold cycles that the collector, run seldom
+    in a build (build.COLLECTOR_THRESHOLDS), would reach only after many more pieces (a
+    60-chapter book's workers grew from 169 to 273 MiB). From TRIM_AFTER_PAGES on, the heap they
+    took is handed back to the system too, so a worker's memory is that of the piece in hand,
+    not of the largest it ever laid out."""
     gc.collect()
-    if trim:
+    if pages >= TRIM_AFTER_PAGES:
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None).malloc_trim(0)  # glibc; elsewhere, the collection alone
 
