@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
+import pikepdf
 import pytest
 from pypdf import PdfReader
 
@@ -165,6 +167,20 @@ def test_fonts_are_the_shipped_ones_and_embedded(pdf: PdfReader) -> None:
                 assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
     assert any("Charis-SIL" in n for n in names) and any("+Inter" in n for n in names)
     assert not any("DejaVu" in n or "Liberation" in n for n in names)
+
+
+def deflated_twice(data: bytes) -> int:
+    """Streams deflated by WeasyPrint's writer, pydyf (at zlib's level 9, whose header is
+    78 DA), and kept so: the reading edition asks it for none, as pikepdf saves every piece again
+    (pdf/artifacts.py, pdf/combine.py) and deflates each stream there, once."""
+    pdf = pikepdf.open(io.BytesIO(data))
+    return sum(1 for item in pdf.objects if isinstance(item, pikepdf.Stream)
+               and item.get("/Filter") == pikepdf.Name.FlateDecode
+               and item.read_raw_bytes()[:2] == b"\x78\xda")
+
+
+def test_the_reading_editions_streams_are_deflated_once(bundled: dict[str, Path]) -> None:
+    assert deflated_twice(bundled["pdf"].read_bytes()) == 0
 
 
 def test_no_mojibake_and_repair_applied(pages: list[str]) -> None:

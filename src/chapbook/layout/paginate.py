@@ -193,12 +193,17 @@ def _writer(book: Book, edition: Edition,
             piece: bool = True) -> Callable[[Document, Diagnostics], bytes]:
     """How a document is written as `edition`: as a piece of a longer book, its links to other
     pieces are kept for combine() to check."""
+    # pikepdf saves an edition with artifacts again (mark_artifacts), and deflates each
+    # stream there: pydyf's deflating at level 9, undone to rewrite the pages, took a fifth of
+    # writing a piece.
+    options = {**edition.options, "uncompressed_pdf": True} if edition.artifacts \
+        else edition.options
+
     def write(document: Document, diagnostics: Diagnostics) -> bytes:
         with captured_logs(diagnostics, book.manifest.path), \
                 links_across_pieces() if piece else contextlib.nullcontext():
             data = document.write_pdf(
-                pdf_identifier=pdf_identifier(book.meta.identifier, edition.name),
-                **edition.options)
+                pdf_identifier=pdf_identifier(book.meta.identifier, edition.name), **options)
         data = stable_ids(book.meta.identifier, edition.name, data) \
             if edition.options.get("pdf_variant") == "pdf/x-4" else data
         return mark_artifacts(data) if edition.artifacts else data

@@ -78,10 +78,12 @@ def _rewritten(page: pikepdf.Page, orphans: set[int]) -> bytes:
 
 
 def mark_artifacts(data: bytes) -> bytes:
+    """`data` with its orphans made artifacts, saved by save_pdf (always: its streams may have
+    been written without deflating, for it to deflate)."""
     pdf = pikepdf.open(io.BytesIO(data))
     tree = pdf.Root.get("/StructTreeRoot")
     if tree is None or "/ParentTree" not in tree:
-        return data
+        return save_pdf(pdf)
     reachable = _reachable(tree.get("/K"))
     parents = pikepdf.NumberTree(tree.ParentTree)
     for page in pdf.pages:
