@@ -196,6 +196,35 @@ def test_a_worker_with_nothing_left_to_do_is_let_go_before_the_last_piece_is_wri
     assert events.count("let go") == 3  # each of the three workers, once
 
 
+def test_a_worker_let_go_is_waited_for_only_once_the_last_piece_is_received() -> None:
+    """A worker let go first frees the piece it wrote last (_let_memory_go: a whole collection,
+    0.9 s after a 200-chapter book's index). The build does not wait for it to end on the way:
+    it waits for its workers once it has every piece."""
+    import os
+    from unittest import mock
+
+    events: list[str] = []
+    waitpid, written = os.waitpid, parallel.ParallelLayout.written
+
+    def recording_waitpid(pid: int, options: int) -> tuple[int, int]:
+        if not options & os.WNOHANG:
+            events.append("waited for a worker")
+        return waitpid(pid, options)
+
+    def recording_written(self: parallel.ParallelLayout, index: int) -> parallel.LaidPiece:
+        piece = written(self, index)
+        if index == len(self.laid) - 1:
+            events.append("the last piece received")
+        return piece
+
+    with mock.patch.object(parallel.os, "waitpid", recording_waitpid), \
+            mock.patch.object(parallel.ParallelLayout, "written", recording_written):
+        typeset_pieces(FIELD_NOTES, Diagnostics(), piece_words=PIECE_WORDS, jobs=2)
+    last = events.index("the last piece received")
+    assert "waited for a worker" not in events[:last], events
+    assert events.count("waited for a worker") == 3, events  # each of the three, at the end
+
+
 def test_the_index_is_laid_out_before_the_glossary_that_precedes_it() -> None:
     """The back matter's parts need the body's pages, not each other's: the longest, the
     index, is handed out first, so that it does not wait for a worker behind the glossary

@@ -184,6 +184,7 @@ class ParallelLayout:
         self.resume_at = 0
         self.owner: dict[int, Connection] = {}
         self.workers: dict[Connection, int] = {}
+        self.let_go: list[int] = []  # workers told to end, waited for on __exit__
         self.final = False  # no pieces will be added: a worker with nothing left to do may go
         # the book's last piece, once known (all_but_the_last): written in halves at once if
         # long, whichever way it comes to be written, so that the PDF does not depend on what
@@ -221,16 +222,18 @@ class ParallelLayout:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for connection, pid in self.workers.items():
+        for connection in self.workers:
             with contextlib.suppress(OSError):  # (a worker that has gone already)
                 connection.send(None)
             connection.close()
+        for pid in [*self.workers.values(), *self.let_go]:
             if exc[0] is not None:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(OSError):
                 os.waitpid(pid, 0)
         self.workers.clear()
+        self.let_go.clear()
         self.folder.cleanup()
         gc.unfreeze()
 
@@ -371,8 +374,9 @@ class ParallelLayout:
         for connection in [c for c in self.workers if c not in busy]:
             connection.send(None)
             connection.close()
-            with contextlib.suppress(OSError):
-                os.waitpid(self.workers.pop(connection), 0)
+            # not waited for now: it collects the piece it wrote last before it ends (0.9 s
+            # after a long book's index), and the build would wait with it
+            self.let_go.append(self.workers.pop(connection))
             if connection in self.idle:
                 self.idle.remove(connection)
 
