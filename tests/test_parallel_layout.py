@@ -451,12 +451,8 @@ def test_a_build_and_its_layout_workers_collect_less_often_and_put_the_threshold
     assert gc.get_threshold() == before != COLLECTOR_THRESHOLDS
 
 
-def test_a_layout_for_the_page_numbers_alone_lets_each_piece_go_in_its_worker(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Laid out for its page numbers alone (the EPUB's page list), a piece is let go in its
-    worker as soon as its numbers are sent, its memory collected: nothing is written to let it
-    go later, and with the build's collector thresholds the two workers grew to 300 MiB each
-    on a 200-chapter book (the EPUB's peak 740 MiB, 567 MiB once let go)."""
+def _recording_let_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file to which each call of parallel._let_memory_go adds its process's id."""
     import os
 
     record = tmp_path / "let-go"
@@ -467,9 +463,37 @@ def test_a_layout_for_the_page_numbers_alone_lets_each_piece_go_in_its_worker(
             file.write(f"{os.getpid()}\n")
         let_go(pages)
     monkeypatch.setattr(parallel, "_let_memory_go", recording)
+    return record
+
+
+def test_a_layout_for_the_page_numbers_alone_lets_each_piece_go_in_its_worker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Laid out for its page numbers alone (the EPUB's page list), a piece is let go in its
+    worker as soon as its numbers are sent, its memory collected: nothing is written to let it
+    go later, and with the build's collector thresholds the two workers grew to 300 MiB each
+    on a 200-chapter book (the EPUB's peak 740 MiB, 567 MiB once let go)."""
+    import os
+
+    record = _recording_let_go(tmp_path, monkeypatch)
     book = load_book(ROOTS / "field-notes" / "book.yml", Diagnostics())
     layout = typeset(book, Diagnostics(), write=False, jobs=1, piece_words=300)
     assert layout.pdf is None and layout.pages
     workers = record.read_text("utf-8").split()
     assert len(workers) == len(pieces(book, 300)) + 2  # each body piece, the glossary, the index
+    assert os.getpid() not in map(int, workers)
+
+
+def test_a_written_piece_is_let_go_in_its_worker_but_the_books_last(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A piece is let go in its worker once written, but the book's last (the index): its
+    worker ends then and takes it with it, and a collection first (0.3 s after a 200-chapter
+    book's index) was waited for before the PDF could be finished."""
+    import os
+
+    record = _recording_let_go(tmp_path, monkeypatch)
+    book = load_book(ROOTS / "field-notes" / "book.yml", Diagnostics())
+    layout = typeset(book, Diagnostics(), jobs=1, piece_words=300)
+    assert layout.pdf is not None
+    workers = record.read_text("utf-8").split()
+    assert len(workers) == len(pieces(book, 300)) + 1  # each body piece and the glossary
     assert os.getpid() not in map(int, workers)

@@ -107,11 +107,11 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
                 del run  # its two workers grew to 300 MiB each on a 200-chapter book)
                 _let_memory_go(length)
         else:
-            _, index, first_page, blanks, halves = message
+            _, index, first_page, blanks, last = message
             run, guess = waiting.pop(index)
             assert write is not None
             compat.renumber(run, first_page - guess)
-            cut = len(run) // 2 if _in_halves(len(run), halves) else len(run)
+            cut = len(run) // 2 if _in_halves(len(run), last) else len(run)
             document = assemble(run[:cut], blanks)
             with diagnostics.apart() as found, \
                     PieceWriter(write, diagnostics, jobs=1) as halves_writer:
@@ -123,9 +123,10 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
                 path.write_bytes(pdf)
             connection.send(("written", index, [str(path) for path in paths],
                              [bookmark_levels(document), *halves_writer.levels], found))
-            length = len(run)
-            del run, document
-            _let_memory_go(length)
+            if not last:  # (after the book's last piece, the worker ends, and its memory too)
+                length = len(run)
+                del run, document
+                _let_memory_go(length)
 
 
 # The last piece (the back matter's last part: a long book's index), if at least this long, is
