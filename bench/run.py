@@ -9,7 +9,10 @@ after a change), or one run would take hours on a small machine.
 Peak memory is that of the whole process tree, sampled every 20 ms as the sum of each process's
 proportional set size (PSS): chapbook's forked PDF writers share the parent's pages, which
 counting each process's RSS would count twice, and which the kernel's ru_maxrss (the largest
-single process) would not count at all."""
+single process) would not count at all. It is measured in a run of its own, after the timed
+runs: a sample reads every process's page tables, and sampling took half a core during a
+200-chapter build (27 ms a sample), from a build that uses both cores and from the one-core
+floor's spare one."""
 
 from __future__ import annotations
 
@@ -54,11 +57,23 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
-def _run(command: list[str], before=None) -> tuple[float, float]:
-    """Wall time (s) and peak memory of the process tree (MiB) of one run of a command."""
+def _time(command: list[str], before=None) -> float:
+    """Wall time (s) of one run of a command, nothing sampling it."""
     if before:
         before()
     started = time.perf_counter()
+    result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            cwd=ROOT)
+    ended = time.perf_counter()
+    if result.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{result.stderr.decode()}")
+    return ended - started
+
+
+def _peak(command: list[str], before=None) -> float:
+    """Peak memory of the process tree (MiB) of one run of a command."""
+    if before:
+        before()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                cwd=ROOT)
     peak = 0
@@ -67,33 +82,31 @@ def _run(command: list[str], before=None) -> tuple[float, float]:
         time.sleep(0.02)
     if process.returncode != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr.read().decode()}")
-    return time.perf_counter() - started, peak / 1024
-
-
-def _medians(samples: list[tuple[float, float]]) -> tuple[float, float]:
-    return (statistics.median(time for time, _ in samples),
-            statistics.median(peak for _, peak in samples))
+    return peak / 1024
 
 
 def measure(command: list[str], runs: int, before=None) -> tuple[float, float]:
-    """Median wall time (s) and peak memory of the process tree (MiB) of a command."""
-    return _medians([_run(command, before) for _ in range(runs)])
+    """Median wall time (s) of `runs` runs of a command, and the peak memory of its process
+    tree (MiB) in one run more."""
+    return (statistics.median(_time(command, before) for _ in range(runs)),
+            _peak(command, before))
 
 
 def side_by_side(commands: dict[str, tuple[list[str], Any]],
                  runs: int) -> dict[str, tuple[float, float]]:
     """Each command's median wall time and peak memory, as measure() gives them, the commands
-    run in turn (one run of each before the next of any) and the first once more at the end:
+    timed in turn (one run of each before the next of any) and the first once more at the end:
     this machine's speed drifts by a tenth or more over minutes, and measured one after the
     other, a long book's ratios to the floor moved with it. The first (the floor) brackets the
     others."""
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, (command, before) in commands.items():
-            samples[name].append(_run(command, before))
+            times[name].append(_time(command, before))
     first = next(iter(commands))
-    samples[first].append(_run(*commands[first]))
-    return {name: _medians(taken) for name, taken in samples.items()}
+    times[first].append(_time(*commands[first]))
+    return {name: (statistics.median(taken), _peak(*commands[name]))
+            for name, taken in times.items()}
 
 
 def book_for(size: int) -> Path:
@@ -186,7 +199,8 @@ def main() -> None:
               "The floor is one raw WeasyPrint run on chapbook's final HTML (every page "
               "reference already text), writing an untagged PDF; the tagged floor is the same "
               "run writing PDF/UA-1, as chapbook's reading edition is. Memory is the peak of "
-              "the whole process tree (sum of PSS).", ""]
+              "the whole process tree (sum of PSS), in a run of its own after the timed ones.",
+              ""]
     growth: dict[int, dict[str, float]] = {}
     for size in sizes:
         rows = bench(size)
