@@ -375,8 +375,8 @@ class ParallelLayout:
         for connection in [c for c in self.workers if c not in busy]:
             connection.send(None)
             connection.close()
-            # not waited for now: it collects the piece it wrote last before it ends (0.9 s
-            # after a long book's index), and the build would wait with it
+            # not waited for now: it may still be collecting the piece it wrote last (up to a
+            # second after a long book's glossary), and the build would wait with it
             self.let_go.append(self.workers.pop(connection))
             if connection in self.idle:
                 self.idle.remove(connection)
