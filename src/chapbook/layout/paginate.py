@@ -411,7 +411,7 @@ def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_wo
                         Diagnostics(), jobs + 1, _run_words(runs),
                         _taken_from(kept, keys, entries, Diagnostics())) as workers:
         workers.start([entry.length if entry else None for entry in entries],
-                      _next_recto(front_length + 1) if front_length else FRONT_GUESS)
+                      _next_recto(front_length + 1) if front_length else FRONT_GUESS, ahead=2)
         for index, piece in enumerate(workers.lay_out(pagination.measure_front())):
             pagination.take(piece)
             if not piece.cached:
@@ -614,7 +614,8 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
                         _run_words(runs), _taken_from(kept, keys, entries, diagnostics),
                         ) as workers:
         workers.start([entry.length if entry else None for entry in entries],
-                      pagination.next_page if front_length else FRONT_GUESS)
+                      pagination.next_page if front_length else FRONT_GUESS,
+                      ahead=1 if front_length else 2)  # (two while the front is measured)
         first_page = pagination.next_page if front_length else pagination.measure_front()
         laid = workers.lay_out(first_page)
         for piece in laid:

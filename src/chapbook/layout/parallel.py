@@ -248,7 +248,8 @@ class ParallelLayout:
         return _next_recto(end + pages)
 
     def start(self, cached_lengths: list[int | None], first_page: int,
-              before: dict[str, int] | None = None, costs: list[int] | None = None) -> None:
+              before: dict[str, int] | None = None, costs: list[int] | None = None,
+              ahead: int = 1) -> None:
         """Add the next pieces, one for each of `cached_lengths` (for a piece the cache may
         hold, its length when written: it is not laid out unless the cache does not hold it at
         its true first page), and give idle workers the first of them to lay out, from a first
@@ -256,18 +257,26 @@ class ParallelLayout:
         pages of the anchors of the pieces before (the back matter's locators). With `costs`
         (each piece's, in any unit), the costliest piece is laid out first: the back matter's
         parts, which need no page of each other, so that the index, as a rule the one that
-        takes longest, does not wait behind the glossary."""
+        takes longest, does not wait behind the glossary. `ahead`: the pieces each worker is
+        given at first (two while this process measures the front matter, giving out no more
+        meanwhile: a worker lays out its second instead of waiting)."""
         self.begin = len(self.laid)
         self.laid += [LaidPiece(0) for _ in cached_lengths]
         self.cached_lengths += cached_lengths
         self.words += [0] * (len(self.laid) - len(self.words))
-        self.idle = list(self.workers)  # (the last lay_out returned once all were laid out)
+        # (the last lay_out returned once all were laid out)
+        self.idle = [connection for _ in range(ahead) for connection in self.workers]
         self.to_lay = [index for index in range(self.begin, len(self.laid))
                        if self.cached_lengths[index] is None]
         if costs is not None:
             self.to_lay.sort(key=lambda index: -costs[index - self.begin])
         self.before = before
         self._dispatch(self.begin, first_page)
+
+    def _lays_owed(self, connection: Connection) -> int:
+        """The pieces a worker has been given to lay out and has not laid out yet."""
+        return sum(1 for index, owner in self.owner.items()
+                   if owner is connection and not self.laid[index].length)
 
     def _writes_owed(self, connection: Connection) -> int:
         """The pieces a worker has laid out or is laying out and has not written yet."""
@@ -378,8 +387,7 @@ class ParallelLayout:
             # not waited for now: it may still be collecting the piece it wrote last (up to a
             # second after a long book's glossary), and the build would wait with it
             self.let_go.append(self.workers.pop(connection))
-            if connection in self.idle:
-                self.idle.remove(connection)
+            self.idle = [idle for idle in self.idle if idle is not connection]
 
     def _answers(self, timeout: float | None = None) -> None:
         """The answers of the workers that have one, waiting for the first (or `timeout`
@@ -388,7 +396,8 @@ class ParallelLayout:
             answer = self._receive(connection)
             if answer[0] != "laid" or connection not in self.workers:  # (or let go)
                 continue
-            self.idle.append(connection)
+            if connection not in self.idle and not self._lays_owed(connection):
+                self.idle.append(connection)
             for _ in range(answer[2]):  # the progress bar counts pages laid out
                 PROGRESS.info("Step 5 - Creating layout - Page %d", 0)
 
