@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import chapbook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,3 +137,22 @@ def test_an_unrelated_file_in_the_package_changes_the_key(tmp_path: Path) -> Non
     assert before == digest()
     (package / "extra.py").write_text("VALUE = 1\n", encoding="utf-8")
     assert digest() != before
+
+
+def test_the_key_follows_the_text_libraries_the_book_is_laid_out_with(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pango and HarfBuzz are the system's, not Python packages: after an upgrade of either,
+    lines may break and glyphs shape otherwise, and a piece laid out before must not be taken
+    from the cache. pyphen's dictionaries hyphenate, and are a package of their own."""
+    from weasyprint.text.ffi import pango
+
+    from chapbook import cache
+
+    versions = cache.system_versions()
+    number = pango.pango_version()
+    assert versions["pango"] == f"{number // 10000}.{number // 100 % 100}.{number % 100}"
+    assert versions["harfbuzz"].count(".") == 2
+    assert "pyphen" in cache.LIBRARIES
+    before = cache.code_digest.__wrapped__()
+    monkeypatch.setattr(cache, "system_versions", lambda: {**versions, "harfbuzz": "0.0.1"})
+    assert cache.code_digest.__wrapped__() != before

@@ -29,6 +29,8 @@ on those (fonts.made_by()): a change elsewhere in chapbook does not subset every
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import dataclasses
 import functools
 import hashlib
@@ -309,9 +311,19 @@ def _tree(digest: Any, folder: Path) -> None:
 
 
 # The libraries whose version changes what chapbook makes: parsing, sanitising, repairing,
-# subsetting, laying out, writing.
+# citing, dating, hyphenating, subsetting, laying out, writing, converting images and Word.
 LIBRARIES = ("markdown-it-py", "mdit-py-plugins", "nh3", "ftfy", "fonttools", "weasyprint",
-             "pydyf", "pikepdf", "jinja2", "lxml", "ebooklib", "pyyaml")
+             "pydyf", "tinyhtml5", "tinycss2", "cssselect2", "pyphen", "pikepdf", "jinja2",
+             "lxml", "ebooklib", "pyyaml", "citeproc-py", "babel", "pillow", "pypdfium2",
+             "pypandoc-binary", "python-docx")
+
+# The system's libraries WeasyPrint lays text out with (Pango breaks lines, HarfBuzz shapes
+# glyphs): upgraded with the system, not with chapbook. Each by its usual file names, then as
+# ctypes finds it (slower: it runs ldconfig), and the function that tells its version.
+SYSTEM_LIBRARIES = {"pango": (("libpango-1.0.so.0", "libpango-1.0.0.dylib"), "pango-1.0",
+                              "pango_version_string"),
+                    "harfbuzz": (("libharfbuzz.so.0", "libharfbuzz.0.dylib"), "harfbuzz",
+                                 "hb_version_string")}
 
 
 def library_version(name: str) -> str:
@@ -319,6 +331,20 @@ def library_version(name: str) -> str:
         return version(name)
     except PackageNotFoundError:
         return "-"
+
+
+def _system_version(files: tuple[str, ...], name: str, function: str) -> str:
+    for file in (*files, None):
+        with contextlib.suppress(OSError, AttributeError, TypeError):
+            call = getattr(ctypes.CDLL(file or ctypes.util.find_library(name)), function)
+            call.restype = ctypes.c_char_p
+            return (call() or b"-").decode("ascii", "replace")
+    return "-"
+
+
+def system_versions() -> dict[str, str]:
+    """Each of SYSTEM_LIBRARIES' version ("-" if it cannot be found)."""
+    return {library: _system_version(*found) for library, found in SYSTEM_LIBRARIES.items()}
 
 
 @functools.cache
@@ -329,6 +355,8 @@ def code_digest() -> bytes:
     digest = hashlib.sha256(__version__.encode())
     for library in LIBRARIES:
         digest.update(f"\0{library} {library_version(library)}".encode())
+    for library, found in system_versions().items():
+        digest.update(f"\0{library} {found}".encode())
     for folder in (Path(chapbook.__file__).resolve().parent, templates_dir(), styles_dir()):
         digest.update(b"\0" + folder.name.encode() + b"\0")
         _tree(digest, folder)
