@@ -141,9 +141,10 @@ def test_an_unrelated_file_in_the_package_changes_the_key(tmp_path: Path) -> Non
 
 def test_the_key_follows_the_text_libraries_the_book_is_laid_out_with(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pango and HarfBuzz are the system's, not Python packages: after an upgrade of either,
-    lines may break and glyphs shape otherwise, and a piece laid out before must not be taken
-    from the cache. pyphen's dictionaries hyphenate, and are a package of their own."""
+    """Pango, HarfBuzz and fontconfig are the system's, not Python packages: after an upgrade,
+    lines may break, glyphs shape and missing glyphs fall back otherwise, and a piece laid out
+    before must not be taken from the cache. pyphen's dictionaries hyphenate, and are a package
+    of their own."""
     from weasyprint.text.ffi import pango
 
     from chapbook import cache
@@ -152,6 +153,7 @@ def test_the_key_follows_the_text_libraries_the_book_is_laid_out_with(
     number = pango.pango_version()
     assert versions["pango"] == f"{number // 10000}.{number // 100 % 100}.{number % 100}"
     assert versions["harfbuzz"].count(".") == 2
+    assert versions["fontconfig"].isdigit()  # (FcGetVersion: 21401 for 2.14.1)
     assert "pyphen" in cache.LIBRARIES
     before = cache.code_digest.__wrapped__()
     monkeypatch.setattr(cache, "system_versions", lambda: {**versions, "harfbuzz": "0.0.1"})

@@ -318,12 +318,17 @@ LIBRARIES = ("markdown-it-py", "mdit-py-plugins", "nh3", "ftfy", "fonttools", "w
              "pypandoc-binary", "python-docx")
 
 # The system's libraries WeasyPrint lays text out with (Pango breaks lines, HarfBuzz shapes
-# glyphs): upgraded with the system, not with chapbook. Each by its usual file names, then as
-# ctypes finds it (slower: it runs ldconfig), and the function that tells its version.
-SYSTEM_LIBRARIES = {"pango": (("libpango-1.0.so.0", "libpango-1.0.0.dylib"), "pango-1.0",
-                              "pango_version_string"),
-                    "harfbuzz": (("libharfbuzz.so.0", "libharfbuzz.0.dylib"), "harfbuzz",
-                                 "hb_version_string")}
+# glyphs, fontconfig chooses the face that fills in a missing glyph): upgraded with the system,
+# not with chapbook. Each by the file names WeasyPrint loads it by (text/ffi.py: Linux's first,
+# the quickest), else as ctypes finds it (slower: it runs ldconfig), and the function that tells
+# its version, with what that function returns.
+SYSTEM_LIBRARIES: dict[str, tuple[tuple[str, ...], str, str, Any]] = {
+    "pango": (("libpango-1.0.so.0", "libpango-1.0.dylib", "libpango-1.0-0.dll"), "pango-1.0",
+              "pango_version_string", ctypes.c_char_p),
+    "harfbuzz": (("libharfbuzz.so.0", "libharfbuzz.0.dylib", "libharfbuzz-0.dll"), "harfbuzz",
+                 "hb_version_string", ctypes.c_char_p),
+    "fontconfig": (("libfontconfig.so.1", "libfontconfig.1.dylib", "libfontconfig-1.dll"),
+                   "fontconfig", "FcGetVersion", ctypes.c_int)}
 
 
 def library_version(name: str) -> str:
@@ -333,13 +338,22 @@ def library_version(name: str) -> str:
         return "-"
 
 
-def _system_version(files: tuple[str, ...], name: str, function: str) -> str:
-    for file in (*files, None):
-        with contextlib.suppress(OSError, AttributeError, TypeError):
-            call = getattr(ctypes.CDLL(file or ctypes.util.find_library(name)), function)
-            call.restype = ctypes.c_char_p
-            return (call() or b"-").decode("ascii", "replace")
-    return "-"
+def _system_version(files: tuple[str, ...], name: str, function: str, answer: Any) -> str:
+    library = None
+    for file in files:
+        with contextlib.suppress(OSError):
+            library = ctypes.CDLL(file)
+            break
+    else:
+        found = ctypes.util.find_library(name)
+        with contextlib.suppress(OSError):
+            library = ctypes.CDLL(found) if found else None
+    call = getattr(library, function, None) if library is not None else None
+    if call is None:
+        return "-"
+    call.restype = answer
+    told = call()
+    return told.decode("ascii", "replace") if isinstance(told, bytes) else str(told)
 
 
 def system_versions() -> dict[str, str]:
