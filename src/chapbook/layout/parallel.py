@@ -273,15 +273,17 @@ class ParallelLayout:
         self.before = before
         self._dispatch(self.begin, first_page)
 
+    def _given(self, connection: Connection) -> list[LaidPiece]:
+        """The pieces a worker has been given to lay out."""
+        return [self.laid[index] for index, owner in self.owner.items() if owner is connection]
+
     def _lays_owed(self, connection: Connection) -> int:
         """The pieces a worker has been given to lay out and has not laid out yet."""
-        return sum(1 for index, owner in self.owner.items()
-                   if owner is connection and not self.laid[index].length)
+        return sum(1 for piece in self._given(connection) if not piece.length)
 
     def _writes_owed(self, connection: Connection) -> int:
         """The pieces a worker has laid out or is laying out and has not written yet."""
-        return sum(1 for index, owner in self.owner.items()
-                   if owner is connection and self.laid[index].pdfs is None)
+        return sum(1 for piece in self._given(connection) if piece.pdfs is None)
 
     def _dispatch(self, numbered: int, end: int) -> None:
         """Pieces to lay out to idle workers, the next piece to the worker that owes the fewest
