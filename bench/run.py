@@ -3,6 +3,8 @@ this machine, in one run. Prints a table of wall time and peak memory (median of
 ratios, and writes bench/RESULTS.md. Sizes: BENCH_SIZES (default "5,200"; add 1000 for the
 largest), runs per measurement: BENCH_RUNS (default 3; one for books of 100 chapters or more);
 the PDF and its two floors are run in turn, the floor once more at the end (side_by_side).
+BENCH_MEMORY=0 leaves out the runs that measure memory (a third of the time the benchmark takes);
+the memory column then says "-".
 Books over 200 chapters skip the rows that only repeat a layout (one process, nothing cached,
 after a change), or one run would take hours on a small machine.
 
@@ -17,6 +19,7 @@ floor's spare one."""
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import platform
 import shutil
@@ -34,6 +37,7 @@ WORK = Path(os.environ.get("BENCH_DIR", "/tmp/chapbook-bench"))
 BIN = Path(sys.executable).parent
 FLOOR = "raw WeasyPrint (floor)"
 TAGGED_FLOOR = "raw WeasyPrint, tagged PDF/UA-1"
+MEMORY = os.environ.get("BENCH_MEMORY", "1") != "0"
 
 
 def _tree(pid: int) -> list[int]:
@@ -71,7 +75,10 @@ def _time(command: list[str], before=None) -> float:
 
 
 def _peak(command: list[str], before=None) -> float:
-    """Peak memory of the process tree (MiB) of one run of a command."""
+    """Peak memory of the process tree (MiB) of one run of a command; NaN when BENCH_MEMORY=0
+    leaves the run out."""
+    if not MEMORY:
+        return math.nan
     if before:
         before()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -180,7 +187,8 @@ def _ratio(name: str, seconds: float, mib: float,
            table: dict[str, tuple[float, float]]) -> str:
     floor, tagged = table[FLOOR], table[TAGGED_FLOOR]
     if name.startswith("chapbook pdf"):
-        return (f"{seconds / floor[0]:.2f}× time, {mib / floor[1]:.2f}× memory of the floor; "
+        memory = "" if math.isnan(mib) else f", {mib / floor[1]:.2f}× memory"
+        return (f"{seconds / floor[0]:.2f}× time{memory} of the floor; "
                 f"{seconds / tagged[0]:.2f}× time of the tagged floor")
     if name.startswith("chapbook epub") and "pandoc epub" in table:
         return f"{seconds / table['pandoc epub'][0]:.2f}× pandoc's time"
@@ -209,8 +217,8 @@ def main() -> None:
         lines = [f"## {size} chapters" if size > 5 else "## The bundled booklet (5 chapters)",
                  "", "| measurement | wall time (s) | peak memory (MiB) | ratio |",
                  "|---|---:|---:|---|"]
-        lines += [f"| {name} | {seconds:.2f} | {mib:.0f} | {_ratio(name, seconds, mib, table)} |"
-                  for name, seconds, mib in rows]
+        lines += [f"| {name} | {seconds:.2f} | {'-' if math.isnan(mib) else f'{mib:.0f}'} | "
+                  f"{_ratio(name, seconds, mib, table)} |" for name, seconds, mib in rows]
         print("\n".join(lines), flush=True)
         report += [*lines, ""]
     big = sorted(s for s in sizes if s > 5)
