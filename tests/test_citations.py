@@ -131,3 +131,80 @@ def test_bibliography_mistakes_are_errors_at_their_line(tmp_path: Path) -> None:
                          str(tmp_path / "out"))
         assert result.returncode == 1 and what in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_a_page_cited_stays_in_its_citation_and_the_list_gives_the_articles_pages(
+        tmp_path: Path) -> None:
+    """A locator belongs to its citation: the reference list gives the article's own pages
+    (`pages = {27--41}`), whichever page the first citation named; and a range typed with
+    BibTeX's `--`, as Pandoc takes it, is one locator set with an en dash."""
+    essay = ("# A\n\nFirst [@cascao2010, p. 33]. Then [@tvedt2004, pp. 26--168]. "
+             "Last [@waterbury2002, pp. 3-5].\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    shutil.copy(ROOTS / "briefing" / "refs.bib", manifest.parent / "refs.bib")
+    manifest.write_text(manifest.read_text() + "bibliography: refs.bib\nreferences: book\n")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    text = _text(page.xpath("//div[@class='chapter-body']/p")[0])
+    assert "First (Cascão and Zeitoun 2010, 33)." in text
+    assert "Then (Tvedt 2004, 26–168)." in text and "--" not in text
+    assert "Last (Waterbury 2002, 3–5)." in text
+    [entry] = [_text(li) for li in page.xpath("//li[@id='ref-cascao2010']")]
+    assert "27–41" in entry and "33" not in entry, entry
+
+
+THESES_AND_PAMPHLETS = """@phdthesis{okoth2019,
+  author = {Okoth, Grace},
+  title = {Rivers and Ministries},
+  school = {University of Nairobi},
+  year = {2019}
+}
+
+@incollection{lamb2001,
+  author = {Lamb, Peter},
+  title = {The Upper Basin},
+  booktitle = {Waters of the Nile},
+  editor = {Hurst, Harold},
+  publisher = {Cairo University Press},
+  address = {Cairo},
+  pages = {12--30},
+  year = {2001}
+}
+
+@misc{nbi2015,
+  author = {{Nile Basin Initiative}},
+  title = {State of the Basin},
+  howpublished = {Nile Basin Initiative Secretariat},
+  year = {2015},
+  keywords = {basin, report},
+  eprint = {1234.5678}
+}
+"""
+
+
+def test_bibtex_fields_citeproc_py_leaves_out_reach_the_list_and_the_rest_are_named(
+        tmp_path: Path) -> None:
+    """A thesis's school, a chapter's book and editor, a pamphlet's publisher, as Pandoc and
+    Zotero read BibTeX; a field no list shows is a warning at its line, and citeproc-py's own
+    warnings (with their paths inside the environment) never reach the terminal."""
+    essay = "# A\n\nOne [@okoth2019]. Two [@lamb2001, p. 14]. Three [@nbi2015].\n"
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    (manifest.parent / "refs.bib").write_text(THESES_AND_PAMPHLETS, "utf-8")
+    manifest.write_text(manifest.read_text() + "bibliography: refs.bib\nreferences: book\n")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line.lower()]
+    assert warnings == [f"{manifest.parent / 'refs.bib'}:25: warning: the BibTeX field 'eprint' "
+                        "of 'nbi2015' is not read, so no reference list shows it: move what it "
+                        "says into `note`, or remove it [bibliography]"], result.stderr
+    assert "site-packages" not in result.stderr
+    page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    entries = {li.get("id"): _text(li) for li in page.xpath("//li[starts-with(@id, 'ref-')]")}
+    assert "PhD thesis" in entries["ref-okoth2019"], entries
+    assert "University of Nairobi" in entries["ref-okoth2019"]
+    chapter = entries["ref-lamb2001"]
+    assert "Waters of the Nile" in chapter and "Hurst" in chapter, chapter
+    assert "Cairo University Press" in chapter and "14" not in chapter  # (as Pandoc sets it)
+    assert "Nile Basin Initiative Secretariat" in entries["ref-nbi2015"], entries
+    assert "Preprint" not in entries["ref-nbi2015"]

@@ -32,7 +32,7 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
     from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
     from citeproc.source import Locator
 
-    source = _sources(book)
+    source = _sources(book, diagnostics)
     style = _style(book)
     in_text = csl_class(book.manifest.csl) != "note"
     layout = style.root.citation.layout
@@ -85,9 +85,24 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
             "scope": scope, "pieces": pieces, "opening": opening, "closing": ends,
             "delimiter": delimiter})
     for scope, bibliography in scopes.items():
+        listed = _listing(bibliography)
         book.references[scope] = [
             ReferenceEntry(f"{_prefix(scope)}ref-{_id_part(key)}", clean(str(entry)))
-            for key, entry in zip(bibliography.keys, bibliography.bibliography(), strict=True)]
+            for key, entry in zip(listed.keys, listed.bibliography(), strict=True)]
+
+
+def _listing(cited: Any) -> Any:
+    """The reference list of a scope's citations: its works registered again, in the order the
+    style sorted them (the order their numbers follow), without the citations' locators,
+    prefixes and suffixes. citeproc-py renders each entry from its first citation, so an
+    article first cited at "p. 33" would be listed with "33" for its pages (a locator is the
+    citation's, never the entry's)."""
+    from citeproc import Citation, CitationItem, CitationStylesBibliography
+
+    listing = CitationStylesBibliography(cited.style, cited.source, cited.formatter)
+    for key in cited.keys:
+        listing.register(Citation([CitationItem(key)]))
+    return listing
 
 
 def _id_part(key: str) -> str:
@@ -140,11 +155,13 @@ def _names(entry: Any) -> str:
         f"{', '.join(families[:-1])} and {families[-1]}"
 
 
-def _sources(book: Book) -> Any:
-    """Every bibliography file of the book, BibTeX or CSL-JSON, as one source."""
+def _sources(book: Book, diagnostics: Diagnostics) -> Any:
+    """Every bibliography file of the book, BibTeX or CSL-JSON, as one source; a BibTeX field
+    no reference list will show is a warning at its line."""
     from citeproc.source import BibliographySource
-    from citeproc.source.bibtex import BibTeX
     from citeproc.source.json import CiteProcJSON
+
+    from chapbook.collect.bibtex import PlacedBibTeX
 
     merged = BibliographySource()
     for path in book.manifest.bibliography:
@@ -152,7 +169,11 @@ def _sources(book: Book) -> Any:
             if path.suffix.lower() == ".json":
                 loaded = CiteProcJSON(json.loads(path.read_text("utf-8")))
             else:
-                loaded = BibTeX(str(path), encoding="utf-8")
+                loaded = PlacedBibTeX(path)
+                for key, field, line in loaded.left_out:
+                    diagnostics.warn("bibliography", f"the BibTeX field '{field}' of '{key}' "
+                                     "is not read, so no reference list shows it: move what "
+                                     "it says into `note`, or remove it", path, line)
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             line = _line_of(err)
             raise BookError(f"the bibliography cannot be read: {err}", path, line,

@@ -19,9 +19,10 @@ KEY = r"[\w][\w:.#$%&+?<>~/-]*[\w]|[\w]"
 _ITEM = re.compile(rf"^\s*(?P<prefix>.*?)\s*(?P<suppress>-)?@(?P<key>{KEY})"
                    r"(?:\s*,\s*(?P<rest>.*?))?\s*$", re.DOTALL)
 _NARRATIVE = re.compile(rf"@(?P<key>{KEY})")
-# "p. 33", "pp. 33–35", "chap. 2", "sec. 4", "33": a locator and its label; the rest a suffix
+# "p. 33", "pp. 33–35", "chap. 2", "sec. 4", "33": a locator and its label; the rest a suffix.
+# A range may be typed "33-35", "33--35" (BibTeX's en dash, as Pandoc takes it) or "33–35".
 _LOCATOR = re.compile(r"^(?:(?P<label>p|pp|page|pages|chap|chapter|sec|section|para|fig|n|"
-                      r"vol|col|l|ll|par)\.?\s*)?(?P<value>[\dIVXLCivxlc]+(?:\s*[-–]\s*"
+                      r"vol|col|l|ll|par)\.?\s*)?(?P<value>[\dIVXLCivxlc]+(?:\s*(?:--?|–)\s*"
                       r"[\dIVXLCivxlc]+)?)(?P<suffix>.*)$", re.DOTALL)
 LABELS = {"p": "page", "pp": "page", "page": "page", "pages": "page", "chap": "chapter",
           "chapter": "chapter", "sec": "section", "section": "section", "para": "paragraph",
@@ -42,7 +43,7 @@ def _items(inside: str) -> list[dict[str, Any]] | None:
             located = _LOCATOR.match(rest)
             if located:
                 label = LABELS.get((located["label"] or "p").lower(), "page")
-                locator = re.sub(r"\s*-\s*", "–", located["value"])
+                locator = re.sub(r"\s*(?:--?|–)\s*", "–", located["value"])
                 suffix = located["suffix"].strip(" ,")
             else:
                 suffix = rest

@@ -1,0 +1,84 @@
+"""A BibTeX file read into CSL items by citeproc-py, with what its reader leaves out put back as
+Pandoc and Zotero map it: the publisher of a thesis (`school`), a report (`institution`) or a
+pamphlet (`howpublished`, or its URL), a thesis's kind (`type`, else "PhD thesis"), `url`,
+`urldate`, and the CSL types of @incollection (a chapter, not a journal article), @misc (a
+document, not a preprint) and biblatex's @online, @report, @thesis, @dataset and @software.
+A field that no reference list shows (`keywords`, `file`) is read without a word; any other
+field citeproc-py cannot place is named, at its line, in `left_out`."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any, ClassVar
+
+from citeproc.source import Date
+from citeproc.source.bibtex import BibTeX
+from citeproc.string import String
+from citeproc.types import CHAPTER, WEBPAGE
+
+# BibTeX field → CSL variable, for the fields citeproc-py does not read; a publisher given as
+# `publisher` comes first
+PLACED = {"school": "publisher", "institution": "publisher", "organization": "publisher",
+          "howpublished": "publisher", "type": "genre", "url": "URL", "shorttitle":
+          "title_short", "language": "language", "langid": "language"}
+# fields no style prints: bibliography managers' bookkeeping
+UNSEEN = {"keywords", "file", "timestamp", "owner", "groups", "mendeley-tags", "copyright",
+          "annotation", "abstract", "month", "year", "filename", "key", "crossref", "urldate"}
+THESIS_KINDS = {"phdthesis": "PhD thesis", "mastersthesis": "Master's thesis"}
+_URL = re.compile(r"^\s*\\url\{(?P<url>[^}]*)\}\s*$|^\s*(?P<bare>https?://\S+)\s*$")
+_ISO_DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?")
+
+
+class PlacedBibTeX(BibTeX):
+    """citeproc-py's BibTeX source, with the fields and types above placed."""
+
+    types: ClassVar[dict[str, str]] = {
+        **BibTeX.types, "incollection": CHAPTER, "misc": "document", "online": WEBPAGE,
+        "electronic": WEBPAGE, "www": WEBPAGE, "dataset": "dataset", "software": "software"}
+
+    def __init__(self, path: Path) -> None:
+        self.left_out: list[tuple[str, str, int | None]] = []  # (key, field, line)
+        self._text = path.read_text("utf-8")
+        self._key, self._type = "", ""
+        with warnings.catch_warnings():  # its "Unsupported BibTeX field" warnings: left_out
+            warnings.simplefilter("ignore")
+            super().__init__(str(path), encoding="utf-8")
+
+    def create_reference(self, key: str, bibtex_entry: Any) -> Any:
+        self._key, self._type = key, bibtex_entry.document_type
+        return super().create_reference(key, bibtex_entry)
+
+    def _bibtex_to_csl(self, bibtex_entry: Any) -> dict[str, Any]:
+        csl = super()._bibtex_to_csl(bibtex_entry)
+        for field, value in bibtex_entry.items():
+            if field in self.fields:
+                continue
+            if field == "urldate":
+                found = _ISO_DATE.match(str(value))
+                if found:
+                    csl["accessed"] = Date(**{part: int(number) for part, number
+                                              in zip(("year", "month", "day"), found.groups(),
+                                                     strict=True) if number})
+            elif field in PLACED:
+                url = _URL.match(str(value)) if field in ("howpublished", "url") else None
+                target = "URL" if url else PLACED[field]
+                if target not in csl:
+                    csl[target] = String(url["url"] or url["bare"]) if url else \
+                        self._parse_string(str(value).strip())
+            elif field not in UNSEEN:
+                self.left_out.append((self._key, field, self._line(field)))
+        if self._type in THESIS_KINDS and "genre" not in csl:
+            csl["genre"] = String(THESIS_KINDS[self._type])
+        return csl
+
+    def _line(self, field: str) -> int | None:
+        """The line of `field` in the current entry, for a message."""
+        entry = re.search(rf"@\w+\s*[{{(]\s*{re.escape(self._key)}\s*,", self._text,
+                          re.IGNORECASE)
+        if entry is None:
+            return None
+        found = re.compile(rf"^[ \t]*{re.escape(field)}\s*=", re.MULTILINE | re.IGNORECASE) \
+            .search(self._text, entry.end())
+        return self._text.count("\n", 0, (found or entry).start()) + 1
