@@ -124,3 +124,24 @@ def test_the_epub_declares_a_face_for_every_script(every_script: tuple[Path, str
             data = epub.read(f"EPUB/styles/{url}")
             faces.setdefault(family, []).append(TTFont(io.BytesIO(data)))
     _check_declared(faces, _stack(book_css, "body"), _stack(book_css, "h1, h2, h3, h4, h5, h6"))
+
+
+def test_the_markers_of_nested_lists_are_set_in_the_text_face(tmp_path: Path) -> None:
+    """Each level of a bulleted list is marked in the text face: the browser's defaults for
+    the second and third levels ("◦", "▪") are missing from Charis SIL, and were taken from the
+    fallback fonts, a Korean face's hollow circle twice the size of the bullet above it."""
+    from .test_untrusted import small_book
+
+    essay = ("# Lists\n\nA list:\n\n- first level\n    - second level\n        - third level\n"
+             "- first again\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    result = run_cli("build", "pdf", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0 and "missing-glyph" not in result.stderr, result.stderr
+    import pdfplumber
+
+    with pdfplumber.open(tmp_path / "out" / "small.pdf") as pdf:
+        markers = [(char["text"], char["fontname"]) for page in pdf.pages
+                   for char in page.chars if char["text"] in "•◦▪–‣"]
+    assert len(markers) == 4, markers
+    assert all("Charis" in font for _, font in markers), markers
+    assert len({text for text, _ in markers}) == 3, markers  # a mark of its own for each level
