@@ -376,3 +376,31 @@ def test_the_anchors_referred_to_by_page_are_known_without_reading_an_essays_tok
                       for token, _ in inline_children(tokens, "crossref")
                       if token.meta.get("page") and "target" in token.meta}
     assert {"dams--fig-inflow", "a1-chronology"} <= wanted
+
+
+def test_a_short_table_is_set_whole_on_one_page_with_its_caption(tmp_path: Path) -> None:
+    """A caption set above its table goes to the next page with it, and so does a short table
+    (a typesetter moves five rows whole rather than split them two and three): chapters that
+    put a captioned table one line lower each, so that in some of them the page turns between
+    the caption and the first row, or inside the table (a newcomer's book had "Table 10.1"
+    alone at a page's foot, and a table of seven rows split three and four)."""
+    row = "| {chapter}-{row} | {row}00 | a longer cell of text |"
+    essays = {}
+    for chapter in range(1, 25):
+        filler = "\n\n".join(f"Line {n} of the filler that comes before the table." for n
+                             in range(8 + chapter))
+        rows = "\n".join(row.format(chapter=chapter, row=n) for n in range(1, 6))
+        essays[f"{chapter:02}.md"] = (f"# Chapter {chapter}\n\n{filler}\n\n"
+                                      f"| Key | Value | Note |\n|:--|--:|:--|\n{rows}\n\n"
+                                      f"Table: The figures of chapter {chapter}\n\nAfter.\n")
+    manifest = small_book(tmp_path / "book", essays)
+    result = run_cli("build", "pdf", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    pages = [page.extract_text() for page in PdfReader(tmp_path / "out" / "small.pdf").pages]
+    for chapter in range(1, 25):
+        [captioned] = [n for n, text in enumerate(pages)
+                       if re.search(rf"Table {chapter}\.1\s+The figures of chapter "
+                                    rf"{chapter}(?:\n|$)", text)]
+        for number in range(1, 6):
+            assert f"{chapter}-{number} " in pages[captioned], \
+                (chapter, number, pages[captioned][-200:])

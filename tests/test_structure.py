@@ -165,3 +165,28 @@ def test_bylines_subtitles_from_the_manifest_and_author_running_heads(
     dams = _opening(pages, "Dams in a Dry Year")
     inside = next(n for n in range(dams + 1, dams + 4) if n % 2 == 1)
     assert "Tomas Berhane" in [line.strip() for line in pages[inside - 1].splitlines()]
+
+
+def test_a_chapters_entry_in_the_contents_is_never_parted_from_its_first_section(
+        tmp_path: Path) -> None:
+    """`toc_depth: 2`: a chapter's line in the contents goes over the page with its first
+    section, never left as a page's last line (a newcomer's book had "21 The Keeper's Log …
+    229" at the foot of p. 11, its sections on p. 12). Chapters of no, one and two sections,
+    so that the contents' pages turn at every kind of place."""
+    from .conftest import run_cli
+    from .test_untrusted import small_book
+
+    essays = {f"{n:02}.md": f"# Chapter {n}\n\nText.\n\n" + "".join(
+        f"## Section {n}{letter}\n\nMore text.\n\n" for letter in "ab"[:n % 3])
+        for n in range(1, 61)}
+    manifest = small_book(tmp_path / "book", essays)
+    manifest.write_text(manifest.read_text() + "toc_depth: 2\n")
+    result = run_cli("build", "pdf", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    pages = [page.extract_text() for page in PdfReader(tmp_path / "out" / "small.pdf").pages]
+    contents = [text for text in pages if ". . . ." in text]  # (leaders: the contents alone)
+    assert len(contents) >= 3, pages[:8]
+    for text in contents:
+        lines = [line for line in text.splitlines() if ". . . ." in line]
+        last = re.match(r"(\d+)\s+Chapter \1\b", lines[-1].strip())
+        assert not (last and int(last[1]) % 3), lines[-3:]  # a chapter with sections, alone

@@ -225,15 +225,40 @@ def _render_figure_close(self: Any, tokens: Sequence[Token], idx: int, options: 
     return f"<figcaption>{label}{escapeHtml(meta['caption'])}{credit}</figcaption>\n</figure>\n"
 
 
+# A table of this many body rows or fewer is `short`: print.css keeps it on one page, as a
+# typesetter moves five rows whole rather than split them two and three.
+SHORT_TABLE_ROWS = 10
+
+
+def _body_rows(tokens: Sequence[Token], idx: int) -> int:
+    """The body rows of the table that opens at `idx`."""
+    rows, depth, inside = 0, 0, False
+    for token in tokens[idx:]:
+        depth += token.nesting if token.type in ("table_open", "table_close") else 0
+        if depth == 0:
+            return rows
+        inside = {"tbody_open": True, "tbody_close": False}.get(token.type, inside)
+        rows += inside and depth == 1 and token.type == "tr_open"
+    return rows
+
+
 def _render_table_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
                        env: dict[str, Any]) -> str:
     meta = tokens[idx].meta
+    short = _body_rows(tokens, idx) <= SHORT_TABLE_ROWS
     if meta.get("kind") != "table":
-        return str(self.renderToken(tokens, idx, options, env))
+        token, attributes = tokens[idx], dict(tokens[idx].attrs)
+        if short:  # (the token may be rendered again, for another edition: left as it was)
+            token.attrJoin("class", "short")
+        try:
+            return str(self.renderToken(tokens, idx, options, env))
+        finally:
+            token.attrs = attributes
     label = _float_label(meta)
     caption = self.renderInline(meta.get("caption_tokens", []), options, env).strip()
     anchor = f' id="{meta["id"]}"' if meta.get("id") else ""
-    return f'<table class="numbered"{anchor}>\n<caption>{label}{caption}</caption>\n'
+    kind = "numbered short" if short else "numbered"
+    return f'<table class="{kind}"{anchor}>\n<caption>{label}{caption}</caption>\n'
 
 
 def _render_crossref(self: Any, tokens: Sequence[Token], idx: int, options: Any,
