@@ -162,3 +162,18 @@ def test_an_essay_past_a_bound_is_one_error_not_a_hang(
     assert message in result.stderr, result.stderr[-400:]
     where = "essay.md" if line is None else f"essay.md:{line}"
     assert where in result.stderr and "hint:" in result.stderr
+
+
+def test_a_supervised_build_leaves_nothing_in_the_temporary_folder(tmp_path: Path) -> None:
+    """WeasyPrint writes the shipped fonts into a folder of TMPDIR (18 MB) and removes it only
+    when its font configuration is collected; the supervised build ends with os._exit, so every
+    PDF built left one behind (3,785 of them had filled 63 GB of a machine's /tmp)."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    result = subprocess.run([sys.executable, "-m", "chapbook", "build", "pdf", "--quiet",
+                             "--book", str(BUNDLED), "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "TMPDIR": str(temporary)})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "defence-diplomacy-briefing.pdf").is_file()
+    assert list(temporary.iterdir()) == []

@@ -188,6 +188,17 @@ def _build(args: argparse.Namespace) -> int:
                 "the new outputs had already replaced the old ones" if held.replaced else
                 "the previous outputs are untouched"), file=sys.stderr)
             return EXIT_INTERRUPTED
+        finally:
+            _remove_font_folders()
+
+
+def _remove_font_folders() -> None:
+    """The fonts a layout wrote into TMPDIR removed (typesetter.remove_font_folders); the
+    module is looked for, not imported, so that a build without a layout does not load
+    WeasyPrint for it."""
+    typesetter = sys.modules.get("chapbook.layout.typesetter")
+    if typesetter is not None:
+        typesetter.remove_font_folders()
 
 
 def _build_held(args: argparse.Namespace, formats: list[str], diagnostics: Diagnostics,

@@ -72,6 +72,20 @@ if not weasyprint.__version__.startswith(TESTED["weasyprint"]) or \
                       f"{pydyf.__version__}: reinstall chapbook to get the versions it pins")
 
 
+# --- the folder a font configuration writes its faces into ----------------------------------
+
+def remove_font_folder(fonts: Any) -> None:
+    """Remove the folder of TMPDIR that WeasyPrint wrote `fonts`' faces into (18 MB for the
+    shipped fonts). WeasyPrint removes it only in FontConfiguration.__del__, which a process
+    ending with os._exit (a supervised build, limits.py) never runs."""
+    import shutil
+
+    folder = getattr(fonts, "_folder", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        fonts._folder = None
+
+
 # --- cffi: each C type WeasyPrint names parsed once, before the layout workers are forked ------
 
 # cffi parses a type named in a string (ffi.new('PangoRectangle *')) the first time a process

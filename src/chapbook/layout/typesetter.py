@@ -9,6 +9,7 @@ import functools
 import logging
 import os
 import re
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -151,6 +152,21 @@ def captured_logs(diagnostics: Diagnostics, source: Path) -> Iterator[None]:
 
 # --- laying out ----------------------------------------------------------------------------
 
+# The font configurations this build made, each with the process that made it: their folders
+# are removed at the build's end (remove_font_folders), by that process alone (a forked
+# worker's configuration is its parent's, still in use).
+_made_fonts: list[tuple[int, weakref.ref[FontConfiguration]]] = []
+
+
+def remove_font_folders() -> None:
+    """Remove the font folders of the configurations this process made (compat)."""
+    for maker, made in list(_made_fonts):
+        if maker == os.getpid():
+            if (fonts := made()) is not None:
+                compat.remove_font_folder(fonts)
+            _made_fonts.remove((maker, made))
+
+
 def shipped_fonts_only() -> FontConfiguration:
     """A font configuration that knows no font of the machine, only the faces of fonts.css
     that the stylesheets add to it: fontconfig reads FONTCONFIG_FILE as WeasyPrint makes it,
@@ -159,7 +175,9 @@ def shipped_fonts_only() -> FontConfiguration:
     before = os.environ.get("FONTCONFIG_FILE")
     os.environ["FONTCONFIG_FILE"] = str(styles_dir() / "fontconfig.conf")
     try:
-        return FontConfiguration()
+        fonts = FontConfiguration()
+        _made_fonts.append((os.getpid(), weakref.ref(fonts)))
+        return fonts
     finally:
         if before is None:
             del os.environ["FONTCONFIG_FILE"]
