@@ -233,3 +233,23 @@ def test_a_commit_cut_short_is_finished_by_the_next_build(tmp_path: Path) -> Non
     assert not (tmp_path / "escaped").exists() and manifest.is_file()
     assert not (out / ".cache" / "commit.json").exists()
     assert b"<html" in (out / "small.html").read_bytes()
+
+
+def test_a_layout_worker_killed_from_outside_is_named_as_such(long_book: Path,
+                                                              tmp_path: Path) -> None:
+    """A worker killed by the system (the OOM killer's SIGKILL) ends its pipe with a reset, not
+    an end of file: the build said "Connection reset by peer" and "check the file and its
+    folder". It says a layout process ended, and what to try; the last good PDF stays."""
+    out, pdf = _last_good_build(tmp_path)
+    build = _start(long_book, out)
+    while build.poll() is None:  # each process below the build's own, as it comes: the
+        # essays parsed ahead (which the build parses again itself), then the layout workers
+        for worker in _alive(_tree(build.pid)) - {build.pid, *_children(build.pid)}:
+            with contextlib.suppress(OSError):
+                os.kill(worker, signal.SIGKILL)
+        time.sleep(0.05)
+    _, stderr = build.communicate()
+    assert build.returncode == 1, stderr
+    assert "error: a layout process ended without its pages" in stderr, stderr
+    assert "Connection reset" not in stderr and "Traceback" not in stderr
+    assert pdf.read_bytes() == LAST_GOOD

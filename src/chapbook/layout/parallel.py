@@ -158,6 +158,19 @@ def _let_memory_go(pages: int) -> None:
             ctypes.CDLL(None).malloc_trim(0)  # glibc; elsewhere, the collection alone
 
 
+def _ended() -> BookError:
+    return BookError("a layout process ended without its pages",
+                     hint="was it killed for want of memory? try --jobs 0")
+
+
+def _send(connection: Connection, message: tuple[Any, ...]) -> None:
+    """An order to a worker, which may have been killed from outside (the OOM killer)."""
+    try:
+        connection.send(message)
+    except (BrokenPipeError, ConnectionResetError):
+        raise _ended() from None
+
+
 class ParallelLayout:
     """The pieces (as many as `words`, each piece's words) laid out and written by up to
     `processes` forked workers; a context manager, so a failed build leaves none running."""
@@ -297,7 +310,7 @@ class ParallelLayout:
             self.idle.remove(connection)
             self.laid[index].guess = _next_recto(end) if index == numbered else \
                 self._guess(index, numbered, end)
-            connection.send(("lay", index, self.laid[index].guess, self.before))
+            _send(connection, ("lay", index, self.laid[index].guess, self.before))
             self.owner[index] = connection
 
     def lay_out(self, first_page: int, cached_lengths: list[int | None] | None = None,
@@ -365,8 +378,8 @@ class ParallelLayout:
         piece = self.laid[index]
         piece.first_page, piece.blanks = first_page, blanks
         if self.writing:
-            self.owner[index].send(("write", index, first_page, blanks,
-                                    index == self.last_piece))
+            _send(self.owner[index], ("write", index, first_page, blanks,
+                                      index == self.last_piece))
 
     def no_more_pieces(self) -> None:
         """Say that every piece has been added: from now on, a worker is let go as soon as it
@@ -384,7 +397,8 @@ class ParallelLayout:
                 if index in self.owner
                 and (not piece.length or (self.writing and piece.pdfs is None))}
         for connection in [c for c in self.workers if c not in busy]:
-            connection.send(None)
+            with contextlib.suppress(OSError):  # (one that has ended has nothing to be told)
+                connection.send(None)
             connection.close()
             # not waited for now: it may still be collecting the piece it wrote last (up to a
             # second after a long book's glossary), and the build would wait with it
@@ -417,9 +431,8 @@ class ParallelLayout:
     def _receive(self, connection: Connection) -> tuple[Any, ...]:
         try:
             answer = connection.recv()
-        except EOFError:
-            raise BookError("a layout process ended without its pages",
-                            hint="was it killed for want of memory? try --jobs 0") from None
+        except (EOFError, ConnectionResetError):  # (a pipe is a socket pair: a worker killed
+            raise _ended() from None              # midway resets it)
         if answer[0] == "error":
             _, message, path, line, column, hint = answer
             raise BookError(message, path, line, column, hint)
