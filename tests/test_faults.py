@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -253,3 +254,33 @@ def test_a_layout_worker_killed_from_outside_is_named_as_such(long_book: Path,
     assert "error: a layout process ended without its pages" in stderr, stderr
     assert "Connection reset" not in stderr and "Traceback" not in stderr
     assert pdf.read_bytes() == LAST_GOOD
+
+
+@pytest.mark.parametrize(("jobs", "openers"), [("1", "right"), ("1", "any"), ("0", "right")])
+def test_a_full_disk_is_one_line_with_its_remedy_whichever_process_meets_it(
+        long_book: Path, tmp_path: Path, jobs: str, openers: str) -> None:
+    """An output folder on a disk that fills midway (a tmpfs of 3 MB): the layout worker that
+    met it sent its traceback, with the hint to try --jobs 0, and a forked writer (a book whose
+    chapters open on any page is laid out here and written in writers) left no report at all;
+    now every process's full disk is the one line the build itself gives, with the remedy."""
+    if openers == "any":
+        shutil.copytree(long_book.parent, tmp_path / "book")
+        long_book = tmp_path / "book" / "book.yml"
+        long_book.write_text(long_book.read_text("utf-8") + "openers: any\n", "utf-8")
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"a tmpfs cannot be mounted here: {mounted.stderr.strip()}")
+    try:
+        result = subprocess.run([sys.executable, "-m", "chapbook", "build", "pdf", "--book",
+                                 str(long_book), "--out", str(small / "out"), "--jobs", jobs,
+                                 "--piece-words", "2000"],
+                                capture_output=True, text=True, timeout=300)
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+    assert result.returncode == 1, result.stderr
+    assert "error: No space left on device" in result.stderr, result.stderr
+    assert "hint: the disk (or TMPDIR) is full" in result.stderr
+    assert "Traceback" not in result.stderr and "--jobs 0" not in result.stderr

@@ -225,6 +225,8 @@ class ParallelLayout:
                 except BookError as error:
                     theirs.send(("error", error.message, error.path, error.line, error.column,
                                  error.hint))
+                except OSError as error:  # a full disk, say: the parent's one line and hint
+                    theirs.send(("oserror", error.errno, error.strerror, error.filename))
                 except BaseException:  # the parent reports it
                     theirs.send(("crash", traceback.format_exc()))
                 finally:
@@ -436,6 +438,9 @@ class ParallelLayout:
         if answer[0] == "error":
             _, message, path, line, column, hint = answer
             raise BookError(message, path, line, column, hint)
+        if answer[0] == "oserror":
+            _, number, text, filename = answer
+            raise OSError(number, text, filename) if filename else OSError(number, text)
         if answer[0] == "crash":
             raise BookError(f"laying out the book failed in a layout process:\n"
                             f"{answer[1].strip()}",

@@ -37,6 +37,10 @@ def bookmark_levels(document: Document) -> list[int]:
     return [bookmark[0] for page in document.pages for bookmark in page.bookmarks]
 
 
+# A writer that met an OSError (a full disk) exits with this plus its errno.
+OS_ERROR_STATUS = 100
+
+
 class PieceWriter:
     """Writes pieces in order, in forked processes (up to `jobs` at once) or, with no jobs, in
     this one. Used as a context manager, so a failed build leaves no writer running."""
@@ -69,7 +73,7 @@ class PieceWriter:
             self.pieces.append(self.write(document, self.diagnostics))
             return
         while len(self.running) >= self.jobs:
-            self._reap(os.wait()[0])
+            self._reap(*os.wait())
         path = Path(self.folder.name) / f"piece-{len(self.pieces)}.pdf"
         compat.parse_c_types()  # once here, not again in each writer
         pid = os.fork()
@@ -85,6 +89,8 @@ class PieceWriter:
                     [[f.level.name, f.code, f.message, None if f.path is None else str(f.path),
                       f.line] for f in found.findings]), "utf-8")
                 status = 0
+            except OSError as error:  # a full disk, say, where no report can be written: its
+                status = OS_ERROR_STATUS + (error.errno or 0) % 100  # number in the status
             except BaseException:  # the parent reports it
                 path.with_suffix(".error").write_text(traceback.format_exc(), "utf-8")
             finally:
@@ -92,10 +98,14 @@ class PieceWriter:
         self.running[pid] = path
         self.pieces.append(path)
 
-    def _reap(self, pid: int) -> None:
+    def _reap(self, pid: int, status: int) -> None:
         path = self.running.pop(pid, None)
         if path is None:  # not one of ours
             return
+        code = os.waitstatus_to_exitcode(status)
+        if OS_ERROR_STATUS <= code < OS_ERROR_STATUS + 100:
+            number = code - OS_ERROR_STATUS
+            raise OSError(number, os.strerror(number), str(path))
         error = path.with_suffix(".error")
         if error.exists():
             raise BookError(f"writing pages to the PDF failed in a writer process:\n"
@@ -113,6 +123,6 @@ class PieceWriter:
     def results(self) -> list[bytes]:
         """Every piece's PDF, in order, once all the writers have finished."""
         while self.running:
-            self._reap(os.wait()[0])
+            self._reap(*os.wait())
         return [piece if isinstance(piece, bytes) else piece.read_bytes()
                 for piece in self.pieces]
