@@ -284,3 +284,25 @@ def test_a_full_disk_is_one_line_with_its_remedy_whichever_process_meets_it(
     assert "error: No space left on device" in result.stderr, result.stderr
     assert "hint: the disk (or TMPDIR) is full" in result.stderr
     assert "Traceback" not in result.stderr and "--jobs 0" not in result.stderr
+
+
+def test_a_time_limit_passed_in_a_parallel_layout_names_the_slow_essay(long_book: Path,
+                                                                       tmp_path: Path) -> None:
+    """The layout workers tell the watcher what they lay out, all through one pipe: it named
+    whatever was said last (the whole book, or a chapter another worker had just begun), not
+    chapter 3, whose table of 2,000 rows held its worker all along."""
+    shutil.copytree(long_book.parent, tmp_path / "book")
+    manifest = tmp_path / "book" / "book.yml"
+    slow = tmp_path / "book" / "essays" / "003-chapter.md"
+    rows = "\n".join("| " + " | ".join(f"r{row}c{column}" for column in range(12)) + " |"
+                     for row in range(2000))
+    slow.write_text(slow.read_text("utf-8") + "\n\n| " + " | ".join(
+        f"h{column}" for column in range(12)) + " |\n|" + "--|" * 12 + "\n" + rows + "\n",
+        "utf-8")
+    result = subprocess.run([sys.executable, "-m", "chapbook", "build", "pdf", "--book",
+                             str(manifest), "--out", str(tmp_path / "out"), "--jobs", "1",
+                             "--piece-words", "2000", "--timeout", "10"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    assert f"{slow}: error: the build took longer than its limit of 10 s while laying out " \
+        "chapter 3" in result.stderr, result.stderr

@@ -41,9 +41,12 @@ def die_with_parent() -> None:
 
 
 def _tell_watcher() -> None:
+    """One line to the watcher: this process, how deep its work is, and what it is (forked
+    layout workers write into the same pipe; a line under PIPE_BUF is written whole)."""
     if _report_fd is not None:
         with contextlib.suppress(OSError):
-            os.write(_report_fd, ((_stack[-1] if _stack else "\t") + "\n").encode(
+            os.write(_report_fd, (f"{os.getpid()}\t{len(_stack)}\t"
+                                  + (_stack[-1] if _stack else "\t") + "\n").encode(
                 "utf-8", "replace"))
 
 
@@ -167,10 +170,20 @@ def _watch(child: int, reader: int, seconds: float | None, megabytes: int | None
             os.close(descriptor)
 
 
+def _to_blame(doing: dict[str, tuple[int, float, str]]) -> str:
+    """What a limit passed in: of the build's processes, the work nested deepest (an essay
+    within an edition) and, of those, the one begun first. In a book laid out in parallel, a
+    worker that ends a chapter says so after another began the slow one."""
+    if not doing:
+        return "\t"
+    return min(doing.values(), key=lambda work: (-work[0], work[1]))[2]
+
+
 def _watched(child: int, reader: int, exited: list[int], deadline: float | None,
              limit: int | None, seconds: float | None, megabytes: int | None,
              after_kill: Callable[[], None]) -> int:
-    doing, pending, listening = "\t", b"", True
+    doing: dict[str, tuple[int, float, str]] = {}  # each process's work: depth, since, what
+    pending, listening = b"", True
     while True:
         ready, _, _ = select.select(([reader] if listening else []) + exited, [], [], POLL_S)
         if reader in ready:
@@ -178,8 +191,10 @@ def _watched(child: int, reader: int, exited: list[int], deadline: float | None,
             listening = bool(chunk)  # the end: the child is leaving
             pending += chunk
             *lines, pending = pending.split(b"\n")
-            if lines:
-                doing = lines[-1].decode("utf-8", "replace")
+            for line in lines:
+                pid, depth, what = [*line.decode("utf-8", "replace").split("\t", 2), "", ""][:3]
+                if depth.isdigit():
+                    doing[pid] = (int(depth), time.monotonic(), what)
         done, status = os.waitpid(child, os.WNOHANG)
         if done:
             if os.WIFSIGNALED(status):
@@ -188,10 +203,11 @@ def _watched(child: int, reader: int, exited: list[int], deadline: float | None,
             return os.WEXITSTATUS(status)
         error = None
         if deadline is not None and time.monotonic() > deadline:
-            error = _exceeded("took longer than", doing, f"{seconds:g} s", "--timeout SECONDS")
+            error = _exceeded("took longer than", _to_blame(doing), f"{seconds:g} s",
+                              "--timeout SECONDS")
         elif limit is not None and _over(_tree(child), limit):
-            error = _exceeded("needed more memory than", doing, f"{megabytes} MiB",
-                              "--max-memory MIB")
+            error = _exceeded("needed more memory than", _to_blame(doing),
+                              f"{megabytes} MiB", "--max-memory MIB")
         if error is not None:
             for pid in reversed(_tree(child)):
                 with contextlib.suppress(ProcessLookupError):
