@@ -183,3 +183,38 @@ def test_a_cached_essays_uses_of_terms_are_taken_only_in_their_shape() -> None:
         if taken:
             assert found.glossary == [(glossary.entries[0],
                                        Occurrence("charts", 4, "charts--t1", 1, "Sources", 3))]
+
+
+def test_links_in_the_cache_are_never_followed_out_of_the_output_folder(
+        built: dict[str, Path], tmp_path: Path) -> None:
+    """Links planted in the cache, as a careless copy or a hostile folder might hold them:
+    the cache's essays folder and the scratch folder pointing outside, an entry pointing at a
+    file outside, and a folder whose stale-looking file belongs to someone else. Nothing
+    outside is written, read into the outputs or removed; the outputs are made as before;
+    and a hidden `.part` file of another program in the output folder stays."""
+    outside = tmp_path / "outside"
+    (outside / "essays").mkdir(parents=True)
+    (outside / "tmp").mkdir()
+    (outside / "victim").mkdir()
+    (outside / "victim" / ".thesis.docx.part").write_text("someone's work")
+    (outside / "secret").write_text("not the cache's")
+    cache = built["out"] / ".cache"
+    shutil.rmtree(cache / "essays")
+    (cache / "essays").symlink_to(outside / "essays")
+    shutil.rmtree(cache / "tmp", ignore_errors=True)
+    (cache / "tmp").symlink_to(outside / "tmp")
+    (cache / "evil").symlink_to(outside / "victim")
+    entry = next((cache / "layout").glob("*.entry"))
+    entry.unlink()
+    entry.symlink_to(outside / "secret")
+    theirs = built["out"] / ".notes.txt.part"
+    theirs.write_text("another program's")
+    result = rebuild(built)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.relative_to(outside).as_posix() for p in outside.rglob("*")) == \
+        ["essays", "secret", "tmp", "victim", "victim/.thesis.docx.part"]
+    assert (outside / "secret").read_text() == "not the cache's"
+    assert not any(path.is_symlink() for path in cache.rglob("*"))
+    assert (built["out"] / "field-notes.epub").read_bytes() == built["epub"]
+    assert (built["out"] / "field-notes.html").read_bytes() == built["html"]
+    assert theirs.read_text() == "another program's"

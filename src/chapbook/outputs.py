@@ -83,12 +83,36 @@ def _finish_commit(out: Path) -> None:
     journal.unlink(missing_ok=True)
 
 
+# An edition's temporary file (write_atomic: `.slug.pdf.k3x9q2ab.part`): what _tidy removes of
+# the output folder, which may also be someone's home (`--out ~`), and nothing else of it.
+_OUR_PART = re.compile(r"\.[^/]+\.(?:pdf|epub|html|docx)\.[^./]+\.part")
+
+
 def _tidy(out: Path) -> None:
-    """With the folder locked: finish a killed build's commit, then remove what it left."""
+    """With the folder locked: finish a killed build's commit, then remove what it left (in
+    the cache, every temporary file: the cache is chapbook's alone)."""
     _finish_commit(out)
-    for stale in [*out.glob(".*.part"), *(out / ".cache").glob("*/.*.part")]:
+    for stale in [*(part for part in out.glob(".*.part") if _OUR_PART.fullmatch(part.name)),
+                  *(out / ".cache").glob("*/.*.part")]:
         stale.unlink(missing_ok=True)
     shutil.rmtree(out / ".cache" / "tmp", ignore_errors=True)
+
+
+def _unlink_links(cache: Path) -> None:
+    """The build cache is read back as untrusted: a symbolic link in it (the folder, a folder
+    of it, or an entry) would have the build read, write or sweep files outside the output
+    folder. Each is removed (the link, never what it points at) before the build uses it."""
+    if cache.is_symlink():
+        cache.unlink()
+    if not cache.is_dir():
+        return
+    for entry in cache.iterdir():
+        if entry.is_symlink():
+            entry.unlink()
+        elif entry.is_dir():
+            for inner in entry.iterdir():
+                if inner.is_symlink():
+                    inner.unlink()
 
 
 LOCK_GRACE_S = 3.0  # a build killed a moment ago takes this long at most to let its lock go
@@ -150,6 +174,7 @@ def output_folder_lock(out: Path) -> Iterator[None]:
     """One build at a time writes into a folder: a second stops at once with a clear error
     instead of deleting the first one's temporary files. Under the lock, whatever killed builds
     left behind (temporary outputs and cache entries, pieces folders) is swept first."""
+    _unlink_links(out / ".cache")
     (out / ".cache").mkdir(parents=True, exist_ok=True)
     handle = (out / ".cache" / "lock").open("a")
     try:
