@@ -306,3 +306,19 @@ def test_a_time_limit_passed_in_a_parallel_layout_names_the_slow_essay(long_book
     assert result.returncode == 1, result.stderr
     assert f"{slow}: error: the build took longer than its limit of 10 s while laying out " \
         "chapter 3" in result.stderr, result.stderr
+
+
+def test_a_build_killed_from_outside_says_so(long_book: Path, tmp_path: Path) -> None:
+    """The build's own process killed (as the OOM killer kills the largest): the command ended
+    with status 137 and no word after "building pdf…". It says what stopped it and what to
+    try, and the last good PDF stays."""
+    out, pdf = _last_good_build(tmp_path)
+    build = _start(long_book, out)
+    _wait_for_writers(build)
+    [child] = _children(build.pid)
+    os.kill(child, signal.SIGKILL)
+    _, stderr = build.communicate(timeout=60)
+    assert build.returncode == 128 + signal.SIGKILL, stderr
+    assert "error: the build was stopped by SIGKILL before it finished" in stderr, stderr
+    assert "may have run out of memory" in stderr
+    assert pdf.read_bytes() == LAST_GOOD

@@ -197,9 +197,14 @@ def _watched(child: int, reader: int, exited: list[int], deadline: float | None,
                     doing[pid] = (int(depth), time.monotonic(), what)
         done, status = os.waitpid(child, os.WNOHANG)
         if done:
-            if os.WIFSIGNALED(status):
+            if os.WIFSIGNALED(status):  # killed from outside: the OOM killer, or a user
                 after_kill()
-                return 128 + os.WTERMSIG(status)
+                number = os.WTERMSIG(status)
+                print(f"error: the build was stopped by {signal.Signals(number).name} before it "
+                      "finished; the outputs it had not replaced are kept\n  hint: if no one "
+                      "stopped it, the machine may have run out of memory: build again with "
+                      "--jobs 0, or close other programs", file=sys.stderr)
+                return 128 + number
             return os.WEXITSTATUS(status)
         error = None
         if deadline is not None and time.monotonic() > deadline:
