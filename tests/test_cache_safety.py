@@ -218,3 +218,11 @@ def test_links_in_the_cache_are_never_followed_out_of_the_output_folder(
     assert (built["out"] / "field-notes.epub").read_bytes() == built["epub"]
     assert (built["out"] / "field-notes.html").read_bytes() == built["html"]
     assert theirs.read_text() == "another program's"
+
+
+def test_one_damaged_entry_is_said_in_the_singular(built: dict[str, Path]) -> None:
+    next((built["out"] / ".cache" / "essays").glob("*.entry")).write_bytes(b"damaged")
+    result = rebuild(built)
+    assert result.returncode == 0, result.stderr
+    assert "note: 1 entry of the build cache was damaged, or not made by chapbook on this " \
+        "machine, and was made again" in result.stderr, result.stderr

@@ -83,4 +83,10 @@ def generate(folder: Path, chapters: int = 120) -> Path:
 
 
 if __name__ == "__main__":
-    print(generate(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 120))
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=Path, help="where to write the book (replaced)")
+    parser.add_argument("chapters", type=int, nargs="?", default=120)
+    arguments = parser.parse_args()
+    print(generate(arguments.folder, arguments.chapters))

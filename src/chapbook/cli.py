@@ -161,9 +161,10 @@ def _note_ignored_cache(folder: Path, diagnostics: Diagnostics) -> None:
 
     ignored = ignored_entries()
     if ignored:
-        diagnostics.note("cache", f"{len(ignored)} entr{'y' if len(ignored) == 1 else 'ies'} "
-                         "of the build cache were damaged, or not made by chapbook on this "
-                         "machine, and were made again", folder)
+        one = len(ignored) == 1
+        diagnostics.note("cache", f"{len(ignored)} entr{'y' if one else 'ies'} of the build "
+                         f"cache {'was' if one else 'were'} damaged, or not made by chapbook on "
+                         f"this machine, and {'was' if one else 'were'} made again", folder)
 
 
 def _build(args: argparse.Namespace) -> int:
