@@ -76,3 +76,37 @@ def test_each_rebuild_prints_its_warnings(serving) -> None:
     after = said[rebuilt:]
     assert any("samples.md:9: warning: " in line and "U+10003" in line for line in after), said
     assert any("samples.md:5: warning: " in line for line in after)  # all of them, again
+
+
+@pytest.mark.parametrize("stopping", ["SIGTERM", "SIGHUP"])
+def test_serve_stopped_by_a_signal_stops_its_pdf_build_and_leaves_nothing(
+        tmp_path: Path, stopping: str) -> None:
+    """`serve --pdf` stopped as a service manager or a closed terminal stops it (SIGTERM,
+    SIGHUP), in the middle of laying out the print edition: it died at once, its build ran on
+    to the end in the background, and its folder stayed in TMPDIR."""
+    import os
+    import shutil
+    import signal
+
+    from .test_faults import _alive, _tree
+
+    book = tmp_path / "book"
+    shutil.copytree(ROOTS / "field-notes", book)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    server = subprocess.Popen([sys.executable, "-m", "chapbook", "serve", "--pdf", "--book",
+                               str(book / "book.yml"), "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "TMPDIR": str(temporary)})
+    deadline = time.monotonic() + 120
+    while not list(temporary.glob("weasyprint-*")):  # the build has begun to lay out
+        assert time.monotonic() < deadline and server.poll() is None, server.communicate()
+        time.sleep(0.02)
+    processes = _alive(_tree(server.pid))
+    server.send_signal(getattr(signal, stopping))
+    server.communicate(timeout=30)
+    deadline = time.monotonic() + 10
+    while _alive(processes) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(processes), "the print edition's build outlived serve"
+    assert list(temporary.iterdir()) == []

@@ -6,6 +6,7 @@ import argparse
 import errno
 import math
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 from chapbook import __version__
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
-from chapbook.limits import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S, supervised
+from chapbook.limits import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S, Terminated, supervised
 from chapbook.options import DEFAULT_EDITIONS, EDITIONS, PIECE_WORDS
 
 if TYPE_CHECKING:
@@ -184,11 +185,12 @@ def _build(args: argparse.Namespace) -> int:
             held_outputs(args.out) as held:
         try:
             return _build_held(args, formats, diagnostics, report, held)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             print("\nchapbook: interrupted; " + (
                 "the new outputs had already replaced the old ones" if held.replaced else
                 "the previous outputs are untouched"), file=sys.stderr)
-            return EXIT_INTERRUPTED
+            return 128 + signal.SIGTERM if isinstance(interrupt, Terminated) \
+                else EXIT_INTERRUPTED
         finally:
             _remove_font_folders()
 

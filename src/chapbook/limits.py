@@ -40,6 +40,15 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the build where it is, so that it stops as after Ctrl-C: its workers
+    stopped, its temporary files and fonts removed, the last outputs kept and said to be."""
+
+
+def _terminate(*_: object) -> None:
+    raise Terminated
+
+
 def _tell_watcher() -> None:
     """One line to the watcher: this process, how deep its work is, and what it is (forked
     layout workers write into the same pipe; a line under PIPE_BUF is written whole)."""
@@ -131,6 +140,7 @@ def supervised(seconds: float | None, megabytes: int | None, run: Callable[[], i
     if child == 0:
         os.close(reader)
         die_with_parent()
+        signal.signal(signal.SIGTERM, _terminate)
         _report_fd = writer
         status = 1
         try:

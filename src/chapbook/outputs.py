@@ -92,10 +92,17 @@ def _tidy(out: Path) -> None:
     """With the folder locked: finish a killed build's commit, then remove what it left (in
     the cache, every temporary file: the cache is chapbook's alone)."""
     _finish_commit(out)
-    for stale in [*(part for part in out.glob(".*.part") if _OUR_PART.fullmatch(part.name)),
-                  *(out / ".cache").glob("*/.*.part")]:
-        stale.unlink(missing_ok=True)
+    for stale in out.glob(".*.part"):
+        if _OUR_PART.fullmatch(stale.name):
+            stale.unlink(missing_ok=True)
+    _remove_cache_parts(out)
     shutil.rmtree(out / ".cache" / "tmp", ignore_errors=True)
+
+
+def _remove_cache_parts(out: Path) -> None:
+    """The cache's temporary files, of entries a killed process was writing."""
+    for stale in (out / ".cache").glob("*/.*.part"):
+        stale.unlink(missing_ok=True)
 
 
 def _unlink_links(cache: Path) -> None:
@@ -188,6 +195,7 @@ def output_folder_lock(out: Path) -> Iterator[None]:
         finally:
             _scratch.reset(token)
             shutil.rmtree(out / ".cache" / "tmp", ignore_errors=True)
+            _remove_cache_parts(out)  # (a worker killed as the build stopped: Ctrl-C, SIGTERM)
     finally:
         handle.close()  # and with it the lock
 

@@ -9,6 +9,7 @@ The live-reload script exists only in what this server sends: built files carry 
 from __future__ import annotations
 
 import errno
+import signal
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import watchfiles
 
@@ -41,6 +42,9 @@ class BuiltBook(NamedTuple):
     slug: str
     title: str
     language: str
+
+
+STOP_GRACE_S = 10  # how long the print edition's build has to stop when the server stops
 
 
 class Preview:
@@ -98,9 +102,19 @@ class Preview:
         # -P: the installed chapbook, never a chapbook.py in the folder the server runs in
         command = [sys.executable, "-P", "-m", "chapbook", "build", "pdf", "--quiet", "--book",
                    str(self.manifest), "--out", self.folder.name]
-        result = subprocess.run(command, capture_output=True, text=True)
-        said = result.stderr.splitlines()
-        if result.returncode != 0:
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) as process:
+            try:
+                _, stderr = process.communicate()
+            except BaseException:  # the server stopped: the build stops as after Ctrl-C,
+                process.terminate()  # tidying what it made (SIGKILL would leave it)
+                try:
+                    process.wait(timeout=STOP_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                raise
+        said = stderr.splitlines()
+        if process.returncode != 0:
             return said
         try:
             pdf = (Path(self.folder.name) / f"{self.built.slug}.pdf").read_bytes()
@@ -210,6 +224,7 @@ def serve(manifest: Path, port: int, stop: threading.Event | None = None,
     preview = Preview(manifest)
     server = _listen(preview, port)
     thread: threading.Thread | None = None
+    stopped = _stop_on_signals()
     try:
         findings = preview.rebuild()
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -236,6 +251,24 @@ def serve(manifest: Path, port: int, stop: threading.Event | None = None,
             server.shutdown()  # waits for serve_forever, so only once it runs
         server.server_close()
         preview.folder.cleanup()
+        for number, handler in stopped.items():
+            signal.signal(number, handler)
+
+
+def _stop_on_signals() -> dict[int, Any]:
+    """SIGTERM and SIGHUP (a service manager, a closed terminal) stop the server as Ctrl-C
+    does: its print edition's build is stopped with it (subprocess.run kills it on the way
+    out) and its folder removed, instead of the server dying at once and the build running
+    on. Only in the main thread, where Python delivers signals; the previous handlers are
+    returned, to be put back."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    return {number: signal.signal(number, interrupt)
+            for number in (signal.SIGTERM, signal.SIGHUP)}
 
 
 def _rebuild_pdf(preview: Preview, port: int, announce: Callable[[str], object]) -> None:
