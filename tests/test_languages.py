@@ -151,3 +151,30 @@ def test_the_arabic_booklet_binds_on_the_right(arabic: Path) -> None:
     cover_words = {text for _, _, text in cover}
     left = {text for x, _, text in first_side if x < width / 2}
     assert cover_words and cover_words <= left
+
+
+def test_a_paragraph_in_another_script_says_its_language_in_every_edition(
+        tmp_path: Path, epubcheck: EpubCheck) -> None:
+    """An Arabic or Hebrew paragraph in an English essay was set right to left but had no
+    `lang`: a screen reader read it with the English voice. It says its language (the script's
+    main one), in the web edition and the EPUB, and EPUBCheck accepts it."""
+    from .test_untrusted import small_book
+
+    essay = ("# Voices\n\nAn English paragraph.\n\n"
+             "كانت منارة الإسكندرية إحدى عجائب الدنيا السبع.\n\n"
+             "שלום עליכם, אמר השומר.\n\nEnglish again.\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    result = run_cli("build", "html", "epub", "--book", str(manifest), "--out",
+                     str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    arabic, hebrew = (page.xpath(f"//p[starts-with(normalize-space(), '{start}')]")[0]
+                      for start in ("كانت", "שלום"))
+    assert (arabic.get("lang"), arabic.get("dir")) == ("ar", "rtl")
+    assert (hebrew.get("lang"), hebrew.get("dir")) == ("he", "rtl")
+    assert page.xpath("//p[normalize-space()='An English paragraph.']")[0].get("lang") is None
+    with zipfile.ZipFile(tmp_path / "out" / "small.epub") as archive:
+        chapter = next(archive.read(name).decode() for name in archive.namelist()
+                       if name.endswith(".xhtml") and "שלום" in archive.read(name).decode())
+    assert 'lang="he"' in chapter and 'lang="ar"' in chapter
+    assert epubcheck(tmp_path / "out" / "small.epub") == []

@@ -209,14 +209,34 @@ def first_strong_direction(text: str) -> str | None:
 _BLOCKS_WITH_TEXT = {"paragraph_open", "heading_open", "th_open", "td_open"}
 
 
+# The language a right-to-left script's paragraph is read in, when the essay says no other:
+# its script's first language (a reader's voice needs one to read it at all).
+_RTL_SCRIPTS = ((re.compile("[\u0590-\u05ff\ufb1d-\ufb4f]"), "he"),
+                (re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff"
+                            "\ufe70-\ufeff]"), "ar"))
+
+
 def _mark_directions(tokens: list[Token], base: str) -> None:
     """A paragraph in the other direction from its chapter (Arabic in an English essay, say)
-    gets its own `dir`, so it is set from the right edge by every edition."""
+    gets its own `dir`, so it is set from the right edge by every edition, and, if right to
+    left, the language of its script (`lang`), so a screen reader reads it in that voice."""
     for opening, inline in itertools.pairwise(tokens):
         if opening.type in _BLOCKS_WITH_TEXT and inline.type == "inline":
             found = first_strong_direction(inline.content)
             if found and found != base:
                 opening.attrSet("dir", found)
+                language = _script_language(inline.content) if found == "rtl" else None
+                if language:
+                    opening.attrSet("lang", language)
+
+
+def _script_language(text: str) -> str | None:
+    """The language of the script of the first right-to-left letter, if _RTL_SCRIPTS knows it."""
+    for character in text:
+        if unicodedata.bidirectional(character) in ("R", "AL"):
+            return next((language for script, language in _RTL_SCRIPTS
+                         if script.match(character)), None)
+    return None
 
 
 _GREEK_LETTER = "\u0370-\u03ff\u1f00-\u1fff"
