@@ -163,7 +163,7 @@ THESES_AND_PAMPHLETS = """@phdthesis{okoth2019,
 
 @incollection{lamb2001,
   author = {Lamb, Peter},
-  title = {The Upper Basin},
+  title = {The Upper Basin's Keepers},
   booktitle = {Waters of the Nile},
   editor = {Hurst, Harold},
   publisher = {Cairo University Press},
@@ -205,6 +205,7 @@ def test_bibtex_fields_citeproc_py_leaves_out_reach_the_list_and_the_rest_are_na
     assert "University of Nairobi" in entries["ref-okoth2019"]
     chapter = entries["ref-lamb2001"]
     assert "Waters of the Nile" in chapter and "Hurst" in chapter, chapter
+    assert "Basin’s Keepers" in chapter  # the essays' apostrophe, not the .bib's
     assert "Cairo University Press" in chapter and "14" not in chapter  # (as Pandoc sets it)
     assert "Nile Basin Initiative Secretariat" in entries["ref-nbi2015"], entries
     assert "Preprint" not in entries["ref-nbi2015"]

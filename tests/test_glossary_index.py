@@ -262,3 +262,40 @@ def test_the_chapters_names_for_locators_are_made_once_per_book() -> None:
         templating.render_book_html(book)
     assert made.call_count == 0
     assert book.chapter_names == chapter_names(book.chapters) != {}
+
+
+def test_glossary_and_index_text_is_set_with_the_essays_quotes_and_dashes(
+        tmp_path: Path) -> None:
+    """A term file's text is typed as plain YAML, with straight quotes: the essays' text had
+    curly quotes and apostrophes while the glossary and index beside them kept "keeper's log"
+    (a newcomer's book). Both are now set as the essays are, in every edition."""
+    from .test_untrusted import small_book
+
+    essay = ("# Lights\n\nThe keeper's log was kept daily. The keepers' wives kept it too. "
+             "The log says \"calm\".\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    (manifest.parent / "glossary.yml").write_text(
+        "terms:\n  - term: keeper's log\n    definition: 'The \"daily\" record of a light, "
+        "1820--1850.'\n", "utf-8")
+    (manifest.parent / "index.yml").write_text(
+        "headings:\n  - heading: keepers' wives\n    see_also: [keeper's log]\n"
+        "  - heading: keeper's log\n", "utf-8")
+    manifest.write_text(manifest.read_text() + "glossary: glossary.yml\nindex: index.yml\n")
+    out = tmp_path / "out"
+    result = run_cli("build", "html", "epub", "--book", str(manifest), "--out", str(out))
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    page = lxml_html.parse(str(out / "small.html")).getroot()
+    [term] = page.xpath("//dl[@class='glossary-list']//dfn")
+    assert term.text_content() == "keeper’s log"
+    [definition] = page.xpath("//p[@class='gloss-definition']")
+    assert definition.text_content() == "The “daily” record of a light, 1820–1850."
+    index = [span.text_content() for span in page.xpath("//span[@class='index-term']")]
+    assert index == ["keeper’s log", "keepers’ wives"], index
+    [see_also] = page.xpath("//span[@class='index-see-also']")
+    assert see_also.text_content() == "See also keeper’s log.", see_also.text_content()
+    import zipfile
+
+    with zipfile.ZipFile(out / "small.epub") as archive:
+        text = " ".join(archive.read(name).decode() for name in archive.namelist()
+                        if name.endswith(".xhtml"))
+    assert "keeper’s log" in text and "keeper's log" not in text

@@ -12,6 +12,7 @@ import jinja2
 from chapbook import __version__
 from chapbook.collect.locators import Locating, chapter_names
 from chapbook.languages import direction
+from chapbook.markdown.parser import typographic
 from chapbook.markdown.render import chapter_body, chapter_title, note_body, pagebreak
 from chapbook.model.book import Book
 from chapbook.resources import templates_dir
@@ -40,6 +41,7 @@ def environment() -> jinja2.Environment:
                        chapter_title=chapter_title, chapter_body=chapter_body, note_body=note_body)
     env.filters["plain"] = plain
     env.filters["display"] = display
+    env.filters["typographic"] = typographic
     return env
 
 

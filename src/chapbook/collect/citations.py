@@ -12,6 +12,7 @@ from typing import Any
 
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
+from chapbook.markdown.parser import typographic
 from chapbook.markdown.rawhtml import clean
 from chapbook.model.book import Book, Chapter, ReferenceEntry
 from chapbook.model.essay import CitationSite
@@ -87,8 +88,18 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
     for scope, bibliography in scopes.items():
         listed = _listing(bibliography)
         book.references[scope] = [
-            ReferenceEntry(f"{_prefix(scope)}ref-{_id_part(key)}", clean(str(entry)))
+            ReferenceEntry(f"{_prefix(scope)}ref-{_id_part(key)}", _typeset(clean(str(entry))))
             for key, entry in zip(listed.keys, listed.bibliography(), strict=True)]
+
+
+_TAG = re.compile(r"(<[^>]*>)")
+
+
+def _typeset(entry: str) -> str:
+    """An entry's text (as the .bib typed it: "D'éclairage") with the essays' apostrophes and
+    quotes; its tags left as they are."""
+    return "".join(part if part.startswith("<") else typographic(part)
+                   for part in _TAG.split(entry))
 
 
 def _listing(cited: Any) -> Any:

@@ -55,6 +55,25 @@ def parser() -> MarkdownIt:
     return md
 
 
+@cache
+def _plain_parser() -> MarkdownIt:
+    """The typographer alone: no Markdown is read, only quotes and dashes."""
+    md = MarkdownIt("zero", {"typographer": True})
+    md.enable(["replacements", "smartquotes"])
+    md.core.ruler.after("replacements", "spaced_dashes", _spaced_dashes)
+    return md
+
+
+def typographic(text: str) -> str:
+    """Plain text (a glossary's term or definition, an index heading, typed in YAML) set as the
+    essays are: curly quotes and apostrophes, en and em dashes. Nothing else is read: an
+    asterisk stays an asterisk."""
+    [inline] = _plain_parser().parseInline(text) or [None]
+    if inline is None or not inline.children:
+        return text
+    return "".join(child.content for child in inline.children)
+
+
 _SPACED_HYPHEN = re.compile(r"(?<= )-(?= )")
 
 

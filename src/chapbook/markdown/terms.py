@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 _WORD = re.compile(r"\w+(?:[-‐]\w+)*")
 _URL = re.compile(r"\b(?:https?|ftp|mailto|file):\S+|\bwww\.\S+", re.IGNORECASE)
-_JOIN = re.compile(r"\s+|['’]")  # what may stand between the words of one form
+# what may stand between the words of one form: a space, an apostrophe ("keeper's"), or both
+# (a plural's, "keepers' wives")
+_JOIN = re.compile(r"['’]?\s+|['’]")
 _END = ""  # the key under which a trie node keeps the form that ends there
 
 
