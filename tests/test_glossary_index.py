@@ -299,3 +299,28 @@ def test_glossary_and_index_text_is_set_with_the_essays_quotes_and_dashes(
         text = " ".join(archive.read(name).decode() for name in archive.namelist()
                         if name.endswith(".xhtml"))
     assert "keeper’s log" in text and "keeper's log" not in text
+
+
+def test_a_heading_that_only_groups_its_subentries_is_no_warning(tmp_path: Path) -> None:
+    """"illuminants" with `forms: []` gathers "colza oil" and "paraffin": it fell back to its
+    own word as a form and was warned of as occurring nowhere, so `--strict` failed unless the
+    word was worked into the text (a newcomer's book). A heading whose sub-entries occur is in
+    use; one with neither is still a warning."""
+    from .test_untrusted import small_book
+
+    essay = "# Lamps\n\nThe lamps burned colza oil, then paraffin.\n"
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    (manifest.parent / "index.yml").write_text(
+        "headings:\n  - heading: illuminants\n    forms: []\n    subentries:\n"
+        "      - heading: colza oil\n      - heading: paraffin\n"
+        "  - heading: lamps\n    subentries:\n      - heading: paraffin\n"
+        "  - heading: wicks\n    subentries:\n      - heading: cotton\n", "utf-8")
+    manifest.write_text(manifest.read_text() + "index: index.yml\n")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 2 and all("occurs nowhere" in line for line in warnings), warnings
+    assert "'wicks'" in warnings[0] and "'wicks, cotton'" in warnings[1], warnings
+    page = lxml_html.parse(str(tmp_path / "out" / "small.html")).getroot()
+    terms = [span.text_content() for span in page.xpath("//span[@class='index-term']")]
+    assert terms == ["illuminants", "colza oil", "paraffin", "lamps", "paraffin"], terms

@@ -92,8 +92,8 @@ def _check_glossary(glossary: Glossary, diagnostics: Diagnostics) -> None:
 
 
 def _check_index(index: Index, diagnostics: Diagnostics) -> None:
-    for heading in index.all_headings():
-        if heading.forms and not heading.occurrences:
+    for heading in index.all_headings():  # (a heading whose sub-entries occur is in use)
+        if heading.forms and not heading.is_used():
             diagnostics.warn("unused-term", f"index heading '{heading.label}' occurs nowhere in "
                              "the essays; add the form the essays use to its `forms`, or remove "
                              "it", index.path, heading.line)

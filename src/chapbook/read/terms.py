@@ -75,7 +75,9 @@ def load_index(path: Path) -> Index:
         if raw.get("see") and (raw.get("forms") or raw.get("subentries")):
             reader.error(raw["see@node"], f"'{text}' has both 'see' and forms or sub-entries",
                          "a 'see' heading only points elsewhere; move its forms to the target")
-        forms = () if raw.get("see") else tuple(dict.fromkeys(raw.get("forms", ()) or (text,)))
+        # its own words unless it says otherwise: `forms: []` for one that only gathers its
+        # sub-entries ("illuminants": colza oil, paraffin)
+        forms = () if raw.get("see") else tuple(dict.fromkeys(raw.get("forms", (text,))))
         heading = IndexHeading(text, ids.index_heading(text, used), forms, raw["@line"],
                                raw.get("see"), raw.get("see_also", ()))
         for sub in raw.get("subentries", []):
