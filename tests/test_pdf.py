@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pikepdf
@@ -142,9 +143,32 @@ def test_metadata(pdf: PdfReader, book) -> None:
     assert info.author == book.meta.author
     assert info.subject == book.meta.description
     assert "NATO" in (info.get("/Keywords") or "")
-    assert info.get("/CreationDate", "").startswith("D:20261124")
     catalog = pdf.trailer["/Root"]
     assert catalog.get("/Lang") == book.meta.language
+
+
+def test_every_edition_takes_the_one_build_time(pdf: PdfReader, bundled: dict[str, Path]) -> None:
+    """SOURCE_DATE_EPOCH (the shared builds': 2026-01-01) in the PDF's dates, the HTML's and
+    the EPUB's: the PDF and the HTML carried the manifest's date whatever the build time, while
+    the EPUB took the build time (a newcomer's book)."""
+    import zipfile
+
+    from lxml import etree, html
+
+    from .conftest import SHARED_EPOCH
+
+    stamp = datetime.fromtimestamp(int(SHARED_EPOCH), UTC)
+    info = pdf.metadata
+    for key in ("/CreationDate", "/ModDate"):
+        assert info.get(key, "").startswith(stamp.strftime("D:%Y%m%d%H%M%S")), (key, info)
+    page = html.fromstring(bundled["html"].read_bytes())
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    for name in ("dcterms.created", "dcterms.modified"):
+        assert page.xpath(f"//meta[@name='{name}']/@content") == [iso], name
+    with zipfile.ZipFile(bundled["epub"]) as archive:
+        opf = etree.fromstring(archive.read(next(n for n in archive.namelist()
+                                                 if n.endswith(".opf"))))
+    assert opf.xpath("//*[local-name()='meta'][@property='dcterms:modified']/text()") == [iso]
 
 
 def test_page_size_is_a5(pdf: PdfReader) -> None:

@@ -3,8 +3,11 @@ unified HTML book every edition starts from (here, so the layout and the builder
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -15,6 +18,7 @@ from chapbook.languages import direction
 from chapbook.markdown.parser import typographic
 from chapbook.markdown.render import chapter_body, chapter_title, note_body, pagebreak
 from chapbook.model.book import Book
+from chapbook.reproducible import build_time
 from chapbook.resources import templates_dir
 
 
@@ -43,6 +47,18 @@ def environment() -> jinja2.Environment:
     env.filters["display"] = display
     env.filters["typographic"] = typographic
     return env
+
+
+def _build_stamp(book: Book) -> str:
+    """The build time (SOURCE_DATE_EPOCH, the book's last commit, or its date), to the second."""
+    return _stamp(book.manifest.root, book.meta.date, os.environ.get("SOURCE_DATE_EPOCH", ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _stamp(root: Path, day: str, epoch: str) -> str:
+    # (once per book and setting: the HTML is rendered once per piece of a long book, and the
+    # last commit is a `git log`)
+    return build_time(root, day).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _LAST_SPACE = re.compile(r"[ \t]+(?=\S+\s*$)")
@@ -87,7 +103,9 @@ def book_context(book: Book) -> dict[str, Any]:
         "direction": direction(meta.language),
         "word": book.words,  # chapbook's own words in the book's language: word("contents")
         "date_long": book.words.date(meta.date),
-        "modified": meta.date,
+        # one build time for every edition (reproducible.py), as the EPUB's dcterms:modified
+        "created": _build_stamp(book),
+        "modified": _build_stamp(book),
         "front_matter": [m for m in book.manifest.front_matter if book.has(m)],
         "back_matter": [m for m in book.manifest.back_matter if book.has(m)],
         "toc_depth": book.manifest.toc_depth,

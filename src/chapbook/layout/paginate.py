@@ -523,10 +523,10 @@ def _typeset_knowing(book: Book, diagnostics: Diagnostics, edition: Edition, wri
     return Layout(combined.pdf, pages, starts), length
 
 
-# The book's date (dcterms.modified: the manifest's `date`), which only the first piece's
-# metadata carries into the whole (combine): left out of a body piece's key, so a new date does
-# not write every piece again.
-_BOOK_DATE = re.compile(r'<meta name="dcterms\.modified"[^>]*>')
+# The build time (dcterms.created and .modified: reproducible.build_time, the last commit's),
+# which only the first piece's metadata carries into the whole (combine): left out of a body
+# piece's key, so a new commit does not write every piece again.
+_BOOK_DATE = re.compile(r'<meta name="dcterms\.(?:created|modified)"[^>]*>')
 
 
 def _piece_key(book: Book, edition: Edition, html: list[str], images: list[str]) -> str:
