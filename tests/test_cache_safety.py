@@ -29,7 +29,7 @@ BOOK = ROOTS / "field-notes"
 def chapbook(*args: str, secrets: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "XDG_CACHE_HOME": str(secrets)}
     return subprocess.run([sys.executable, "-m", "chapbook", *args], capture_output=True,
-                          text=True, env=env, timeout=600)
+                          text=True, env=env, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +226,31 @@ def test_one_damaged_entry_is_said_in_the_singular(built: dict[str, Path]) -> No
     assert result.returncode == 0, result.stderr
     assert "note: 1 entry of the build cache was damaged, or not made by chapbook on this " \
         "machine, and was made again" in result.stderr, result.stderr
+
+
+def test_a_cache_whose_own_files_are_of_the_wrong_kind_is_made_usable(
+        built: dict[str, Path]) -> None:
+    """The cache is always safe to delete, so a damaged one must not stop a build: the cache
+    a file ('File exists'), its lock a folder ('Is a directory') or a named pipe (the build
+    waited on it until its time limit, 15 minutes), its scratch folder a file, its commit
+    journal a folder. Each is set right and the outputs are made as before."""
+    cache = built["out"] / ".cache"
+    damages = {
+        "the cache a file": lambda: (shutil.rmtree(cache), cache.write_text("not a folder")),
+        "the lock a folder": lambda: ((cache / "lock").unlink(missing_ok=True),
+                                      (cache / "lock").mkdir()),
+        "the lock a pipe": lambda: (shutil.rmtree(cache / "lock", ignore_errors=True),
+                                    (cache / "lock").unlink(missing_ok=True),
+                                    os.mkfifo(cache / "lock")),
+        "the scratch folder a file": lambda: (shutil.rmtree(cache / "tmp", ignore_errors=True),
+                                              (cache / "tmp").write_text("x")),
+        "the journal a folder": lambda: (cache / "commit.json").mkdir(),
+    }
+    for what, damage in damages.items():
+        damage()
+        try:
+            result = rebuild(built)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{what}: the build hung")
+        assert result.returncode == 0, (what, result.stderr)
+        assert (built["out"] / "field-notes.html").read_bytes() == built["html"], what

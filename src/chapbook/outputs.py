@@ -105,21 +105,39 @@ def _remove_cache_parts(out: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-def _unlink_links(cache: Path) -> None:
-    """The build cache is read back as untrusted: a symbolic link in it (the folder, a folder
-    of it, or an entry) would have the build read, write or sweep files outside the output
-    folder. Each is removed (the link, never what it points at) before the build uses it."""
-    if cache.is_symlink():
+def _usable_cache(cache: Path) -> None:
+    """The build cache is read back as untrusted, and is always safe to delete. A symbolic link
+    in it (the folder, a folder of it, or an entry) would have the build read, write or sweep
+    files outside the output folder: each is removed (the link, never what it points at). And
+    what stands where the cache keeps a file or a folder of its own, of another kind (the cache
+    a file, its lock a folder or a pipe, which `open` would wait on for ever), is removed before
+    the build uses it."""
+    if cache.is_symlink() or (cache.exists() and not cache.is_dir()):
         cache.unlink()
     if not cache.is_dir():
         return
     for entry in cache.iterdir():
         if entry.is_symlink():
             entry.unlink()
+        elif entry.name in _CACHE_FILES and not entry.is_file():
+            _remove(entry)
         elif entry.is_dir():
             for inner in entry.iterdir():
                 if inner.is_symlink():
                     inner.unlink()
+        elif entry.name in _CACHE_FOLDERS:
+            _remove(entry)
+
+
+_CACHE_FILES = {"lock", JOURNAL}  # what the cache keeps as files of its own
+_CACHE_FOLDERS = {"tmp"}  # and as a folder, whatever else it holds
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 LOCK_GRACE_S = 3.0  # a build killed a moment ago takes this long at most to let its lock go
@@ -181,7 +199,7 @@ def output_folder_lock(out: Path) -> Iterator[None]:
     """One build at a time writes into a folder: a second stops at once with a clear error
     instead of deleting the first one's temporary files. Under the lock, whatever killed builds
     left behind (temporary outputs and cache entries, pieces folders) is swept first."""
-    _unlink_links(out / ".cache")
+    _usable_cache(out / ".cache")
     (out / ".cache").mkdir(parents=True, exist_ok=True)
     handle = (out / ".cache" / "lock").open("a")
     try:
