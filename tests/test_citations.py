@@ -172,9 +172,16 @@ THESES_AND_PAMPHLETS = """@phdthesis{okoth2019,
   year = {2001}
 }
 
+@book{nicholson1995,
+  author = {Nicholson, Christopher},
+  title = {Rock Lighthouses of Britain: The End of an Era?},
+  publisher = {Whittles},
+  year = {1995}
+}
+
 @misc{nbi2015,
   author = {{Nile Basin Initiative}},
-  title = {State of the Basin},
+  title = {The State of the Basin?},
   howpublished = {Nile Basin Initiative Secretariat},
   year = {2015},
   keywords = {basin, report},
@@ -188,14 +195,15 @@ def test_bibtex_fields_citeproc_py_leaves_out_reach_the_list_and_the_rest_are_na
     """A thesis's school, a chapter's book and editor, a pamphlet's publisher, as Pandoc and
     Zotero read BibTeX; a field no list shows is a warning at its line, and citeproc-py's own
     warnings (with their paths inside the environment) never reach the terminal."""
-    essay = "# A\n\nOne [@okoth2019]. Two [@lamb2001, p. 14]. Three [@nbi2015].\n"
+    essay = ("# A\n\nOne [@okoth2019]. Two [@lamb2001, p. 14]. Three [@nbi2015]. "
+             "Four [@nicholson1995].\n")
     manifest = small_book(tmp_path / "book", {"a.md": essay})
     (manifest.parent / "refs.bib").write_text(THESES_AND_PAMPHLETS, "utf-8")
     manifest.write_text(manifest.read_text() + "bibliography: refs.bib\nreferences: book\n")
     result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if "warning" in line.lower()]
-    assert warnings == [f"{manifest.parent / 'refs.bib'}:25: warning: the BibTeX field 'eprint' "
+    assert warnings == [f"{manifest.parent / 'refs.bib'}:32: warning: the BibTeX field 'eprint' "
                         "of 'nbi2015' is not read, so no reference list shows it: move what it "
                         "says into `note`, or remove it [bibliography]"], result.stderr
     assert "site-packages" not in result.stderr
@@ -209,3 +217,8 @@ def test_bibtex_fields_citeproc_py_leaves_out_reach_the_list_and_the_rest_are_na
     assert "Cairo University Press" in chapter and "14" not in chapter  # (as Pandoc sets it)
     assert "Nile Basin Initiative Secretariat" in entries["ref-nbi2015"], entries
     assert "Preprint" not in entries["ref-nbi2015"]
+    # CSL's punctuation, which citeproc-py leaves undone: no full stop after a title's own
+    # question mark, and in American English the stop inside the closing quote, as Pandoc sets it
+    assert "Era?. Whittles" not in entries["ref-nicholson1995"], entries["ref-nicholson1995"]
+    assert "The End of an Era? Whittles" in entries["ref-nicholson1995"]
+    assert "“Rivers and Ministries.”" in entries["ref-okoth2019"], entries["ref-okoth2019"]

@@ -39,6 +39,7 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
     layout = style.root.citation.layout
     opening, closing = layout.get("prefix", ""), layout.get("suffix", "")
     delimiter = layout.get("delimiter", "; ")
+    inside = style.root.get_locale_option("punctuation-in-quote").lower() == "true"
     scopes: dict[str, Any] = {}
     made: list[tuple[Chapter, int, CitationSite, str, list[tuple[str, Any]]]] = []
     for chapter, ordinal, site in cited:
@@ -74,7 +75,7 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
             if citation is None:  # not in the bibliography: its key, for the proofreader
                 pieces.append((None, f"{anchor.rsplit('ref-', 1)[1]}?"))
                 continue
-            text = str(bibliography.cite(citation, lambda item: None))
+            text = _punctuated(str(bibliography.cite(citation, lambda item: None)), inside)
             pieces.append((anchor, _inner(text, opening, closing)))
         # in a notes style, a citation inside an author's note is part of its sentence: the
         # style's closing full stop is the note's to give
@@ -88,8 +89,23 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
     for scope, bibliography in scopes.items():
         listed = _listing(bibliography)
         book.references[scope] = [
-            ReferenceEntry(f"{_prefix(scope)}ref-{_id_part(key)}", _typeset(clean(str(entry))))
+            ReferenceEntry(f"{_prefix(scope)}ref-{_id_part(key)}",
+                           _punctuated(_typeset(clean(str(entry))), inside))
             for key, entry in zip(listed.keys, listed.bibliography(), strict=True)]
+
+
+# "Era?." (the title's own mark, then the style's full stop), through a closing quote or tag
+_DOUBLED = re.compile(r"([?!])((?:</[a-z]+>|[”’»])*)\.")
+_AFTER_QUOTE = re.compile(r"”([.,])")
+
+
+def _punctuated(text: str, inside: bool) -> str:
+    """Two rules of CSL's that citeproc-py leaves undone: a full stop after a title's question
+    or exclamation mark is dropped ("The End of an Era?."), and where the locale puts
+    punctuation inside quotes (American English: `punctuation-in-quote`), a full stop or comma
+    after a closing quote goes in (“Power and Hegemony.”, as Pandoc sets it)."""
+    text = _DOUBLED.sub(r"\1\2", text)
+    return _AFTER_QUOTE.sub(r"\1”", text) if inside else text
 
 
 _TAG = re.compile(r"(<[^>]*>)")
