@@ -404,3 +404,25 @@ def test_a_short_table_is_set_whole_on_one_page_with_its_caption(tmp_path: Path)
         for number in range(1, 6):
             assert f"{chapter}-{number} " in pages[captioned], \
                 (chapter, number, pages[captioned][-200:])
+
+
+def test_a_mistyped_page_reference_is_a_warning_and_not_printed_in_braces(
+        tmp_path: Path) -> None:
+    """`{@fig:lens q}` for `{@fig:lens p}` printed "{Figure 1.1 q}" with no word from check or
+    build (a newcomer's book). It is a warning at its line naming both right forms, and the
+    text gives the figure's number."""
+    from PIL import Image
+
+    essay = ("# A\n\n![The lens](lens.png){#fig:lens}\n\nThe rings in {@fig:lens q} bend the "
+             "light, and so does {@fig:lens}.\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    Image.new("RGB", (40, 40), "white").save(manifest.parent / "essays" / "lens.png")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "essays/a.md:5: warning: '{@fig:lens q}' is not a page reference; write " \
+        "`{@fig:lens p}` for the page its target is on, or `@fig:lens` for its number" \
+        in result.stderr, result.stderr
+    assert "essays/a.md:5: warning: '{@fig:lens}' is not a page reference" in result.stderr
+    page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    text = _text(page.xpath("//div[@class='chapter-body']/p[contains(., 'rings')]")[0])
+    assert text == "The rings in Figure 1.1 bend the light, and so does Figure 1.1.", text

@@ -56,6 +56,10 @@ def resolve_references(book: Book, named: dict[str, Resolved],
             elif kind == "ch" and name in chapters:
                 other = chapters[name]
                 target = (other.id, other.id, other.designation or other.title)
+            if site.content.startswith("{") and not site.page:
+                diagnostics.warn("page-reference", f"'{site.content}' is not a page reference; "
+                                 f"write `{{@{site.key} p}}` for the page its target is on, or "
+                                 f"`@{site.key}` for its number", chapter.source, site.line)
             if target is None:
                 diagnostics.warn("broken-reference", f"'{site.content}' refers to nothing in "
                                  "the book; " + _hint(kind), chapter.source, site.line)

@@ -26,6 +26,9 @@ _TABLE_CAPTION = re.compile(r"^Table:\s*")
 _TABLE_KEY = re.compile(r"\s*\{\s*#(tbl:[\w-]+)\s*\}\s*$")
 REFERENCE = re.compile(r"@(fig|tbl|sec|ch):([\w-]*\w)")
 PAGE_REFERENCE = re.compile(r"\{@(fig|tbl|sec|ch):([\w-]*\w)\s+p\}")
+# `{@fig:name q}`, `{@fig:name}`: a page reference mistyped, taken as a reference to the number
+# and warned of (collect/floats.py), not printed as "{Figure 2.1 q}"
+NEAR_PAGE_REFERENCE = re.compile(r"\{@(fig|tbl|sec|ch):([\w-]*\w)(?:\s+[^\s{}]{1,12})?\}")
 KINDS = {"fig": "figure", "tbl": "table"}
 
 
@@ -96,7 +99,8 @@ def reference_rule(state: StateInline, silent: bool) -> bool:
     is a reference to the page it is on, in print."""
     start = state.src[state.pos]
     if start == "{":
-        found = PAGE_REFERENCE.match(state.src, state.pos)
+        found = PAGE_REFERENCE.match(state.src, state.pos) or \
+            NEAR_PAGE_REFERENCE.match(state.src, state.pos)
     elif start == "@" and not (state.pos and state.src[state.pos - 1].isalnum()):
         found = REFERENCE.match(state.src, state.pos)
     else:
@@ -107,6 +111,6 @@ def reference_rule(state: StateInline, silent: bool) -> bool:
         token = state.push("crossref", "", 0)
         token.content = found[0]
         token.meta = {"kind": found[1], "name": found[2], "key": f"{found[1]}:{found[2]}",
-                      "page": start == "{"}
+                      "page": found.re is PAGE_REFERENCE}
     state.pos = found.end()
     return True
