@@ -177,3 +177,20 @@ def test_a_supervised_build_leaves_nothing_in_the_temporary_folder(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "defence-diplomacy-briefing.pdf").is_file()
     assert list(temporary.iterdir()) == []
+
+
+def test_an_edition_whose_name_is_taken_by_a_folder_is_named_and_nothing_replaced(
+        tmp_path: Path) -> None:
+    """`build/<slug>.html` a folder: the error named the build's vanished temporary file
+    ('.defence-diplomacy-briefing.html.k3x9q2ab.part: Is a directory'). It names the edition's
+    file, and no other edition of the build is replaced."""
+    out = tmp_path / "out"
+    (out / "defence-diplomacy-briefing.html").mkdir(parents=True)
+    (out / "defence-diplomacy-briefing.epub").write_bytes(b"the last good EPUB")
+    result = run_cli("build", "epub", "html", "--book", str(BUNDLED), "--out", str(out))
+    assert result.returncode == 1, result.stderr
+    assert f"{out / 'defence-diplomacy-briefing.html'}: error: 'defence-diplomacy-briefing" \
+        ".html' is a folder, where the build writes an edition" in result.stderr, result.stderr
+    assert ".part" not in result.stderr
+    assert (out / "defence-diplomacy-briefing.epub").read_bytes() == b"the last good EPUB"
+    assert not list(out.glob(".*.part"))

@@ -41,6 +41,11 @@ class HeldOutputs:
         journal = self.folder / ".cache" / JOURNAL
         renames = [[temporary.name, target.name] for target, temporary in self.pending.items()
                    if target.parent == self.folder]
+        for target in self.pending:  # before any is replaced: all of them, or none
+            if target.is_dir() and not target.is_symlink():
+                raise BookError(f"'{target.name}' is a folder, where the build writes an "
+                                "edition", target,
+                                hint="move or rename that folder, or give --out another one")
         blocked = {signal.SIGINT, signal.SIGTERM}
         signal.pthread_sigmask(signal.SIG_BLOCK, blocked)  # renames are quick: let them finish
         try:
