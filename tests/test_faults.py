@@ -299,13 +299,18 @@ def test_a_time_limit_passed_in_a_parallel_layout_names_the_slow_essay(long_book
     slow.write_text(slow.read_text("utf-8") + "\n\n| " + " | ".join(
         f"h{column}" for column in range(12)) + " |\n|" + "--|" * 12 + "\n" + rows + "\n",
         "utf-8")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     result = subprocess.run([sys.executable, "-m", "chapbook", "build", "pdf", "--book",
                              str(manifest), "--out", str(tmp_path / "out"), "--jobs", "1",
                              "--piece-words", "2000", "--timeout", "10"],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "TMPDIR": str(temporary)})
     assert result.returncode == 1, result.stderr
     assert f"{slow}: error: the build took longer than its limit of 10 s while laying out " \
         "chapter 3" in result.stderr, result.stderr
+    # the build killed at its limit told the watcher of WeasyPrint's font folder (18 MB)
+    assert list(temporary.iterdir()) == []
 
 
 def test_a_build_killed_from_outside_says_so(long_book: Path, tmp_path: Path) -> None:

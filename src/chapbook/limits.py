@@ -13,8 +13,10 @@ import contextlib
 import ctypes
 import os
 import select
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -57,6 +59,15 @@ def _tell_watcher() -> None:
             os.write(_report_fd, (f"{os.getpid()}\t{len(_stack)}\t"
                                   + (_stack[-1] if _stack else "\t") + "\n").encode(
                 "utf-8", "replace"))
+
+
+def leaves_behind(folder: Path) -> None:
+    """Tell the watcher of a folder the build makes outside the output folder (WeasyPrint's
+    fonts, in TMPDIR) and removes at its end: if the build is killed, the watcher removes it."""
+    if _report_fd is not None:
+        with contextlib.suppress(OSError):
+            os.write(_report_fd, f"{os.getpid()}\tfolder\t{folder}\n".encode(
+                "utf-8", "surrogateescape"))
 
 
 @contextlib.contextmanager
@@ -180,6 +191,13 @@ def _watch(child: int, reader: int, seconds: float | None, megabytes: int | None
             os.close(descriptor)
 
 
+def _remove(folders: set[Path]) -> None:
+    """The folders a killed build told of (leaves_behind), if they are WeasyPrint's, in TMPDIR."""
+    for folder in folders:
+        if folder.parent == Path(tempfile.gettempdir()) and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _to_blame(doing: dict[str, tuple[int, float, str]]) -> str:
     """What a limit passed in: of the build's processes, the work nested deepest (an essay
     within an edition) and, of those, the one begun first. In a book laid out in parallel, a
@@ -193,6 +211,7 @@ def _watched(child: int, reader: int, exited: list[int], deadline: float | None,
              limit: int | None, seconds: float | None, megabytes: int | None,
              after_kill: Callable[[], None]) -> int:
     doing: dict[str, tuple[int, float, str]] = {}  # each process's work: depth, since, what
+    folders: set[Path] = set()  # the build's folders outside OUT (leaves_behind)
     pending, listening = b"", True
     while True:
         ready, _, _ = select.select(([reader] if listening else []) + exited, [], [], POLL_S)
@@ -205,10 +224,13 @@ def _watched(child: int, reader: int, exited: list[int], deadline: float | None,
                 pid, depth, what = [*line.decode("utf-8", "replace").split("\t", 2), "", ""][:3]
                 if depth.isdigit():
                     doing[pid] = (int(depth), time.monotonic(), what)
+                elif depth == "folder" and Path(what).name.startswith("weasyprint-"):
+                    folders.add(Path(what))
         done, status = os.waitpid(child, os.WNOHANG)
         if done:
             if os.WIFSIGNALED(status):  # killed from outside: the OOM killer, or a user
                 after_kill()
+                _remove(folders)
                 number = os.WTERMSIG(status)
                 print(f"error: the build was stopped by {signal.Signals(number).name} before it "
                       "finished; the outputs it had not replaced are kept\n  hint: if no one "
@@ -229,6 +251,7 @@ def _watched(child: int, reader: int, exited: list[int], deadline: float | None,
                     os.kill(pid, signal.SIGKILL)
             os.waitpid(child, 0)
             after_kill()
+            _remove(folders)
             if sys.stderr.isatty():
                 sys.stderr.write("\n")  # off the child's progress line
             raise error

@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from math import inf
+from pathlib import Path
 from typing import Any
 
 # --- loading WeasyPrint's libraries without a dozen searches ---------------------------------
@@ -74,14 +75,20 @@ if not weasyprint.__version__.startswith(TESTED["weasyprint"]) or \
 
 # --- the folder a font configuration writes its faces into ----------------------------------
 
+def font_folder(fonts: Any) -> Path | None:
+    """The folder of TMPDIR that WeasyPrint writes `fonts`' faces into, once it has made it."""
+    folder = getattr(fonts, "_folder", None)
+    return Path(folder) if folder else None
+
+
 def remove_font_folder(fonts: Any) -> None:
-    """Remove the folder of TMPDIR that WeasyPrint wrote `fonts`' faces into (18 MB for the
-    shipped fonts). WeasyPrint removes it only in FontConfiguration.__del__, which a process
-    ending with os._exit (a supervised build, limits.py) never runs."""
+    """Remove that folder (18 MB for the shipped fonts). WeasyPrint removes it only in
+    FontConfiguration.__del__, which a process ending with os._exit (a supervised build,
+    limits.py) never runs."""
     import shutil
 
-    folder = getattr(fonts, "_folder", None)
-    if folder:
+    folder = font_folder(fonts)
+    if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
         fonts._folder = None
 

@@ -21,6 +21,7 @@ from weasyprint.urls import URLFetcher
 from chapbook.diagnostics import Diagnostics, Finding
 from chapbook.languages import direction
 from chapbook.layout import compat  # its patches apply on import
+from chapbook.limits import leaves_behind
 from chapbook.model.book import Book
 from chapbook.resources import styles_dir
 
@@ -209,6 +210,8 @@ class Typesetter:
                 *(CSS(filename=str(styles / sheet), font_config=self.fonts,
                       url_fetcher=self.fetcher) for sheet in extra_sheets),
             ]
+        if (folder := compat.font_folder(self.fonts)) is not None:
+            leaves_behind(folder)  # (removed by the watcher if the build is killed)
 
     def render(self, html: str, extra_css: str = "") -> Document:
         stylesheets = list(self.stylesheets)
