@@ -4,6 +4,7 @@ and what the manifest's `exclude` names."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -155,3 +156,18 @@ def test_exclude_is_read_when_the_manifest_has_other_mistakes(orphans_book: Path
     diagnostics = check_book(manifest)
     assert [f.code for f in diagnostics.findings if f.level == "error"] == ["manifest"]
     assert orphans(orphans_book) == ["essays/forgotten.md"]
+
+
+def test_findings_are_listed_file_by_file_in_line_order(tmp_path: Path) -> None:
+    """Each check runs over an essay whole, so its findings came line 7, 3, 9, 7, 5 (a
+    newcomer's report); a proofreader works down the file."""
+    from .test_untrusted import small_book
+
+    manifest = small_book(tmp_path / "book", {"a.md": (
+        "# A\n\nText [^nope].\n\nSee @fig:nothing here.\n\n![](missing-alt.png)\n\n"
+        "More [^gone].\n")})
+    for command in (["check"], ["build", "html", "--out", str(tmp_path / "out")]):
+        result = run_cli(*command, "--book", str(manifest))
+        lines = [int(found[1]) for found in re.finditer(r"a\.md:(\d+): warning",
+                                                         result.stdout + result.stderr)]
+        assert lines == sorted(lines) and len(lines) >= 4, (command, lines)

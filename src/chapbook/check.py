@@ -101,7 +101,7 @@ def check_book(manifest_path: Path) -> Diagnostics:
 def report(diagnostics: Diagnostics, strict: bool, quiet: bool = False) -> int:
     """Print every finding and a summary, or with `quiet` only the errors; the exit status is 1
     for errors, 2 for warnings when strict (as for `chapbook build --strict`), else 0."""
-    for finding in diagnostics.findings:
+    for finding in diagnostics.in_reading_order():
         if not quiet or finding.level is Level.ERROR:
             print(finding)
     errors, warnings, notes = (diagnostics.count(level)

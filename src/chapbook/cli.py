@@ -137,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _print_findings(diagnostics: Diagnostics, quiet: bool) -> None:
-    for finding in diagnostics.findings:
+    for finding in diagnostics.in_reading_order():
         if quiet and finding.level is not Level.ERROR:
             continue
         print(finding, file=sys.stderr)
