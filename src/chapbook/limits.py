@@ -51,23 +51,23 @@ def _terminate(*_: object) -> None:
     raise Terminated
 
 
-def _tell_watcher() -> None:
-    """One line to the watcher: this process, how deep its work is, and what it is (forked
-    layout workers write into the same pipe; a line under PIPE_BUF is written whole)."""
+def _to_watcher(line: str) -> None:
+    """One line to the watcher, if this process has one (forked layout workers write into the
+    same pipe; a line under PIPE_BUF is written whole)."""
     if _report_fd is not None:
         with contextlib.suppress(OSError):
-            os.write(_report_fd, (f"{os.getpid()}\t{len(_stack)}\t"
-                                  + (_stack[-1] if _stack else "\t") + "\n").encode(
-                "utf-8", "replace"))
+            os.write(_report_fd, (line + "\n").encode("utf-8", "replace"))
+
+
+def _tell_watcher() -> None:
+    """What this process is working on: its pid, how deep its work is, and what it is."""
+    _to_watcher(f"{os.getpid()}\t{len(_stack)}\t" + (_stack[-1] if _stack else "\t"))
 
 
 def leaves_behind(folder: Path) -> None:
     """Tell the watcher of a folder the build makes outside the output folder (WeasyPrint's
     fonts, in TMPDIR) and removes at its end: if the build is killed, the watcher removes it."""
-    if _report_fd is not None:
-        with contextlib.suppress(OSError):
-            os.write(_report_fd, f"{os.getpid()}\tfolder\t{folder}\n".encode(
-                "utf-8", "surrogateescape"))
+    _to_watcher(f"{os.getpid()}\tfolder\t{folder}")
 
 
 @contextlib.contextmanager
