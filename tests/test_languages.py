@@ -16,6 +16,7 @@ from pypdf import PdfReader
 from chapbook.words import Words, languages
 
 from .conftest import ROOTS, EpubCheck, run_cli
+from .test_untrusted import small_book
 
 ENGLISH = ["Contents", "Chapter 1", "Part I", "Key points", "Glossary", "Index", "See also",
            "Published by", "Identifier", "Notes", "Back to note", "Title page", "Imprint"]
@@ -178,3 +179,50 @@ def test_a_paragraph_in_another_script_says_its_language_in_every_edition(
                        if name.endswith(".xhtml") and "שלום" in archive.read(name).decode())
     assert 'lang="he"' in chapter and 'lang="ar"' in chapter
     assert epubcheck(tmp_path / "out" / "small.epub") == []
+
+
+def _languages_in_structure(pdf_path: Path) -> list[tuple[str, str]]:
+    """Each structure element of the PDF that names a language, with the text it holds."""
+    import pdfplumber
+
+    found = []
+    with pdfplumber.open(pdf_path) as pdf:
+        for page in pdf.pages:
+            text: dict[int, str] = {}
+            for char in page.chars:
+                if char.get("mcid") is not None:
+                    text[char["mcid"]] = text.get(char["mcid"], "") + char["text"]
+            if not text:  # a blank page: pdfplumber finds no structure to read, and fails
+                continue
+
+            def held(element: dict, text: dict[int, str] = text) -> str:
+                return "".join(text.get(mcid, "") for mcid in element.get("mcids", [])) + \
+                    "".join(held(child) for child in element.get("children", []))
+
+            waiting = list(page.structure_tree)
+            while waiting:
+                element = waiting.pop()
+                if element.get("lang"):
+                    found.append((element["lang"], held(element)))
+                waiting += element.get("children", [])
+    return found
+
+
+def test_the_tagged_pdf_says_where_another_language_begins(tmp_path: Path) -> None:
+    """PDF/UA asks for each change of language to be declared (ISO 14289-1, 7.2), so that a
+    screen reader reading the PDF changes its voice. The HTML's `lang` on a paragraph or a run
+    of Greek reached the structure tree of no PDF: only the document's language was there."""
+    arabic = "كانت منارة الإسكندرية إحدى عجائب الدنيا السبع."
+    essay = (f"# Voices\n\nAn English paragraph.\n\n{arabic}\n\n"
+             "The keepers called it λόγος in their letters.\n\nEnglish again.\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    result = run_cli("build", "pdf", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    declared = _languages_in_structure(tmp_path / "out" / "small.pdf")
+    assert ("el", "λόγος") in declared
+    # the paragraph's letters, whole (pdfplumber gives them in their order on the page)
+    assert [sorted(text.replace(" ", "")) for language, text in declared if language == "ar"] \
+        == [sorted(arabic.replace(" ", ""))]
+    # the book's own language is the document's, said once in the catalogue, not again here
+    assert all(language != "en" for language, _ in declared)
+    assert str(PdfReader(tmp_path / "out" / "small.pdf").trailer["/Root"]["/Lang"]) == "en"

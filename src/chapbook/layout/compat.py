@@ -60,6 +60,7 @@ import weasyprint.layout.block  # noqa: E402
 import weasyprint.layout.inline  # noqa: E402
 import weasyprint.pdf  # noqa: E402
 import weasyprint.pdf.fonts  # noqa: E402
+import weasyprint.pdf.tags  # noqa: E402
 import weasyprint.text.ffi  # noqa: E402
 from weasyprint import Page  # noqa: E402
 from weasyprint.formatting_structure import boxes  # noqa: E402
@@ -1094,3 +1095,39 @@ def _notes_stay_with_their_calls() -> None:
 
 
 _notes_stay_with_their_calls()
+
+
+# --- the tagged PDF: each change of language declared -----------------------------------------
+
+_LANGUAGES: list[str | None] = []  # each structure element's language being built, outermost first
+
+
+def _declaring_languages(original: Any) -> Any:
+    """WeasyPrint's structure tree says the document's language (the catalogue's /Lang) and no
+    other, so a screen reader read an Arabic paragraph or a Greek word with the English voice;
+    PDF/UA asks for every change of language to be declared (ISO 14289-1, 7.2). An element whose
+    `lang` differs from the one around it now carries it as /Lang. The builder calls itself for
+    each child box through the module, so this sees every box, innermost last. (Worth sending
+    upstream: add /Lang in _build_box_tree.)"""
+    from weasyprint.layout.absolute import AbsolutePlaceholder
+
+    def build_box_tree(box: Any, parent: Any, *rest: Any) -> Iterator[Any]:
+        source = box._box if isinstance(box, AbsolutePlaceholder) else box
+        element = source.element
+        around = _LANGUAGES[-1] if _LANGUAGES else None
+        language = element.get("lang") if element is not None else None
+        declared = (language is not None and language != around
+                    and source.element_tag not in ("html", "body")
+                    and not isinstance(source, boxes.PageBox))
+        _LANGUAGES.append(language or around)
+        try:
+            for made in original(box, parent, *rest):
+                if declared and made is not parent:
+                    made["Lang"] = pydyf.String(language)
+                yield made
+        finally:
+            _LANGUAGES.pop()
+    return build_box_tree
+
+
+weasyprint.pdf.tags._build_box_tree = _declaring_languages(weasyprint.pdf.tags._build_box_tree)
