@@ -145,3 +145,93 @@ def test_the_markers_of_nested_lists_are_set_in_the_text_face(tmp_path: Path) ->
     assert len(markers) == 4, markers
     assert all("Charis" in font for _, font in markers), markers
     assert len({text for text, _ in markers}) == 3, markers  # a mark of its own for each level
+
+
+def _runs_of_script(page: object, first: int, last: int) -> list[tuple[str, set[str]]]:
+    """Each run of letters from first..last on a pdfplumber page, with the faces it is set in."""
+    runs: list[tuple[str, set[str]]] = []
+    text, faces, line = "", set(), None
+    for char in sorted(page.chars, key=lambda c: (-round(c["matrix"][5]), c["x0"])):  # type: ignore
+        if round(char["matrix"][5]) != line and text:  # the baseline: faces differ in height
+            runs.append((text, faces))
+            text, faces = "", set()
+        line = round(char["matrix"][5])
+        if first <= ord(char["text"][0]) <= last:
+            text += char["text"]
+            faces.add(char["fontname"].split("+")[-1].split("-")[0])
+        elif text:
+            runs.append((text, faces))
+            text, faces = "", set()
+    if text:
+        runs.append((text, faces))
+    return runs
+
+
+def test_a_word_of_greek_or_japanese_is_set_in_one_face_wherever_it_stands(
+        tmp_path: Path) -> None:
+    """Charis has 23 Greek letters (those of IPA and mathematics), and stood before Gentium Plus
+    in every stack: outside a paragraph marked Greek (a running head, the index, the glossary)
+    a Greek word changed face letter by letter. Nanum Myeongjo has kana and CJK punctuation,
+    and stood before Droid Sans Fallback: Japanese changed face between kanji and kana."""
+    import pdfplumber
+
+    book = tmp_path / "book"
+    (book / "essays").mkdir(parents=True)
+    (book / "book.yml").write_text(
+        "slug: harbours\nmetadata:\n  title: Κωνσταντινούπολη and Nara\n  author: Tester\n"
+        "  language: en\n  identifier: urn:uuid:4f0e9a52-3b1c-4d2e-9f6a-7b8c9d0e1f2b\n"
+        "  date: \"2026-03-04\"\nchapters:\n  - file: essays/a.md\n"
+        "glossary: glossary.yml\nindex: index.yml\n", "utf-8")
+    (book / "glossary.yml").write_text(
+        "terms:\n  - term: polis\n    definition: Η πόλη, the city of Κωνσταντινούπολη.\n",
+        "utf-8")
+    (book / "index.yml").write_text(
+        "headings:\n  - heading: Κωνσταντινούπολη\n    forms: [Κωνσταντινούπολη]\n", "utf-8")
+    filler = " ".join(["The harbour kept its lights burning through the long winter."] * 12)
+    paragraphs = "\n\n".join([filler] * 14)
+    (book / "essays" / "a.md").write_text(
+        "# Harbours\n\nThe polis of Κωνσταντινούπολη traded with Nara, where 奈良の正倉院には "
+        f"treasures lie.\n\n{paragraphs}\n", "utf-8")
+    result = run_cli("build", "pdf", "--book", "book.yml", "--out", "out", cwd=book)
+    assert result.returncode == 0, result.stderr
+    greek_words = japanese_runs = 0
+    with pdfplumber.open(book / "out" / "harbours.pdf") as pdf:
+        for number, page in enumerate(pdf.pages, 1):
+            for word, faces in _runs_of_script(page, 0x370, 0x3FF):
+                assert len(faces) == 1, (number, word, faces)
+                greek_words += 1
+            for run, faces in _runs_of_script(page, 0x3040, 0x9FFF):
+                assert len(faces) == 1, (number, run, faces)
+                japanese_runs += 1
+    # the title page, the running heads, the text, the glossary and the index
+    assert greek_words >= 6 and japanese_runs >= 1
+
+
+def test_a_face_is_never_declared_to_set_a_character_its_font_lacks() -> None:
+    """WeasyPrint tells fontconfig a face has exactly its `unicode-range`: a code point the font
+    lacks would be printed from it as an empty box, never from the next face of the stack."""
+    limited = [face for face in font_faces() if face.ranges]
+    assert {face.family for face in limited} >= {"Charis SIL", "Nanum Myeongjo"}
+    for face in limited:
+        cmap = set(TTFont(face.file, lazy=True).getBestCmap())
+        declared = {code for first, last in face.ranges for code in range(first, last + 1)}
+        assert declared <= cmap, (face.file.name, sorted(declared - cmap)[:5])
+        assert face.family != "Charis SIL" or not any(
+            0x370 <= code <= 0x3FF for code in declared)
+
+
+def test_the_epub_and_html_carry_each_face_within_its_range(
+        every_script: tuple[Path, str]) -> None:
+    """The e-reader and the browser are told the same ranges, and each subset holds no more:
+    Charis's Greek letters, which no stack would use, are not shipped."""
+    out, _ = every_script
+    with zipfile.ZipFile(out / "every-script.epub") as epub:
+        fonts_css = epub.read("EPUB/styles/fonts.css").decode("utf-8")
+        charis = re.search(r'@font-face \{ font-family: "Charis SIL"; font-style: normal; '
+                           r'font-weight: 400; src: url\("([^"]+)"\); unicode-range: U\+20-7E',
+                           fonts_css)
+        assert charis, fonts_css
+        cmap = TTFont(io.BytesIO(epub.read(f"EPUB/styles/{charis.group(1)}"))).getBestCmap()
+    assert ord("δ") not in cmap and ord("d") in cmap  # "διπλωματία" is in the text
+    html = (out / "every-script.html").read_text("utf-8")
+    assert re.search(r'font-family: "Charis SIL"[^}]*unicode-range: U\+20-7E', html)

@@ -43,10 +43,20 @@ class FontFace:
     style: str
     weight: str
     file: Path
+    ranges: tuple[tuple[int, int], ...] = ()  # its `unicode-range`; () for the whole font
 
     @property
     def is_opentype_cff(self) -> bool:
         return self.file.suffix.lower() == ".otf"
+
+    def sets(self, code: int) -> bool:
+        """Whether the face is asked to set this code point (its font may still lack it)."""
+        return not self.ranges or any(first <= code <= last for first, last in self.ranges)
+
+    @property
+    def unicode_range(self) -> str:
+        return ", ".join(f"U+{first:X}" if first == last else f"U+{first:X}-{last:X}"
+                         for first, last in self.ranges)
 
 
 def _declarations(rule: tinycss2.ast.AtRule) -> dict[str, list[tinycss2.ast.Node]]:
@@ -71,7 +81,9 @@ def font_faces() -> tuple[FontFace, ...]:
         url = next(t for t in values["src"] if t.type == "url"
                    or (t.type == "function" and t.lower_name == "url"))
         href = url.value if url.type == "url" else url.arguments[0].value
-        faces.append(FontFace(family, style, weight, (css_path.parent / href).resolve()))
+        ranges = tuple((t.start, t.end) for t in values.get("unicode-range", [])
+                       if t.type == "unicode-range")
+        faces.append(FontFace(family, style, weight, (css_path.parent / href).resolve(), ranges))
     return tuple(faces)
 
 
@@ -101,6 +113,11 @@ def needed_faces(text: str) -> tuple[FontFace, ...]:
                      or scripts & set(SCRIPT_FACES[face.family]))))
 
 
+def _characters_of(face: FontFace, characters: str) -> str:
+    """The characters a face's subset keeps: those its `unicode-range` asks it to set."""
+    return "".join(c for c in characters if face.sets(ord(c))) if face.ranges else characters
+
+
 def _characters(text: str) -> str:
     """The characters a subset keeps: the text's, but for control characters (line ends, tabs),
     and the base set. The HTML and the EPUB of a book come to the same set, so they share the
@@ -124,7 +141,8 @@ def _subset_key(face: FontFace, characters: str, flavor: str | None) -> str:
     """A subset's key: chapbook's version, the font file, the characters and the flavour (None:
     the plain font, which the flavoured ones are made from)."""
     return hashlib.sha256(b"\0".join([__version__.encode(), face.file.read_bytes(),
-                                      characters.encode(), str(flavor).encode()])).hexdigest()
+                                      _characters_of(face, characters).encode(),
+                                      str(flavor).encode()])).hexdigest()
 
 
 def subset_fonts(faces: tuple[FontFace, ...], text: str, flavor: str | None,
@@ -208,7 +226,7 @@ def _subset(face: FontFace, characters: str) -> bytes:
     options.drop_tables += ["Silf", "Silt", "Sill", "Glat", "Gloc", "Feat", "FFTM"]
     font = subset.load_font(str(face.file), options)
     subsetter = subset.Subsetter(options)
-    subsetter.populate(text=characters)
+    subsetter.populate(text=_characters_of(face, characters))
     subsetter.subset(font)
     buffer = io.BytesIO()
     subset.save_font(font, buffer, options)
@@ -219,7 +237,9 @@ def font_face_css(faces: tuple[FontFace, ...], source: Callable[[FontFace], str]
     """@font-face rules for the faces an edition carries, each from `source(face)`."""
     return "\n".join(
         f'@font-face {{ font-family: "{face.family}"; font-style: {face.style}; '
-        f'font-weight: {face.weight}; src: {source(face)}; }}' for face in faces) + "\n"
+        f'font-weight: {face.weight}; src: {source(face)};'
+        + (f" unicode-range: {face.unicode_range};" if face.ranges else "") + " }"
+        for face in faces) + "\n"
 
 
 def data_uri(font: bytes) -> str:
@@ -244,25 +264,27 @@ def covered_characters(without: str | None = None) -> frozenset[int]:
     maps to a glyph. Reading the fonts' cmaps costs about a second, so the answer is kept in
     the user's cache folder, keyed on the font files themselves (hashing them is a few
     milliseconds), and read from there by every later build and check on the machine."""
-    files = sorted({face.file for face in font_faces() if face.family != without})
-    key = hashlib.sha256(b"".join(hashlib.sha256(file.read_bytes()).digest()
-                                  for file in files)).hexdigest()
+    faces = sorted({face for face in font_faces() if face.family != without},
+                   key=lambda face: (str(face.file), face.ranges))
+    key = hashlib.sha256(b"".join(hashlib.sha256(face.file.read_bytes()).digest()
+                                  + face.unicode_range.encode() for face in faces)).hexdigest()
     shared = SharedCache("coverage", made_by=made_by())
     if (entry := shared.load(key)) is not None:
         with contextlib.suppress(ValueError):
             return _decode_ranges(entry)
-    covered = _read_coverage(files)
+    covered = _read_coverage(faces)
     shared.store(key, _encode_ranges(covered))
     return covered
 
 
-def _read_coverage(files: list[Path]) -> frozenset[int]:
+def _read_coverage(faces: list[FontFace]) -> frozenset[int]:
+    """What the faces set: each font's characters, within its `unicode-range`."""
     from fontTools.ttLib import TTFont
 
     covered: set[int] = set()
-    for file in files:
-        with TTFont(file, lazy=True) as font:
-            covered.update(font.getBestCmap() or {})
+    for face in faces:
+        with TTFont(face.file, lazy=True) as font:
+            covered.update(code for code in font.getBestCmap() or {} if face.sets(code))
     return frozenset(covered)
 
 
