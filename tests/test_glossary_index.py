@@ -324,3 +324,45 @@ def test_a_heading_that_only_groups_its_subentries_is_no_warning(tmp_path: Path)
     page = lxml_html.parse(str(tmp_path / "out" / "small.html")).getroot()
     terms = [span.text_content() for span in page.xpath("//span[@class='index-term']")]
     assert terms == ["illuminants", "colza oil", "paraffin", "lamps", "paraffin"], terms
+
+
+def test_letters_without_a_decomposition_sort_and_group_with_their_base_letter(
+        tmp_path: Path) -> None:
+    """Accents were folded by Unicode decomposition alone, and Ł, Đ, Ø and the dotless ı have
+    none: "Łódź" had a letter group of its own after Z, away from "Lodz. See Łódź.", and the
+    glossary put "ılıca" after "Zamość" while the index filed it under I."""
+    from .test_untrusted import small_book
+
+    names = ["Lublin", "Łódź", "Zamość", "Dutch", "Đà Nẵng", "ılıca", "İzmir", "Ørsted",
+             "Oslo", "Æthelred", "Aachen", "Þingvellir", "Tallinn"]
+    manifest = small_book(tmp_path / "book", {"a.md": "# Places\n\n" + ", ".join(names) + ".\n"})
+    (manifest.parent / "index.yml").write_text(
+        "headings:\n" + "".join(f"  - heading: {name}\n" for name in names)
+        + "  - heading: Lodz\n    see: Łódź\n", "utf-8")
+    (manifest.parent / "glossary.yml").write_text(
+        "terms:\n" + "".join(f"  - term: {name}\n    definition: a place.\n" for name in names),
+        "utf-8")
+    manifest.write_text(manifest.read_text("utf-8")
+                        + "glossary: glossary.yml\nindex: index.yml\n", "utf-8")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    page = lxml_html.parse(str(tmp_path / "out" / "small.html")).getroot()
+    groups: dict[str, list[str]] = {}
+    letter = ""
+    for element in page.xpath("//section[contains(@class, 'index')]"
+                              "//*[self::h2 or self::li[not(contains(@class, 'subentry'))]]"):
+        if element.tag == "h2":
+            letter = element.text_content().strip()
+        else:
+            groups.setdefault(letter, []).append(element.text_content().split(",")[0].strip())
+    assert list(groups) == ["A", "D", "I", "L", "O", "T", "Z"]
+    assert groups["A"] == ["Aachen", "Æthelred"]
+    assert groups["D"] == ["Đà Nẵng", "Dutch"]
+    assert groups["I"] == ["ılıca", "İzmir"]
+    assert groups["L"] == ["Lodz. See Łódź.", "Łódź", "Lublin"]
+    assert groups["O"] == ["Ørsted", "Oslo"]
+    assert groups["T"] == ["Tallinn", "Þingvellir"]
+    glossary = [term.text_content().strip() for term in
+                page.xpath("//*[contains(@class, 'glossary-list')]/dt")]
+    assert glossary == ["Aachen", "Æthelred", "Đà Nẵng", "Dutch", "ılıca", "İzmir", "Łódź",
+                        "Lublin", "Ørsted", "Oslo", "Tallinn", "Þingvellir", "Zamość"]
