@@ -366,3 +366,31 @@ def test_letters_without_a_decomposition_sort_and_group_with_their_base_letter(
                 page.xpath("//*[contains(@class, 'glossary-list')]/dt")]
     assert glossary == ["Aachen", "Æthelred", "Đà Nẵng", "Dutch", "ılıca", "İzmir", "Łódź",
                         "Lublin", "Ørsted", "Oslo", "Tallinn", "Þingvellir", "Zamość"]
+
+
+def test_terms_in_scripts_with_vowel_signs_or_without_spaces_are_found(tmp_path: Path) -> None:
+    """Words were runs of `\\w`, which Devanagari's vowel signs and virama are not, so "रेशम"
+    was three words and never matched; and Japanese or Chinese, written without spaces, was
+    one word a whole sentence long, so "正倉院" inside it was never found either. Both were
+    warned of as used nowhere."""
+    from .test_untrusted import small_book
+
+    names = ["रेशम", "正倉院", "丝绸之路", "İznik"]
+    essay = ("# Silk\n\nSilk is रेशम in Hindi.\n\n奈良の正倉院には宝物がある。\n\n"
+             "The Chinese say 丝绸之路。 The tiles of İznik.\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    (manifest.parent / "index.yml").write_text(
+        "headings:\n" + "".join(f"  - heading: {name}\n" for name in names) + "  - heading: 倉院\n"
+        "    forms: [倉院]\n", "utf-8")
+    manifest.write_text(manifest.read_text("utf-8") + "index: index.yml\n", "utf-8")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "[unused-term]" not in result.stderr, result.stderr
+    page = lxml_html.parse(str(tmp_path / "out" / "small.html")).getroot()
+    entries = {entry.text_content().split(",")[0].strip(): entry.xpath(".//a/@href")
+               for entry in page.xpath("//section[contains(@class, 'index')]//li")}
+    for name in [*names, "倉院"]:  # within a run of kanji, as an indexer of Japanese finds it
+        assert len(entries[name]) == 1, (name, entries)
+    marked = page.xpath("//*[@id = substring-after(//li[starts-with(normalize-space(), "
+                        "'रेशम')]//a/@href, '#')]")
+    assert marked and "रेशम" in marked[0].getparent().text_content()

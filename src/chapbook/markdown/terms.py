@@ -9,6 +9,7 @@ becomes a link to its entry (`term_open`/`term_close`).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +23,30 @@ if TYPE_CHECKING:
     from chapbook.model.terms import Glossary, GlossaryEntry, Index
 
 
-_WORD = re.compile(r"\w+(?:[-‐]\w+)*")
+def _marks() -> str:
+    """Every combining mark of the Basic Multilingual Plane, as a character class's ranges:
+    Devanagari's vowel signs and virama, Hebrew's points, a combining dot (`i̇`). A word goes
+    on through them, as `\\w` does not."""
+    codes = [c for c in range(0x300, 0x10000) if unicodedata.category(chr(c)) in ("Mn", "Mc")]
+    runs: list[list[int]] = []
+    for code in codes:
+        if runs and runs[-1][1] == code - 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    return "".join(f"{chr(a)}-{chr(b)}" if a < b else chr(a) for a, b in runs)
+
+
+# Scripts written without spaces between words (Chinese and Japanese: Han and kana): each
+# character is a word of its own, so a form of several is found inside a run of them, as an
+# indexer of such a text finds it.
+_UNSPACED = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+_LETTER = rf"(?:(?![{_UNSPACED}])[\w{_marks()}])"
+_WORD = re.compile(rf"[{_UNSPACED}]|{_LETTER}+(?:[-‐]{_LETTER}+)*")
 _URL = re.compile(r"\b(?:https?|ftp|mailto|file):\S+|\bwww\.\S+", re.IGNORECASE)
-# what may stand between the words of one form: a space, an apostrophe ("keeper's"), or both
-# (a plural's, "keepers' wives")
-_JOIN = re.compile(r"['’]?\s+|['’]")
+# what may stand between the words of one form: a space, an apostrophe ("keeper's"), both (a
+# plural's, "keepers' wives"), or nothing (between the characters of Chinese or Japanese)
+_JOIN = re.compile(r"['’]?\s+|['’]|")
 _END = ""  # the key under which a trie node keeps the form that ends there
 
 
