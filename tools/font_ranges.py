@@ -12,6 +12,8 @@ from pathlib import Path
 
 from fontTools.ttLib import TTFont
 
+from chapbook.codepoints import css_unicode_range, runs
+
 
 def _parse(ranges: str) -> list[tuple[int, int]]:
     parsed = []
@@ -23,16 +25,10 @@ def _parse(ranges: str) -> list[tuple[int, int]]:
 
 def unicode_range(font: Path, only: str = "", without: str = "") -> str:
     kept, dropped = _parse(only), _parse(without)
-    codes = sorted(code for code in TTFont(font, lazy=True).getBestCmap()
-                   if (not kept or any(a <= code <= b for a, b in kept))
-                   and not any(a <= code <= b for a, b in dropped))
-    runs: list[list[int]] = []
-    for code in codes:
-        if runs and runs[-1][1] == code - 1:
-            runs[-1][1] = code
-        else:
-            runs.append([code, code])
-    return ", ".join(f"U+{a:X}" if a == b else f"U+{a:X}-{b:X}" for a, b in runs)
+    codes = runs(code for code in TTFont(font, lazy=True).getBestCmap()
+                 if (not kept or any(a <= code <= b for a, b in kept))
+                 and not any(a <= code <= b for a, b in dropped))
+    return css_unicode_range(codes)
 
 
 if __name__ == "__main__":

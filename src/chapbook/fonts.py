@@ -26,6 +26,7 @@ import tinycss2
 
 from chapbook import __version__
 from chapbook.cache import DataCache, SharedCache, library_version
+from chapbook.codepoints import css_unicode_range, runs
 from chapbook.diagnostics import Diagnostics, Finding, Level
 from chapbook.limits import die_with_parent
 from chapbook.resources import styles_dir
@@ -55,8 +56,7 @@ class FontFace:
 
     @property
     def unicode_range(self) -> str:
-        return ", ".join(f"U+{first:X}" if first == last else f"U+{first:X}-{last:X}"
-                         for first, last in self.ranges)
+        return css_unicode_range(self.ranges)
 
 
 def _declarations(rule: tinycss2.ast.AtRule) -> dict[str, list[tinycss2.ast.Node]]:
@@ -290,13 +290,7 @@ def _read_coverage(faces: list[FontFace]) -> frozenset[int]:
 
 def _encode_ranges(code_points: frozenset[int]) -> bytes:
     """Runs of consecutive code points, "first last" a line: a few hundred lines, not 50 000."""
-    runs: list[list[int]] = []
-    for code in sorted(code_points):
-        if runs and runs[-1][1] == code - 1:
-            runs[-1][1] = code
-        else:
-            runs.append([code, code])
-    return "".join(f"{first:x} {last:x}\n" for first, last in runs).encode("ascii")
+    return "".join(f"{first:x} {last:x}\n" for first, last in runs(code_points)).encode("ascii")
 
 
 def _decode_ranges(data: bytes) -> frozenset[int]:

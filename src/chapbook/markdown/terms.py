@@ -17,6 +17,7 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
 from chapbook import ids
+from chapbook.codepoints import runs
 from chapbook.model.terms import Found, Occurrence
 
 if TYPE_CHECKING:
@@ -27,14 +28,8 @@ def _marks() -> str:
     """Every combining mark of the Basic Multilingual Plane, as a character class's ranges:
     Devanagari's vowel signs and virama, Hebrew's points, a combining dot (`i̇`). A word goes
     on through them, as `\\w` does not."""
-    codes = [c for c in range(0x300, 0x10000) if unicodedata.category(chr(c)) in ("Mn", "Mc")]
-    runs: list[list[int]] = []
-    for code in codes:
-        if runs and runs[-1][1] == code - 1:
-            runs[-1][1] = code
-        else:
-            runs.append([code, code])
-    return "".join(f"{chr(a)}-{chr(b)}" if a < b else chr(a) for a, b in runs)
+    marks = runs(c for c in range(0x300, 0x10000) if unicodedata.category(chr(c)) in ("Mn", "Mc"))
+    return "".join(f"{chr(a)}-{chr(b)}" if a < b else chr(a) for a, b in marks)
 
 
 # Scripts written without spaces between words (Chinese and Japanese: Han and kana): each
