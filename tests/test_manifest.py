@@ -198,3 +198,21 @@ def test_front_matter_authors_keep_affiliation_bio_and_orcid(tmp_path: Path) -> 
     found = Diagnostics()
     assert load_book(bad, found).chapters[0].authors == ()
     assert any("ORCID" in finding.message and finding.line == 2 for finding in found.findings)
+
+
+def test_a_file_name_saved_decomposed_is_found(tmp_path: Path) -> None:
+    """macOS saves "kraków.md" with "ó" as "o" and a combining accent; book.yml, typed, has the
+    one character. The essay "did not exist", and the hint suggested the very name typed."""
+    import unicodedata
+
+    from .conftest import run_cli
+    from .test_untrusted import small_book
+
+    manifest = small_book(tmp_path / "book", {"kraków.md": "# Kraków\n\nThe town.\n"})
+    folder = manifest.parent / "essays"
+    (folder / "kraków.md").rename(folder / unicodedata.normalize("NFD", "kraków.md"))
+    manifest.write_text(unicodedata.normalize("NFC", manifest.read_text("utf-8")), "utf-8")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr, result.stderr
+    assert "The town." in (tmp_path / "out" / "small.html").read_text("utf-8")

@@ -114,6 +114,19 @@ def slugify(text: str) -> str:
     return slug or "book"
 
 
+def _as_saved(root: Path, relative: Path) -> Path:
+    """The path as the disk spells it, where a name is the same text in another Unicode form:
+    macOS saves "ó" as "o" and a combining accent, and book.yml, typed, has one character."""
+    path = root
+    for part in relative.parts:
+        if not (path / part).exists() and path.is_dir():
+            wanted = unicodedata.normalize("NFC", part)
+            part = next((entry.name for entry in path.iterdir()
+                         if unicodedata.normalize("NFC", entry.name) == wanted), part)
+        path = path / part
+    return path
+
+
 def _book_path(reader: Reader, root: Path, raw: str, node: yaml.Node, what: str,
                must_exist: bool = True) -> Path | None:
     """A path from book.yml, relative to it and confined to the book's folder."""
@@ -123,7 +136,7 @@ def _book_path(reader: Reader, root: Path, raw: str, node: yaml.Node, what: str,
                      "give the path relative to book.yml, inside the book's folder")
         return None
     try:
-        resolved = (root / candidate).resolve()
+        resolved = _as_saved(root, candidate).resolve()
     except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a loop
         reader.error(node, f"{what} '{raw}' is a symbolic link that leads back to itself",
                      "replace the link with the file it should point at")
