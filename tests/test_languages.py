@@ -226,3 +226,40 @@ def test_the_tagged_pdf_says_where_another_language_begins(tmp_path: Path) -> No
     # the book's own language is the document's, said once in the catalogue, not again here
     assert all(language != "en" for language, _ in declared)
     assert str(PdfReader(tmp_path / "out" / "small.pdf").trailer["/Root"]["/Lang"]) == "en"
+
+
+@pytest.mark.parametrize("language, typed, quoted", [
+    ("de", '"Die Stadt" und \'ihr Hafen\'', "„Die Stadt“ und ‚ihr Hafen‘"),
+    ("fr", '"La ville" et \'son port\'', "«\u202fLa ville\u202f» et “son port”"),
+    ("ru", '"Город" и \'его порт\'', "«Город» и „его порт“"),
+    ("pl", '"Miasto" i \'port\'', "„Miasto” i «port»"),
+    ("ja", '"奈良" と \'港\'', "「奈良」 と 『港』"),
+    ("en-GB", '"The town" and \'its port\'', "“The town” and ‘its port’"),
+])
+def test_straight_quotes_become_the_quotes_of_the_chapters_language(
+        tmp_path: Path, language: str, typed: str, quoted: str) -> None:
+    """The typographer turned every straight quote into English curly quotes, whatever the
+    language: a Russian chapter had “Самарканд”, a German one “Stadt”. (Japanese written
+    without spaces around its quotes keeps them straight: markdown-it's typographer takes a
+    quote between two letters for an apostrophe.)"""
+    manifest = small_book(tmp_path / "book", {"a.md": f"# Title\n\nIt says {typed}.\n"},
+                          language=language)
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    [paragraph] = page.xpath("//p[starts-with(normalize-space(), 'It says')]")
+    assert paragraph.text_content().strip() == f"It says {quoted}."
+
+
+def test_the_glossary_and_index_take_the_books_quotes(tmp_path: Path) -> None:
+    """What the book's YAML files hold is set with the book's quotes, as its essays are."""
+    manifest = small_book(tmp_path / "book", {"a.md": "# Titel\n\nDer Hafen liegt still.\n"})
+    manifest.write_text(manifest.read_text("utf-8").replace("language: en", "language: de")
+                        + "glossary: glossary.yml\n", "utf-8")
+    (manifest.parent / "glossary.yml").write_text(
+        "terms:\n  - term: Hafen\n    definition: 'Ein \"sicherer\" Ort.'\n", "utf-8")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    assert [p.text_content() for p in page.xpath("//p[@class='gloss-definition']")] \
+        == ["Ein „sicherer“ Ort."]

@@ -45,8 +45,13 @@ def environment() -> jinja2.Environment:
                        chapter_title=chapter_title, chapter_body=chapter_body, note_body=note_body)
     env.filters["plain"] = plain
     env.filters["display"] = display
-    env.filters["typographic"] = typographic
+    env.filters["typographic"] = _typographic_in_the_books_language
     return env
+
+
+@jinja2.pass_context
+def _typographic_in_the_books_language(context: jinja2.runtime.Context, text: str) -> str:
+    return typographic(text, context["meta"].language)
 
 
 def _build_stamp(book: Book) -> str:

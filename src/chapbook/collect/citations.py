@@ -90,7 +90,8 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
         listed = _listing(bibliography)
         book.references[scope] = [
             ReferenceEntry(f"{_prefix(scope)}ref-{_id_part(key)}",
-                           _punctuated(_typeset(clean(str(entry))), inside))
+                           _punctuated(_typeset(clean(str(entry)), book.meta.language),
+                                       inside))
             for key, entry in zip(listed.keys, listed.bibliography(), strict=True)]
 
 
@@ -111,10 +112,10 @@ def _punctuated(text: str, inside: bool) -> str:
 _TAG = re.compile(r"(<[^>]*>)")
 
 
-def _typeset(entry: str) -> str:
+def _typeset(entry: str, language: str) -> str:
     """An entry's text (as the .bib typed it: "D'éclairage") with the essays' apostrophes and
     quotes; its tags left as they are."""
-    return "".join(part if part.startswith("<") else typographic(part)
+    return "".join(part if part.startswith("<") else typographic(part, language)
                    for part in _TAG.split(entry))
 
 

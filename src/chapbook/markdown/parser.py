@@ -23,6 +23,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from chapbook import ids
 from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
+from chapbook.languages import ENGLISH_QUOTES, quotes
 from chapbook.markdown.citations import citation_rule, citations_as_notes
 from chapbook.markdown.floats import float_rule, reference_rule
 from chapbook.markdown.frontmatter import split_front_matter
@@ -34,9 +35,11 @@ from chapbook.schema import MAX_WORD, unbreakable_run
 
 
 @cache
-def parser() -> MarkdownIt:
-    """Built once per process: markdown-it compiles its rule chains on construction."""
-    md = MarkdownIt("commonmark", {"typographer": True, "html": True, "xhtmlOut": True})
+def parser(quotes: tuple[str, str, str, str] = ENGLISH_QUOTES) -> MarkdownIt:
+    """Built once per process (and set of quotes, languages.quotes): markdown-it compiles its
+    rule chains on construction."""
+    md = MarkdownIt("commonmark", {"typographer": True, "html": True, "xhtmlOut": True,
+                                   "quotes": list(quotes)})
     # Every link is parsed, whatever its scheme, so that the audit (safety.py) can name and
     # remove a `javascript:` or `file:` link and keep its text, instead of the whole link
     # standing in the text as typed.
@@ -56,19 +59,19 @@ def parser() -> MarkdownIt:
 
 
 @cache
-def _plain_parser() -> MarkdownIt:
+def _plain_parser(quotes: tuple[str, str, str, str]) -> MarkdownIt:
     """The typographer alone: no Markdown is read, only quotes and dashes."""
-    md = MarkdownIt("zero", {"typographer": True})
+    md = MarkdownIt("zero", {"typographer": True, "quotes": list(quotes)})
     md.enable(["replacements", "smartquotes"])
     md.core.ruler.after("replacements", "spaced_dashes", _spaced_dashes)
     return md
 
 
-def typographic(text: str) -> str:
+def typographic(text: str, language: str = "en") -> str:
     """Plain text (a glossary's term or definition, an index heading, typed in YAML) set as the
-    essays are: curly quotes and apostrophes, en and em dashes. Nothing else is read: an
-    asterisk stays an asterisk."""
-    [inline] = _plain_parser().parseInline(text) or [None]
+    essays are: the language's quotes and apostrophes, en and em dashes. Nothing else is read:
+    an asterisk stays an asterisk."""
+    [inline] = _plain_parser(quotes(language)).parseInline(text) or [None]
     if inline is None or not inline.children:
         return text
     return "".join(child.content for child in inline.children)
@@ -133,7 +136,7 @@ def text_words(tokens: Iterable[Token]) -> int:
 def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics,
                 token_rules: Sequence[Callable[[list[Token]], None]] = (),
                 root: Path | None = None, direction: str = "ltr",
-                citations: str = "") -> ParsedEssay:
+                citations: str = "", language: str = "en") -> ParsedEssay:
     """Parse one essay; `token_rules` rewrite the stream (term marking) after ids are fixed.
 
     `root` is the book's folder: images must lie inside it. `citations` is where the book's
@@ -142,7 +145,7 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     front, text = split_front_matter(text, path, diagnostics)
     env: dict[str, Any] = {"images": ImageResolver(root.resolve()),
                            "citations": bool(citations), "citation_notes": citations == "note"}
-    tokens = parser().parse(text, env)
+    tokens = parser(quotes(language)).parse(text, env)
     _refuse_deep_nesting(tokens, path)
     _refuse_too_many(tokens, env, path)
     images = audit(tokens, path, root, diagnostics)

@@ -204,7 +204,7 @@ def _parse(manifest: Manifest, spec: ChapterSpec, number: int, chapter_id: str,
                          "and nothing else", spec.source, 1)
     essay = parse_essay(source.text, chapter_id, spec.source, diagnostics,
                         [matcher.rule(chapter_id, number, found)], manifest.root,
-                        direction(language), _citations(manifest))
+                        direction(language), _citations(manifest), language)
     check_alt_text(spec.source, essay, diagnostics)
     return essay
 
