@@ -222,3 +222,64 @@ def test_bibtex_fields_citeproc_py_leaves_out_reach_the_list_and_the_rest_are_na
     assert "Era?. Whittles" not in entries["ref-nicholson1995"], entries["ref-nicholson1995"]
     assert "The End of an Era? Whittles" in entries["ref-nicholson1995"]
     assert "“Rivers and Ministries.”" in entries["ref-okoth2019"], entries["ref-okoth2019"]
+
+
+OTHER_LANGUAGES = """@book{bartold1900,
+  author = {Бартольд, Василий},
+  title = {Туркестан в эпоху монгольского нашествия},
+  publisher = {Киршбаум},
+  year = {1900}
+}
+
+@book{papadopoulos1999,
+  author = {Παπαδόπουλος, Γιώργος},
+  title = {Ο δρόμος του μεταξιού},
+  publisher = {Εστία},
+  year = {1999}
+}
+
+@book{frankopan2015,
+  author = {Frankopan, Peter},
+  title = {The silk roads: a new history of the world},
+  publisher = {Bloomsbury},
+  langid = {british},
+  year = {2015}
+}
+
+@book{hansen2012,
+  author = {Hansen, Valerie},
+  title = {The silk road: a new history},
+  publisher = {Oxford University Press},
+  langid = {american},
+  year = {2012}
+}
+
+@book{sinor1963,
+  author = {Sinor, Denis},
+  title = {Introduction à l'étude de l'Eurasie centrale},
+  publisher = {Harrassowitz},
+  langid = {french},
+  year = {1963}
+}
+"""
+
+
+def test_titles_in_other_languages_keep_their_case_and_english_ones_take_title_case(
+        tmp_path: Path) -> None:
+    """A style's title case is for English titles (CSL 1.0.2): a Russian or Greek title with
+    no `langid` was set "Туркестан В Эпоху Монгольского Нашествия"; and biblatex's language
+    names (`american`, `british`) were not read as English, so those titles were not cased."""
+    essay = ("# A\n\nCited [@bartold1900; @papadopoulos1999; @frankopan2015; @hansen2012; "
+             "@sinor1963].\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    (manifest.parent / "refs.bib").write_text(OTHER_LANGUAGES, "utf-8")
+    manifest.write_text(manifest.read_text() + "bibliography: refs.bib\nreferences: book\n")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    entries = {li.get("id"): _text(li) for li in page.xpath("//li[starts-with(@id, 'ref-')]")}
+    assert "Туркестан в эпоху монгольского нашествия" in entries["ref-bartold1900"]
+    assert "Ο δρόμος του μεταξιού" in entries["ref-papadopoulos1999"]
+    assert "The Silk Roads: A New History of the World" in entries["ref-frankopan2015"]
+    assert "The Silk Road: A New History" in entries["ref-hansen2012"]
+    assert "Introduction à l’étude de l’Eurasie centrale" in entries["ref-sinor1963"]

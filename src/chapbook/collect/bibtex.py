@@ -27,7 +27,22 @@ PLACED = {"school": "publisher", "institution": "publisher", "organization": "pu
 UNSEEN = {"keywords", "file", "timestamp", "owner", "groups", "mendeley-tags", "copyright",
           "annotation", "abstract", "month", "year", "filename", "key", "crossref", "urldate"}
 THESIS_KINDS = {"phdthesis": "PhD thesis", "mastersthesis": "Master's thesis"}
+# biblatex's and babel's language names (`langid = {american}`), as the BCP 47 tags CSL reads:
+# citeproc-py title-cases a title only when its language starts "en"
+LANGUAGE_NAMES = {
+    "english": "en", "american": "en-US", "usenglish": "en-US", "british": "en-GB",
+    "ukenglish": "en-GB", "canadian": "en-CA", "australian": "en-AU", "newzealand": "en-NZ",
+    "french": "fr", "german": "de", "ngerman": "de", "austrian": "de-AT", "naustrian": "de-AT",
+    "swissgerman": "de-CH", "nswissgerman": "de-CH", "italian": "it", "spanish": "es",
+    "portuguese": "pt", "brazilian": "pt-BR", "dutch": "nl", "danish": "da", "norwegian": "nb",
+    "norsk": "nb", "nynorsk": "nn", "swedish": "sv", "finnish": "fi", "icelandic": "is",
+    "polish": "pl", "czech": "cs", "slovak": "sk", "slovene": "sl", "croatian": "hr",
+    "serbian": "sr", "bulgarian": "bg", "russian": "ru", "ukrainian": "uk", "greek": "el",
+    "turkish": "tr", "hungarian": "hu", "romanian": "ro", "latin": "la", "hebrew": "he",
+    "arabic": "ar", "persian": "fa", "chinese": "zh", "japanese": "ja", "korean": "ko",
+    "hindi": "hi", "catalan": "ca", "estonian": "et", "latvian": "lv", "lithuanian": "lt"}
 _URL = re.compile(r"^\s*\\url\{(?P<url>[^}]*)\}\s*$|^\s*(?P<bare>https?://\S+)\s*$")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 _ISO_DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?")
 
 
@@ -69,6 +84,13 @@ class PlacedBibTeX(BibTeX):
                         self._parse_string(str(value).strip())
             elif field not in UNSEEN:
                 self.left_out.append((self._key, field, self._line(field)))
+        if "language" in csl:
+            named = str(csl["language"]).strip()
+            csl["language"] = String(LANGUAGE_NAMES.get(named.lower(), named))
+        elif not _LATIN_LETTER.search(str(csl.get("title", "A"))):
+            # a title with no Latin letter is not English, whatever the style's locale: its
+            # title case would make "Туркестан в эпоху…" "Туркестан В Эпоху…"
+            csl["language"] = String("und")
         if self._type in THESIS_KINDS and "genre" not in csl:
             csl["genre"] = String(THESIS_KINDS[self._type])
         return csl
