@@ -277,3 +277,28 @@ def test_the_word_edition_imports_back_to_the_same_essays(editions: dict[str, Pa
         back = imported.read_text("utf-8")
         assert _plain(back) == _plain(rest), original
         assert _plain(f"# {title}") in _plain(back.split("---\n")[1].replace("title:", ""))
+
+
+def test_a_chapter_in_another_language_keeps_it_in_word(tmp_path: Path) -> None:
+    """pandoc's HTML reader drops an <article>'s attributes, and the web edition's chapters are
+    articles: in an English book, the Arabic chapter lost its right-to-left paragraphs and the
+    Chinese one its language, so Word spell-checked both as English."""
+    result = run_cli("build", "docx", "--book", str(ROOTS / "scripts" / "book.yml"),
+                     "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    document = _xml(tmp_path / "scripts.docx", "word/document.xml")
+
+    def paragraph(start: str) -> etree._Element:
+        return next(p for p in document.iter(f"{W}p") if "".join(p.itertext()).startswith(start))
+
+    arabic = paragraph("تؤدي الدبلوماسية")
+    assert arabic.find(f"{W}pPr/{W}bidi") is not None
+    languages = {value for element in arabic.iter(f"{W}lang")
+                 for value in element.attrib.values()}
+    assert "ar" in languages, languages
+    chinese_text = (ROOTS / "scripts" / "essays" / "chinese.md").read_text("utf-8")
+    first = next(line for line in chinese_text.splitlines()[1:] if line.strip())[:6]
+    chinese = paragraph(first)
+    assert chinese.find(f"{W}pPr/{W}bidi") is None
+    assert "zh-Hans" in {value for element in chinese.iter(f"{W}lang")
+                         for value in element.attrib.values()}

@@ -69,6 +69,12 @@ def for_word(document: str, has_parts: bool) -> str:
                         ("part-intro", "Part Introduction"), ("references", "References")):
         for element in root.xpath(f'//*[contains(concat(" ", @class, " "), " {kind} ")]'):
             _styled(element, style)
+    for article in root.xpath("//article[@lang or @dir]"):
+        # pandoc's HTML reader drops an article's attributes, a div's it keeps: a chapter in
+        # another language is then in that language in Word, and right to left if it is so
+        article.tag = "div"
+        for name in [name for name in article.attrib if name not in ("lang", "dir")]:
+            del article.attrib[name]
     if not has_parts:  # chapters are h2 under parts' h1: without parts, they are Heading 1
         for level in range(2, 7):
             for heading in root.xpath(f"//main//h{level}"):
