@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
+from lxml import html as lxml_html
 
 from .conftest import EpubCheck, run_cli
 
@@ -341,3 +342,30 @@ def test_build_and_check_name_an_image_without_alt_text_at_its_line(tmp_path: Pa
     assert expected in build.stderr and expected in check.stdout
     assert build.stderr.count("[image-alt]") == 1
     assert "no required alt description" not in build.stderr and "book.yml" not in build.stderr
+
+
+def test_links_and_references_to_headings_in_other_scripts_resolve(tmp_path: Path) -> None:
+    """A heading's id is ASCII, so "Бухара и торговля" had the id `…-section` and "Iğdır" `igdr`:
+    a link written as Pandoc and GitHub spell the heading (`#бухара-и-торговля`) went nowhere,
+    and the warning showed it percent-encoded."""
+    from .test_untrusted import small_book as book_of
+
+    first = ("# Cities\n\n## Бухара и торговля\n\nText.\n\n## Οι αγορές και οι συντεχνίες\n\n"
+             "Text.\n\n## Iğdır and İznik\n\nText.\n\n"
+             "See [the markets](#οι-αγορές-και-οι-συντεχνίες).\n")
+    second = ("# More\n\nSee [Bukhara](01-cities.md#бухара-и-торговля), @sec:οι-αγορές-και-οι-"
+              "συντεχνίες, [Iğdır](01-cities.md#iğdır-and-i̇znik) and "
+              "[nowhere](01-cities.md#самарканд).\n")
+    manifest = book_of(tmp_path / "book", {"01-cities.md": first, "02-more.md": second})
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "'01-cities.md#самарканд' goes nowhere" in warnings[0], warnings
+    page = lxml_html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    headings = {h.text_content().strip(): h.get("id") for h in page.xpath("//h3[@id]")}
+    hrefs = {a.text_content(): a.get("href") for a in page.xpath("//a[@href]")}
+    assert hrefs["Bukhara"] == "#" + headings["Бухара и торговля"]
+    assert hrefs["the markets"] == "#" + headings["Οι αγορές και οι συντεχνίες"]
+    assert hrefs["Iğdır"] == "#" + headings["Iğdır and İznik"] == "#cities-igdir-and-iznik"
+    assert any(href == "#" + headings["Οι αγορές και οι συντεχνίες"] and text != "the markets"
+               for text, href in hrefs.items())  # the @sec: reference

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from chapbook.sorting import UNDECOMPOSED
+
 # Names of chapbook's own EPUB documents and folders, and id prefixes of its own sections: a
 # chapter may not take them as its id (and so as its file name).
 RESERVED = frozenset({"cover", "cover-image", "half-title", "title", "imprint", "contents", "nav",
@@ -28,9 +30,20 @@ _ORDERING_PREFIX = re.compile(r"^\d+(?:[-_. ]+|$)")
 
 
 def slug(text: str) -> str:
-    """A readable ASCII id fragment: 'Why is it Vital?' → 'why-is-it-vital'."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    """A readable ASCII id fragment: 'Why is it Vital?' → 'why-is-it-vital', 'Iğdır' →
+    'igdir'."""
+    folded = unicodedata.normalize("NFKD", text.casefold().translate(UNDECOMPOSED))
+    return re.sub(r"[^a-z0-9]+", "-", folded.encode("ascii", "ignore").decode()).strip("-")
+
+
+def text_slug(text: str) -> str:
+    """A heading's text as Pandoc and GitHub spell it in a link, letters of every script kept
+    ('Бухара и торговля' → 'бухара-и-торговля'): what a link or an `@sec:` may name a heading
+    by besides its ASCII id."""
+    kept = "".join(c if c.isalnum() or c in "-_" or unicodedata.category(c).startswith("M")
+                   else "-" if c.isspace() else ""
+                   for c in unicodedata.normalize("NFC", text.casefold()))
+    return re.sub(r"-{2,}", "-", kept).strip("-")
 
 
 def without_ordering_number(stem: str) -> str:

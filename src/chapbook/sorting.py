@@ -5,9 +5,9 @@ from __future__ import annotations
 import unicodedata
 
 # Letters that Unicode does not decompose into a base letter and an accent, spelt as an
-# indexer files them in an English book: "Łódź" under L, "Ørsted" under O, "Æthelred" as
-# "Aethelred" (casefold() has already made "ß" "ss").
-_UNDECOMPOSED = str.maketrans({"ı": "i", "ł": "l", "đ": "d", "ð": "d", "ø": "o", "ħ": "h",
+# indexer files them in an English book (and as a heading's ASCII id spells them): "Łódź"
+# under L, "Ørsted" under O, "Æthelred" as "Aethelred" (casefold() has made "ß" "ss").
+UNDECOMPOSED = str.maketrans({"ı": "i", "ł": "l", "đ": "d", "ð": "d", "ø": "o", "ħ": "h",
                                "ŧ": "t", "ŀ": "l", "ƀ": "b", "ɨ": "i", "ʉ": "u", "ŋ": "n",
                                "æ": "ae", "œ": "oe", "þ": "th", "ĸ": "k"})
 
@@ -15,7 +15,7 @@ _UNDECOMPOSED = str.maketrans({"ı": "i", "ł": "l", "đ": "d", "ð": "d", "ø":
 def sort_key(text: str) -> tuple[str, str]:
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    folded = bare.casefold().translate(_UNDECOMPOSED).lstrip("\"'‘’“”([-–—.… ")
+    folded = bare.casefold().translate(UNDECOMPOSED).lstrip("\"'‘’“”([-–—.… ")
     # word-by-word order: a space sorts before any letter ("NATO allies" before "NATOs")
     return folded.replace("-", " "), text
 

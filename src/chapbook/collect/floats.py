@@ -108,8 +108,9 @@ def _chapters_by_name(book: Book) -> dict[str, Chapter]:
 
 def _section(here: Chapter, slug: str, chapters: list[Chapter]) -> Resolved | None:
     """A heading by its slug: in this chapter first, then anywhere in the book."""
+    spelt = ids.text_slug(slug)  # or by its text, as Pandoc spells it ("бухара-и-торговля")
     for chapter in (here, *chapters):
         for heading in chapter.headings:
-            if heading.id == f"{chapter.id}-{slug}":
+            if heading.id == f"{chapter.id}-{slug}" or ids.text_slug(heading.text) == spelt:
                 return chapter.id, heading.id, heading.text
     return None

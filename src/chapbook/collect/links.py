@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from chapbook import ids
 from chapbook.diagnostics import Diagnostics
 from chapbook.model.book import TokenChanges
 from chapbook.model.essay import LinkSite
@@ -37,7 +38,11 @@ class Target:
         if fragment in (self.id, self.title_id) or fragment in self.heading_ids:
             return fragment
         prefixed = f"{self.id}-{fragment}"
-        return prefixed if prefixed in self.heading_ids else None
+        if prefixed in self.heading_ids:
+            return prefixed
+        spelt = ids.text_slug(fragment)  # the heading's text, as Pandoc spells it in a link
+        return next((heading for heading in self.heading_ids
+                     if ids.text_slug(self.names.get(heading, "")) == spelt), None)
 
     def suggestion(self, fragment: str, where: str) -> str:
         short = [heading.removeprefix(f"{self.id}-") for heading in self.heading_ids]
@@ -106,7 +111,7 @@ def resolve_links(targets: list[Target], sites: dict[str, list[LinkSite]],
                 if name and site.empty:
                     changes.decide(target.id, "link", ordinal, "name", name)
             elif problem:
-                diagnostics.warn("broken-link", f"the link to '{site.href}' goes nowhere: "
+                diagnostics.warn("broken-link", f"the link to '{unquote(site.href)}' goes nowhere: "
                                  f"{problem} (its text is kept, without the link)",
                                  target.source, site.line)
                 changes.decide(target.id, "link", ordinal, "unlink")
