@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from lxml import etree, html
 from pypdf import PdfReader
 
@@ -283,3 +286,46 @@ def test_titles_in_other_languages_keep_their_case_and_english_ones_take_title_c
     assert "The Silk Roads: A New History of the World" in entries["ref-frankopan2015"]
     assert "The Silk Road: A New History" in entries["ref-hansen2012"]
     assert "Introduction à l’étude de l’Eurasie centrale" in entries["ref-sinor1963"]
+
+
+@pytest.mark.parametrize("command", ["check", "build"])
+@pytest.mark.parametrize("bib, line", [
+    ("@book{a,\n  author = {Levitt, Theresa},\n  title = {A Flash},\n  year = {2013}\n", 1),
+    ("@book{a, title = {A}, year = {2000}}\n\n@book{b,\n  title = {A Short Bright Flash,\n"
+     "  year = {2013}\n}\n\n@book{c, title = {C}, year = {2001}}\n", 3),
+])
+def test_an_entry_left_open_is_an_error_at_its_line_not_a_hang(
+        tmp_path: Path, command: str, bib: str, line: int) -> None:
+    """citeproc-py's BibTeX reader loops for ever on an entry or a field whose brace is never
+    closed: `check` spun until killed, and a build ran to its 15-minute limit, which then
+    blamed "something very large" in no named file."""
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nText [@a].\n"})
+    (manifest.parent / "refs.bib").write_text(bib, "utf-8")
+    manifest.write_text(manifest.read_text() + "bibliography: refs.bib\n")
+    arguments = ["--out", str(tmp_path / "out")] if command == "build" else []
+    # a process of its own, which the test can stop, should it hang again
+    result = subprocess.run([sys.executable, "-m", "chapbook", command, "--book", str(manifest),
+                             *arguments], capture_output=True, text=True, timeout=60)
+    said = result.stdout + result.stderr  # (check reports on stdout)
+    assert result.returncode != 0
+    assert f"refs.bib:{line}: error:" in said and "never closed" in said, said
+    assert "Traceback" not in said
+
+
+@pytest.mark.parametrize("bib, said", [
+    ("@book{a, title = {A} year = {2000}}\n", "not separated by commas"),
+    ("@{a, title = {A}}\n", "refs.bib:1: error: the bibliography cannot be read: an entry has "
+                            "no type"),
+    ("@book{a,\n  title = Lights,\n  year = {2000}}\n",
+     "refs.bib:2: error: the bibliography cannot be read: 'lights' is neither an entry type "
+     "nor a @string abbreviation"),
+])
+def test_a_malformed_entry_is_one_clear_error(tmp_path: Path, bib: str, said: str) -> None:
+    """A missing comma crashed the build ("chapbook failed unexpectedly (AssertionError)"),
+    and an unknown abbreviation was "cannot be read: 'lights'", with no line."""
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nText [@a].\n"})
+    (manifest.parent / "refs.bib").write_text(bib, "utf-8")
+    manifest.write_text(manifest.read_text() + "bibliography: refs.bib\n")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1 and said in result.stderr, result.stderr
+    assert "unexpectedly" not in result.stderr

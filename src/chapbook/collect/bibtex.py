@@ -8,6 +8,7 @@ field citeproc-py cannot place is named, at its line, in `left_out`."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 from pathlib import Path
@@ -17,6 +18,8 @@ from citeproc.source import Date
 from citeproc.source.bibtex import BibTeX
 from citeproc.string import String
 from citeproc.types import CHAPTER, WEBPAGE
+
+from chapbook.errors import BookError
 
 # BibTeX field → CSL variable, for the fields citeproc-py does not read; a publisher given as
 # `publisher` comes first
@@ -56,6 +59,7 @@ class PlacedBibTeX(BibTeX):
     def __init__(self, path: Path) -> None:
         self.left_out: list[tuple[str, str, int | None]] = []  # (key, field, line)
         self._text = path.read_text("utf-8")
+        _refuse_open_entries(self._text, path)
         self._key, self._type = "", ""
         with warnings.catch_warnings():  # its "Unsupported BibTeX field" warnings: left_out
             warnings.simplefilter("ignore")
@@ -104,3 +108,29 @@ class PlacedBibTeX(BibTeX):
         found = re.compile(rf"^[ \t]*{re.escape(field)}\s*=", re.MULTILINE | re.IGNORECASE) \
             .search(self._text, entry.end())
         return self._text.count("\n", 0, (found or entry).start()) + 1
+
+
+_ENTRY_START = re.compile(r"^[ \t]*@[A-Za-z]+[ \t]*\{", re.MULTILINE)
+
+
+def _refuse_open_entries(text: str, path: Path) -> None:
+    """An entry or a field whose brace is never closed is an error at the entry's line:
+    citeproc-py's reader loops for ever on one. An entry ends where its braces balance; one
+    that is still open where the next begins (`@` at a line's start) was never closed."""
+    starts = [match.start() for match in _ENTRY_START.finditer(text)] + [len(text)]
+    for start, following in itertools.pairwise(starts):
+        depth, position = 0, text.index("{", start)
+        while position < following:
+            character = text[position]
+            if character == "\\":
+                position += 2  # an escaped brace, \{, counts for nothing
+                continue
+            depth += {"{": 1, "}": -1}.get(character, 0)
+            if depth == 0:
+                break
+            position += 1
+        if depth > 0:
+            line = text.count("\n", 0, start) + 1
+            raise BookError("this entry is never closed: a `{` in it has no `}`", path, line,
+                            hint="close the field or the entry whose brace is missing; an entry "
+                                 "is `@book{key, title = {…}, year = {…}}`")

@@ -5,6 +5,7 @@ book (`references: book`). A key the bibliography lacks is a warning at its line
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -202,15 +203,36 @@ def _sources(book: Book, diagnostics: Diagnostics) -> Any:
                     diagnostics.warn("bibliography", f"the BibTeX field '{field}' of '{key}' "
                                      "is not read, so no reference list shows it: move what "
                                      "it says into `note`, or remove it", path, line)
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
-            line = _line_of(err)
-            raise BookError(f"the bibliography cannot be read: {err}", path, line,
+        except BookError:
+            raise
+        except Exception as err:
+            line, what = _line_of(err), str(err) or type(err).__name__
+            if isinstance(err, KeyError):  # an entry type or a @string abbreviation unknown
+                name = str(err.args[0]) if err.args else ""
+                what = (f"'{name}' is neither an entry type nor a @string abbreviation"
+                        if name else "an entry has no type (`@{` with nothing between)")
+                line = line or _line_naming(path, name)
+            elif isinstance(err, AssertionError):
+                what = "an entry's fields are not separated by commas, or one lacks its `=`"
+            raise BookError(f"the bibliography cannot be read: {what}", path, line,
                             hint="check the entry there; a BibTeX entry is "
                                  "`@book{key, author = {…}, title = {…}, year = {…}}`, a "
                                  "CSL-JSON file a list of items with an `id`") from err
         for key, entry in loaded.items():
             merged[key] = entry
     return merged
+
+
+def _line_naming(path: Path, name: str) -> int | None:
+    """The first line of a .bib where an unknown type (`@name{`, `@{`) or a bare word used as
+    a value (`= name`) stands."""
+    pattern = re.compile(rf"@\s*{re.escape(name)}\s*[{{(]|=\s*{re.escape(name)}\b"
+                         if name else r"@\s*[{(]", re.IGNORECASE)
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        for number, text in enumerate(path.read_text("utf-8").splitlines(), 1):
+            if pattern.search(text):
+                return number
+    return None
 
 
 def _line_of(err: Exception) -> int | None:
