@@ -205,7 +205,7 @@ def _sources(book: Book, diagnostics: Diagnostics) -> Any:
                                      "it says into `note`, or remove it", path, line)
         except BookError:
             raise
-        except Exception as err:
+        except Exception as err:  # citeproc-py's readers fail in every way there is
             line, what = _line_of(err), str(err) or type(err).__name__
             if isinstance(err, KeyError):  # an entry type or a @string abbreviation unknown
                 name = str(err.args[0]) if err.args else ""
