@@ -116,6 +116,17 @@ def test_decomposed_accents_are_not_called_mojibake(tmp_path: Path) -> None:
     assert built.returncode == 0
 
 
+def test_html_entities_are_not_called_mojibake(tmp_path: Path) -> None:
+    """ftfy decoded `&nbsp;` and `&#8239;` itself and called it a repair: a true note would be
+    false, and the author distrusts the source. Markdown decodes them, as the author meant."""
+    manifest = small_book(tmp_path, "# Entities\n\nIn 1822&nbsp;Augustin gave 10&#8239;km "
+                                    "&amp; more.\n")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0 and "mojibake" not in result.stderr, result.stderr
+    text = lxml_html.fromstring((tmp_path / "out" / "small.html").read_bytes()).text_content()
+    assert "In 1822\u00a0Augustin gave 10\u202fkm & more." in text
+
+
 def test_control_characters_and_lost_characters_are_reported(tmp_path: Path) -> None:
     manifest = small_book(tmp_path, "# Controls\n\nPage one.\n\x0c\nPage two with a lost "
                                     "\ufffd character and a bell\x07.\n")

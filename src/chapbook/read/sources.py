@@ -16,10 +16,11 @@ from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.schema import NONCHARACTERS
 
-# ftfy repairs encoding damage only: the author's straight quotes stay for the typographer.
-_FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=False,
-                             fix_character_width=False, normalization=None,
-                             explain=False)
+# ftfy repairs encoding damage only: the author's straight quotes stay for the typographer,
+# and HTML entities (`&nbsp;`) for Markdown, which decodes them where the author wrote them.
+_FTFY = ftfy.TextFixerConfig(unescape_html=False, uncurl_quotes=False,
+                             fix_latin_ligatures=False, fix_character_width=False,
+                             normalization=None, explain=False)
 
 
 @dataclass(frozen=True)
