@@ -380,3 +380,20 @@ def test_links_and_references_to_headings_in_other_scripts_resolve(tmp_path: Pat
     assert hrefs["Iğdır"] == "#" + headings["Iğdır and İznik"] == "#cities-igdir-and-iznik"
     assert any(href == "#" + headings["Οι αγορές και οι συντεχνίες"] and text != "the markets"
                for text, href in hrefs.items())  # the @sec: reference
+
+
+def test_the_typographer_makes_dashes_and_ellipses_and_nothing_else(tmp_path: Path) -> None:
+    """markdown-it's replacements also turned "(c)" and "(r)" into © and ®, "+-" into ±, two
+    dots into an ellipsis and "????" into "???": an enumeration "(a), (b), (c)" lost its
+    third item, and "I(r)\\,dr" in a formula read "I®,dr". Pandoc makes dashes and ellipses
+    alone."""
+    essay = ("# Marks\n\nItems (a), (b), (c) and (r) (tm), a +- b, e.g.. what???? yes,, "
+             "1914--1918, word---word and so...\n")
+    manifest = small_book(tmp_path, essay)
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    [paragraph] = lxml_html.fromstring((tmp_path / "out" / "small.html").read_bytes()).xpath(
+        "//p[starts-with(normalize-space(), 'Items')]")
+    assert paragraph.text_content().strip() == (
+        "Items (a), (b), (c) and (r) (tm), a +- b, e.g.. what???? yes,, 1914–1918, word—word "
+        "and so…")

@@ -45,6 +45,7 @@ def parser(quotes: tuple[str, str, str, str] = ENGLISH_QUOTES) -> MarkdownIt:
     # standing in the text as typed.
     md.validateLink = lambda url: True
     md.enable(["replacements", "smartquotes", "table"])
+    md.core.ruler.at("replacements", dashes_and_ellipses)
     md.core.ruler.after("replacements", "spaced_dashes", _spaced_dashes)
     md.use(footnote_plugin)
     md.core.ruler.before("footnote_tail", "first_footnote_definition", _first_definition_wins)
@@ -63,6 +64,7 @@ def _plain_parser(quotes: tuple[str, str, str, str]) -> MarkdownIt:
     """The typographer alone: no Markdown is read, only quotes and dashes."""
     md = MarkdownIt("zero", {"typographer": True, "quotes": list(quotes)})
     md.enable(["replacements", "smartquotes"])
+    md.core.ruler.at("replacements", dashes_and_ellipses)
     md.core.ruler.after("replacements", "spaced_dashes", _spaced_dashes)
     return md
 
@@ -78,6 +80,27 @@ def typographic(text: str, language: str = "en") -> str:
 
 
 _SPACED_HYPHEN = re.compile(r"(?<= )-(?= )")
+_EM_DASH = re.compile(r"(^|[^-])---(?=[^-]|$)", re.MULTILINE)
+_EN_DASH = re.compile(r"(^|[^-])--(?=[^-]|$)", re.MULTILINE)
+
+
+def dashes_and_ellipses(state: Any) -> None:
+    """What Pandoc's typographer makes, and no more: `---` an em dash, `--` an en dash, `...`
+    an ellipsis. markdown-it's own replacements also made "(c)" ©, "(r)" ®, "+-" ±, two dots
+    an ellipsis and "????" "???", which took the third item of "(a), (b), (c)"."""
+    if not state.md.options.typographer:
+        return
+    for token in state.tokens:
+        autolink = False
+        for child in token.children or []:
+            if child.type == "link_open" and child.info == "auto":
+                autolink = True
+            elif child.type == "link_close" and child.info == "auto":
+                autolink = False
+            elif child.type == "text" and not autolink and ("--" in child.content
+                                                             or "..." in child.content):
+                text = _EM_DASH.sub("\\1\u2014", child.content)
+                child.content = _EN_DASH.sub("\\1\u2013", text).replace("...", "\u2026")
 
 
 def _first_definition_wins(state: Any) -> None:
