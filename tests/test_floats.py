@@ -118,6 +118,23 @@ def test_a_reference_to_nothing_is_a_warning_at_its_line_and_stays_as_typed(
     assert "a.md:5: warning: '@fig:nothing' refers to nothing" in check.stdout
 
 
+def test_a_reference_to_nothing_suggests_a_name_from_this_book(tmp_path: Path) -> None:
+    """Every `@sec:` warning gave "e.g. @sec:drought-rules", a heading of a test book of ours,
+    where the link's warning names the heading meant."""
+    essay = ("# A\n\n## Known Ground\n\nSee @sec:known-groud, @sec:elsewhere, @ch:bb and "
+             "@ch:zzz.\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay, "b.md": "# B\n\nText.\n"})
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "'@sec:known-groud' refers to nothing in the book; did you mean @sec:known-ground?" \
+        in result.stderr
+    assert "'@sec:elsewhere' refers to nothing in the book; use the slug of a `## ` heading, " \
+        "e.g. @sec:known-ground" in result.stderr
+    assert "'@ch:bb' refers to nothing in the book; did you mean @ch:b?" in result.stderr
+    assert "'@ch:zzz' refers to nothing in the book; use an essay's file name" in result.stderr
+    assert "drought-rules" not in result.stderr and "the-dams" not in result.stderr
+
+
 def test_figures_can_be_numbered_through_the_book(tmp_path: Path) -> None:
     image = Path(__file__).parent / "roots" / "briefing" / "essays" / "figures" / "inflow.svg"
     essays = {name: f'# {name[0].upper()}\n\n![Lines](inflow.svg "Caption {name[0]}")\n'

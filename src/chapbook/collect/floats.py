@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from chapbook import ids
 from chapbook.diagnostics import Diagnostics
 from chapbook.model.book import Book, Chapter, Float
@@ -62,7 +64,8 @@ def resolve_references(book: Book, named: dict[str, Resolved],
                                  f"`@{site.key}` for its number", chapter.source, site.line)
             if target is None:
                 diagnostics.warn("broken-reference", f"'{site.content}' refers to nothing in "
-                                 "the book; " + _hint(kind), chapter.source, site.line)
+                                 "the book; " + _hint(kind, name, _names(book, named, kind)),
+                                 chapter.source, site.line)
                 book.changes.decide(chapter.id, "reference", ordinal, "unresolved")
             else:
                 if site.page:
@@ -90,11 +93,26 @@ def _positions(book: Book) -> dict[str, tuple[int, int]]:
     return positions
 
 
-def _hint(kind: str) -> str:
-    return {"fig": "give the figure `{#fig:name}` after its image",
-            "tbl": "give the table a caption `Table: … {#tbl:name}`",
-            "sec": "use the slug of a `## ` heading, e.g. @sec:drought-rules",
-            "ch": "use an essay's file name without its number and .md, e.g. @ch:the-dams"}[kind]
+def _names(book: Book, named: dict[str, Resolved], kind: str) -> list[str]:
+    """What a reference of this kind may name in this book, in reading order."""
+    if kind == "sec":
+        return [heading.id.removeprefix(f"{chapter.id}-") for chapter in book.chapters
+                for heading in chapter.headings]
+    if kind == "ch":
+        return [ids.without_ordering_number(chapter.source.stem) for chapter in book.chapters]
+    return [key.removeprefix(f"{kind}:") for key in named if key.startswith(f"{kind}:")]
+
+
+def _hint(kind: str, name: str, names: list[str]) -> str:
+    """The name meant, if one is close; else how to name one, with one of this book's."""
+    close = difflib.get_close_matches(name, names, n=1)
+    if close:
+        return f"did you mean @{kind}:{close[0]}?"
+    how = {"fig": "give the figure `{#fig:name}` after its image",
+           "tbl": "give the table a caption `Table: … {#tbl:name}`",
+           "sec": "use the slug of a `## ` heading",
+           "ch": "use an essay's file name without its number and .md"}[kind]
+    return f"{how}, e.g. @{kind}:{names[0]}" if names else how
 
 
 def _chapters_by_name(book: Book) -> dict[str, Chapter]:
