@@ -397,3 +397,28 @@ def test_the_typographer_makes_dashes_and_ellipses_and_nothing_else(tmp_path: Pa
     assert paragraph.text_content().strip() == (
         "Items (a), (b), (c) and (r) (tm), a +- b, e.g.. what???? yes,, 1914–1918, word—word "
         "and so…")
+
+
+def test_pandoc_heading_attributes_name_the_heading_and_never_print(tmp_path: Path) -> None:
+    """`## A machine for light {#sec:machine}` printed its braces in the heading, the contents,
+    the bookmarks and the running heads, and its id took them in ("…-sec-machine"), so neither
+    @sec:machine nor a link to #sec:machine resolved."""
+    essay = ("# The Lens {#lens-title}\n\n## A machine for light {#sec:machine .lead}\n\nText."
+             "\n\n## Epilogue {.unnumbered}\n\nText.\n\n## Odd {#odd width=3}\n\nSee "
+             "@sec:machine, [the machine](#sec:machine) and [odd](#odd).\n")
+    manifest = small_book(tmp_path, essay)
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "essay.md:11: warning: the heading's attribute 'width=3' " \
+        "is not used" in warnings[0], warnings
+    page = lxml_html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    assert "{" not in "".join(page.xpath("//body//text()[not(ancestor::script)]"))
+    headings = {h.text_content().strip(): h for h in page.xpath("//h3[@id]")}
+    assert set(headings) == {"A machine for light", "Epilogue", "Odd"}
+    assert headings["A machine for light"].get("id") == "essay-machine"
+    assert "lead" in headings["A machine for light"].get("class", "")
+    assert headings["Odd"].get("id") == "essay-odd"
+    hrefs = {a.text_content(): a.get("href") for a in page.xpath("//a[@href]")}
+    assert hrefs["the machine"] == "#essay-machine" and hrefs["odd"] == "#essay-odd"
+    assert len(page.xpath("//a[@href='#essay-machine']")) == 2  # the link, and @sec:machine

@@ -37,6 +37,7 @@ class Target:
         """The id a fragment names here (a heading's id or its slug), or None."""
         if fragment in (self.id, self.title_id) or fragment in self.heading_ids:
             return fragment
+        fragment = fragment.removeprefix("sec:")  # pandoc-crossref's name for a section
         prefixed = f"{self.id}-{fragment}"
         if prefixed in self.heading_ids:
             return prefixed

@@ -174,6 +174,7 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     images = audit(tokens, path, root, diagnostics)
     env["image_files"] = images.used
     env["image_lookups"] = images.looked_up
+    _heading_attributes(tokens, path, diagnostics)
     title, title_line, title_tokens = (front.title, front.title_line, []) if front.title \
         else _take_title(tokens)
     headings = _number_headings(tokens, chapter_id, path, diagnostics)
@@ -344,6 +345,38 @@ def _check_footnotes(text: str, tokens: list[Token], env: dict[str, Any], path: 
                              text[: match.start()].count("\n") + 1)
 
 
+# Pandoc's heading attributes, `## Title {#name .class key=value}`, at the heading's end
+_ATTRIBUTE_BLOCK = re.compile(r"\s*\{((?:\s*(?:#[^\s{}]+|\.[\w-]+|-|[\w-]+=(?:[\"“][^\"”]*[\"”]|"
+                              r"[^\s{}]+)))+)\s*\}\s*$")
+_ATTRIBUTE = re.compile(r"#[^\s{}]+|\.[\w-]+|[\w-]+=(?:[\"“][^\"”]*[\"”]|[^\s{}]+)|-")
+# classes Pandoc gives a meaning chapbook has anyway: its sections are neither numbered nor listed
+_QUIET_CLASSES = {"unnumbered", "unlisted"}
+
+
+def _heading_attributes(tokens: list[Token], path: Path, diagnostics: Diagnostics) -> None:
+    """A heading's Pandoc attributes are taken off its text: `#name` is the name links and
+    `@sec:` references use (`sec:` dropped, as pandoc-crossref writes it), a class is kept on
+    the heading, and anything else is a warning at its line."""
+    for opening, inline in itertools.pairwise(tokens):
+        if opening.type != "heading_open" or inline.type != "inline" or not inline.children:
+            continue
+        last = inline.children[-1]
+        found = _ATTRIBUTE_BLOCK.search(last.content) if last.type == "text" else None
+        if found is None:
+            continue
+        last.content = last.content[:found.start()].rstrip()
+        inline.content = _ATTRIBUTE_BLOCK.sub("", inline.content).rstrip()
+        line = opening.map[0] + 1 if opening.map else None
+        for attribute in _ATTRIBUTE.findall(found.group(1)):
+            if attribute.startswith("#"):
+                opening.meta["name"] = attribute[1:].removeprefix("sec:")
+            elif attribute.startswith(".") and attribute[1:] not in _QUIET_CLASSES:
+                opening.attrJoin("class", attribute[1:])
+            elif "=" in attribute:
+                diagnostics.warn("heading-attribute", f"the heading's attribute '{attribute}' "
+                                 "is not used; remove it", path, line)
+
+
 def _take_title(tokens: list[Token]) -> tuple[str | None, int | None, list[Token]]:
     """The leading `# ` heading is the chapter title; it leaves the body. Its plain text names
     the chapter (contents, bookmarks, running heads); its tokens, notes included, are set in the
@@ -378,7 +411,7 @@ def _number_headings(tokens: list[Token], chapter_id: str, path: Path,
             level = previous + 1
         previous = level
         text = _inline_text(tokens[i + 1]).strip()
-        base = ids.heading(chapter_id, text)
+        base = ids.heading(chapter_id, token.meta.get("name") or text)
         unique, n = base, counters.get(base, 2)
         while unique in used:
             unique, n = f"{base}-{n}", n + 1

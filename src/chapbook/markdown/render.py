@@ -341,8 +341,10 @@ def _render_heading_open(self: Any, tokens: Sequence[Token], idx: int, options: 
                          env: dict[str, Any]) -> str:
     token = tokens[idx]
     due = _open_breaks(token, env) if _tracks_breaks(token, env) else ""
-    direction = f' dir="{token.attrGet("dir")}"' if token.attrGet("dir") else ""
-    return f'{due}<{_heading_tag(token, env)} id="{token.attrGet("id")}"{direction}>'
+    # (its class from Pandoc's `{.name}`, its language and direction from _mark_directions)
+    extra = "".join(f' {name}="{token.attrGet(name)}"' for name in ("class", "lang", "dir")
+                    if token.attrGet(name))
+    return f'{due}<{_heading_tag(token, env)} id="{token.attrGet("id")}"{extra}>'
 
 
 def _render_heading_close(self: Any, tokens: Sequence[Token], idx: int, options: Any,
