@@ -19,12 +19,18 @@ from typing import Any
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
-# `{#fig:name key="value"}` after an image; the typographer may have curled its quotes
-_ATTRIBUTES = re.compile(r"^\s*\{\s*(#(?:fig):[\w-]+)?((?:\s+[\w-]+=[\"“][^\"”]*[\"”])*)\s*\}\s*$")
-_VALUE = re.compile(r"([\w-]+)=[\"“]([^\"”]*)[\"”]")
+# Pandoc's attributes, `{#name .class key=value key="a value"}`, after an image or a heading
+# (the typographer may have curled a value's quotes)
+ATTRIBUTE = re.compile(r"#[^\s{}]+|\.[\w-]+|([\w-]+)=(?:[\"“]([^\"”]*)[\"”]|([^\s{}\"“]+))|-")
+_BLOCK = rf"\{{((?:\s*(?:{ATTRIBUTE.pattern}))+)\s*\}}"
+ATTRIBUTE_BLOCK = re.compile(rf"\s*{_BLOCK}\s*$")  # at the end of a heading's text
+_LEADING_BLOCK = re.compile(_BLOCK)  # right after an image
+# a length an image's `width` may be, as CSS writes it
+_WIDTH = re.compile(r"^\d+(?:\.\d+)?(?:%|cm|mm|in|pt|px|em)$")
 _TABLE_CAPTION = re.compile(r"^Table:\s*")
-_TABLE_KEY = re.compile(r"\s*\{\s*#(tbl:[\w-]+)\s*\}\s*$")
-REFERENCE = re.compile(r"@(fig|tbl|sec|ch):([\w-]*\w)")
+_TABLE_KEY = re.compile(r"\s*\{\s*#tbl[:-]([\w-]+)\s*\}\s*$")
+# `@fig:name` (pandoc-crossref), or Quarto's `@fig-name`
+REFERENCE = re.compile(r"@(fig|tbl|sec|ch):([\w-]*\w)|@(fig|tbl|sec)-([\w-]*\w)")
 PAGE_REFERENCE = re.compile(r"\{@(fig|tbl|sec|ch):([\w-]*\w)\s+p\}")
 # `{@fig:name q}`, `{@fig:name}`: a page reference mistyped, taken as a reference to the number
 # and warned of (collect/floats.py), not printed as "{Figure 2.1 q}"
@@ -39,23 +45,57 @@ def float_rule(state: Any) -> None:
     while position < len(tokens):
         token = tokens[position]
         if token.type == "paragraph_open" and position + 2 < len(tokens):
-            _figure(tokens[position], tokens[position + 1], tokens[position + 2])
+            _figure(tokens[position], tokens[position + 1], tokens[position + 2], state.env)
         if token.type == "table_open":
             position = _table_caption(tokens, position)
         position += 1
 
 
-def _figure(opening: Token, inline: Token, closing: Token) -> None:
+def attributes(text: str) -> list[tuple[str, str, str]] | None:
+    """The attributes of a block `{…}` that is the whole of `text`, each as (what it is
+    typed as, its key or "#" or ".", its value), or None if `text` is not one."""
+    block = ATTRIBUTE_BLOCK.fullmatch(text)
+    if block is None:
+        return None
+    return [(found[0], found[1] or found[0][0], found[2] or found[3] or found[0][1:])
+            for found in ATTRIBUTE.finditer(block[1])]
+
+
+def _image_attributes(inline: Token, env: dict[str, Any]) -> dict[str, str]:
+    """An image's `{…}` right after it taken off the text and read: its name (`#fig:name`,
+    Quarto's `#fig-name`), its `credit` and its `width`; anything else is noted in `env` for a
+    warning at its line."""
+    children = inline.children or []
+    found: dict[str, str] = {}
+    for position, child in enumerate(children[1:], 1):
+        if child.type != "text" or children[position - 1].type != "image":
+            continue
+        block = _LEADING_BLOCK.match(child.content)
+        read = attributes(block[0]) if block else None
+        if block is None or read is None:
+            continue
+        child.content = child.content[block.end():]
+        image = children[position - 1]
+        for typed, key, value in read:
+            if key == "#" and value[:4] in ("fig:", "fig-"):
+                found["key"] = f"fig:{value[4:]}"
+            elif key == "credit" or (key == "width" and _WIDTH.match(value)):
+                found[key] = value
+                image.meta[key] = value
+            elif key not in (".", "#"):
+                env.setdefault("chapbook_unused_attributes", []).append(
+                    ("image", typed, inline.map[0] + 1 if inline.map else None))
+    return found
+
+
+def _figure(opening: Token, inline: Token, closing: Token, env: dict[str, Any]) -> None:
+    values = _image_attributes(inline, env)
     children = [child for child in inline.children or [] if child.type != "softbreak"
                 and not (child.type == "text" and not child.content.strip())]
-    if not children or children[0].type != "image" or len(children) > 2:
+    if not children or children[0].type != "image" or len(children) > 1:
         return
-    image, rest = children[0], children[1:]
-    attributes = _ATTRIBUTES.match(rest[0].content) if rest and rest[0].type == "text" else None
-    if rest and attributes is None:
-        return
-    key = attributes[1][1:] if attributes and attributes[1] else None
-    values = dict(_VALUE.findall(attributes[2])) if attributes else {}
+    image = children[0]
+    key = values.get("key")
     title = str(image.attrGet("title") or "")
     if not title and key is None:
         return  # an image alone, as before: no caption asked for
@@ -83,7 +123,7 @@ def _table_caption(tokens: list[Token], position: int) -> int:
         children[0].content = _TABLE_CAPTION.sub("", children[0].content, count=1)
         key = None
         if children[-1].type == "text" and (found := _TABLE_KEY.search(children[-1].content)):
-            key = found[1]
+            key = f"tbl:{found[1]}"
             children[-1].content = children[-1].content[:found.start()]
         tokens[position].meta.update({"kind": "table", "key": key, "caption_tokens": children,
                                       "line": tokens[start].map[0] + 1 if tokens[start].map
@@ -110,7 +150,8 @@ def reference_rule(state: StateInline, silent: bool) -> bool:
     if not silent:
         token = state.push("crossref", "", 0)
         token.content = found[0]
-        token.meta = {"kind": found[1], "name": found[2], "key": f"{found[1]}:{found[2]}",
+        kind, name = (found[1], found[2]) if found[1] else (found[3], found[4])
+        token.meta = {"kind": kind, "name": name, "key": f"{kind}:{name}",
                       "page": found.re is PAGE_REFERENCE}
     state.pos = found.end()
     return True

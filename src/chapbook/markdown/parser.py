@@ -25,7 +25,7 @@ from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.languages import ENGLISH_QUOTES, quotes
 from chapbook.markdown.citations import citation_rule, citations_as_notes
-from chapbook.markdown.floats import float_rule, reference_rule
+from chapbook.markdown.floats import ATTRIBUTE_BLOCK, attributes, float_rule, reference_rule
 from chapbook.markdown.frontmatter import split_front_matter
 from chapbook.markdown.rawhtml import ImageResolver, audit
 from chapbook.markdown.render import add_render_rules
@@ -175,6 +175,8 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     env["image_files"] = images.used
     env["image_lookups"] = images.looked_up
     _heading_attributes(tokens, path, diagnostics)
+    for what, typed, line in env.get("chapbook_unused_attributes", []):
+        _unused_attribute(diagnostics, what, typed, path, line)
     title, title_line, title_tokens = (front.title, front.title_line, []) if front.title \
         else _take_title(tokens)
     headings = _number_headings(tokens, chapter_id, path, diagnostics)
@@ -345,10 +347,6 @@ def _check_footnotes(text: str, tokens: list[Token], env: dict[str, Any], path: 
                              text[: match.start()].count("\n") + 1)
 
 
-# Pandoc's heading attributes, `## Title {#name .class key=value}`, at the heading's end
-_ATTRIBUTE_BLOCK = re.compile(r"\s*\{((?:\s*(?:#[^\s{}]+|\.[\w-]+|-|[\w-]+=(?:[\"“][^\"”]*[\"”]|"
-                              r"[^\s{}]+)))+)\s*\}\s*$")
-_ATTRIBUTE = re.compile(r"#[^\s{}]+|\.[\w-]+|[\w-]+=(?:[\"“][^\"”]*[\"”]|[^\s{}]+)|-")
 # classes Pandoc gives a meaning chapbook has anyway: its sections are neither numbered nor listed
 _QUIET_CLASSES = {"unnumbered", "unlisted"}
 
@@ -361,20 +359,26 @@ def _heading_attributes(tokens: list[Token], path: Path, diagnostics: Diagnostic
         if opening.type != "heading_open" or inline.type != "inline" or not inline.children:
             continue
         last = inline.children[-1]
-        found = _ATTRIBUTE_BLOCK.search(last.content) if last.type == "text" else None
-        if found is None:
+        found = ATTRIBUTE_BLOCK.search(last.content) if last.type == "text" else None
+        read = attributes(found[0]) if found else None
+        if found is None or read is None:
             continue
         last.content = last.content[:found.start()].rstrip()
-        inline.content = _ATTRIBUTE_BLOCK.sub("", inline.content).rstrip()
+        inline.content = ATTRIBUTE_BLOCK.sub("", inline.content).rstrip()
         line = opening.map[0] + 1 if opening.map else None
-        for attribute in _ATTRIBUTE.findall(found.group(1)):
-            if attribute.startswith("#"):
-                opening.meta["name"] = attribute[1:].removeprefix("sec:")
-            elif attribute.startswith(".") and attribute[1:] not in _QUIET_CLASSES:
-                opening.attrJoin("class", attribute[1:])
-            elif "=" in attribute:
-                diagnostics.warn("heading-attribute", f"the heading's attribute '{attribute}' "
-                                 "is not used; remove it", path, line)
+        for typed, key, value in read:
+            if key == "#":  # (pandoc-crossref's `sec:` and Quarto's `sec-` dropped)
+                opening.meta["name"] = value.removeprefix("sec:").removeprefix("sec-")
+            elif key == "." and value not in _QUIET_CLASSES:
+                opening.attrJoin("class", value)
+            elif key not in (".", "-"):
+                _unused_attribute(diagnostics, "heading", typed, path, line)
+
+
+def _unused_attribute(diagnostics: Diagnostics, what: str, typed: str, path: Path,
+                      line: int | None) -> None:
+    diagnostics.warn("unused-attribute", f"the {what}'s attribute '{typed}' is not used; "
+                     "remove it", path, line)
 
 
 def _take_title(tokens: list[Token]) -> tuple[str | None, int | None, list[Token]]:

@@ -47,7 +47,8 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {
     "*": {"class", "id", "lang", "dir", "title", "role", "aria-label", "aria-labelledby",
           "aria-describedby", "aria-hidden", "epub:type"},
-    "a": {"href"}, "img": {"src", "alt", "width", "height"}, "ol": {"start", "reversed"},
+    "a": {"href"}, "img": {"src", "alt", "width", "height", "style"},
+    "ol": {"start", "reversed"},
     "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"}, "time": {"datetime"},
     "q": {"cite"}, "blockquote": {"cite"},
 }
@@ -519,7 +520,9 @@ def clean(html: str) -> str:
     """The allow-list, applied to every rendered fragment of an essay."""
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                      url_schemes=LINK_SCHEMES | {"data"}, link_rel=None, strip_comments=True,
-                     attribute_filter=_attribute_filter)
+                     attribute_filter=_attribute_filter,
+                     # of a style, only an image's width (Pandoc's `{width=60%}`)
+                     filter_style_properties={"width"})
 
 
 _BOOK_DOCUMENT = re.compile(r"^[a-z][a-z0-9-]*\.xhtml(#[\w.:-]*)?$")

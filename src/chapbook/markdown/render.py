@@ -183,7 +183,9 @@ def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any,
     src = escapeHtml(env["images"].url(token.meta["image"], env.get("flavour", "print")))
     title = None if token.meta.get("figure") else token.attrGet("title")
     title_attribute = f' title="{escapeHtml(str(title))}"' if title else ""
-    return f'<img src="{src}" alt="{alt}"{title_attribute} />'
+    # Pandoc's `{width=60%}`, a length (markdown/floats.py), as Pandoc writes it
+    width = f' style="width: {token.meta["width"]}"' if token.meta.get("width") else ""
+    return f'<img src="{src}" alt="{alt}"{title_attribute}{width} />'
 
 
 def _render_link_open(self: Any, tokens: Sequence[Token], idx: int, options: Any,
