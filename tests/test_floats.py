@@ -470,3 +470,16 @@ def test_an_images_attributes_size_it_and_never_print(tmp_path: Path) -> None:
     assert styles == ["width:60%", None, "width:2cm"]
     see = _text(page.xpath("//p[starts-with(normalize-space(), 'See')]")[0])
     assert see == "See Figure 1.1 and Figure 1.2."
+
+
+def test_a_table_caption_may_open_with_a_colon_as_pandoc_allows(tmp_path: Path) -> None:
+    """Pandoc's `: Caption {#tbl-orders}` after a table printed as a paragraph of its own."""
+    essay = ("# A\n\n| Ship | Year |\n|---|---|\n| Argo | 1820 |\n\n: Orders of the lights "
+             "{#tbl-orders}\n\nSee @tbl-orders.\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    assert [_text(caption) for caption in page.xpath("//table/caption")] == \
+        ["Table 1.1 Orders of the lights"]
+    assert _text(page.xpath("//p[starts-with(normalize-space(), 'See')]")[0]) == "See Table 1.1."

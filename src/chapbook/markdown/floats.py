@@ -27,7 +27,7 @@ ATTRIBUTE_BLOCK = re.compile(rf"\s*{_BLOCK}\s*$")  # at the end of a heading's t
 _LEADING_BLOCK = re.compile(_BLOCK)  # right after an image
 # a length an image's `width` may be, as CSS writes it
 _WIDTH = re.compile(r"^\d+(?:\.\d+)?(?:%|cm|mm|in|pt|px|em)$")
-_TABLE_CAPTION = re.compile(r"^Table:\s*")
+_TABLE_CAPTION = re.compile(r"^(?:Table:\s*|:\s+)")  # Pandoc takes either
 _TABLE_KEY = re.compile(r"\s*\{\s*#tbl[:-]([\w-]+)\s*\}\s*$")
 # `@fig:name` (pandoc-crossref), or Quarto's `@fig-name`
 REFERENCE = re.compile(r"@(fig|tbl|sec|ch):([\w-]*\w)|@(fig|tbl|sec)-([\w-]*\w)")
