@@ -422,3 +422,65 @@ def test_pandoc_heading_attributes_name_the_heading_and_never_print(tmp_path: Pa
     hrefs = {a.text_content(): a.get("href") for a in page.xpath("//a[@href]")}
     assert hrefs["the machine"] == "#essay-machine" and hrefs["odd"] == "#essay-odd"
     assert len(page.xpath("//a[@href='#essay-machine']")) == 2  # the link, and @sec:machine
+
+
+PANDOC_MARKDOWN = """# Pandoc
+
+The keeper wrote ~~lamp~~ light, H~2~O and the 3^rd^ order, in [small capitals]{.smallcaps}
+and [auf Deutsch]{lang=de}.
+
+Lens
+:   A glass that bends light.
+
+    Its second paragraph.
+
+::: {.note lang=fr}
+Une note, *en français*.
+
+::: warning
+A warning inside.
+:::
+:::
+
+The flash is $I(r) = I_0 e^{-r}$ bright, and costs $5 or $10.
+
+\\newpage
+
++------+------+
+| Grid | Tab  |
++======+======+
+"""
+
+
+def test_pandoc_markdown_a_migrant_brings_is_read_or_warned_of(
+        tmp_path: Path, epubcheck: EpubCheck) -> None:
+    """Strikethrough, sub- and superscripts, definition lists, bracketed spans and fenced divs
+    printed as typed (`~~lamp~~`, `:::`, `[text]{.smallcaps}`), or a definition's second
+    paragraph became a code block; math, `\\\\newpage` and grid tables printed with no word."""
+    manifest = small_book(tmp_path, PANDOC_MARKDOWN)
+    result = run_cli("build", "html", "epub", "--book", str(manifest),
+                     "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    warnings = [line.split(": warning: ")[1] for line in result.stderr.splitlines()
+                if ": warning: " in line]
+    lines = [int(line.split("essay.md:")[1].split(":")[0]) for line in result.stderr.splitlines()
+             if ": warning: " in line]
+    assert lines == [19, 21, 23], warnings
+    assert "math" in warnings[0] and "newpage" in warnings[1] and "grid table" in warnings[2]
+    page = lxml_html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    [main] = page.xpath("//main")
+    [math] = main.xpath(".//span[@class='math inline']")
+    assert math.text == "I(r) = I_0 e^{-r}"  # as typed: chapbook sets no formulas
+    math.drop_tree()
+    text = main.text_content()
+    assert "~" not in text and "^" not in text and ":::" not in text and "{." not in text
+    assert main.xpath(".//s")[0].text == "lamp"
+    assert main.xpath(".//sub")[0].text == "2" and main.xpath(".//sup")[0].text == "rd"
+    assert main.xpath(".//span[@class='smallcaps']")[0].text == "small capitals"
+    assert main.xpath(".//span[@lang='de']")[0].text == "auf Deutsch"
+    assert [dt.text_content() for dt in main.xpath(".//dl/dt")] == ["Lens"]
+    assert len(main.xpath(".//dl/dd/p")) == 2 and not main.xpath(".//dd//pre")
+    [note] = main.xpath(".//div[contains(@class, 'note')]")
+    assert note.get("lang") == "fr" and note.xpath(".//div[@class='warning']")
+    assert "costs $5 or $10" in " ".join(text.split())
+    assert epubcheck(tmp_path / "out" / "small.epub") == []

@@ -27,6 +27,7 @@ from chapbook.languages import ENGLISH_QUOTES, quotes
 from chapbook.markdown.citations import citation_rule, citations_as_notes
 from chapbook.markdown.floats import ATTRIBUTE_BLOCK, attributes, float_rule, reference_rule
 from chapbook.markdown.frontmatter import split_front_matter
+from chapbook.markdown.pandoc import unread_pandoc, use_pandoc_extensions
 from chapbook.markdown.rawhtml import ImageResolver, audit
 from chapbook.markdown.render import add_render_rules
 from chapbook.markdown.terms import index_mark_rule, text_token
@@ -48,6 +49,10 @@ def parser(quotes: tuple[str, str, str, str] = ENGLISH_QUOTES) -> MarkdownIt:
     md.core.ruler.at("replacements", dashes_and_ellipses)
     md.core.ruler.after("replacements", "spaced_dashes", _spaced_dashes)
     md.use(footnote_plugin)
+    # what else Pandoc's Markdown has that a migrant brings (markdown/pandoc.py reads and
+    # renders it, or names what chapbook cannot set)
+    md.enable("strikethrough")
+    use_pandoc_extensions(md)
     md.core.ruler.before("footnote_tail", "first_footnote_definition", _first_definition_wins)
     md.core.ruler.push("table_alignment", _table_alignment)
     md.inline.ruler.before("emphasis", "index_mark", index_mark_rule)
@@ -175,6 +180,7 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     env["image_files"] = images.used
     env["image_lookups"] = images.looked_up
     _heading_attributes(tokens, path, diagnostics)
+    unread_pandoc(tokens, path, diagnostics)
     for what, typed, line in env.get("chapbook_unused_attributes", []):
         _unused_attribute(diagnostics, what, typed, path, line)
     title, title_line, title_tokens = (front.title, front.title_line, []) if front.title \
