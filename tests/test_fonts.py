@@ -235,3 +235,32 @@ def test_the_epub_and_html_carry_each_face_within_its_range(
     assert ord("δ") not in cmap and ord("d") in cmap  # "διπλωματία" is in the text
     html = (out / "every-script.html").read_text("utf-8")
     assert re.search(r'font-family: "Charis SIL"[^}]*unicode-range: U\+20-7E', html)
+
+
+def test_code_is_set_in_a_monospaced_face_in_every_edition(tmp_path: Path) -> None:
+    """No monospaced face was shipped, and fontconfig knows no font of the machine: code in
+    the PDF was set in Inter, so a keeper's log typed in columns no longer lined up."""
+    import pdfplumber
+
+    log = "Hour  Lamp  Wind\n0200  lit   NW 4\n0400  lit   NW 5"
+    manifest_folder = tmp_path / "book"
+    (manifest_folder / "essays").mkdir(parents=True)
+    (manifest_folder / "book.yml").write_text(
+        "slug: log\nmetadata:\n  title: Log\n  author: T\n  language: en\n"
+        "  identifier: urn:uuid:4f0e9a52-3b1c-4d2e-9f6a-7b8c9d0e1f2c\n  date: \"2026-03-04\"\n"
+        "chapters:\n  - file: essays/a.md\n", "utf-8")
+    (manifest_folder / "essays" / "a.md").write_text(
+        f"# Log\n\nThe `lamp` log:\n\n```\n{log}\n```\n", "utf-8")
+    result = run_cli("build", "pdf", "epub", "html", "--book", "book.yml", "--out", "out",
+                     cwd=manifest_folder)
+    assert result.returncode == 0, result.stderr
+    with pdfplumber.open(manifest_folder / "out" / "log.pdf") as pdf:
+        chars = [c for page in pdf.pages for c in page.chars]
+    coded = [c for c in chars if c["fontname"].split("+")[-1].startswith("DejaVu-Sans-Mono")]
+    assert "".join(c["text"] for c in coded).replace(" ", "") == \
+        "lamp" + log.replace("\n", "").replace(" ", "")
+    widths = {round(c["width"], 2) for c in coded if c["size"] == coded[-1]["size"]}
+    assert len(widths) == 1  # every character as wide as the next: the columns line up
+    with zipfile.ZipFile(manifest_folder / "out" / "log.epub") as epub:
+        assert '"DejaVu Sans Mono"' in epub.read("EPUB/styles/fonts.css").decode()
+    assert '"DejaVu Sans Mono"' in (manifest_folder / "out" / "log.html").read_text("utf-8")
