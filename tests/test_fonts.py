@@ -29,6 +29,13 @@ WORDS = {
     "Chinese": "外交部",
     "Japanese": "がいこうカン",
     "Korean": "외교관",
+    "Hindi": "कूटनीति",
+    "Bengali": "কূটনীতি",
+    "Tamil": "இராஜதந்திரம்",
+    "Thai": "การทูต",
+    "Armenian": "դիվանագիտություն",
+    "Georgian": "დიპლომატია",
+    "Amharic": "ዲፕሎማሲ",
     "symbols": "✓★☎⚓",
     "emoji": "🌍",
 }
@@ -72,7 +79,9 @@ def test_the_pdf_sets_every_script_in_shipped_fonts_alone(
         assert any(name[7:].startswith(family) for family in shipped), line  # never the machine's
     embedded = {line.split()[0][7:] for line in listing}
     for family in ("Gentium-Plus", "Ezra-SIL", "Amiri", "Droid-Sans-Fallback",
-                   "Nanum-Myeongjo", "Symbola"):
+                   "Nanum-Myeongjo", "Symbola", "Noto-Serif-Devanagari", "Noto-Serif-Bengali",
+                   "Noto-Serif-Tamil", "Noto-Serif-Thai", "Noto-Serif-Armenian",
+                   "Noto-Serif-Georgian", "Noto-Serif-Ethiopic"):
         assert any(name.startswith(family) for name in embedded), (family, embedded)
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout

@@ -90,7 +90,11 @@ def font_faces() -> tuple[FontFace, ...]:
 # Faces that only set other scripts: left out of a book whose text has none of those letters.
 SCRIPT_FACES = {"Amiri": ("ARABIC",), "Ezra SIL": ("HEBREW",), "Nanum Myeongjo": ("HANGUL",),
                 "Gentium Plus": ("GREEK",),
-                "Droid Sans Fallback": ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO")}
+                "Droid Sans Fallback": ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO"),
+                **{f"Noto Serif {script.title()}": (script,) for script in (
+                    "DEVANAGARI", "BENGALI", "GURMUKHI", "GUJARATI", "TAMIL", "TELUGU", "KANNADA",
+                    "MALAYALAM", "SINHALA", "THAI", "LAO", "KHMER", "MYANMAR", "ARMENIAN",
+                    "GEORGIAN", "ETHIOPIC")}}
 
 
 # Last in every stack: symbols and emoji that no other face has.
