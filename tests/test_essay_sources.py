@@ -484,3 +484,15 @@ def test_pandoc_markdown_a_migrant_brings_is_read_or_warned_of(
     assert note.get("lang") == "fr" and note.xpath(".//div[@class='warning']")
     assert "costs $5 or $10" in " ".join(text.split())
     assert epubcheck(tmp_path / "out" / "small.epub") == []
+
+
+def test_an_image_whose_path_has_a_space_is_a_warning_at_its_line(tmp_path: Path) -> None:
+    """`![…](figures/coast map 1850.png)` is no image to CommonMark: its Markdown was printed
+    as typed, and the only word was a reference to its figure that went nowhere."""
+    manifest = small_book(tmp_path, '# Maps\n\nText.\n\n![A coast](figures/coast map 1850.png '
+                                    '"The coast")\n\nSee [the notes](my notes.md) and '
+                                    "[a site](https://example.org/a b) and [ok](<a b.md>).\n")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    spaced = [line for line in result.stderr.splitlines() if "path has a space" in line]
+    assert [line.split("essay.md:")[1].split(":")[0] for line in spaced] == ["5", "7"], spaced

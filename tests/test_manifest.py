@@ -216,3 +216,26 @@ def test_a_file_name_saved_decomposed_is_found(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "warning" not in result.stderr, result.stderr
     assert "The town." in (tmp_path / "out" / "small.html").read_text("utf-8")
+
+
+def test_a_chapter_given_as_a_bare_file_name_shows_the_form_to_write(tmp_path: Path) -> None:
+    """Quarto's `chapters: [- intro.md]`: the error named the key and the line, and the hint
+    listed every key a chapter takes, not the line to write."""
+    (tmp_path / "essays").mkdir()
+    (tmp_path / "essays" / "intro.md").write_text("# Intro\n\nText.\n")
+    (tmp_path / "book.yml").write_text(textwrap.dedent("""\
+        slug: q
+        metadata:
+          title: Q
+          author: T
+          language: en
+          identifier: urn:uuid:11111111-2222-3333-4444-555555555555
+          date: "2026-01-01"
+        chapters:
+          - essays/intro.md
+        """))
+    with pytest.raises(BookError) as raised:  # one error, and no other on its account
+        load_manifest(tmp_path / "book.yml")
+    error = raised.value
+    assert not isinstance(error, BookErrors)
+    assert error.line == 9 and "write it `- file: essays/intro.md`" in str(error), str(error)

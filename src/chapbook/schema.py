@@ -169,7 +169,12 @@ def list_of(keys: dict[str, Key]) -> Callable[[Reader, yaml.Node, str], list[dic
             return []
         entries = []
         for i, item in enumerate(node.value):
-            entry = reader.mapping(item, f"{where}[{i + 1}]", keys)
+            if isinstance(item, yaml.ScalarNode) and "file" in keys:  # Quarto's `- intro.md`
+                reader.error(item, f"{where}[{i + 1}] should be a mapping of keys to values",
+                             f"write it `- file: {item.value}`, as each chapter is")
+                entry: dict[str, Any] = {}
+            else:
+                entry = reader.mapping(item, f"{where}[{i + 1}]", keys)
             entry["@line"] = item.start_mark.line + 1
             entry["@node"] = item
             entries.append(entry)

@@ -113,6 +113,9 @@ def _render_div(self: Any, tokens: Sequence[Token], idx: int, options: Any,
 
 _PAGE_BREAK = re.compile(r"^(?:\\(?:newpage|pagebreak|clearpage)|\{\{<\s*pagebreak\s*>\}\})$")
 _GRID_TABLE = re.compile(r"^\+[-=:+]+\+$")
+# `![alt](a path.png)`, `[text](my essay.md)` left as text: CommonMark ends a path at a space
+_UNREAD_LINK = re.compile(r"\]\((?!<)[^()\s]+\s+[^()]*?\.[A-Za-z0-9]{2,5}(?:[#?][^()\s]*)?"
+                          r"(?:\s+[\"“][^()]*[\"”])?\)")
 
 
 def unread_pandoc(tokens: list[Token], path: Path, diagnostics: Diagnostics) -> None:
@@ -125,6 +128,12 @@ def unread_pandoc(tokens: list[Token], path: Path, diagnostics: Diagnostics) -> 
                 if (opening if opening.type == "math_block" else inline).map else line
             diagnostics.warn("pandoc", "math is printed as its TeX source: chapbook sets no "
                              "formulas; write it in words, or as an image", path, line)
+        if inline.type == "inline" and any(_UNREAD_LINK.search(child.content) for child in
+                                           inline.children or [] if child.type == "text"):
+            diagnostics.warn("pandoc", "a link or an image whose path has a space is printed as "
+                             "typed: put the path in angle brackets, `![…](<figures/coast "
+                             "map.png>)`, or rename the file", path,
+                             inline.map[0] + 1 if inline.map else line)
         if opening.type != "paragraph_open" or inline.type != "inline":
             continue
         first = inline.content.split("\n", 1)[0].strip()
