@@ -496,3 +496,15 @@ def test_an_image_whose_path_has_a_space_is_a_warning_at_its_line(tmp_path: Path
     assert result.returncode == 0, result.stderr
     spaced = [line for line in result.stderr.splitlines() if "path has a space" in line]
     assert [line.split("essay.md:")[1].split(":")[0] for line in spaced] == ["5", "7"], spaced
+
+
+def test_pandocs_front_matter_keys_say_where_chapbook_takes_them(tmp_path: Path) -> None:
+    """`lang: fr` in an essay's front matter (Pandoc's key) was "not one chapbook reads", with no
+    word of where a chapter's language is said."""
+    manifest = small_book(tmp_path, "---\ntitle: Phares\nlang: fr\nbibliography: refs.bib\n---\n"
+                                    "\nLe phare.\n")
+    result = run_cli("check", "--book", str(manifest))
+    assert "essay.md:3: warning: the front matter key 'lang' is not one chapbook reads" \
+        in result.stdout and "`language:` under the chapter in book.yml" in result.stdout
+    assert "essay.md:4: warning" in result.stdout and "`bibliography:` in book.yml" \
+        in result.stdout

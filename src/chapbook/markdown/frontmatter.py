@@ -34,6 +34,15 @@ CONTRIBUTOR_KEYS = ("name", "affiliation", "bio", "orcid")
 _ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 
 
+# Pandoc's keys for what book.yml says of a chapter: where to say it instead
+_KEPT_ELSEWHERE = {
+    "lang": "a chapter's language is `language:` under the chapter in book.yml",
+    "language": "a chapter's language is `language:` under the chapter in book.yml",
+    "author": "use `authors:` (a list), here or under the chapter in book.yml",
+    "bibliography": "the bibliography is the book's: `bibliography:` in book.yml",
+    "csl": "the citation style is the book's: `csl:` in book.yml",
+}
+
 def contributors(value: object) -> tuple[tuple[Contributor, ...], str]:
     """Authors as YAML gives them: a name, or a list of names and of mappings (`name:`,
     `affiliation:`, `bio:`, `orcid:`). Returns them, or () and what is wrong."""
@@ -97,8 +106,10 @@ def split_front_matter(text: str, path: Path,
         key = str(key_node.value)
         line = key_node.start_mark.line + 2
         if key not in KEYS:
+            where = _KEPT_ELSEWHERE.get(key)
             diagnostics.warn("front-matter", f"the front matter key '{key}' is not one chapbook "
-                             f"reads; it is left out (known keys: {', '.join(KEYS)})", path, line)
+                             f"reads; it is left out (known keys: {', '.join(KEYS)})"
+                             + (f"; {where}" if where else ""), path, line)
             continue
         try:
             value = yaml.safe_load(yaml.serialize(value_node))
