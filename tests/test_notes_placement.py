@@ -85,3 +85,22 @@ def test_a_note_that_does_not_fit_takes_its_call_to_the_next_page(tmp_path: Path
     # the checker sees every call and every note (five of each), whichever page they are on
     assert sum(len(calls) for calls, _ in pages) == sum(len(notes) for _, notes in pages) >= 5
     assert misplaced(pdf) == []
+
+
+def test_a_printed_note_keeps_its_lists_as_lists(tmp_path: Path) -> None:
+    """A note is a span in print (it floats from its call), and its paragraphs were joined by
+    line breaks: a list in a note lost its bullets and numbers, and read as loose lines."""
+    from .test_untrusted import small_book
+
+    essay = ("# Notes\n\nThe sources disagree.[^1]\n\n[^1]: Three sources disagree:\n\n"
+             "    - the keeper's log;\n    - the engineer's report;\n\n"
+             "    and then, in order:\n\n    3. the inspector;\n    4. the board.\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    result = run_cli("build", "pdf", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    with pdfplumber.open(tmp_path / "out" / "small.pdf") as pdf:
+        text = "\n".join(page.extract_text() or "" for page in pdf.pages)
+    lines = [line.strip() for line in text.splitlines()]
+    at = lines.index("1 Three sources disagree:")
+    assert lines[at + 1:at + 6] == ["• the keeper’s log;", "• the engineer’s report;",
+                                    "and then, in order:", "3. the inspector;", "4. the board."]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -359,6 +359,26 @@ def _render_heading_close(self: Any, tokens: Sequence[Token], idx: int, options:
     return f"</{tokens[idx].tag}>\n"
 
 
+def _note_blocks(tokens: Sequence[Token]) -> Iterator[tuple[str, Token]]:
+    """A note's paragraphs, each with the marker of the list item it opens ("• ", "3. ")."""
+    lists: list[list[int]] = []  # each open list: [next number], or [] for bullets
+    marker = ""
+    for token in tokens:
+        if token.type in ("bullet_list_open", "ordered_list_open"):
+            lists.append([] if token.type == "bullet_list_open"
+                         else [int(token.attrGet("start") or 1)])
+        elif token.type in ("bullet_list_close", "ordered_list_close") and lists:
+            lists.pop()
+        elif token.type == "list_item_open" and lists:
+            numbers = lists[-1]
+            marker = f"{numbers[0]}.\u00a0" if numbers else "•\u00a0"
+            if numbers:
+                numbers[0] += 1
+        elif token.type == "inline":
+            yield marker, token
+            marker = ""
+
+
 def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: Any,
                          env: dict[str, Any]) -> str:
     """A note's call. A note cited again keeps its number: its later calls link to it (in print
@@ -382,9 +402,10 @@ def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: 
     # The book HTML carries the note twice: a link for the screen, and the note's text in
     # place, which the print stylesheet floats to the foot of the page (`float: footnote`).
     # The note's line ends are the source's: spaces here, or print keeps them as breaks. Its
-    # paragraphs (a span cannot hold a <p>) are kept apart by a line break.
-    inline = "<br />".join(render(t.children or [], env, flavour, 0).replace("\n", " ")
-                           for t in note.tokens if t.type == "inline")
+    # paragraphs (a span cannot hold a <p>) are kept apart by a line break, and a list's items
+    # keep their bullets and numbers.
+    inline = "<br />".join(f"{marker}{render(t.children or [], env, flavour, 0)}"
+                           .replace("\n", " ") for marker, t in _note_blocks(note.tokens))
     print_id = f' id="{note.id}"' if flavour == "print" else ""
     return (f'{separator}<a class="noteref" id="{ref_id}" href="#{note.id}" role="doc-noteref">'
             f'{note.number}</a><span class="footnote"{print_id}>{inline}</span>')
