@@ -105,9 +105,10 @@ def test_a_notes_style_puts_citations_in_numbered_notes_and_one_list_at_the_end(
     # calls numbered in reading order: the citation, the author's note, the second citation
     assert notes[0].startswith("John Waterbury, The Nile Basin")
     assert notes[0].rstrip("↩ a.").endswith("33")
-    assert notes[1].startswith("An author’s note that cites Terje Tvedt, The River Nile")
-    assert ".." not in notes[1]  # a citation inside a sentence does not end it
-    assert notes[2].startswith("see Ana Elisa Cascão and Mark Zeitoun")
+    # a citation inside an author's note is in parentheses, and does not end its sentence
+    assert notes[1].startswith("An author’s note that cites (Terje Tvedt, The River Nile")
+    assert ".." not in notes[1]
+    assert notes[2].startswith("See Ana Elisa Cascão and Mark Zeitoun")  # a note's capital
     # the short form of a later note, with a chapter as its locator (two citeproc-py slips
     # mended in the shipped styles: no stray "edition", and "chap." kept)
     assert notes[3].startswith("Cascão and Zeitoun, ") and "edition" not in notes[3]
@@ -329,3 +330,63 @@ def test_a_malformed_entry_is_one_clear_error(tmp_path: Path, bib: str, said: st
     result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
     assert result.returncode == 1 and said in result.stderr, result.stderr
     assert "unexpectedly" not in result.stderr
+
+
+NOTES_BIB = """@book{kraut1994,
+  author = {Kraut, Alan M.},
+  title = {Silent Travelers},
+  publisher = {Basic Books},
+  year = {1994}
+}
+
+@book{creighton1894,
+  author = {Creighton, Charles},
+  title = {A History of Epidemics in Britain},
+  volume = {2},
+  publisher = {Cambridge University Press},
+  year = {1894}
+}
+
+@article{arcy1960,
+  author = {d'Arcy, Jean},
+  title = {L'Europe et la peste d'Orient},
+  langid = {french},
+  journal = {Revue},
+  volume = {4},
+  pages = {1--20},
+  year = {1960}
+}
+"""
+
+
+def test_a_notes_style_keeps_the_author_in_the_sentence_and_sets_notes_as_chicago_does(
+        tmp_path: Path) -> None:
+    """In a notes style, `@kraut1994 traces…` lost the author from the sentence (“³ traces…”),
+    `@key [pp. 78--96]` left its bracket in the text, a citation inside an author's note lost
+    its parentheses, a note opened "see …", notes kept straight apostrophes, "--" after a
+    labelled locator stayed, and an entry with a `volume` crashed the build."""
+    essay = ("# A\n\n@kraut1994 traces the idea. @kraut1994 [pp. 78--96] again. Creighton "
+             "counted [see @creighton1894, vol. 2, pp. 327--331]. D'Arcy [@arcy1960].[^n]\n\n"
+             "[^n]: As argued [@kraut1994, 9], and as @arcy1960 [p. 4] shows.\n")
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    (manifest.parent / "refs.bib").write_text(NOTES_BIB, "utf-8")
+    manifest.write_text(manifest.read_text() + "bibliography: refs.bib\n"
+                        "csl: chicago-notes-bibliography\n")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    [body] = page.xpath("//div[@class='chapter-body']/p")
+    for copy in body.xpath(".//span[@class='footnote']"):
+        copy.drop_tree()  # (each note's copy for print)
+    assert " ".join(_text(body).split()) == ("Alan M. Kraut1 traces the idea. Kraut2 again. "
+                                             "Creighton counted.3 D’Arcy.4,5")
+    notes = [" ".join(_text(note).replace("↩", "").split())
+             for note in page.xpath("//section[contains(@class, 'endnotes')]//li")]
+    assert notes == [
+        "Alan M. Kraut, Silent Travelers (Basic Books, 1994).",
+        "Kraut, Silent Travelers, 78–96.",
+        "See Charles Creighton, A History of Epidemics in Britain, vol. 2 (Cambridge "
+        "University Press, 1894), vol. 2, pp. 327–331.",
+        "Jean d’Arcy, “L’Europe et la peste d’Orient,” Revue 4 (1960): 1–20.",
+        "As argued (Kraut, Silent Travelers, 9), and as d’Arcy, “L’Europe et la peste "
+        "d’Orient,” 4 shows."], notes

@@ -88,6 +88,9 @@ class PlacedBibTeX(BibTeX):
                         self._parse_string(str(value).strip())
             elif field not in UNSEEN:
                 self.left_out.append((self._key, field, self._line(field)))
+        for number in ("volume", "issue"):
+            if isinstance(csl.get(number), int):  # citeproc-py cases it as text, and an int fails
+                csl[number] = String(str(csl[number]))
         if "language" in csl:
             named = str(csl["language"]).strip()
             csl["language"] = String(LANGUAGE_NAMES.get(named.lower(), named))

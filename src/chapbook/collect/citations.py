@@ -52,8 +52,9 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
         for item in site.items:
             key = item["key"].lower()
             if key not in source:
-                diagnostics.warn("citation", f"'@{item['key']}' is not in the bibliography",
-                                 chapter.source, site.line)
+                if site.mode != "author":  # (its note, which holds it too, says so)
+                    diagnostics.warn("citation", f"'@{item['key']}' is not in the bibliography",
+                                     chapter.source, site.line)
                 parts.append((item["key"], None))
                 continue
             extra = {"prefix": item["prefix"] + " "} if item["prefix"] else {}
@@ -62,13 +63,15 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
             if item["locator"]:
                 extra["locator"] = Locator(item["label"], item["locator"])
             citation = Citation([CitationItem(key, **extra)])
-            bibliography.register(citation)
+            if site.mode != "author":  # names in a sentence are no citation of the work
+                bibliography.register(citation)
             parts.append((key, citation))
         made.append((chapter, ordinal, site, scope,
                      [(f"{_prefix(scope)}ref-{_id_part(key)}", citation)
                       for key, citation in parts]))
     for bibliography in scopes.values():
         bibliography.sort()
+    mentioned: dict[str, set[str]] = {}  # the works each chapter has named an author of
     for chapter, ordinal, site, scope, parts in made:
         bibliography = scopes[scope]
         pieces = []
@@ -76,16 +79,32 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
             if citation is None:  # not in the bibliography: its key, for the proofreader
                 pieces.append((None, f"{anchor.rsplit('ref-', 1)[1]}?"))
                 continue
-            text = _punctuated(str(bibliography.cite(citation, lambda item: None)), inside)
+            if site.mode == "author":
+                pieces.append((anchor, ""))  # (its names, below)
+                continue
+            text = _punctuated(_typeset(str(bibliography.cite(citation, lambda item: None)),
+                                        book.meta.language), inside)
             pieces.append((anchor, _inner(text, opening, closing)))
+        if pieces and not in_text and site.own_note:  # a note opens with a capital: "See …"
+            pieces[0] = (pieces[0][0], _capitalized(pieces[0][1]))
         # in a notes style, a citation inside an author's note is part of its sentence: the
         # style's closing full stop is the note's to give
         ends = closing if in_text or site.own_note else ""
         if in_text and (site.mode == "narrative" or any(
                 item["suppress_author"] for item in site.items)):
             pieces = _author_date_forms(site, pieces, source)
+        if site.mode == "author":  # a notes style's `@key`: the names in the sentence
+            named = mentioned.setdefault(chapter.id, set())
+            pieces = [(anchor, _names_in_text(source.get(item["key"].lower()),
+                                              item["key"].lower() not in named))
+                      if anchor is not None else (anchor, text)
+                      for item, (anchor, text) in zip(site.items, pieces, strict=True)]
+            named.update(item["key"].lower() for item in site.items)
+        starts = opening
+        if not in_text and not site.own_note and site.mode == "bracket":
+            starts, ends = "(", ")"  # `[@key]` inside an author's note: in parentheses (Pandoc)
         book.changes.decide(chapter.id, "citation", ordinal, "meta", {
-            "scope": scope, "pieces": pieces, "opening": opening, "closing": ends,
+            "scope": scope, "pieces": pieces, "opening": starts, "closing": ends,
             "delimiter": delimiter})
     for scope, bibliography in scopes.items():
         listed = _listing(bibliography)
@@ -171,6 +190,26 @@ def _author_date_forms(site: CitationSite, made: list[tuple[str | None, str]],
         else:
             pieces.append((anchor, f"{year}{where}"))
     return pieces
+
+
+def _capitalized(html: str) -> str:
+    """The text's first letter (outside its tags) as a capital."""
+    return re.sub(r"^((?:<[^>]*>|[^\w<])*)(\w)", lambda m: m[1] + m[2].upper(), html, count=1)
+
+
+def _names_in_text(entry: Any, first: bool) -> str:
+    """A notes style's `@key` in a sentence, as Chicago names a person in running text: whole
+    names the first time in a chapter ("Alan M. Kraut"), then family names ("Kraut")."""
+    if not first:
+        return _names(entry)
+    people = entry.get("author") or entry.get("editor") or []
+    whole = [" ".join(str(part) for part in (person.get("given"), person.get("family"))
+                      if part) or str(person.get("literal") or "") for person in people]
+    if not whole:
+        return _names(entry)
+    if len(whole) > 3:
+        return f"{whole[0]} et al."
+    return whole[0] if len(whole) == 1 else f"{', '.join(whole[:-1])} and {whole[-1]}"
 
 
 def _names(entry: Any) -> str:

@@ -37,20 +37,29 @@ def _items(inside: str) -> list[dict[str, Any]] | None:
         found = _ITEM.match(part)
         if found is None or "@" in found["prefix"]:
             return None
-        label, locator, suffix = "page", "", ""
-        rest = (found["rest"] or "").strip()
-        if rest:
-            located = _LOCATOR.match(rest)
-            if located:
-                label = LABELS.get((located["label"] or "p").lower(), "page")
-                locator = re.sub(r"\s*(?:--?|–)\s*", "–", located["value"])
-                suffix = located["suffix"].strip(" ,")
-            else:
-                suffix = rest
-        items.append({"key": found["key"], "prefix": found["prefix"], "label": label,
-                      "locator": locator, "suffix": suffix,
+        items.append({"key": found["key"], "prefix": _dashed(found["prefix"]),
+                      **_located((found["rest"] or "").strip()),
                       "suppress_author": bool(found["suppress"])})
     return items
+
+
+def _located(rest: str) -> dict[str, str]:
+    """What follows a key: its locator and the locator's label, and the rest a suffix."""
+    located = _LOCATOR.match(rest) if rest else None
+    if located is None:
+        return {"label": "page", "locator": "", "suffix": _dashed(rest)}
+    return {"label": LABELS.get((located["label"] or "p").lower(), "page"),
+            "locator": re.sub(r"\s*(?:--?|–)\s*", "–", located["value"]),
+            "suffix": _dashed(located["suffix"].strip(" ,"))}
+
+
+def _dashed(text: str) -> str:
+    """BibTeX's and Pandoc's dashes typed in a prefix or a suffix (`vol. 4, pp. 327--331`)."""
+    return text.replace("---", "—").replace("--", "–")
+
+
+# `@key [p. 33]`: a narrative citation's locator, in brackets after it (Pandoc's syntax)
+_NARRATIVE_LOCATOR = re.compile(r" ?\[(?P<inside>[^\[\]@^]*)\](?![(\[])")
 
 
 def citation_rule(state: StateInline, silent: bool) -> bool:
@@ -72,9 +81,11 @@ def citation_rule(state: StateInline, silent: bool) -> bool:
         found = _NARRATIVE.match(source, start)
         if found is None:
             return False
-        items = [{"key": found["key"], "prefix": "", "label": "page", "locator": "",
-                  "suffix": "", "suppress_author": False}]
-        mode, after = "narrative", found.end()
+        after = found.end()
+        bracket = _NARRATIVE_LOCATOR.match(source, after)
+        items = [{"key": found["key"], "prefix": "", "suppress_author": False,
+                  **_located(bracket["inside"].strip() if bracket else "")}]
+        mode, after = "narrative", bracket.end() if bracket else after
     else:
         return False
     if not silent:
@@ -102,17 +113,27 @@ def citations_as_notes(state: Any) -> None:
         if in_definition or token.type != "inline":
             continue
         children = token.children or []
-        for position, child in enumerate(children):
+        for position, child in reversed(list(enumerate(children))):
             if child.type != "citation":
                 continue
             number = len(notes)
-            child.meta["line"] = token.map[0] + 1 if token.map else None
-            child.meta["own_note"] = True
-            notes[number] = {"content": child.content, "tokens": [child]}
+            line = token.map[0] + 1 if token.map else None
+            cited = child
+            if child.meta["mode"] == "narrative":
+                # "Kraut¹ traces…": the author stays in the sentence, the work goes in the note
+                cited = Token("citation", "", 0)
+                cited.content, cited.meta = child.content, {**child.meta, "mode": "bracket"}
+                child.meta.update({"mode": "author", "line": line, "own_note": False})
+                children.insert(position + 1, Token("footnote_ref", "", 0))
+                position += 1
+            cited.meta["line"] = line
+            cited.meta["own_note"] = True
+            notes[number] = {"content": cited.content, "tokens": [cited]}
             call = Token("footnote_ref", "", 0)
             call.meta = {"id": number}
             children[position] = call
-            _set_after_punctuation(children, position)
+            if cited is child:
+                _set_after_punctuation(children, position)
             made = True
     if made:
         _renumber(state.tokens, state.env["footnotes"])

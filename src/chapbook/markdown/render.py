@@ -300,7 +300,7 @@ def _render_citation(self: Any, tokens: Sequence[Token], idx: int, options: Any,
             if env.get("flavour") == "epub" else ""
         linked.append(f'<a class="citation" href="{document}#{anchor}">{text}</a>')
     body = meta.get("delimiter", "; ").join(linked)
-    if meta["mode"] == "narrative" and "pieces" in meta:
+    if meta["mode"] in ("narrative", "author") and "pieces" in meta:
         return body
     return f"{meta.get('opening', '(')}{body}{meta.get('closing', ')')}"
 
@@ -391,8 +391,10 @@ def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: 
     # Two calls in a row would read as one number ("12"): a separator keeps them apart. Before
     # either, a word joiner: line breaking (Pango's, a browser's) may part a call from the word
     # or full stop it follows, and a line would open with it.
+    before = next((token for token in reversed(tokens[:idx])
+                   if not (token.type == "text" and not token.content)), None)
     separator = WORD_JOINER + ('<span class="note-separator">,</span>'
-                               if idx > 0 and tokens[idx - 1].type == "footnote_ref" else "")
+                               if before is not None and before.type == "footnote_ref" else "")
     if flavour == "epub":
         return (f'{separator}<a class="noteref" id="{ref_id}" href="#{note.id}" '
                 f'epub:type="noteref" role="doc-noteref">{note.number}</a>')
