@@ -390,3 +390,47 @@ def test_a_notes_style_keeps_the_author_in_the_sentence_and_sets_notes_as_chicag
         "Jean d’Arcy, “L’Europe et la peste d’Orient,” Revue 4 (1960): 1–20.",
         "As argued (Kraut, Silent Travelers, 9), and as d’Arcy, “L’Europe et la peste "
         "d’Orient,” 4 shows."], notes
+
+
+BIBLATEX = """@article{times1831,
+  title = {The Cholera Morbus},
+  journaltitle = {The Times},
+  date = {1831-06-23},
+  pages = {3}
+}
+
+@book{foucault1977,
+  author = {Foucault, Michel},
+  title = {Discipline and Punish},
+  translator = {Sheridan, Alan},
+  publisher = {Pantheon},
+  year = {1977}
+}
+
+@mvbook{sticker1908,
+  author = {Sticker, Georg},
+  title = {Abhandlungen aus der Seuchengeschichte},
+  langid = {german},
+  publisher = {Töpelmann},
+  date = {1908}
+}
+"""
+
+
+def test_biblatex_fields_zotero_exports_reach_the_list(tmp_path: Path) -> None:
+    """Zotero's biblatex export dates a work with `date`, which citeproc-py skips: every
+    newspaper article was "n.d."; a `translator` was dropped, and @mvbook was refused."""
+    essay = "# A\n\nCited [@times1831; @foucault1977; @sticker1908].\n"
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    (manifest.parent / "refs.bib").write_text(BIBLATEX, "utf-8")
+    manifest.write_text(manifest.read_text() + "bibliography: refs.bib\nreferences: book\n")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    entries = {li.get("id"): " ".join(_text(li).split())
+               for li in page.xpath("//li[starts-with(@id, 'ref-')]")}
+    assert "1831" in entries["ref-times1831"] and "n.d." not in entries["ref-times1831"]
+    assert "Sheridan" in entries["ref-foucault1977"]
+    assert "1908" in entries["ref-sticker1908"]
+    cited = " ".join(_text(page.xpath("//div[@class='chapter-body']/p")[0]).split())
+    assert cited == "Cited (“The Cholera Morbus” 1831; Foucault 1977; Sticker 1908).", cited

@@ -1,8 +1,10 @@
 """A BibTeX file read into CSL items by citeproc-py, with what its reader leaves out put back as
 Pandoc and Zotero map it: the publisher of a thesis (`school`), a report (`institution`) or a
 pamphlet (`howpublished`, or its URL), a thesis's kind (`type`, else "PhD thesis"), `url`,
-`urldate`, and the CSL types of @incollection (a chapter, not a journal article), @misc (a
-document, not a preprint) and biblatex's @online, @report, @thesis, @dataset and @software.
+`urldate`, biblatex's `date`, `origdate`, `journaltitle`, `location` and `translator` (as
+Zotero exports them), and the CSL types of @incollection (a chapter, not a journal article),
+@misc (a document, not a preprint) and biblatex's @online, @report, @thesis, @dataset,
+@software and @mvbook.
 A field that no reference list shows (`keywords`, `file`) is read without a word; any other
 field citeproc-py cannot place is named, at its line, in `left_out`."""
 
@@ -25,8 +27,10 @@ from chapbook.errors import BookError
 # `publisher` comes first
 PLACED = {"school": "publisher", "institution": "publisher", "organization": "publisher",
           "howpublished": "publisher", "type": "genre", "url": "URL", "shorttitle":
-          "title_short", "language": "language", "langid": "language"}
+          "title_short", "language": "language", "langid": "language",
+          "journaltitle": "container_title", "location": "publisher_place"}
 # fields no style prints: bibliography managers' bookkeeping
+_DATES = {"date": "issued", "urldate": "accessed", "origdate": "original_date"}
 UNSEEN = {"keywords", "file", "timestamp", "owner", "groups", "mendeley-tags", "copyright",
           "annotation", "abstract", "month", "year", "filename", "key", "crossref", "urldate"}
 THESIS_KINDS = {"phdthesis": "PhD thesis", "mastersthesis": "Master's thesis"}
@@ -54,7 +58,9 @@ class PlacedBibTeX(BibTeX):
 
     types: ClassVar[dict[str, str]] = {
         **BibTeX.types, "incollection": CHAPTER, "misc": "document", "online": WEBPAGE,
-        "electronic": WEBPAGE, "www": WEBPAGE, "dataset": "dataset", "software": "software"}
+        "electronic": WEBPAGE, "www": WEBPAGE, "dataset": "dataset", "software": "software",
+        "mvbook": "book", "mvcollection": "book", "mvreference": "book", "bookinbook": CHAPTER,
+        "newspaper": "article-newspaper"}
 
     def __init__(self, path: Path) -> None:
         self.left_out: list[tuple[str, str, int | None]] = []  # (key, field, line)
@@ -74,12 +80,14 @@ class PlacedBibTeX(BibTeX):
         for field, value in bibtex_entry.items():
             if field in self.fields:
                 continue
-            if field == "urldate":
+            if field in _DATES:  # biblatex's ISO dates: `date`, `urldate`, `origdate`
                 found = _ISO_DATE.match(str(value))
-                if found:
-                    csl["accessed"] = Date(**{part: int(number) for part, number
-                                              in zip(("year", "month", "day"), found.groups(),
-                                                     strict=True) if number})
+                if found and _DATES[field] not in csl:
+                    csl[_DATES[field]] = Date(**{part: int(number) for part, number
+                                                 in zip(("year", "month", "day"), found.groups(),
+                                                        strict=True) if number})
+            elif field == "translator":
+                csl["translator"] = list(self._parse_author(str(value)))
             elif field in PLACED:
                 url = _URL.match(str(value)) if field in ("howpublished", "url") else None
                 target = "URL" if url else PLACED[field]
