@@ -228,6 +228,17 @@ def test_bibtex_fields_citeproc_py_leaves_out_reach_the_list_and_the_rest_are_na
     assert "“Rivers and Ministries.”" in entries["ref-okoth2019"], entries["ref-okoth2019"]
 
 
+def _cited_book(tmp_path: Path, essay: str, bib: str, settings: str = "references: book\n"
+                ) -> html.HtmlElement:
+    """A one-essay book citing from `bib`, built as HTML without a warning: its page."""
+    manifest = small_book(tmp_path / "book", {"a.md": essay})
+    (manifest.parent / "refs.bib").write_text(bib, "utf-8")
+    manifest.write_text(manifest.read_text() + "bibliography: refs.bib\n" + settings)
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    return html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+
+
 OTHER_LANGUAGES = """@book{bartold1900,
   author = {Бартольд, Василий},
   title = {Туркестан в эпоху монгольского нашествия},
@@ -275,12 +286,7 @@ def test_titles_in_other_languages_keep_their_case_and_english_ones_take_title_c
     names (`american`, `british`) were not read as English, so those titles were not cased."""
     essay = ("# A\n\nCited [@bartold1900; @papadopoulos1999; @frankopan2015; @hansen2012; "
              "@sinor1963].\n")
-    manifest = small_book(tmp_path / "book", {"a.md": essay})
-    (manifest.parent / "refs.bib").write_text(OTHER_LANGUAGES, "utf-8")
-    manifest.write_text(manifest.read_text() + "bibliography: refs.bib\nreferences: book\n")
-    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
-    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
-    page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    page = _cited_book(tmp_path, essay, OTHER_LANGUAGES)
     entries = {li.get("id"): _text(li) for li in page.xpath("//li[starts-with(@id, 'ref-')]")}
     assert "Туркестан в эпоху монгольского нашествия" in entries["ref-bartold1900"]
     assert "Ο δρόμος του μεταξιού" in entries["ref-papadopoulos1999"]
@@ -368,13 +374,7 @@ def test_a_notes_style_keeps_the_author_in_the_sentence_and_sets_notes_as_chicag
     essay = ("# A\n\n@kraut1994 traces the idea. @kraut1994 [pp. 78--96] again. Creighton "
              "counted [see @creighton1894, vol. 2, pp. 327--331]. D'Arcy [@arcy1960].[^n]\n\n"
              "[^n]: As argued [@kraut1994, 9], and as @arcy1960 [p. 4] shows.\n")
-    manifest = small_book(tmp_path / "book", {"a.md": essay})
-    (manifest.parent / "refs.bib").write_text(NOTES_BIB, "utf-8")
-    manifest.write_text(manifest.read_text() + "bibliography: refs.bib\n"
-                        "csl: chicago-notes-bibliography\n")
-    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
-    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
-    page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    page = _cited_book(tmp_path, essay, NOTES_BIB, "csl: chicago-notes-bibliography\n")
     [body] = page.xpath("//div[@class='chapter-body']/p")
     for copy in body.xpath(".//span[@class='footnote']"):
         copy.drop_tree()  # (each note's copy for print)
@@ -421,12 +421,7 @@ def test_biblatex_fields_zotero_exports_reach_the_list(tmp_path: Path) -> None:
     """Zotero's biblatex export dates a work with `date`, which citeproc-py skips: every
     newspaper article was "n.d."; a `translator` was dropped, and @mvbook was refused."""
     essay = "# A\n\nCited [@times1831; @foucault1977; @sticker1908].\n"
-    manifest = small_book(tmp_path / "book", {"a.md": essay})
-    (manifest.parent / "refs.bib").write_text(BIBLATEX, "utf-8")
-    manifest.write_text(manifest.read_text() + "bibliography: refs.bib\nreferences: book\n")
-    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
-    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
-    page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    page = _cited_book(tmp_path, essay, BIBLATEX)
     entries = {li.get("id"): " ".join(_text(li).split())
                for li in page.xpath("//li[starts-with(@id, 'ref-')]")}
     assert "1831" in entries["ref-times1831"] and "n.d." not in entries["ref-times1831"]
