@@ -340,7 +340,7 @@ def test_a_malformed_entry_is_one_clear_error(tmp_path: Path, bib: str, said: st
 
 NOTES_BIB = """@book{kraut1994,
   author = {Kraut, Alan M.},
-  title = {Silent Travelers},
+  title = {Silent Travelers: Germs, Genes, and the Immigrant Menace},
   publisher = {Basic Books},
   year = {1994}
 }
@@ -351,6 +351,12 @@ NOTES_BIB = """@book{kraut1994,
   volume = {2},
   publisher = {Cambridge University Press},
   year = {1894}
+}
+
+@misc{asv1631,
+  author = {{Provveditori alla Sanità}},
+  title = {Notatorio, 1630--1631.},
+  year = {1631}
 }
 
 @article{arcy1960,
@@ -370,10 +376,14 @@ def test_a_notes_style_keeps_the_author_in_the_sentence_and_sets_notes_as_chicag
     """In a notes style, `@kraut1994 traces…` lost the author from the sentence (“³ traces…”),
     `@key [pp. 78--96]` left its bracket in the text, a citation inside an author's note lost
     its parentheses, a note opened "see …", notes kept straight apostrophes, "--" after a
-    labelled locator stayed, and an entry with a `volume` crashed the build."""
+    labelled locator stayed, an entry with a `volume` crashed the build, a short note gave
+    the whole title where Chicago and Pandoc give the part before its colon, a title's own full
+    stop doubled the style's, and a @misc entry, which citeproc-py sets as nothing in this
+    style's list, crashed the build ("zip() argument 2 is shorter")."""
     essay = ("# A\n\n@kraut1994 traces the idea. @kraut1994 [pp. 78--96] again. Creighton "
              "counted [see @creighton1894, vol. 2, pp. 327--331]. D'Arcy [@arcy1960].[^n]\n\n"
-             "[^n]: As argued [@kraut1994, 9], and as @arcy1960 [p. 4] shows.\n")
+             "[^n]: As argued [@kraut1994, 9], and as @arcy1960 [p. 4] shows. The register "
+             "[@asv1631] and again [@asv1631].\n")
     page = _cited_book(tmp_path, essay, NOTES_BIB, "csl: chicago-notes-bibliography\n")
     [body] = page.xpath("//div[@class='chapter-body']/p")
     for copy in body.xpath(".//span[@class='footnote']"):
@@ -383,13 +393,15 @@ def test_a_notes_style_keeps_the_author_in_the_sentence_and_sets_notes_as_chicag
     notes = [" ".join(_text(note).replace("↩", "").split())
              for note in page.xpath("//section[contains(@class, 'endnotes')]//li")]
     assert notes == [
-        "Alan M. Kraut, Silent Travelers (Basic Books, 1994).",
+        "Alan M. Kraut, Silent Travelers: Germs, Genes, and the Immigrant Menace (Basic Books, "
+        "1994).",
         "Kraut, Silent Travelers, 78–96.",
         "See Charles Creighton, A History of Epidemics in Britain, vol. 2 (Cambridge "
         "University Press, 1894), vol. 2, pp. 327–331.",
         "Jean d’Arcy, “L’Europe et la peste d’Orient,” Revue 4 (1960): 1–20.",
         "As argued (Kraut, Silent Travelers, 9), and as d’Arcy, “L’Europe et la peste "
-        "d’Orient,” 4 shows."], notes
+        "d’Orient,” 4 shows. The register (Provveditori alla Sanità, “Notatorio, 1630–1631,” "
+        "1631) and again (Provveditori alla Sanità, “Notatorio, 1630–1631.”)."], notes
 
 
 BIBLATEX = """@article{times1831,

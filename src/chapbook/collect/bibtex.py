@@ -106,6 +106,9 @@ class PlacedBibTeX(BibTeX):
             # a title with no Latin letter is not English, whatever the style's locale: its
             # title case would make "Туркестан в эпоху…" "Туркестан В Эпоху…"
             csl["language"] = String("und")
+        if "title_short" not in csl and ":" in str(csl.get("title", "")):
+            # a short note's title, as Pandoc's citeproc makes it: the title before its colon
+            csl["title_short"] = String(str(csl["title"]).split(":", 1)[0].strip())
         if self._type in THESIS_KINDS and "genre" not in csl:
             csl["genre"] = String(THESIS_KINDS[self._type])
         return csl

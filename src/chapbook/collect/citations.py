@@ -112,21 +112,41 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
             ReferenceEntry(f"{_prefix(scope)}ref-{_id_part(key)}",
                            _punctuated(_typeset(clean(str(entry)), book.meta.language),
                                        inside))
-            for key, entry in zip(listed.keys, listed.bibliography(), strict=True)]
+            for key, entry in _entries(listed, source)]
+
+
+def _entries(listed: Any, source: Any) -> list[tuple[str, Any]]:
+    """Each work of a list with its entry. citeproc-py sets nothing for some types in some
+    styles (a @misc, or a manuscript, in Chicago's notes style), and its list was then shorter
+    than its keys: such a work is set as a standalone one (a report's form), not left out."""
+    entries = []
+    for key, item in zip(listed.keys, listed.items, strict=True):
+        rendered = listed.style.render_bibliography([item])
+        if not rendered:
+            kind = source[key]["type"]
+            source[key]["type"] = "report"
+            try:
+                rendered = listed.style.render_bibliography([item])
+            finally:
+                source[key]["type"] = kind
+        entries.append((key, rendered[0] if rendered else source[key].get("title", key)))
+    return entries
 
 
 # "Era?." (the title's own mark, then the style's full stop), through a closing quote or tag
-_DOUBLED = re.compile(r"([?!])((?:</[a-z]+>|[”’»])*)\.")
+_DOUBLED = re.compile(r"([?!.])((?:</[a-z]+>|[”’»])*)\.")
 _AFTER_QUOTE = re.compile(r"”([.,])")
 
 
 def _punctuated(text: str, inside: bool) -> str:
     """Two rules of CSL's that citeproc-py leaves undone: a full stop after a title's question
-    or exclamation mark is dropped ("The End of an Era?."), and where the locale puts
+    or exclamation mark, or its own full stop, is dropped ("The End of an Era?.",
+    "“Notatorio, 1630–1631.”."), and where the locale puts
     punctuation inside quotes (American English: `punctuation-in-quote`), a full stop or comma
     after a closing quote goes in (“Power and Hegemony.”, as Pandoc sets it)."""
     text = _DOUBLED.sub(r"\1\2", text)
-    return _AFTER_QUOTE.sub(r"\1”", text) if inside else text
+    # (a title's own full stop gives way to the comma the style puts after it: "1631,”")
+    return _AFTER_QUOTE.sub(r"\1”", text).replace(".,”", ",”") if inside else text
 
 
 _TAG = re.compile(r"(<[^>]*>)")
