@@ -394,3 +394,21 @@ def test_terms_in_scripts_with_vowel_signs_or_without_spaces_are_found(tmp_path:
     marked = page.xpath("//*[@id = substring-after(//li[starts-with(normalize-space(), "
                         "'रेशम')]//a/@href, '#')]")
     assert marked and "रेशम" in marked[0].getparent().text_content()
+
+
+def test_see_also_references_are_in_alphabetical_order(tmp_path: Path) -> None:
+    """An index's "See also" listed its headings in the order the YAML gave them ("See also
+    quarantine; plague hospitals"); Chicago lists them alphabetically (CMOS 15.20)."""
+    from .test_untrusted import small_book
+
+    manifest = small_book(tmp_path / "book", {"a.md": "# A\n\nLazarets, quarantine and plague "
+                                                      "hospitals.\n"})
+    (manifest.parent / "index.yml").write_text(
+        "headings:\n  - heading: lazarets\n    see_also: [quarantine, plague hospitals]\n"
+        "  - heading: quarantine\n  - heading: plague hospitals\n", "utf-8")
+    manifest.write_text(manifest.read_text("utf-8") + "index: index.yml\n", "utf-8")
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    page = lxml_html.parse(str(tmp_path / "out" / "small.html")).getroot()
+    [see_also] = page.xpath("//span[@class='index-see-also']")
+    assert see_also.text_content() == "See also plague hospitals; quarantine."

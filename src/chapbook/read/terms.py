@@ -79,7 +79,7 @@ def load_index(path: Path) -> Index:
         # sub-entries ("illuminants": colza oil, paraffin)
         forms = () if raw.get("see") else tuple(dict.fromkeys(raw.get("forms", (text,))))
         heading = IndexHeading(text, ids.index_heading(text, used), forms, raw["@line"],
-                               raw.get("see"), raw.get("see_also", ()))
+                               raw.get("see"), tuple(sorted(raw.get("see_also", ()), key=sort_key)))
         for sub in raw.get("subentries", []):
             if sub.get("heading"):
                 heading.subentries.append(IndexHeading(
