@@ -78,8 +78,9 @@ def load_index(path: Path) -> Index:
         # its own words unless it says otherwise: `forms: []` for one that only gathers its
         # sub-entries ("illuminants": colza oil, paraffin)
         forms = () if raw.get("see") else tuple(dict.fromkeys(raw.get("forms", (text,))))
+        see_also = tuple(sorted(raw.get("see_also", ()), key=sort_key))  # CMOS 15.20
         heading = IndexHeading(text, ids.index_heading(text, used), forms, raw["@line"],
-                               raw.get("see"), tuple(sorted(raw.get("see_also", ()), key=sort_key)))
+                               raw.get("see"), see_also)
         for sub in raw.get("subentries", []):
             if sub.get("heading"):
                 heading.subentries.append(IndexHeading(
