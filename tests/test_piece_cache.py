@@ -223,3 +223,26 @@ def test_a_part_kept_whole_is_not_taken_where_it_is_written_in_halves(
     assert not laid[-1].cached and len(laid[-1].pdfs or []) == 2
     fresh, _ = _typeset(manifest, tmp_path / "another cache")
     assert after == fresh
+
+
+def test_a_kept_pieces_missing_glyph_is_reported_at_its_line_now(tmp_path: Path) -> None:
+    """A piece taken from the cache reported again the missing glyph its layout had found, at
+    the line the character stood on then: blank lines added above it, the next build warned at
+    the old line and the new one ("2 warning(s)"), where a build from nothing warns once."""
+    from .conftest import run_cli
+
+    book = tmp_path / "book"
+    shutil.copytree(ROOTS / "field-notes", book)
+    essay = book / "essays" / "01-introduction.md"
+    essay.write_text(essay.read_text("utf-8") + "\nThe Tifinagh letter ⴰ appears once.\n",
+                     "utf-8")
+    lines = len(essay.read_text("utf-8").splitlines())
+    first = run_cli("build", "pdf", "--book", str(book / "book.yml"), "--out",
+                    str(tmp_path / "out"))
+    assert f"01-introduction.md:{lines}: warning: no font" in first.stderr, first.stderr
+    title, rest = essay.read_text("utf-8").split("\n", 1)
+    essay.write_text(f"{title}\n\n\n{rest}", "utf-8")  # the same HTML, two lines later
+    again = run_cli("build", "pdf", "--book", str(book / "book.yml"), "--out",
+                    str(tmp_path / "out"))
+    glyphs = [line for line in again.stderr.splitlines() if "[missing-glyph]" in line]
+    assert len(glyphs) == 1 and f"01-introduction.md:{lines + 2}:" in glyphs[0], glyphs

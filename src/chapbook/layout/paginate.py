@@ -38,7 +38,7 @@ from chapbook.errors import BookError
 from chapbook.layout.compat import links_across_pieces
 from chapbook.layout.page_starts import body_starts, element_starts
 from chapbook.layout.parallel import FromCache, LaidPiece, ParallelLayout
-from chapbook.layout.typesetter import Typesetter, captured_logs
+from chapbook.layout.typesetter import Typesetter, captured_logs, found_again
 from chapbook.layout.writers import PieceWriter, bookmark_levels
 from chapbook.limits import blame
 from chapbook.model.book import Book, Chapter, Part
@@ -407,9 +407,9 @@ def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_wo
                 ) -> tuple[list[Page], int, dict[str, int], list[PageStart]]:
         return pagination.lay_out_piece(runs[index], first_page)
 
+    taken = _taken_from(kept, keys, entries, Diagnostics(), book.manifest.path)
     with ParallelLayout(lay_out, lambda run, blanks: pagination.front.copy(run), None,
-                        Diagnostics(), jobs + 1, _run_words(runs),
-                        _taken_from(kept, keys, entries, Diagnostics())) as workers:
+                        Diagnostics(), jobs + 1, _run_words(runs), taken) as workers:
         workers.start([entry.length if entry else None for entry in entries],
                       _next_recto(front_length + 1) if front_length else FRONT_GUESS, ahead=2)
         for index, piece in enumerate(workers.lay_out(pagination.measure_front())):
@@ -453,7 +453,7 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
 
 
 def _taken_from(kept: PieceCache, keys: list[str], entries: list[CachedPiece | None],
-                diagnostics: Diagnostics) -> FromCache:
+                diagnostics: Diagnostics, manifest: Path) -> FromCache:
     """ParallelLayout's `from_cache`: piece `index` as `kept` holds it under `keys[index]`, if
     it was written at the same first page; what its layout found is reported again, as if it
     were laid out again. (`keys` and `entries` may grow: the back matter's are added later.)"""
@@ -462,7 +462,7 @@ def _taken_from(kept: PieceCache, keys: list[str], entries: list[CachedPiece | N
         if found is None:
             return None
         entry, pdfs = found
-        diagnostics.add_all(entry.findings)
+        found_again(entry.findings, diagnostics, manifest)
         return LaidPiece(first_page, entry.length, entry.pages, entry.starts, first_page,
                          blanks, list(pdfs), entry.levels, cached=True,
                          findings=entry.findings)
@@ -569,7 +569,7 @@ def _front_matter(pagination: _Pagination, edition: Edition, kept: PieceCache,
     found = kept.load(key, kept.entry(key), 1, 0)
     if found is not None and len(found[1]) == 1:  # (the front matter is written whole)
         entry, (pdf,) = found
-        diagnostics.add_all(entry.findings)
+        found_again(entry.findings, diagnostics, pagination.book.manifest.path)
         pagination.front_kept(entry)
         return pdf, entry.length, entry.levels[0]
     with diagnostics.apart() as front_found:
@@ -610,9 +610,9 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
     def assemble(run: list[Page], blanks: int) -> Document:
         return pagination.front.copy([pagination.blank] * blanks + run)
 
+    taken = _taken_from(kept, keys, entries, diagnostics, book.manifest.path)
     with ParallelLayout(lay_out, assemble, writer if write else None, diagnostics, processes,
-                        _run_words(runs), _taken_from(kept, keys, entries, diagnostics),
-                        ) as workers:
+                        _run_words(runs), taken) as workers:
         workers.start([entry.length if entry else None for entry in entries],
                       pagination.next_page if front_length else FRONT_GUESS,
                       ahead=1 if front_length else 2)  # (two while the front is measured)

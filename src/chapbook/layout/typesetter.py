@@ -10,7 +10,7 @@ import logging
 import os
 import re
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -71,7 +71,9 @@ class _FindingsHandler(logging.Handler):
         self.source = source
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
+        self.take(record.getMessage())
+
+    def take(self, message: str) -> None:
         if compat.MISSING_ALT_TEXT in message:
             return  # the parse has said so, at the essay's line (collect/alttext.py)
         notdef = compat.MISSING_GLYPH.match(message)
@@ -84,6 +86,25 @@ class _FindingsHandler(logging.Handler):
         quoted = [a or b for a, b in _QUOTED.findall(message)]
         place = _place(self.source, notdef.group(1) if notdef else None, quoted)
         self.diagnostics.warn("typesetting", message, *place)
+
+
+_CODE_POINT = re.compile(r"\(U\+([0-9A-F]{4,6})\)")
+
+
+def found_again(findings: Iterable[Finding], diagnostics: Diagnostics,
+                manifest_path: Path) -> None:
+    """What a piece's layout found, reported again by a build that takes the piece from the
+    cache. A missing glyph is placed as this build's layout would place it, at the line its
+    character stands on now: the piece's HTML, its key, does not hold the lines of the essay,
+    and the character may have moved since."""
+    handler = _FindingsHandler(diagnostics, manifest_path)
+    for finding in findings:
+        if finding.code != "missing-glyph":
+            diagnostics.add_all([finding])
+            continue
+        for code in _CODE_POINT.findall(finding.message):
+            handler.take('.notdef glyph rendered for Unicode string unsupported by fonts: '
+                         f'"{chr(int(code, 16))}"')
 
 
 def _text_files(manifest_path: Path) -> list[Path]:
