@@ -51,6 +51,13 @@ def test_editing_an_essay_updates_the_open_page(preview) -> None:
             page.wait_for_function(
                 "document.body.innerText.includes('The book does not build')", timeout=30_000)
             assert "book.yml" in page.inner_text("pre.error")
+            # the terminal says so too, as a build would (it said "rebuilt" and nothing else)
+            for _ in range(100):
+                if any("book.yml:" in line and "error:" in line for line in said):
+                    break
+                page.wait_for_timeout(100)
+            assert any("does not build after book.yml" in line for line in said), said
+            assert any("book.yml:" in line and "error:" in line for line in said), said
             manifest.write_text(good)
             page.wait_for_function(
                 "document.body.innerText.includes('A sentence added while the page was open.')",

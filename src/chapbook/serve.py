@@ -63,12 +63,14 @@ class Preview:
         self.pdf_version = 0
         self.pdf_title = ("", "en")  # the book's title and language, for the page around it
         self.built: BuiltBook | None = None  # the book of the last page, if it built
+        self.error: str | None = None  # why the last rebuild did not build, as a build says it
 
     def rebuild(self, changed: list[Path] | None = None) -> Diagnostics:
         """Build the page again after the `changed` files (None: anything); its findings, as a
         build would print them. The compiled templates are kept unless a template changed:
         compiling them again took most of a rebuild of the bundled book."""
         diagnostics = Diagnostics()
+        self.error = None
         try:
             templates = templates_dir()
             if changed is None or any(path.is_relative_to(templates) for path in changed):
@@ -79,13 +81,13 @@ class Preview:
             self.built = BuiltBook(built.book.slug, built.book.meta.title,
                                    built.book.meta.language)
         except (BookError, BookErrors) as error:
-            self.built = None
+            self.built, self.error = None, str(error)
             page = environment().get_template("html/preview-error.html.j2").render(
-                message=str(error))
+                message=self.error)
         except Exception as error:  # a bug must not stop the preview either
-            self.built = None
+            self.built, self.error = None, f"chapbook failed: {error!r}"
             page = environment().get_template("html/preview-error.html.j2").render(
-                message=f"chapbook failed: {error!r}")
+                message=self.error)
         with self.lock:
             self.page = page
             self.version += 1
@@ -231,6 +233,8 @@ def serve(manifest: Path, port: int, stop: threading.Event | None = None,
         thread.start()
         announce(f"chapbook: serving {manifest} at http://127.0.0.1:{server.server_port}/ "
                  "(Ctrl-C stops)")
+        if preview.error:
+            announce(f"chapbook: the book does not build; the page shows why:\n{preview.error}")
         for finding in findings.findings:
             announce(str(finding))
         if pdf:
@@ -241,7 +245,9 @@ def serve(manifest: Path, port: int, stop: threading.Event | None = None,
             paths = sorted({Path(path).resolve() for _, path in changes})
             names = sorted({path.name for path in paths})
             findings = preview.rebuild(paths)
-            announce(f"chapbook: rebuilt after {', '.join(names)[:80]}")
+            announce(f"chapbook: the book does not build after {', '.join(names)[:80]}; the "
+                     "page shows why, and the last good PDF is kept:\n" + preview.error
+                     if preview.error else f"chapbook: rebuilt after {', '.join(names)[:80]}")
             for finding in findings.findings:
                 announce(str(finding))
             if pdf:
