@@ -302,3 +302,18 @@ def test_a_chapter_in_another_language_keeps_it_in_word(tmp_path: Path) -> None:
     assert chinese.find(f"{W}pPr/{W}bidi") is None
     assert "zh-Hans" in {value for element in chinese.iter(f"{W}lang")
                          for value in element.attrib.values()}
+
+
+def test_importing_the_word_edition_writes_no_invisible_characters(
+        editions: dict[str, Path], tmp_path: Path) -> None:
+    """The Word edition keeps a word joiner before each note call (so no line starts with a
+    call), and importing it wrote them into the essays: 112 invisible characters in
+    field-notes, one before every note."""
+    book = tmp_path / "book"
+    shutil.copytree(ROOTS / "field-notes", book)
+    result = run_cli("import", str(editions["field-notes"]), "--book", str(book / "book.yml"))
+    assert result.returncode == 0, result.stderr
+    written = [Path(line.removeprefix("chapbook: wrote "))
+               for line in result.stdout.splitlines() if line.startswith("chapbook: wrote ")]
+    assert written and any("[^" in path.read_text("utf-8") for path in written)
+    assert not [path.name for path in written if "\u2060" in path.read_text("utf-8")]

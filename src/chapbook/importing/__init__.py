@@ -23,6 +23,7 @@ from chapbook.importing import pandoc_ast
 from chapbook.importing.manifest_entries import add_chapters
 from chapbook.importing.pandoc_ast import Essay, Findings, Node
 from chapbook.markdown.rawhtml import RASTER_FORMATS, raster_problem
+from chapbook.markdown.render import WORD_JOINER
 from chapbook.pandoc import CHAPTER_LEVEL_PROPERTY, CHAPTERS_PROPERTY, pandoc
 from chapbook.read.manifest import load_manifest, slugify
 
@@ -166,9 +167,10 @@ def _markdown(essay: Essay, path: Path) -> str:
     document = {"pandoc-api-version": [1, 23, 1, 1], "meta": {}, "blocks": essay.blocks}
     body = pandoc(["--from", "json", "--to", "gfm", "--wrap=none"], path,
                   stdin=json.dumps(document).encode("utf-8")).decode("utf-8")
-    front = {"title": essay.title, **essay.front_matter}
+    front = {"title": essay.title.replace(WORD_JOINER, ""), **essay.front_matter}
     head = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000)
-    return f"---\n{head}---\n\n{body.strip()}\n"
+    # (the word joiners chapbook's own Word edition keeps before note calls: no essay's text)
+    return f"---\n{head}---\n\n{body.strip().replace(WORD_JOINER, '')}\n"
 
 
 def _refuse_changes(found: Findings, path: Path) -> None:
