@@ -317,3 +317,20 @@ def test_importing_the_word_edition_writes_no_invisible_characters(
                for line in result.stdout.splitlines() if line.startswith("chapbook: wrote ")]
     assert written and any("[^" in path.read_text("utf-8") for path in written)
     assert not [path.name for path in written if "\u2060" in path.read_text("utf-8")]
+
+
+def test_a_note_in_a_chapter_title_survives_the_word_round_trip(
+        editions: dict[str, Path], tmp_path: Path) -> None:
+    """`# LXXIII. On Kings and Their Harbours[^1]` came back as the title alone: its note was
+    lost without a word, and every later note moved up a number."""
+    book = tmp_path / "book"
+    shutil.copytree(ROOTS / "field-notes", book)
+    result = run_cli("import", str(editions["field-notes"]), "--book", str(book / "book.yml"))
+    assert result.returncode == 0, result.stderr
+    [kings] = [Path(line.removeprefix("chapbook: wrote ")) for line in result.stdout.splitlines()
+               if line.startswith("chapbook: wrote ") and "kings" in line]
+    essay = kings.read_text("utf-8")
+    title = next(line for line in essay.splitlines() if line.startswith("# "))
+    assert re.fullmatch(r"# LXXIII\. On Kings and Their Harbours\[\^\d+\]", title), title
+    assert "The numbering follows the chronicle" in essay
+    assert "\ntitle:" not in essay.split("\n---\n")[0]  # (a title said once)

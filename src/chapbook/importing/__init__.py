@@ -127,7 +127,8 @@ def _chapters(blocks: list[Node], level: int, count: int, found: Findings) -> li
                 continue
             current = []
             title = " ".join(pandoc_ast.text(block["c"][2]).split())
-            essays.append(Essay(title, current))
+            noted = any(node.get("t") == "Note" for node in block["c"][2])
+            essays.append(Essay(title, current, titled=block["c"][2] if noted else None))
         elif current is not None:
             current.append(block)
     for essay in essays:
@@ -163,14 +164,21 @@ def _place_images(essay: Essay, images: list[Node], slug: str, folder: Path, med
 
 
 def _markdown(essay: Essay, path: Path) -> str:
-    """The essay as Markdown: YAML front matter, then its body as pandoc writes GFM."""
-    document = {"pandoc-api-version": [1, 23, 1, 1], "meta": {}, "blocks": essay.blocks}
+    """The essay as Markdown: YAML front matter, then its body as pandoc writes GFM. A title
+    with a note is the body's `# ` heading instead, which can hold the note (`[^1]`)."""
+    blocks = essay.blocks if essay.titled is None else \
+        [{"t": "Header", "c": [1, ["", [], []], essay.titled]}, *essay.blocks]
+    document = {"pandoc-api-version": [1, 23, 1, 1], "meta": {}, "blocks": blocks}
     body = pandoc(["--from", "json", "--to", "gfm", "--wrap=none"], path,
                   stdin=json.dumps(document).encode("utf-8")).decode("utf-8")
-    front = {"title": essay.title.replace(WORD_JOINER, ""), **essay.front_matter}
-    head = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000)
+    front = {**({"title": essay.title.replace(WORD_JOINER, "")} if essay.titled is None
+                else {}), **essay.front_matter}
     # (the word joiners chapbook's own Word edition keeps before note calls: no essay's text)
-    return f"---\n{head}---\n\n{body.strip().replace(WORD_JOINER, '')}\n"
+    body = f"{body.strip().replace(WORD_JOINER, '')}\n"
+    if not front:
+        return body
+    head = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000)
+    return f"---\n{head}---\n\n{body}"
 
 
 def _refuse_changes(found: Findings, path: Path) -> None:

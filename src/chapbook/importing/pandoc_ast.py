@@ -47,6 +47,7 @@ class Essay:
     title: str
     blocks: list[Node]
     front_matter: dict[str, Any] = field(default_factory=dict)
+    titled: list[Node] | None = None  # the title's inlines, when they hold a note of its own
 
 
 @dataclass
