@@ -159,3 +159,27 @@ def _pdf_text(reader: Any, data: bytes) -> str:
     text = " ".join(" ".join((page.extract_text() or "").split())
                     for page in reader(io.BytesIO(data)).pages)
     return re.sub("[\u2010\u00ad-] ", "", text)
+
+
+def test_the_print_preview_of_a_book_that_does_not_build_says_why_and_waits(
+        tmp_path: Path) -> None:
+    """`serve --pdf` started on a broken book answered /pdf with Python's bare "Error code:
+    404", with no reload, and said nothing in the terminal. The page now says the print
+    edition is not laid out, and why, and shows it once a save mends the book."""
+    import urllib.request
+
+    from .conftest import ROOTS
+
+    broken = tmp_path / "broken"
+    shutil.copytree(ROOTS / "edge", broken)
+    good = (broken / "book.yml").read_text()
+    (broken / "book.yml").write_text(good.replace("  title: Edge Cases", "  title: [Edge"))
+    with running_preview(tmp_path / "book", broken, pdf=True) as (url, said):
+        page = urllib.request.urlopen(url + "pdf").read().decode()
+        assert "not laid out" in page and "book.yml" in page, page
+        assert any("does not build" in line for line in said), said
+        assert urllib.request.urlopen(url + "__pdf-version").read() == b"0"
+        (tmp_path / "book" / "book.yml").write_text(good)
+        _said_at_least(said, "print edition laid out", 1)
+        assert urllib.request.urlopen(url + "__pdf-version").read() == b"1"
+        assert urllib.request.urlopen(url + "book.pdf").read().startswith(b"%PDF")

@@ -61,6 +61,7 @@ class Preview:
         self.page = ""
         self.pdf: bytes | None = None  # the print edition last built (kept when a save breaks it)
         self.pdf_version = 0
+        self.pdf_wanted = False  # `serve --pdf`: /pdf shows the print edition, or why it cannot
         self.pdf_title = ("", "en")  # the book's title and language, for the page around it
         self.built: BuiltBook | None = None  # the book of the last page, if it built
         self.error: str | None = None  # why the last rebuild did not build, as a build says it
@@ -131,7 +132,8 @@ class Preview:
         """The page that shows the print edition in a frame and reloads it when it changes."""
         title, language = self.pdf_title
         return environment().get_template("html/preview-pdf.html.j2").render(
-            title=title, language=language, version=self.pdf_version)
+            title=title, language=language, version=self.pdf_version,
+            waiting=self.pdf is None, error=self.error)
 
     def watched(self) -> list[Path]:
         return [self.manifest.parent.resolve(), templates_dir(), styles_dir()]
@@ -181,9 +183,9 @@ def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
                 body, kind = version.encode(), "text/plain"
             elif path in ("/", "/index.html") or self.path.startswith("/#"):
                 body, kind = page.replace("</body>", RELOAD + "</body>").encode(), "text/html"
-            elif path == "/__pdf-version" and pdf is not None:
+            elif path == "/__pdf-version" and preview.pdf_wanted:
                 body, kind = pdf_version.encode(), "text/plain"
-            elif path == "/pdf" and pdf is not None:
+            elif path == "/pdf" and preview.pdf_wanted:
                 body, kind = preview.pdf_page().encode(), "text/html"
             elif path == "/book.pdf" and pdf is not None:
                 body, kind = pdf, "application/pdf"
@@ -224,6 +226,7 @@ def serve(manifest: Path, port: int, stop: threading.Event | None = None,
         raise BookError(f"there is no manifest at '{manifest}'", hint="pass the book's "
                         "manifest with --book, e.g. --book book/book.yml")
     preview = Preview(manifest)
+    preview.pdf_wanted = pdf
     server = _listen(preview, port)
     thread: threading.Thread | None = None
     stopped = _stop_on_signals()
