@@ -4,6 +4,8 @@ that are not Markdown at all. Each is built through the command line on a small 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -508,3 +510,54 @@ def test_pandocs_front_matter_keys_say_where_chapbook_takes_them(tmp_path: Path)
         in result.stdout and "`language:` under the chapter in book.yml" in result.stdout
     assert "essay.md:4: warning" in result.stdout and "`bibliography:` in book.yml" \
         in result.stdout
+
+
+def test_attribute_blocks_and_link_checks_take_linear_time_on_hostile_lines(
+        tmp_path: Path) -> None:
+    """The attribute pattern could split `{#a#a#a… !}` in exponentially many ways: a heading of
+    73 characters held `chapbook check` for 53 s, and one of 80 would pass the 15-minute limit;
+    the check for a path with a space was cubic (12.6 s on 4 KB). Each line here, harmless
+    text, would run for hours with those patterns; the build is given ten minutes."""
+    hostile = "#a" * 40
+    essay = (f"# Hostile\n\n## Section {{{hostile} !}}\n\n![A coast](c.png){{{hostile} !}}\n\n"
+             f"::: {{{hostile} !}}\nText.\n:::\n\n## Keys {{{'x=y' * 40} !}}\n\n"
+             f"See ](a{' ' * 3000}{'.ab “' * 600}.\n")
+    manifest = small_book(tmp_path, essay)
+    result = subprocess.run([sys.executable, "-m", "chapbook", "check", "--book", str(manifest)],
+                            capture_output=True, text=True, timeout=600)
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "0 errors" in result.stdout, result.stdout
+
+
+def test_pandoc_classes_may_not_dress_an_essay_as_the_book(tmp_path: Path) -> None:
+    """A fenced div, a span or a heading given one of the book's own classes (`endnotes`,
+    `part-title`) was set as that part of the book: the print styles hid an "endnotes" div's
+    text. Raw HTML's classes were checked; Pandoc's were not. An author's classes stay."""
+    essay = ("# Classes\n\n::: endnotes\nThe div's words.\n:::\n\nWords [hidden]{.endnotes} "
+             "and [small]{.smallcaps}.\n\n## A fake part {.part-title .lead}\n\nText.\n")
+    manifest = small_book(tmp_path, essay)
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("is one of the book's own") == 3, result.stderr
+    page = lxml_html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    [main] = page.xpath("//main")
+    assert not main.xpath(".//*[contains(@class, 'endnotes') or contains(@class, 'part-title')]"
+                          "[ancestor::div[@class='chapter-body']]")
+    assert main.xpath(".//span[@class='smallcaps']") and main.xpath(".//h3[@class='lead']")
+
+
+def test_an_options_double_hyphen_and_indented_colons_stay_as_typed(tmp_path: Path) -> None:
+    """` --timeout` in prose became "–timeout" (markdown-it's rule, which this one replaced,
+    turned `--` into a dash only between words or standing alone); and an indented `:::`
+    (code) inside a fenced div closed it."""
+    essay = ("# Dashes\n\nRun it with --timeout, from 1914--1918 -- or not.\n\n::: note\n"
+             "Code:\n\n    :::\n\nStill in the note.\n:::\n")
+    manifest = small_book(tmp_path, essay)
+    result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    page = lxml_html.fromstring((tmp_path / "out" / "small.html").read_bytes())
+    [paragraph] = page.xpath("//p[starts-with(normalize-space(), 'Run it')]")
+    assert paragraph.text_content() == "Run it with --timeout, from 1914–1918 – or not."
+    [note] = page.xpath("//div[@class='note']")
+    assert note.xpath(".//pre") and "Still in the note." in note.text_content()
+    assert ":::" not in "".join(page.xpath("//main//p//text()"))

@@ -447,27 +447,30 @@ def test_a_mistyped_page_reference_is_a_warning_and_not_printed_in_braces(
 
 def test_an_images_attributes_size_it_and_never_print(tmp_path: Path) -> None:
     """`{#fig:panorama width=100%}` after an image printed as text, and the figure was lost:
-    no number, no caption, @fig:panorama unresolved. Pandoc's `width` sizes the image, Quarto's
-    `{#fig-coast}` and `@fig-coast` are a figure and a reference, and an attribute chapbook
-    has no use for is a warning at its line."""
+    no number, no caption, @fig:panorama unresolved. Pandoc's `width` sizes the image (a share
+    of the measure, in steps of 5%, in a table's cell too), Quarto's `{#fig-coast}` and
+    `@fig-coast` are a figure and a reference, and an attribute chapbook has no use for is a
+    warning at its line."""
     image = Path(__file__).parent / "roots" / "briefing" / "essays" / "figures" / "inflow.svg"
     essay = ('# A\n\n![Wide](inflow.svg "The panorama"){#fig:panorama width=60%}\n\n'
              '![Coast](inflow.svg "The coast"){#fig-coast height=3cm}\n\n'
-             "Inline ![small](inflow.svg){width=2cm} here.\n\n"
+             "Inline ![small](inflow.svg){width=33%} here, ![wide](inflow.svg){.wide}.\n\n"
+             "| Cell | Text |\n|---|---|\n| ![tiny](inflow.svg){width=10%} | words |\n\n"
              "See @fig:panorama and @fig-coast.\n")
     manifest = small_book(tmp_path / "book", {"a.md": essay})
     (manifest.parent / "essays" / "inflow.svg").write_bytes(image.read_bytes())
     result = run_cli("build", "html", "--book", str(manifest), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
-    assert len(warnings) == 1 and "a.md:5: warning: the image's attribute 'height=3cm' is not " \
-        "used" in warnings[0], warnings
+    assert len(warnings) == 2 and "a.md:5: warning: the image's attribute 'height=3cm' is not " \
+        "used" in warnings[0] and "a.md:7: warning: the image's attribute '.wide'" \
+        in warnings[1], warnings
     page = html.fromstring((tmp_path / "out" / "small.html").read_bytes())
     assert "{" not in "".join(page.xpath("//main//text()"))
     assert [_text(label) for label in page.xpath("//figcaption/span[@class='float-label']")] \
         == ["Figure 1.1", "Figure 1.2"]
-    styles = [img.get("style") for img in page.xpath("//main//img")]
-    assert styles == ["width:60%", None, "width:2cm"]
+    widths = [img.get("class") for img in page.xpath("//main//img")]
+    assert widths == ["image-width-60", None, "image-width-35", None, "image-width-10"]
     see = _text(page.xpath("//p[starts-with(normalize-space(), 'See')]")[0])
     assert see == "See Figure 1.1 and Figure 1.2."
 

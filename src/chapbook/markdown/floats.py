@@ -21,12 +21,16 @@ from markdown_it.token import Token
 
 # Pandoc's attributes, `{#name .class key=value key="a value"}`, after an image or a heading
 # (the typographer may have curled a value's quotes)
-ATTRIBUTE = re.compile(r"#[^\s{}]+|\.[\w-]+|([\w-]+)=(?:[\"“]([^\"”]*)[\"”]|([^\s{}\"“]+))|-")
-_BLOCK = rf"\{{((?:\s*(?:{ATTRIBUTE.pattern}))+)\s*\}}"
-ATTRIBUTE_BLOCK = re.compile(rf"\s*{_BLOCK}\s*$")  # at the end of a heading's text
+# (the typographer may have curled a value's quotes). The attributes stand apart by spaces, and
+# every quantifier is possessive: an essay is untrusted, and a pattern that could split
+# "#a#a#a…" in many ways took a minute on a line of 73 characters.
+ATTRIBUTE = re.compile(r"#[^\s{}]++|\.[\w-]++|([\w-]++)=(?:[\"“]([^\"”]*+)[\"”]|"
+                       r"([^\s{}\"“]++))|-(?=[\s}]|$)")
+_BLOCK = rf"\{{\s*+((?>{ATTRIBUTE.pattern})(?:\s++(?>{ATTRIBUTE.pattern}))*+)\s*+\}}"
+_WHOLE_BLOCK = re.compile(rf"\s*+{_BLOCK}\s*+")
 _LEADING_BLOCK = re.compile(_BLOCK)  # right after an image
-# a length an image's `width` may be, as CSS writes it
-_WIDTH = re.compile(r"^\d+(?:\.\d+)?(?:%|cm|mm|in|pt|px|em)$")
+# an image's `width`: a share of the measure, in steps of 5% (a class of the styles each)
+_WIDTH = re.compile(r"^(\d{1,3})(?:\.\d+)?%$")
 _TABLE_CAPTION = re.compile(r"^(?:Table:\s*|:\s+)")  # Pandoc takes either
 _TABLE_KEY = re.compile(r"\s*\{\s*#tbl[:-]([\w-]+)\s*\}\s*$")
 # `@fig:name` (pandoc-crossref), or Quarto's `@fig-name`
@@ -46,15 +50,26 @@ def float_rule(state: Any) -> None:
         token = tokens[position]
         if token.type == "paragraph_open" and position + 2 < len(tokens):
             _figure(tokens[position], tokens[position + 1], tokens[position + 2], state.env)
+        elif token.type == "inline":  # an image in a table's cell, a list's item…
+            _image_attributes(token, state.env)
         if token.type == "table_open":
             position = _table_caption(tokens, position)
         position += 1
 
 
+def trailing_attributes(text: str) -> tuple[int, list[tuple[str, str, str]]] | None:
+    """Where a block `{…}` ending `text` (a heading's) starts, and its attributes; or None.
+    (Found from the last brace, not by searching: linear on any line.)"""
+    end = len(text.rstrip())
+    start = text.rfind("{", 0, end)
+    found = attributes(text[start:end]) if start >= 0 and text[end - 1:end] == "}" else None
+    return (start, found) if found is not None else None
+
+
 def attributes(text: str) -> list[tuple[str, str, str]] | None:
     """The attributes of a block `{…}` that is the whole of `text`, each as (what it is
     typed as, its key or "#" or ".", its value), or None if `text` is not one."""
-    block = ATTRIBUTE_BLOCK.fullmatch(text)
+    block = _WHOLE_BLOCK.fullmatch(text)
     if block is None:
         return None
     return [(found[0], found[1] or found[0][0], found[2] or found[3] or found[0][1:])
@@ -77,12 +92,14 @@ def _image_attributes(inline: Token, env: dict[str, Any]) -> dict[str, str]:
         child.content = child.content[block.end():]
         image = children[position - 1]
         for typed, key, value in read:
+            width = _WIDTH.match(value) if key == "width" else None
             if key == "#" and value[:4] in ("fig:", "fig-"):
                 found["key"] = f"fig:{value[4:]}"
-            elif key == "credit" or (key == "width" and _WIDTH.match(value)):
+            elif key == "credit":
                 found[key] = value
-                image.meta[key] = value
-            elif key not in (".", "#"):
+            elif width and 0 < int(width[1]) <= 100:
+                image.meta["width"] = min(100, max(5, 5 * round(int(width[1]) / 5)))
+            else:
                 env.setdefault("chapbook_unused_attributes", []).append(
                     ("image", typed, inline.map[0] + 1 if inline.map else None))
     return found

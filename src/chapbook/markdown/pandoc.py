@@ -25,6 +25,7 @@ from mdit_py_plugins.superscript import superscript_plugin
 
 from chapbook.diagnostics import Diagnostics
 from chapbook.markdown.floats import attributes
+from chapbook.markdown.rawhtml import book_classes
 
 # what a span or a fenced div keeps of its attributes: a class for the styles, a language and
 # a direction for readers and screen readers (an id would not be unique in the book)
@@ -71,6 +72,8 @@ def _fenced_div(state: StateBlock, start: int, end: int, silent: bool) -> bool:
         if text and state.sCount[line] < state.blkIndent:
             line -= 1
             break  # a list or quote the div stood in ended
+        if state.sCount[line] - state.blkIndent >= 4:
+            continue  # indented code: its colons are its text
         code = _CODE_FENCE.match(text)
         if code and (not fence or code[1].startswith(fence)):
             fence = "" if fence else code[1]  # (colons in a code block are its text)
@@ -86,6 +89,12 @@ def _fenced_div(state: StateBlock, start: int, end: int, silent: bool) -> bool:
     state.parentType, state.lineMax = "fenced_div", last  # type: ignore[assignment]
     token = state.push("fenced_div_open", "div", 1)
     token.info, token.markup, token.map = opening[2], opening[1], [start, last]
+    info = opening[2]
+    for _, key, value in (attributes(info) if info.startswith("{") else [(info, ".", info)]) \
+            or []:
+        name = "class" if key == "." else key
+        if name in KEPT:
+            token.attrJoin(name, value) if name == "class" else token.attrSet(name, value)
     state.md.block.tokenize(state, start + 1, last)
     state.push("fenced_div_close", "div", -1).markup = opening[1]
     state.parentType, state.lineMax = parent, line_max
@@ -99,23 +108,50 @@ def _render_div(self: Any, tokens: Sequence[Token], idx: int, options: Any,
     token = tokens[idx]
     if token.nesting == -1:
         return "</div>\n"
-    info = token.info.strip()
-    found = attributes(info) if info.startswith("{") else \
-        [(info, ".", info.split()[0])] if info else []
-    kept: dict[str, list[str]] = {}
-    for _, key, value in found or []:
-        name = "class" if key == "." else key
-        if name in KEPT:
-            kept.setdefault(name, []).append(escapeHtml(value))
-    return "<div" + "".join(f' {name}="{" ".join(values)}"' for name, values in kept.items()) \
-        + ">\n"
+    return "<div" + "".join(f' {name}="{escapeHtml(str(token.attrGet(name)))}"'
+                            for name in KEPT if token.attrGet(name)) + ">\n"
+
+
+def refuse_book_classes(tokens: list[Token], path: Path, diagnostics: Diagnostics) -> None:
+    """A class of the book's own (`endnotes`, `part-title`) given to a fenced div, a span or a
+    heading is taken off with a warning, as raw HTML's is: an essay may not dress as the
+    book."""
+    for token in tokens:
+        for marked in [token, *(token.children or [])]:
+            classes = str(marked.attrGet("class") or "").split() \
+                if marked.type in ("fenced_div_open", "span_open", "heading_open") else []
+            own = [name for name in classes if name in book_classes()]
+            if not own:
+                continue
+            kept = [name for name in classes if name not in own]
+            if kept:
+                marked.attrSet("class", " ".join(kept))
+            else:
+                marked.attrs.pop("class", None)
+            diagnostics.warn("unsafe-html", f"class '{own[0]}' removed: it is one of the "
+                             "book's own", path, token.map[0] + 1 if token.map else None)
 
 
 _PAGE_BREAK = re.compile(r"^(?:\\(?:newpage|pagebreak|clearpage)|\{\{<\s*pagebreak\s*>\}\})$")
 _GRID_TABLE = re.compile(r"^\+[-=:+]+\+$")
-# `![alt](a path.png)`, `[text](my essay.md)` left as text: CommonMark ends a path at a space
-_UNREAD_LINK = re.compile(r"\]\((?!<)[^()\s]+\s+[^()]*?\.[A-Za-z0-9]{2,5}(?:[#?][^()\s]*)?"
-                          r"(?:\s+[\"“][^()]*[\"”])?\)")
+_FILE_END = re.compile(r"\.[A-Za-z0-9]{2,5}(?:[#?]\S*)?$")
+
+
+def _unread_link(text: str) -> bool:
+    """`![alt](a path.png)`, `[text](my essay.md)` left as text: CommonMark ends a path at a
+    space. Each `](` is read up to the next `)` or `](` (linear: the text is untrusted)."""
+    start = text.find("](")
+    while start >= 0:
+        following = text.find("](", start + 2)
+        closing = text.find(")", start + 2)
+        if closing < 0:
+            return False
+        if following < 0 or closing < following:
+            path = re.split(r"\s[\"“]", text[start + 2:closing], maxsplit=1)[0].strip()
+            if not path.startswith("<") and " " in path and _FILE_END.search(path):
+                return True
+        start = following
+    return False
 
 
 def unread_pandoc(tokens: list[Token], path: Path, diagnostics: Diagnostics) -> None:
@@ -128,7 +164,7 @@ def unread_pandoc(tokens: list[Token], path: Path, diagnostics: Diagnostics) -> 
                 if (opening if opening.type == "math_block" else inline).map else line
             diagnostics.warn("pandoc", "math is printed as its TeX source: chapbook sets no "
                              "formulas; write it in words, or as an image", path, line)
-        if inline.type == "inline" and any(_UNREAD_LINK.search(child.content) for child in
+        if inline.type == "inline" and any(_unread_link(child.content) for child in
                                            inline.children or [] if child.type == "text"):
             diagnostics.warn("pandoc", "a link or an image whose path has a space is printed as "
                              "typed: put the path in angle brackets, `![…](<figures/coast "

@@ -25,9 +25,9 @@ from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.languages import ENGLISH_QUOTES, quotes
 from chapbook.markdown.citations import citation_rule, citations_as_notes
-from chapbook.markdown.floats import ATTRIBUTE_BLOCK, attributes, float_rule, reference_rule
+from chapbook.markdown.floats import float_rule, reference_rule, trailing_attributes
 from chapbook.markdown.frontmatter import split_front_matter
-from chapbook.markdown.pandoc import unread_pandoc, use_pandoc_extensions
+from chapbook.markdown.pandoc import refuse_book_classes, unread_pandoc, use_pandoc_extensions
 from chapbook.markdown.rawhtml import ImageResolver, audit
 from chapbook.markdown.render import add_render_rules
 from chapbook.markdown.terms import index_mark_rule, text_token
@@ -86,7 +86,9 @@ def typographic(text: str, language: str = "en") -> str:
 
 _SPACED_HYPHEN = re.compile(r"(?<= )-(?= )")
 _EM_DASH = re.compile(r"(^|[^-])---(?=[^-]|$)", re.MULTILINE)
-_EN_DASH = re.compile(r"(^|[^-])--(?=[^-]|$)", re.MULTILINE)
+# between two words or numbers ("1914--1918"), or standing alone between spaces; never before a
+# word it opens (" --timeout", an option's name)
+_EN_DASH = re.compile(r"(^|[^-\s])--(?=[^-\s]|$)|(^|\s)--(?=\s|$)", re.MULTILINE)
 
 
 def dashes_and_ellipses(state: Any) -> None:
@@ -105,7 +107,8 @@ def dashes_and_ellipses(state: Any) -> None:
             elif child.type == "text" and not autolink and ("--" in child.content
                                                              or "..." in child.content):
                 text = _EM_DASH.sub("\\1\u2014", child.content)
-                child.content = _EN_DASH.sub("\\1\u2013", text).replace("...", "\u2026")
+                child.content = _EN_DASH.sub(lambda m: (m[1] or m[2] or "") + "\u2013",
+                                             text).replace("...", "\u2026")
 
 
 def _first_definition_wins(state: Any) -> None:
@@ -181,6 +184,7 @@ def parse_essay(text: str, chapter_id: str, path: Path, diagnostics: Diagnostics
     env["image_lookups"] = images.looked_up
     _heading_attributes(tokens, path, diagnostics)
     unread_pandoc(tokens, path, diagnostics)
+    refuse_book_classes(tokens, path, diagnostics)
     for what, typed, line in env.get("chapbook_unused_attributes", []):
         _unused_attribute(diagnostics, what, typed, path, line)
     title, title_line, title_tokens = (front.title, front.title_line, []) if front.title \
@@ -365,12 +369,12 @@ def _heading_attributes(tokens: list[Token], path: Path, diagnostics: Diagnostic
         if opening.type != "heading_open" or inline.type != "inline" or not inline.children:
             continue
         last = inline.children[-1]
-        found = ATTRIBUTE_BLOCK.search(last.content) if last.type == "text" else None
-        read = attributes(found[0]) if found else None
-        if found is None or read is None:
+        found = trailing_attributes(last.content) if last.type == "text" else None
+        if found is None:
             continue
-        last.content = last.content[:found.start()].rstrip()
-        inline.content = ATTRIBUTE_BLOCK.sub("", inline.content).rstrip()
+        start, read = found
+        last.content = last.content[:start].rstrip()
+        inline.content = inline.content[:inline.content.rfind("{")].rstrip()
         line = opening.map[0] + 1 if opening.map else None
         for typed, key, value in read:
             if key == "#":  # (pandoc-crossref's `sec:` and Quarto's `sec-` dropped)

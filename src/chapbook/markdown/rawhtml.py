@@ -47,8 +47,7 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {
     "*": {"class", "id", "lang", "dir", "title", "role", "aria-label", "aria-labelledby",
           "aria-describedby", "aria-hidden", "epub:type"},
-    "a": {"href"}, "img": {"src", "alt", "width", "height", "style"},
-    "ol": {"start", "reversed"},
+    "a": {"href"}, "img": {"src", "alt", "width", "height"}, "ol": {"start", "reversed"},
     "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"}, "time": {"datetime"},
     "q": {"cite"}, "blockquote": {"cite"},
 }
@@ -348,10 +347,16 @@ def _kept_attribute(name: str, value: str | None, seen: set[str], essay: Path,
     return name, value
 
 
+# Classes the styles give a look for authors to use, as Pandoc's Markdown does (markdown/pandoc.py):
+# `[text]{.smallcaps}`, `::: note`. No part of the book wears them.
+AUTHOR_CLASSES = frozenset({"smallcaps", "underline", "mark", "note", "warning", "tip",
+                            "important", "caution", "math", "inline", "block"})
+
+
 @cache
 def book_classes() -> frozenset[str]:
-    """Every class the book's templates and stylesheets use: an essay's raw HTML may not borrow
-    them. Read from the files, so a class added to a template is covered at once."""
+    """Every class the book's templates and stylesheets use, but AUTHOR_CLASSES: an essay may
+    not borrow them. Read from the files, so a class added to a template is covered at once."""
     from chapbook.resources import styles_dir, templates_dir
 
     names: set[str] = set()
@@ -363,7 +368,7 @@ def book_classes() -> frozenset[str]:
             for value in re.findall(r"""class=["']([^"']*)["']""", template.read_text("utf-8")):
                 names |= {name for name in re.sub(r"\{\{.*?\}\}|\{%.*?%\}", " ", value).split()
                           if re.fullmatch(r"[\w-]+", name)}
-    return frozenset(names)
+    return frozenset(names - AUTHOR_CLASSES)
 
 
 def _unlink(children: list[Token], position: int) -> None:
@@ -520,9 +525,7 @@ def clean(html: str) -> str:
     """The allow-list, applied to every rendered fragment of an essay."""
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                      url_schemes=LINK_SCHEMES | {"data"}, link_rel=None, strip_comments=True,
-                     attribute_filter=_attribute_filter,
-                     # of a style, only an image's width (Pandoc's `{width=60%}`)
-                     filter_style_properties={"width"})
+                     attribute_filter=_attribute_filter)
 
 
 _BOOK_DOCUMENT = re.compile(r"^[a-z][a-z0-9-]*\.xhtml(#[\w.:-]*)?$")

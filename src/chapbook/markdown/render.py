@@ -183,8 +183,8 @@ def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any,
     src = escapeHtml(env["images"].url(token.meta["image"], env.get("flavour", "print")))
     title = None if token.meta.get("figure") else token.attrGet("title")
     title_attribute = f' title="{escapeHtml(str(title))}"' if title else ""
-    # Pandoc's `{width=60%}`, a length (markdown/floats.py), as Pandoc writes it
-    width = f' style="width: {token.meta["width"]}"' if token.meta.get("width") else ""
+    # Pandoc's `{width=60%}` (markdown/floats.py), in steps of 5%: a class of the styles
+    width = f' class="image-width-{token.meta["width"]}"' if token.meta.get("width") else ""
     return f'<img src="{src}" alt="{alt}"{title_attribute}{width} />'
 
 
