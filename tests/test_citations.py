@@ -441,3 +441,12 @@ def test_biblatex_fields_zotero_exports_reach_the_list(tmp_path: Path) -> None:
     assert "1908" in entries["ref-sticker1908"]
     cited = " ".join(_text(page.xpath("//div[@class='chapter-body']/p")[0]).split())
     assert cited == "Cited (“The Cholera Morbus” 1831; Foucault 1977; Sticker 1908).", cited
+
+
+def test_a_comment_with_an_open_brace_is_no_open_entry(tmp_path: Path) -> None:
+    """The check for an entry left open (citeproc-py loops on one) must not take a @comment,
+    which may hold anything, for one."""
+    page = _cited_book(tmp_path, "# A\n\nCited [@a].\n",
+                       "@comment{ an open { brace\n@book{a, author = {Lamb, Peter}, "
+                       "title = {A}, year = {2000}}\n")
+    assert "Lamb" in page.text_content()

@@ -133,6 +133,8 @@ def _refuse_open_entries(text: str, path: Path) -> None:
     that is still open where the next begins (`@` at a line's start) was never closed."""
     starts = [match.start() for match in _ENTRY_START.finditer(text)] + [len(text)]
     for start, following in itertools.pairwise(starts):
+        if text[start:following].lstrip()[1:8].lower() == "comment":
+            continue  # a comment holds anything, braces unmatched too
         depth, position = 0, text.index("{", start)
         while position < following:
             character = text[position]
