@@ -95,8 +95,8 @@ def cite(book: Book, diagnostics: Diagnostics) -> None:
             pieces = _author_date_forms(site, pieces, source)
         if site.mode == "author":  # a notes style's `@key`: the names in the sentence
             named = mentioned.setdefault(chapter.id, set())
-            pieces = [(anchor, _names_in_text(source.get(item["key"].lower()),
-                                              item["key"].lower() not in named))
+            pieces = [(anchor, _names(source.get(item["key"].lower()),
+                                      whole=item["key"].lower() not in named))
                       if anchor is not None else (anchor, text)
                       for item, (anchor, text) in zip(site.items, pieces, strict=True)]
             named.update(item["key"].lower() for item in site.items)
@@ -217,30 +217,19 @@ def _capitalized(html: str) -> str:
     return re.sub(r"^((?:<[^>]*>|[^\w<])*)(\w)", lambda m: m[1] + m[2].upper(), html, count=1)
 
 
-def _names_in_text(entry: Any, first: bool) -> str:
-    """A notes style's `@key` in a sentence, as Chicago names a person in running text: whole
-    names the first time in a chapter ("Alan M. Kraut"), then family names ("Kraut")."""
-    if not first:
-        return _names(entry)
+def _names(entry: Any, whole: bool = False) -> str:
+    """The names of a work's authors (or editors) as running text names them: family names
+    ("Cascão and Zeitoun"), or with `whole` given names too ("Alan M. Kraut"), as Chicago names
+    a person the first time in a chapter."""
     people = entry.get("author") or entry.get("editor") or []
-    whole = [" ".join(str(part) for part in (person.get("given"), person.get("family"))
-                      if part) or str(person.get("literal") or "") for person in people]
-    if not whole:
-        return _names(entry)
-    if len(whole) > 3:
-        return f"{whole[0]} et al."
-    return whole[0] if len(whole) == 1 else f"{', '.join(whole[:-1])} and {whole[-1]}"
-
-
-def _names(entry: Any) -> str:
-    people = entry.get("author") or entry.get("editor") or []
-    families = [str(person.get("family") or person.get("literal") or "") for person in people]
-    if not families:
+    names = [(" ".join(str(part) for part in (person.get("given"), person.get("family"))
+                       if part) if whole else str(person.get("family") or ""))
+             or str(person.get("literal") or "") for person in people]
+    if not names:
         return str(entry.get("title", ""))
-    if len(families) > 3:
-        return f"{families[0]} et al."
-    return families[0] if len(families) == 1 else \
-        f"{', '.join(families[:-1])} and {families[-1]}"
+    if len(names) > 3:
+        return f"{names[0]} et al."
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _sources(book: Book, diagnostics: Diagnostics) -> Any:

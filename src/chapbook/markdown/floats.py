@@ -50,8 +50,8 @@ def float_rule(state: Any) -> None:
         token = tokens[position]
         if token.type == "paragraph_open" and position + 2 < len(tokens):
             _figure(tokens[position], tokens[position + 1], tokens[position + 2], state.env)
-        elif token.type == "inline":  # an image in a table's cell, a list's item…
-            _image_attributes(token, state.env)
+        elif token.type == "inline" and tokens[position - 1].type != "paragraph_open":
+            _image_attributes(token, state.env)  # an image in a table's cell (a paragraph's: above)
         if token.type == "table_open":
             position = _table_caption(tokens, position)
         position += 1

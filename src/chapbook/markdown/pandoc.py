@@ -93,8 +93,10 @@ def _fenced_div(state: StateBlock, start: int, end: int, silent: bool) -> bool:
     for _, key, value in (attributes(info) if info.startswith("{") else [(info, ".", info)]) \
             or []:
         name = "class" if key == "." else key
-        if name in KEPT:
-            token.attrJoin(name, value) if name == "class" else token.attrSet(name, value)
+        if name == "class":
+            token.attrJoin(name, value)
+        elif name in KEPT:
+            token.attrSet(name, value)
     state.md.block.tokenize(state, start + 1, last)
     state.push("fenced_div_close", "div", -1).markup = opening[1]
     state.parentType, state.lineMax = parent, line_max

@@ -349,8 +349,8 @@ def _kept_attribute(name: str, value: str | None, seen: set[str], essay: Path,
 
 # Classes the styles give a look for authors to use, as Pandoc's Markdown does (markdown/pandoc.py):
 # `[text]{.smallcaps}`, `::: note`. No part of the book wears them.
-AUTHOR_CLASSES = frozenset({"smallcaps", "underline", "mark", "note", "warning", "tip",
-                            "important", "caution", "math", "inline", "block"})
+AUTHOR_CLASSES = frozenset({"smallcaps", "underline", "note", "warning", "tip", "important",
+                            "caution", "math"})
 
 
 @cache
