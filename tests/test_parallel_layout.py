@@ -19,7 +19,7 @@ from chapbook.layout import parallel
 from chapbook.layout.paginate import pieces, typeset
 
 from .conftest import ROOTS, field_notes_indexed_closely, typeset_pieces
-from .test_pdf import deflated_twice
+from .test_pdf import deflated_at_level_9
 
 FIELD_NOTES = ROOTS / "field-notes" / "book.yml"
 PIECE_WORDS = 400  # field-notes in several pieces
@@ -70,7 +70,7 @@ def test_a_book_laid_out_in_parallel_reads_as_the_one_laid_out_in_one_process(
 def test_a_combined_books_streams_are_deflated_once(
         in_parallel_and_in_one: tuple[bytes, bytes, list[parallel.LaidPiece], int]) -> None:
     many, one, _, _ = in_parallel_and_in_one
-    assert deflated_twice(many) == deflated_twice(one) == 0
+    assert deflated_at_level_9(many) == deflated_at_level_9(one) == 0
 
 
 def test_a_renumbered_piece_prints_its_true_folios(

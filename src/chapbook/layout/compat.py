@@ -11,6 +11,7 @@ import io
 import re
 import sys
 import weakref
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from math import inf
@@ -55,6 +56,7 @@ import pydyf  # noqa: E402
 import tinyhtml5.inputstream  # noqa: E402
 import weasyprint  # noqa: E402
 import weasyprint.css  # noqa: E402
+import weasyprint.draw  # noqa: E402
 import weasyprint.layout  # noqa: E402
 import weasyprint.layout.block  # noqa: E402
 import weasyprint.layout.inline  # noqa: E402
@@ -1097,6 +1099,23 @@ def _notes_stay_with_their_calls() -> None:
 _notes_stay_with_their_calls()
 
 
+# --- deflating at zlib's default level -------------------------------------------------------
+
+class _DeflatingAtTheDefaultLevel:
+    """pydyf deflates every stream at zlib's level 9: on the bundled booklet's pages and fonts,
+    0.08 s against 0.02 s at zlib's default level (6), for 2.5% fewer bytes. The default here;
+    pydyf asks the module for `compressobj(level=9)` and `compress` and nothing else."""
+
+    compress = staticmethod(zlib.compress)
+
+    @staticmethod
+    def compressobj(level: int = zlib.Z_DEFAULT_COMPRESSION) -> Any:
+        return zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION)
+
+
+pydyf.zlib = _DeflatingAtTheDefaultLevel  # type: ignore[attr-defined]
+
+
 # --- the tagged PDF: each change of language declared -----------------------------------------
 
 _LANGUAGES: list[str | None] = []  # each structure element's language being built, outermost first
@@ -1131,3 +1150,45 @@ def _declaring_languages(original: Any) -> Any:
 
 
 weasyprint.pdf.tags._build_box_tree = _declaring_languages(weasyprint.pdf.tags._build_box_tree)
+
+
+# --- the tagged PDF: running heads and folios are pagination artifacts -------------------------
+
+# The operator opening an artifact, as PDF/UA asks for a page's furniture (ISO 32000-1, 14.8.2.2)
+_PAGINATION = pydyf.Dictionary({"Type": "/Pagination"})
+
+
+def _margins_as_artifacts(original: Any) -> Any:
+    """WeasyPrint 70 tags the content of margin boxes (running heads, folios) and leaves their
+    structure elements out of the structure tree ("only allowed in PDF 2.0", says its source),
+    which PDF/UA-1 checkers flag as tagged content that belongs nowhere. A margin box is drawn
+    here as one pagination artifact instead, its text untagged (the stream's tags are set aside
+    while it is drawn), so assistive technology neither reads nor misses it. (Once done
+    afterwards with pikepdf, which cost a reading of the whole PDF and 12 MiB.)"""
+    def draw_stacking_context(stream: Any, stacking_context: Any) -> None:
+        tags = getattr(stream, "_tags", None)
+        if tags is None or not isinstance(stacking_context.box, boxes.MarginBox):
+            return original(stream, stacking_context)
+        pydyf.Stream.begin_marked_content(stream, "Artifact", _PAGINATION)
+        stream._tags = None
+        try:
+            original(stream, stacking_context)
+        finally:
+            stream._tags = tags
+            pydyf.Stream.end_marked_content(stream)
+    return draw_stacking_context
+
+
+def _margins_untagged(original: Any) -> Any:
+    """The structure tree built without the margin boxes, whose content is an artifact
+    (_margins_as_artifacts): WeasyPrint made orphaned structure elements of it."""
+    def build_box_tree(box: Any, parent: Any, *rest: Any) -> Iterator[Any]:
+        if isinstance(box, boxes.MarginBox):
+            return iter(())
+        return original(box, parent, *rest)
+    return build_box_tree
+
+
+weasyprint.draw.draw_stacking_context = _margins_as_artifacts(
+    weasyprint.draw.draw_stacking_context)
+weasyprint.pdf.tags._build_box_tree = _margins_untagged(weasyprint.pdf.tags._build_box_tree)

@@ -44,8 +44,6 @@ from chapbook.limits import blame
 from chapbook.model.book import Book, Chapter, Part
 from chapbook.model.pages import Layout, Layouts, PageMap, PageStart
 from chapbook.options import PIECE_WORDS, parallel_jobs
-from chapbook.pdf.artifacts import mark_artifacts
-from chapbook.pdf.combine import Combiner, combine
 from chapbook.pdf.stable import pdf_identifier, stable_ids
 from chapbook.templating import render_book_html
 
@@ -152,16 +150,15 @@ class Edition:
     name: str
     sheets: tuple[str, ...]
     options: dict[str, Any]
-    artifacts: bool  # running heads and folios marked as pagination artifacts (tagged PDF)
     # Written whole, never in pieces: each piece embeds its own subset of every face, and the
     # print shop wants each face once.
     one_piece: bool = False
 
 
-READING = Edition("pdf", (), {"pdf_variant": "pdf/ua-1"}, artifacts=True)
+READING = Edition("pdf", (), {"pdf_variant": "pdf/ua-1"})
 PRINT_SHOP = Edition("print", ("print-shop.css",),
                      {"pdf_variant": "pdf/x-4", "output_intent": "srgb"},
-                     artifacts=False, one_piece=True)
+                     one_piece=True)
 
 def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,
             layouts: Layouts | None = None, write: bool = True, cache: Path | None = None,
@@ -191,22 +188,18 @@ def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,
 
 def _writer(book: Book, edition: Edition,
             piece: bool = True) -> Callable[[Document, Diagnostics], bytes]:
-    """How a document is written as `edition`: as a piece of a longer book, its links to other
-    pieces are kept for combine() to check."""
-    # pikepdf saves an edition with artifacts again (mark_artifacts), and deflates each
-    # stream there: pydyf's deflating at level 9, undone to rewrite the pages, took a fifth of
-    # writing a piece.
-    options = {**edition.options, "uncompressed_pdf": True} if edition.artifacts \
-        else edition.options
+    """How a document is written as `edition`: as a piece of a longer book, without deflating
+    (combine() deflates each stream once as it saves the whole; pydyf's level 9 took a fifth of
+    writing a piece) and with its links to other pieces kept for combine() to check."""
+    options = {**edition.options, "uncompressed_pdf": True} if piece else edition.options
 
     def write(document: Document, diagnostics: Diagnostics) -> bytes:
         with captured_logs(diagnostics, book.manifest.path), \
                 links_across_pieces() if piece else contextlib.nullcontext():
             data = document.write_pdf(
                 pdf_identifier=pdf_identifier(book.meta.identifier, edition.name), **options)
-        data = stable_ids(book.meta.identifier, edition.name, data) \
+        return stable_ids(book.meta.identifier, edition.name, data) \
             if edition.options.get("pdf_variant") == "pdf/x-4" else data
-        return mark_artifacts(data) if edition.artifacts else data
     return write
 
 
@@ -516,6 +509,7 @@ def _typeset_knowing(book: Book, diagnostics: Diagnostics, edition: Edition, wri
         writer.submit(front.copy(opening), here=True)
         *body, opening_pdf = writer.results()
         *body_levels, opening_levels = writer.levels
+    from chapbook.pdf.combine import combine  # pikepdf (6.5 MiB): for a book in pieces only
     combined = combine([opening_pdf, *body], [opening_levels, *body_levels])
     for anchor in combined.missing_anchors:
         diagnostics.warn("typesetting", f"No anchor #{anchor} for internal URI reference",
@@ -650,6 +644,7 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
             return Layout(None, pagination.pages, pagination.starts), front_length
         # The pieces combined in order as they are written, the body's while the index is
         # still laid out or written.
+        from chapbook.pdf.combine import Combiner  # pikepdf: for a book in pieces only
         combiner = Combiner(opening_pdf, front_levels)
         for index in range(len(workers.laid)):
             if index == last:  # its length and anchors' pages (or the cache's copy of it)
