@@ -13,11 +13,18 @@ from typing import Any
 
 import pikepdf
 
-from chapbook.pdf import save_pdf
 from chapbook.pdf.subsets import share_subsets
 
 Bookmark = tuple[int, str, pikepdf.Object]  # level, title, destination
 
+
+def save_pdf(pdf: pikepdf.Pdf) -> bytes:
+    """The one way chapbook saves a PDF it changed: the same input gives the same bytes (the
+    file /ID from the content), streams compressed, objects packed into object streams."""
+    output = io.BytesIO()
+    pdf.save(output, deterministic_id=True, compress_streams=True,
+             object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return output.getvalue()
 
 def _outline_items(pdf: pikepdf.Pdf) -> list[pikepdf.OutlineItem]:
     """The outline's items in reading order (depth first), as WeasyPrint wrote them."""
