@@ -61,7 +61,7 @@ def running_preview(book: Path, source: Path = ROOTS / "edge", pdf: bool = False
 
 
 # Options whose point is the process around the build: its limits enforced from outside
-# (limits.supervised), or a traceback let through to the interpreter.
+# (watcher.py), or a traceback let through to the interpreter.
 PROCESS_OPTIONS = ("--timeout", "--max-memory", "--debug")
 
 
@@ -72,7 +72,7 @@ def run_cli(*args: str, cwd: Path | None = None,
     It runs in this process, through cli.main() as the installed command does (its imports
     already made, so a test pays for the build, not for starting Python and WeasyPrint again),
     unless one of PROCESS_OPTIONS or `serve` asks for a process of its own: then it is the
-    installed command itself, supervised."""
+    installed command itself, watched."""
     if args[:1] == ("serve",) or any(a in PROCESS_OPTIONS for a in args):
         return subprocess.run([sys.executable, "-m", "chapbook", *args], capture_output=True,
                               text=True, cwd=cwd, timeout=300,

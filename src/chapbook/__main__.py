@@ -1,3 +1,3 @@
-from chapbook.cli import run
+from chapbook.watcher import run
 
 raise SystemExit(run())

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 from chapbook import __version__
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
-from chapbook.limits import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S, Terminated, supervised
+from chapbook.limits import Terminated, tell_limits
 from chapbook.options import DEFAULT_EDITIONS, EDITIONS, PIECE_WORDS
+from chapbook.watcher import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S
 
 if TYPE_CHECKING:
     from chapbook.model.book import Book
@@ -353,22 +354,16 @@ _OS_HINTS = {errno.ENOSPC: "the disk (or TMPDIR) is full: free some space and bu
              errno.ELOOP: "a symbolic link here points back at itself: fix or remove it"}
 
 
-def main(argv: list[str] | None = None, supervise: bool = False) -> int:
-    """The command line. With `supervise` (the installed `chapbook` command), a build runs in a
-    child process watched for its time and memory limits (see limits.py)."""
+def main(argv: list[str] | None = None) -> int:
+    """The command line, in this process (the `chapbook` command runs it under watcher.py)."""
     try:
         args = _parser().parse_args(argv)
     except BookError as error:  # a bad CHAPBOOK_* setting
         print(error, file=sys.stderr)
         return EXIT_BOOK_ERROR
     if args.command == "build":
-        if not supervise:
-            return _reported(args, lambda: _build(args))
-        from chapbook.outputs import tidy_after_kill
-        return _reported(args, lambda: supervised(
-            args.timeout or None, args.max_memory or None,
-            run=lambda: _reported(args, lambda: _build(args)),
-            after_kill=lambda: tidy_after_kill(args.out)))
+        tell_limits(args.timeout or None, args.max_memory or None, args.out)
+        return _reported(args, lambda: _build(args))
     if args.command == "check":
         return _reported(args, lambda: _check(args))
     if args.command == "new":
@@ -377,8 +372,3 @@ def main(argv: list[str] | None = None, supervise: bool = False) -> int:
         return _reported(args, lambda: _import(args))
     from chapbook.serve import serve
     return _reported(args, lambda: serve(args.book, args.port, pdf=args.pdf) or EXIT_OK)
-
-
-def run() -> int:
-    """The `chapbook` command."""
-    return main(sys.argv[1:], supervise=True)

@@ -86,8 +86,8 @@ def font_folder(fonts: Any) -> Path | None:
 
 def remove_font_folder(fonts: Any) -> None:
     """Remove that folder (18 MB for the shipped fonts). WeasyPrint removes it only in
-    FontConfiguration.__del__, which a process ending with os._exit (a supervised build,
-    limits.py) never runs."""
+    FontConfiguration.__del__, which a process ending with os._exit (a watched build,
+    watcher.py) never runs."""
     import shutil
 
     folder = font_folder(fonts)
