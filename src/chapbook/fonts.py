@@ -26,7 +26,7 @@ import tinycss2
 
 from chapbook import __version__
 from chapbook.cache import DataCache, SharedCache, library_version
-from chapbook.codepoints import css_unicode_range, runs
+from chapbook.codepoints import Coverage, css_unicode_range, runs
 from chapbook.diagnostics import Diagnostics, Finding, Level
 from chapbook.limits import die_with_parent
 from chapbook.resources import styles_dir
@@ -263,7 +263,7 @@ _VARIATION_SELECTORS = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF), (0x034F, 0x034F))
 
 
 @cache
-def covered_characters(without: str | None = None) -> frozenset[int]:
+def covered_characters(without: str | None = None) -> Coverage:
     """Every code point that some face of styles/fonts.css (but those of the family `without`)
     maps to a glyph. Reading the fonts' cmaps costs about a second, so the answer is kept in
     the user's cache folder, keyed on the font files themselves (hashing them is a few
@@ -281,7 +281,7 @@ def covered_characters(without: str | None = None) -> frozenset[int]:
     return covered
 
 
-def _read_coverage(faces: list[FontFace]) -> frozenset[int]:
+def _read_coverage(faces: list[FontFace]) -> Coverage:
     """What the faces set: each font's characters, within its `unicode-range`."""
     from fontTools.ttLib import TTFont
 
@@ -289,23 +289,18 @@ def _read_coverage(faces: list[FontFace]) -> frozenset[int]:
     for face in faces:
         with TTFont(face.file, lazy=True) as font:
             covered.update(code for code in font.getBestCmap() or {} if face.sets(code))
-    return frozenset(covered)
+    return Coverage(runs(covered))
 
 
-def _encode_ranges(code_points: frozenset[int]) -> bytes:
+def _encode_ranges(covered: Coverage) -> bytes:
     """Runs of consecutive code points, "first last" a line: a few hundred lines, not 50 000."""
-    return "".join(f"{first:x} {last:x}\n" for first, last in runs(code_points)).encode("ascii")
+    return "".join(f"{first:x} {last:x}\n" for first, last in covered.ranges).encode("ascii")
 
 
-def _decode_ranges(data: bytes) -> frozenset[int]:
+def _decode_ranges(data: bytes) -> Coverage:
     """The code points `_encode_ranges` wrote; ValueError for anything else."""
-    covered: set[int] = set()
-    for line in data.decode("ascii").splitlines():
-        first, last = (int(number, 16) for number in line.split(" "))
-        if not 0 <= first <= last <= 0x10FFFF:
-            raise ValueError(line)
-        covered.update(range(first, last + 1))
-    return frozenset(covered)
+    return Coverage(tuple(int(number, 16) for number in line.split(" ", 1))
+                    for line in data.decode("ascii").splitlines())
 
 
 def _needs_glyph(character: str) -> bool:
