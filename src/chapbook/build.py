@@ -37,14 +37,15 @@ class Progress:
     def read(self, book: Book) -> None:
         pass
 
-    def written(self, edition: str, path: Path) -> None:
-        pass
+    def written(self, edition: str, path: Path, pages: int | None) -> None:
+        """`edition` is written to `path`; `pages`: a PDF's pages, if the build knows them."""
 
 
 @dataclass
 class Built:
     book: Book
     outputs: dict[str, Path] = field(default_factory=dict)  # edition -> file written
+    page_counts: dict[str, int] = field(default_factory=dict)  # a PDF edition -> its pages
 
 
 def build(options: BuildOptions, diagnostics: Diagnostics,
@@ -105,7 +106,8 @@ def write(book: Book, options: BuildOptions, diagnostics: Diagnostics,
         with progress.stage(f"building {edition}"), \
                 blame(options.manifest, f"building the {edition} edition"):
             built.outputs[edition] = builder(edition)(book, options, diagnostics, layouts)
-            progress.written(edition, built.outputs[edition])
+            progress.written(edition, built.outputs[edition], layouts.page_counts.get(edition))
+    built.page_counts = layouts.page_counts
     return built
 
 

@@ -218,7 +218,8 @@ def _build_held(args: argparse.Namespace, formats: list[str], diagnostics: Diagn
     _note_ignored_cache(args.out / ".cache", diagnostics)
     _print_findings(diagnostics, args.quiet)
     warnings = diagnostics.count(Level.WARNING)
-    pages = _page_count(held.file(targets["pdf"])) if "pdf" in targets else None
+    pages = built.page_counts.get("pdf") or _page_count(held.file(targets["pdf"])) \
+        if "pdf" in targets else None
     if args.strict and warnings:
         held.discard()  # every warning is known only now: keep the last good outputs
         print(f"chapbook: --strict: {warnings} warning(s); the outputs were not replaced",
@@ -243,12 +244,14 @@ class _Progress:
         self.report.line(f"read {chapters} chapter{'s' * (chapters != 1)}{where}, "
                          f"{book.word_count:,} words")
 
-    def written(self, edition: str, path: Path) -> None:
+    def written(self, edition: str, path: Path, pages: int | None) -> None:
         if path.suffix == ".pdf" and self.report.fancy:
-            self.report.settle(_page_count(self.held.file(path)))
+            self.report.settle(pages or _page_count(self.held.file(path)))
 
 
 def _page_count(pdf: Path) -> int | None:
+    """A PDF's pages, read back: for an edition whose builder did not count them (the booklet,
+    which imposes with pikepdf already)."""
     import pikepdf
 
     if not pdf.is_file():

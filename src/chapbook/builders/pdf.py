@@ -18,10 +18,11 @@ def pdf_bytes(book: Book, options: BuildOptions, diagnostics: Diagnostics,
               layouts: Layouts) -> bytes:
     """The reading edition: tagged PDF/UA-1 (structure tree, language, title shown, alt text),
     running heads and folios marked as pagination artifacts."""
-    data = typeset(book, diagnostics, layouts=layouts, cache=options.cache,
-                   jobs=options.jobs, piece_words=options.piece_words).pdf
-    assert data is not None
-    return data
+    layout = typeset(book, diagnostics, layouts=layouts, cache=options.cache,
+                     jobs=options.jobs, piece_words=options.piece_words)
+    assert layout.pdf is not None
+    layouts.page_counts["pdf"] = layout.page_count
+    return layout.pdf
 
 
 def build_pdf(book: Book, options: BuildOptions, diagnostics: Diagnostics,
@@ -37,7 +38,8 @@ def build_print(book: Book, options: BuildOptions, diagnostics: Diagnostics,
     """The print-shop edition: bleed and crop marks (styles/print-shop.css), PDF/X-4, each face
     embedded once as a subset, trim and bleed boxes set by WeasyPrint from the CSS page and
     bleed."""
-    data = typeset(book, diagnostics, PRINT_SHOP, layouts=layouts, cache=options.cache,
-                   jobs=options.jobs, piece_words=options.piece_words).pdf
-    assert data is not None
-    return write_atomic(options.out / f"{book.slug}-print.pdf", data)
+    layout = typeset(book, diagnostics, PRINT_SHOP, layouts=layouts, cache=options.cache,
+                     jobs=options.jobs, piece_words=options.piece_words)
+    assert layout.pdf is not None
+    layouts.page_counts["print"] = layout.page_count
+    return write_atomic(options.out / f"{book.slug}-print.pdf", layout.pdf)

@@ -504,7 +504,7 @@ def _typeset_knowing(book: Book, diagnostics: Diagnostics, edition: Edition, wri
         if not writer.pieces:  # a short book: one piece, written here, as WeasyPrint writes it
             whole = front.copy([*opening, *run])
             return Layout(_writer(book, edition, piece=False)(whole, diagnostics), pages,
-                          starts), length
+                          starts, len(whole.pages)), length
         writer.submit(front.copy(run), here=True)
         writer.submit(front.copy(opening), here=True)
         *body, opening_pdf = writer.results()
@@ -514,7 +514,7 @@ def _typeset_knowing(book: Book, diagnostics: Diagnostics, edition: Edition, wri
     for anchor in combined.missing_anchors:
         diagnostics.warn("typesetting", f"No anchor #{anchor} for internal URI reference",
                          book.manifest.path)
-    return Layout(combined.pdf, pages, starts), length
+    return Layout(combined.pdf, pages, starts, combined.page_count), length
 
 
 # The build time (dcterms.created and .modified: reproducible.build_time, the last commit's),
@@ -664,4 +664,5 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
     for anchor in combined.missing_anchors:
         diagnostics.warn("typesetting", f"No anchor #{anchor} for internal URI reference",
                          book.manifest.path)
-    return Layout(combined.pdf, pagination.pages, pagination.starts), front_length
+    return Layout(combined.pdf, pagination.pages, pagination.starts,
+                  combined.page_count), front_length

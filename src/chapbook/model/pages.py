@@ -31,11 +31,12 @@ class PageMap:
 @dataclass
 class Layout:
     """The book laid out (layout/paginate.py): the PDF's bytes (None if only the layout was
-    wanted), each anchor's page, and where each page begins."""
+    wanted) and its number of pages, each anchor's page, and where each page begins."""
 
     pdf: bytes | None
     pages: dict[str, int]
     starts: list[PageStart]
+    page_count: int = 0
 
 
 class Layouts:
@@ -44,6 +45,9 @@ class Layouts:
 
     def __init__(self) -> None:
         self.made: dict[str, Layout] = {}
+        # each PDF edition's pages, as it was written: for the summary, without reading the
+        # file back (pikepdf, loaded for it, was the peak of a booklet's build)
+        self.page_counts: dict[str, int] = {}
 
     def reading_pdf(self) -> bytes | None:
         """The reading edition's PDF, if this build has written it."""

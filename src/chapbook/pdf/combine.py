@@ -101,6 +101,7 @@ def _drop_unresolved_links(pdf: pikepdf.Pdf, names: dict[str, pikepdf.Object]) -
 class Combined:
     pdf: bytes
     missing_anchors: list[str]  # links to these were removed: no piece has the anchor
+    page_count: int
 
 
 def _whole(pdf: pikepdf.Pdf, piece: pikepdf.Pdf, value: pikepdf.Object) -> pikepdf.Object:
@@ -181,7 +182,7 @@ class Combiner:
         _outline(pdf, self.outline)
         _share_fonts(pdf)
         share_subsets(pdf)
-        return Combined(save_pdf(pdf), missing)
+        return Combined(save_pdf(pdf), missing, len(pdf.pages))
 
 
 def combine(pieces: list[bytes], levels: list[list[int]]) -> Combined:
