@@ -188,10 +188,12 @@ def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,
 
 def _writer(book: Book, edition: Edition,
             piece: bool = True) -> Callable[[Document, Diagnostics], bytes]:
-    """How a document is written as `edition`: as a piece of a longer book, without deflating
-    (combine() deflates each stream once as it saves the whole; pydyf's level 9 took a fifth of
-    writing a piece) and with its links to other pieces kept for combine() to check."""
-    options = {**edition.options, "uncompressed_pdf": True} if piece else edition.options
+    """How a document is written as `edition`: as a piece of a longer book, with its links to
+    other pieces kept for combine() to check. Each stream is deflated here, once (at zlib's
+    default level: layout/compat.py), in the worker that wrote it; combine() copies it as it
+    is. (Pieces were written without deflating for combine() to deflate, when pikepdf read
+    each piece again to mark its artifacts: a long book's pieces, whole, in one process.)"""
+    options = edition.options
 
     def write(document: Document, diagnostics: Diagnostics) -> bytes:
         with captured_logs(diagnostics, book.manifest.path), \

@@ -20,9 +20,12 @@ Bookmark = tuple[int, str, pikepdf.Object]  # level, title, destination
 
 def save_pdf(pdf: pikepdf.Pdf) -> bytes:
     """The one way chapbook saves a PDF it changed: the same input gives the same bytes (the
-    file /ID from the content), streams compressed, objects packed into object streams."""
+    file /ID from the content), streams compressed, objects packed into object streams. A
+    stream deflated already (as WeasyPrint writes each piece) is copied as it is, not inflated
+    and deflated again."""
     output = io.BytesIO()
     pdf.save(output, deterministic_id=True, compress_streams=True,
+             stream_decode_level=pikepdf.StreamDecodeLevel.none,
              object_stream_mode=pikepdf.ObjectStreamMode.generate)
     return output.getvalue()
 
