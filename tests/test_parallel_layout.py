@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,10 @@ from chapbook.build import load_book
 from chapbook.diagnostics import Diagnostics
 from chapbook.layout import parallel
 from chapbook.layout.paginate import pieces, typeset
+from chapbook.options import PIECE_WORDS as DEFAULT_PIECE_WORDS
+from chapbook.options import parallel_jobs
 
-from .conftest import ROOTS, field_notes_indexed_closely, typeset_pieces
+from .conftest import BUNDLED, ROOTS, field_notes_indexed_closely, typeset_pieces
 from .test_pdf import deflated_at_level_9
 
 FIELD_NOTES = ROOTS / "field-notes" / "book.yml"
@@ -521,3 +524,35 @@ def test_a_written_piece_is_let_go_in_its_worker_but_the_books_last(
     workers = record.read_text("utf-8").split()
     assert len(workers) == len(pieces(book, 300)) + 1  # each body piece and the glossary
     assert os.getpid() not in map(int, workers)
+
+
+def _forks_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every fork this process makes from now on, counted (and made: nothing is stood in)."""
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        forks.append(1)
+        return real_fork()
+    monkeypatch.setattr(os, "fork", fork)
+    return forks
+
+
+def test_a_book_shorter_than_one_piece_is_laid_out_in_this_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default, a book of fewer words than a piece forks no layout worker: each holds a copy
+    of the build, and the bundled booklet's peak was twice the floor's. `jobs` still asks for
+    them."""
+    if parallel_jobs() == 0:
+        pytest.skip("one core: no workers by default at any length")
+    short = load_book(BUNDLED, Diagnostics())
+    assert short.layout_words < DEFAULT_PIECE_WORDS < load_book(FIELD_NOTES,
+                                                               Diagnostics()).layout_words
+    forks = _forks_counted(monkeypatch)
+    assert typeset(short, Diagnostics()).pdf
+    assert not forks
+    assert typeset(load_book(BUNDLED, Diagnostics()), Diagnostics(), jobs=1).pdf
+    assert forks
+    forks.clear()
+    assert typeset(load_book(FIELD_NOTES, Diagnostics()), Diagnostics()).pdf
+    assert forks  # longer than a piece: its workers, by default

@@ -11,10 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from typing import Any
 
 _PAGE = re.compile(r"Creating layout - Page (\d+)")
 
@@ -36,16 +33,23 @@ class _PageHandler(logging.Handler):
             self.reporter.advance()
 
 
+def _bars(stream: Any) -> Any:
+    """rich's progress bars on `stream`, a terminal (rich is loaded only to draw them: 1.4 MiB
+    that a build in a script or a Makefile has no use for)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=Console(file=stream), transient=False)
+
+
 class Reporter:
     def __init__(self, quiet: bool, stream=None) -> None:
         self.quiet = quiet
         self.stream = stream or sys.stdout
         self.started = time.perf_counter()
         self.fancy = not quiet and self.stream.isatty()
-        self.console = Console(file=self.stream)
-        self.bars = (Progress(TextColumn("{task.description:<22}"), BarColumn(),
-                              MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
-                              transient=False) if self.fancy else None)
+        self.bars = _bars(self.stream) if self.fancy else None
         self.task: int | None = None
         self.settled: int | None = None
         self.written: list[Path] = []
@@ -113,15 +117,17 @@ class Reporter:
         if not self.bars:
             self.line(f"done in {elapsed}, {warnings} warning(s)")
             return
+        from rich.table import Table
+
         self.bars.stop()  # the finished bars stay above; drawn again below the table otherwise
         table = Table(title="chapbook", show_header=True, header_style="bold")
         table.add_column("file")
         table.add_column("size", justify="right")
         for path in self.written:
             table.add_row(str(path), size_of(path))
-        self.console.print(table)
+        self.bars.console.print(table)
         facts = [f"{chapters} chapters", f"{words:,} words"]
         if pages:
             facts.append(f"{pages} pages")
-        self.console.print(", ".join(facts) + f"; done in {elapsed}, {warnings} warning(s)",
+        self.bars.console.print(", ".join(facts) + f"; done in {elapsed}, {warnings} warning(s)",
                            highlight=False)

@@ -166,12 +166,16 @@ def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,
     """The book laid out and, if `write`, written as `edition`; once per build (with the build's
     `layouts`), however many editions need it. The page map is kept in `cache` for later builds
     (cache.store_page_map). `jobs`: writer processes beside the layout (default: one per spare
-    core; 0: this process only)."""
+    core; 0: this process only). A book shorter than one piece is laid out in this process
+    unless `jobs` asks for workers: each forked worker holds a copy of the build, and the
+    booklet's peak was twice the floor's (199 MiB against 100, in one process 124) for 0.6 s
+    sooner."""
     # one layout per edition: the pieces it is written in do not change its pages
     known = layouts.made.get(edition.name) if layouts is not None else None
     if known is not None and (known.pdf is not None or not write):
         return known
-    jobs = parallel_jobs() if jobs is None else jobs
+    if jobs is None:  # the default: workers for a book longer than one piece
+        jobs = parallel_jobs() if book.layout_words > piece_words else 0
     guess = remembered_front_length(book, cache, edition.name)
     try:
         result, front_length = _typeset(book, diagnostics, edition, write, jobs, piece_words,
