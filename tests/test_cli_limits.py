@@ -205,8 +205,8 @@ def test_the_watcher_forks_before_it_loads_chapbook() -> None:
               "print(' '.join(sorted(set(sys.modules) - before)))")
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             check=True).stdout.split()
-    assert set(loaded) <= {"chapbook", "chapbook.watcher", "contextlib", "select", "signal",
-                           "time", "collections", "functools", "keyword", "operator",
-                           "reprlib", "itertools", "_collections", "_functools", "_operator",
-                           "__future__", "enum", "types"}, loaded
+    assert set(loaded) <= {"chapbook", "chapbook.watcher", "chapbook.bounds", "contextlib",
+                           "select", "signal", "time", "collections", "functools", "keyword",
+                           "operator", "reprlib", "itertools", "_collections", "_functools",
+                           "_operator", "__future__", "enum", "types"}, loaded
     assert "chapbook.watcher" in loaded

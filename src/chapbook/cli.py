@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chapbook import __version__
+from chapbook.bounds import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors
 from chapbook.limits import Terminated, tell_limits
 from chapbook.options import DEFAULT_EDITIONS, EDITIONS, PIECE_WORDS
-from chapbook.watcher import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S
 
 if TYPE_CHECKING:
     from chapbook.model.book import Book

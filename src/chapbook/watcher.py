@@ -22,8 +22,8 @@ import signal
 import sys
 import time
 
-DEFAULT_TIMEOUT_S = 900
-DEFAULT_MEMORY_MIB = 6144
+from chapbook.bounds import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S
+
 POLL_S = 0.05  # how often the watcher looks: a runaway build passes a limit by at most this
 EXIT_BOOK_ERROR = 1  # as cli.py's
 
