@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from pypdf import PdfReader
 
 from chapbook.words import Words, languages
 
-from .conftest import ROOTS, EpubCheck, run_cli
+from .conftest import BUNDLED, ROOT, ROOTS, EpubCheck, run_cli
 from .test_untrusted import small_book
 
 ENGLISH = ["Contents", "Chapter 1", "Part I", "Key points", "Glossary", "Index", "See also",
@@ -33,6 +35,40 @@ def test_the_words_are_there_in_every_language_the_readme_names() -> None:
     assert Words("en").date("2026-03-04") == "4 March 2026"
     assert Words("en-US").date("2026-03-04") == "March 4, 2026"
 
+
+
+def test_the_table_of_long_dates_writes_each_date_as_babel_does() -> None:
+    """templates/dates.tsv stands in for Babel (words.py): for every locale it holds, every
+    month, a day of one digit and of two and a year of three digits come out as Babel writes
+    them."""
+    from babel import Locale
+    from babel.dates import format_date
+
+    from chapbook.words import _formatted, _long_date
+
+    table = (ROOT / "templates" / "dates.tsv").read_text("utf-8").splitlines()[1:]
+    assert len(table) > 1000
+    days = [date(year, month, day) for year in (2026, 987) for month in range(1, 13)
+            for day in (1, 22)]
+    for line in table:
+        locale = line.split("\t")[0]
+        known = _long_date(locale)
+        assert known is not None
+        written = [_formatted(*known, day) for day in days]
+        assert written == [format_date(day, format="long", locale=Locale.parse(locale))
+                           for day in days], locale
+
+
+def test_a_build_writes_its_date_without_loading_babel(tmp_path: Path) -> None:
+    """Babel's code and data, loaded for the imprint's one date, stayed to the end of the build
+    (words.py): the bundled book's date comes from the table."""
+    script = ("import sys; from chapbook.cli import main; "
+              f"main(['build', 'html', '--quiet', '--book', {str(BUNDLED)!r}, '--out', "
+              f"{str(tmp_path)!r}]); print('babel' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300)
+    assert result.stdout.split()[-1] == "False", result.stderr
+    assert "<time datetime=" in (tmp_path / "defence-diplomacy-briefing.html").read_text("utf-8")
 
 def _small_book(folder: Path, language: str) -> Path:
     (folder / "essays").mkdir(parents=True)
