@@ -92,8 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", type=_number("--jobs", 0, 1024, whole=True), metavar="N",
                        default=_from_environment("CHAPBOOK_JOBS", None, 0, 1024, whole=True),
                        help="a long book's PDF is laid out and written by N+1 forked "
-                            "processes at once (default: one per spare core; 0: all in this "
-                            "one; or set CHAPBOOK_JOBS)")
+                            "processes at once (default: one per spare core, and none for a "
+                            "book shorter than one piece; 0: all in this one; or set "
+                            "CHAPBOOK_JOBS)")
     build.add_argument("--piece-words", type=_number("--piece-words", 100, 10_000_000,
                                                      whole=True),
                        metavar="N", default=PIECE_WORDS,

@@ -1154,7 +1154,7 @@ weasyprint.pdf.tags._build_box_tree = _declaring_languages(weasyprint.pdf.tags._
 
 # --- the tagged PDF: running heads and folios are pagination artifacts -------------------------
 
-# The operator opening an artifact, as PDF/UA asks for a page's furniture (ISO 32000-1, 14.8.2.2)
+# An artifact's properties: pagination (running heads, folios), as ISO 32000-1 14.8.2.2 names it
 _PAGINATION = pydyf.Dictionary({"Type": "/Pagination"})
 
 
