@@ -4,8 +4,10 @@ line and a non-zero exit, never a traceback (issue 11, finding 6)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -210,3 +212,29 @@ def test_the_watcher_forks_before_it_loads_chapbook() -> None:
                            "operator", "reprlib", "itertools", "_collections", "_functools",
                            "_operator", "__future__", "enum", "types"}, loaded
     assert "chapbook.watcher" in loaded
+
+
+@pytest.mark.parametrize("option", [["--max-memory", "1.5"], ["--max-memory=abc"],
+                                    ["--timeout", "-5"]])
+def test_a_limit_the_command_line_refuses_is_no_limit_before_it_is_parsed(
+        option: list[str], tmp_path: Path) -> None:
+    """The watcher applies the limits it reads from the command line until the build has parsed
+    them (watcher.py): one the command line refuses must not apply meanwhile. `--max-memory 1.5`
+    was read as 1 MiB, and a build slow to start (a fresh clone compiling its modules) was killed
+    for its memory before it could say the number was not whole. Here the build is held for
+    half a second as soon as it is forked."""
+    process = subprocess.Popen([sys.executable, "-m", "chapbook", "build", "html", "--book",
+                                str(BUNDLED), "--out", str(tmp_path / "out"), *option],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    while process.poll() is None and not children.read_text().split():
+        time.sleep(0.002)
+    held = children.read_text().split() if process.poll() is None else []
+    for child in held:
+        os.kill(int(child), signal.SIGSTOP)
+    time.sleep(0.5)  # ten of the watcher's looks
+    for child in held:
+        os.kill(int(child), signal.SIGCONT)
+    _, stderr = process.communicate(timeout=120)
+    assert held and process.returncode == 2, stderr
+    assert f"argument {option[0].partition('=')[0]}" in stderr and "limit" not in stderr

@@ -67,15 +67,19 @@ def run() -> int:
     except (AttributeError, OSError):  # not Linux 5.3 or later
         exited = []
     watch = _Watch(child, reader, exited)
-    watch.seconds = _asked(argv, "--timeout", "CHAPBOOK_TIMEOUT", DEFAULT_TIMEOUT_S)
-    watch.megabytes = int(_asked(argv, "--max-memory", "CHAPBOOK_MAX_MEMORY", DEFAULT_MEMORY_MIB))
+    watch.seconds = _asked(argv, "--timeout", "CHAPBOOK_TIMEOUT", DEFAULT_TIMEOUT_S, float)
+    watch.megabytes = int(_asked(argv, "--max-memory", "CHAPBOOK_MAX_MEMORY", DEFAULT_MEMORY_MIB,
+                                 int))
     return watch.run()
 
 
-def _asked(argv: list[str], option: str, variable: str, default: float) -> float:
-    """The limit `option` (or else `variable` in the environment) sets, read roughly: the watcher
-    applies it from the start, until the child has parsed its options and says what they are
-    (a build held from its first instant is still stopped)."""
+def _asked(argv: list[str], option: str, variable: str, default: float,
+           number: type[int] | type[float]) -> float:
+    """The limit `option` (or else `variable` in the environment) sets, read as the command line
+    reads it (`number`: int for a whole number) but for abbreviations: the watcher applies it from
+    the start, until the child has parsed its options and says what they are (a build held from
+    its first instant is still stopped). A value the command line refuses is no limit here:
+    `--max-memory 1.5` was read as 1 MiB, and the build killed before it could say so."""
     value = os.environ.get(variable, "").strip()
     for index, word in enumerate(argv):
         if word == option and index + 1 < len(argv):
@@ -83,10 +87,10 @@ def _asked(argv: list[str], option: str, variable: str, default: float) -> float
         elif word.startswith(option + "="):
             value = word.partition("=")[2]
     try:
-        number = float(value) if value else default
+        limit = number(value) if value else default
     except ValueError:
         return default
-    return number if 0 <= number < 1e12 else default  # (the child says why it is not a limit)
+    return limit if 0 <= limit < 1e12 else default  # (the child says why it is not a limit)
 
 
 def _children(pid: int) -> list[int]:
