@@ -277,3 +277,38 @@ def test_display_titles_never_end_on_a_word_alone(tmp_path: Path) -> None:
                  for line in ElementTree.fromstring(layout).iter() if line.tag.endswith("line")]
         assert ["Constitution"] not in lines, lines
         assert any(line[-2:] == ["New", "Constitution"] for line in lines), lines
+
+
+@pytest.mark.parametrize(("book", "options"), [("bundled", {}),
+                                               ("field-notes", {"jobs": 1, "piece_words": 400}),
+                                               ("field-notes", {"jobs": 0, "piece_words": 400})])
+def test_a_build_counts_the_pages_of_its_pdf_as_it_writes_it(
+        book: str, options: dict[str, int], tmp_path: Path) -> None:
+    """The summary's page count comes from the layout (whole, or combined from pieces), not from
+    reading the file back with pikepdf, whose import at the very end of a booklet's build was
+    its peak of memory: the count must be the file's."""
+    from chapbook.build import build as build_book
+    from chapbook.options import BuildOptions
+
+    from .conftest import ROOTS
+
+    manifest = BUNDLED if book == "bundled" else ROOTS / book / "book.yml"
+    built = build_book(BuildOptions(manifest, tmp_path, ("pdf", "print"), **options),
+                       Diagnostics())
+    for edition in ("pdf", "print"):
+        assert built.page_counts[edition] == len(PdfReader(built.outputs[edition]).pages) > 8
+
+
+def test_a_short_book_is_built_without_loading_pikepdf(tmp_path: Path) -> None:
+    """pikepdf (6.5 MiB) is for a book in pieces and the booklet's imposition: the bundled book's
+    PDF, written whole, with its summary, never loads it."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from chapbook.cli import main; "
+              f"main(['build', 'pdf', '--book', {str(BUNDLED)!r}, '--out', {str(tmp_path)!r}]); "
+              "print('pikepdf' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300)
+    assert result.stdout.split()[-1] == "False", result.stderr
+    assert (tmp_path / "defence-diplomacy-briefing.pdf").is_file()
