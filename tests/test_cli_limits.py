@@ -214,6 +214,20 @@ def test_the_watcher_forks_before_it_loads_chapbook() -> None:
     assert "chapbook.watcher" in loaded
 
 
+def _held_at_its_start(arguments: list[str]) -> tuple[subprocess.Popen[str], list[int]]:
+    """`chapbook ARGUMENTS` as installed, and its build (the watcher's child) held with SIGSTOP
+    as soon as it is forked: before it has loaded chapbook or parsed its options."""
+    process = subprocess.Popen([sys.executable, "-m", "chapbook", *arguments],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    while process.poll() is None and not children.read_text().split():
+        time.sleep(0.002)
+    held = [int(child) for child in children.read_text().split()] \
+        if process.poll() is None else []
+    for child in held:
+        os.kill(child, signal.SIGSTOP)
+    return process, held
+
 @pytest.mark.parametrize("option", [["--max-memory", "1.5"], ["--max-memory=abc"],
                                     ["--timeout", "-5"]])
 def test_a_limit_the_command_line_refuses_is_no_limit_before_it_is_parsed(
@@ -223,18 +237,29 @@ def test_a_limit_the_command_line_refuses_is_no_limit_before_it_is_parsed(
     was read as 1 MiB, and a build slow to start (a fresh clone compiling its modules) was killed
     for its memory before it could say the number was not whole. Here the build is held for
     half a second as soon as it is forked."""
-    process = subprocess.Popen([sys.executable, "-m", "chapbook", "build", "html", "--book",
-                                str(BUNDLED), "--out", str(tmp_path / "out"), *option],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
-    while process.poll() is None and not children.read_text().split():
-        time.sleep(0.002)
-    held = children.read_text().split() if process.poll() is None else []
-    for child in held:
-        os.kill(int(child), signal.SIGSTOP)
+    process, held = _held_at_its_start(["build", "html", "--book", str(BUNDLED), "--out",
+                                        str(tmp_path / "out"), *option])
     time.sleep(0.5)  # ten of the watcher's looks
     for child in held:
-        os.kill(int(child), signal.SIGCONT)
+        os.kill(child, signal.SIGCONT)
     _, stderr = process.communicate(timeout=120)
     assert held and process.returncode == 2, stderr
     assert f"argument {option[0].partition('=')[0]}" in stderr and "limit" not in stderr
+
+
+@pytest.mark.parametrize(("signal_number", "status"), [(signal.SIGINT, 130),
+                                                       (signal.SIGTERM, 143)])
+def test_a_build_stopped_while_it_starts_says_so_without_a_traceback(
+        signal_number: int, status: int, tmp_path: Path) -> None:
+    """Ctrl-C (or SIGTERM) while the build is still loading chapbook, before the command line
+    catches it: the watcher's child printed KeyboardInterrupt's traceback and exited 1. Here the
+    build is held as soon as it is forked, given the signal, and let go."""
+    process, held = _held_at_its_start(["build", "pdf", "--book", str(BUNDLED), "--out",
+                                        str(tmp_path / "out")])
+    for child in held:
+        os.kill(child, signal_number)
+        os.kill(child, signal.SIGCONT)
+    _, stderr = process.communicate(timeout=120)
+    assert held and process.returncode == status, stderr
+    assert "Traceback" not in stderr
+    assert not (tmp_path / "out" / "defence-diplomacy-briefing.pdf").exists()

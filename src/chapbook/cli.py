@@ -322,9 +322,9 @@ def _reported(args: argparse.Namespace, work: Callable[[], int]) -> int:
         if args.debug:
             raise
         print(error, file=sys.stderr)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         print("\nchapbook: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return 128 + signal.SIGTERM if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
     except MemoryError:
         if args.debug:
             raise

@@ -51,13 +51,13 @@ def _tell_watcher() -> None:
 def leaves_behind(folder: Path) -> None:
     """Tell the watcher of a folder the build makes outside the output folder (WeasyPrint's
     fonts, in TMPDIR) and removes at its end: if the build is killed, the watcher removes it."""
-    _to_watcher(f"{os.getpid()}\tfolder\t{folder}")
+    _to_watcher(f"{os.getpid()}\tfolder\t{_hexed(folder)}")
 
 
 @contextlib.contextmanager
 def blame(source: Path, what: str) -> Iterator[None]:
     """Say what the build is doing, so that a limit passed in it names this essay."""
-    _stack.append(f"{source}\t{' '.join(what.split())}")
+    _stack.append(f"{_hexed(source)}\t{' '.join(what.split())}")
     _tell_watcher()
     try:
         yield
@@ -78,5 +78,10 @@ def watched_build(report_fd: int) -> None:
 def tell_limits(seconds: float | None, megabytes: int | None, out: Path) -> None:
     """The limits this build's options set (none: 0), and the output folder the watcher tidies
     if it has to kill the build."""
-    _to_watcher(f"{os.getpid()}\tlimits\t{seconds or 0:g}\t{megabytes or 0}\t"
-                + os.fsencode(out).hex())  # (any byte of a path, tabs and newlines too)
+    _to_watcher(f"{os.getpid()}\tlimits\t{seconds or 0:g}\t{megabytes or 0}\t{_hexed(out)}")
+
+
+def _hexed(path: Path) -> str:
+    """A path as the watcher reads it back: hex, so that a tab or a newline in it (an essay's
+    name may have one) cannot split the line it is sent in."""
+    return os.fsencode(path).hex()

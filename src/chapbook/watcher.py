@@ -50,6 +50,9 @@ def run() -> int:
             status = main(argv)
         except SystemExit as leaving:  # argparse's --help, --version and usage errors
             status = leaving.code if isinstance(leaving.code, int) else leaving.code is not None
+        except KeyboardInterrupt as stopped:  # before cli.main could say so: as it says it
+            print("\nchapbook: interrupted", file=sys.stderr)
+            status = _stopped_status(stopped)
         except BaseException:  # only --debug lets an error through: its traceback, as asked
             import traceback
             traceback.print_exc()
@@ -59,7 +62,8 @@ def run() -> int:
             os._exit(status)
     os.close(writer)
     # Ctrl-C reaches the child from the terminal, and the child reports it; a SIGTERM sent to
-    # this process alone is passed on, so the child is never left behind.
+    # this process alone is passed on, so the child is never left behind (until the child is
+    # reaped: _Watch.reaped).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: os.kill(child, signal.SIGTERM))
     try:  # readable once the child has exited: no wait of up to POLL_S after it is done
@@ -71,6 +75,14 @@ def run() -> int:
     watch.megabytes = int(_asked(argv, "--max-memory", "CHAPBOOK_MAX_MEMORY", DEFAULT_MEMORY_MIB,
                                  int))
     return watch.run()
+
+
+def _stopped_status(stopped: KeyboardInterrupt) -> int:
+    """The exit status cli.py gives a build stopped by SIGTERM (limits.Terminated: 143) or by
+    Ctrl-C (130), for one stopped before cli.py could catch it (while it was being imported)."""
+    limits = sys.modules.get("chapbook.limits")
+    terminated = limits is not None and isinstance(stopped, getattr(limits, "Terminated", ()))
+    return 128 + signal.SIGTERM if terminated else 130
 
 
 def _asked(argv: list[str], option: str, variable: str, default: float,
@@ -91,6 +103,14 @@ def _asked(argv: list[str], option: str, variable: str, default: float,
     except ValueError:
         return default
     return limit if 0 <= limit < 1e12 else default  # (the child says why it is not a limit)
+
+
+def _path(hexed: str) -> str | None:
+    """A path the build sent hex-encoded (limits.py), any byte of it a tab or a newline."""
+    try:
+        return os.fsdecode(bytes.fromhex(hexed)) if hexed else None
+    except ValueError:
+        return None
 
 
 def _children(pid: int) -> list[int]:
@@ -169,19 +189,25 @@ class _Watch:
             for descriptor in self.exited:
                 os.close(descriptor)
 
+    @staticmethod
+    def reaped() -> None:
+        """The child is gone and its pid free for another process: a SIGTERM is no longer
+        passed on (it raised ProcessLookupError in the middle of tidying up), and this process
+        finishes what it says and tidies."""
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
     def _heard(self, line: str) -> None:
         pid, kind, what = [*line.split("\t", 2), "", ""][:3]
         if kind.isdigit():
             self.doing[pid] = (int(kind), time.monotonic(), what)
-        elif kind == "folder" and os.path.basename(what).startswith("weasyprint-"):
-            self.folders.add(what)
+        elif kind == "folder" and (folder := _path(what)) is not None \
+                and os.path.basename(folder).startswith("weasyprint-"):
+            self.folders.add(folder)
         elif kind == "limits":
             seconds, megabytes, out = [*what.split("\t"), "", "", ""][:3]
-            try:
+            with contextlib.suppress(ValueError):
                 self.seconds, self.megabytes = float(seconds), int(megabytes)
-                self.out = os.fsdecode(bytes.fromhex(out))
-            except ValueError:
-                pass
+            self.out = _path(out)
 
     def _watched(self) -> int:
         pending, listening = b"", True
@@ -197,6 +223,7 @@ class _Watch:
                     self._heard(line.decode("utf-8", "replace"))
             done, status = os.waitpid(self.child, os.WNOHANG)
             if done:
+                self.reaped()
                 if os.WIFSIGNALED(status):  # killed from outside: the OOM killer, or a user
                     self._tidy()
                     number = os.WTERMSIG(status)
@@ -222,14 +249,16 @@ class _Watch:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         os.waitpid(self.child, 0)
+        self.reaped()
         self._tidy()
         from pathlib import Path
 
         from chapbook.errors import BookError
         source, _, task = _to_blame(self.doing).partition("\t")
+        path = _path(source)
         error = BookError(f"the build {what} its limit of {limit}"
                           + (f" while {task}" if task else ""),
-                          Path(source) if source else None,
+                          Path(path) if path else None,
                           hint=("something very large or deeply nested may be to blame; "
                                 f"shorten it, or raise the limit with {option}"))
         if sys.stderr.isatty():
