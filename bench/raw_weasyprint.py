@@ -15,6 +15,7 @@ if __name__ == "__main__":
     fonts = FontConfiguration()
     sheets = [CSS(filename=str(STYLES / "fonts.css"), font_config=fonts),
               CSS(string="@page { size: A5 }", font_config=fonts),
+              CSS(filename=str(STYLES / "common.css"), font_config=fonts),
               CSS(filename=str(STYLES / "print.css"), font_config=fonts)]
     variant = sys.argv[3] if len(sys.argv) > 3 else None
     HTML(filename=sys.argv[1]).write_pdf(sys.argv[2], stylesheets=sheets, font_config=fonts,

@@ -215,12 +215,11 @@ def _build_held(args: argparse.Namespace, formats: list[str], diagnostics: Diagn
     options = BuildOptions(args.book, args.out, tuple(formats), args.creep, args.jobs,
                            args.piece_words, args.signature)
     built = build(options, diagnostics, _Progress(report, held))
-    book, targets = built.book, built.outputs
+    book = built.book
     _note_ignored_cache(args.out / ".cache", diagnostics)
     _print_findings(diagnostics, args.quiet)
     warnings = diagnostics.count(Level.WARNING)
-    pages = built.page_counts.get("pdf") or _page_count(held.file(targets["pdf"])) \
-        if "pdf" in targets else None
+    pages = built.page_counts.get("pdf")
     if args.strict and warnings:
         held.discard()  # every warning is known only now: keep the last good outputs
         print(f"chapbook: --strict: {warnings} warning(s); the outputs were not replaced",
@@ -251,8 +250,8 @@ class _Progress:
 
 
 def _page_count(pdf: Path) -> int | None:
-    """A PDF's pages, read back: for an edition whose builder did not count them (the booklet,
-    which imposes with pikepdf already)."""
+    """A PDF's pages, read back: for an edition whose builder does not count them (the booklet,
+    which imposes with pikepdf already), for its progress bar."""
     import pikepdf
 
     if not pdf.is_file():

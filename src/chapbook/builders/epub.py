@@ -271,7 +271,7 @@ def build_epub(book: Book, options: BuildOptions, diagnostics: Diagnostics,
         package.add_item(epub.EpubItem(uid=f"image-{number}", file_name=f"images/{image}",
                                        media_type=kind,
                                        content=(book.manifest.root / image).read_bytes()))
-    for sheet in ("epub.css",):
+    for sheet in ("common.css", "epub.css"):
         package.add_item(epub.EpubItem(uid=f"css-{Path(sheet).stem}",
                                        file_name=f"styles/{sheet}", media_type="text/css",
                                        content=(styles_dir() / sheet).read_bytes()))

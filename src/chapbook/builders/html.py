@@ -20,7 +20,8 @@ def screen_css(text: str, cache: Path | None = None) -> str:
     fonts = subset_fonts(needed_faces(text), text, "woff2", cache)
     faces = font_face_css(tuple(fonts), lambda face: f'url("{data_uri(fonts[face])}") '
                                                      f'format("woff2")')
-    return faces + (styles_dir() / "screen.css").read_text("utf-8")
+    return faces + "".join((styles_dir() / sheet).read_text("utf-8")
+                           for sheet in ("common.css", "screen.css"))
 
 
 def build_html(book: Book, options: BuildOptions, diagnostics: Diagnostics,

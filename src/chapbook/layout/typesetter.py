@@ -223,8 +223,8 @@ class Typesetter:
                     url_fetcher=self.fetcher),
                 CSS(string=f"@page {{ size: {book.manifest.page_size}; }}",
                     font_config=self.fonts),
-                CSS(filename=str(styles / "print.css"), font_config=self.fonts,
-                    url_fetcher=self.fetcher),
+                *(CSS(filename=str(styles / sheet), font_config=self.fonts,
+                      url_fetcher=self.fetcher) for sheet in ("common.css", "print.css")),
                 *([CSS(filename=str(styles / "print-rtl.css"), font_config=self.fonts,
                        url_fetcher=self.fetcher)]
                   if direction(book.meta.language) == "rtl" else []),
