@@ -215,20 +215,31 @@ def test_page_references_cost_one_layout_more_not_two() -> None:
     """A book that refers to pages is laid out once with the pages unknown, then once with
     them: that layout is the PDF's, and its pages are checked against the ones it was given (a
     third layout only if a reference moved its target). It was three: two to see the pages
-    settle, then the PDF's."""
+    settle, then the PDF's. Not counted: what the first pass lays out from a guess at where the
+    body opens while a fork measures the front matter, laid out again if the guess was wrong
+    (test_front_length); the front matter is measured once, for both passes."""
     from unittest import mock
 
     from chapbook.build import load_book
     from chapbook.diagnostics import Diagnostics
-    from chapbook.layout.paginate import _Pagination, segments, typeset
+    from chapbook.layout.paginate import MeasuredElsewhere, _Pagination, segments, typeset
 
     from .conftest import ROOTS
 
     book = load_book(ROOTS / "briefing" / "book.yml", Diagnostics())
-    with mock.patch.object(_Pagination, "body", autospec=True,
-                           side_effect=_Pagination.body) as body:
+    from_a_guess: list[_Pagination] = []
+    real_body = _Pagination.body
+
+    def body(pagination: _Pagination, segment: object) -> None:
+        if pagination.measuring is not None:
+            from_a_guess.append(pagination)
+        real_body(pagination, segment)  # type: ignore[arg-type]
+    with mock.patch.object(_Pagination, "body", autospec=True, side_effect=body) as laid, \
+            mock.patch("chapbook.layout.paginate.MeasuredElsewhere", autospec=True,
+                       side_effect=MeasuredElsewhere) as measures:
         layout = typeset(book, Diagnostics(), jobs=0)
-    assert body.call_count == 2 * len(segments(book))
+    assert laid.call_count - len(from_a_guess) == 2 * len(segments(book))
+    assert measures.call_count == 1
     assert layout.pdf is not None and layout.pages["dams--fig-inflow"] > 1
 
 
@@ -303,12 +314,14 @@ def test_the_first_pass_of_a_book_that_refers_to_pages_is_laid_out_by_the_worker
     essays = {f"{name}.md": f"# Chapter {name}\n\n{words}\n\nSee {{@ch:{other} p}}.\n\n{words}\n"
               for name, other in zip("abcd", "dcba", strict=True)}
     book = load_book(small_book(tmp_path / "book", essays), Diagnostics())
-    alone = _anchor_pages_unreferenced(book, READING, 0, PIECE_WORDS, None, None)
+    alone, alone_front = _anchor_pages_unreferenced(book, READING, 0, PIECE_WORDS, None, None)
     with mock.patch.object(_Pagination, "body", autospec=True,
                            side_effect=_Pagination.body) as body:
-        shared = _anchor_pages_unreferenced(book, READING, 1, PIECE_WORDS, None, None)
+        shared, shared_front = _anchor_pages_unreferenced(book, READING, 1, PIECE_WORDS, None,
+                                                          None)
     assert body.call_count == 0  # (the workers' calls are in their own processes)
     assert shared == alone and alone["d"] > alone["a"] > 1
+    assert shared_front == alone_front > 0
     texts = []
     for jobs in (1, 0):
         pdf = typeset(book, Diagnostics(), jobs=jobs).pdf
@@ -348,7 +361,7 @@ def test_the_first_pass_takes_the_pieces_no_edit_touched_from_the_cache(tmp_path
         (tmp_path / "laid").write_text("")
         book = load_book(manifest, Diagnostics())
         with mock.patch.object(paginate._Pagination, "lay_out_piece", lay_out_piece):
-            pages = _anchor_pages_unreferenced(book, READING, 1, 800, None, cache)
+            pages, _ = _anchor_pages_unreferenced(book, READING, 1, 800, None, cache)
         laid[:] = (tmp_path / "laid").read_text().split("\n")[:-1]
         return pages
 
@@ -359,7 +372,7 @@ def test_the_first_pass_takes_the_pieces_no_edit_touched_from_the_cache(tmp_path
     warm = first_pass()
     assert laid == ["c"]
     assert warm == _anchor_pages_unreferenced(load_book(manifest, Diagnostics()), READING, 1,
-                                              800, None, None)
+                                              800, None, None)[0]
     assert PIECE_WORDS > 800  # (the pieces here are chapters: 800 words each)
 
 

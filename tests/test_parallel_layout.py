@@ -539,19 +539,24 @@ def _forks_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_a_book_shorter_than_one_piece_is_laid_out_in_this_process(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """By default, a book of fewer words than a piece forks no layout worker: each holds a copy
-    of the build, and the bundled booklet's peak was twice the floor's. `jobs` still asks for
-    them."""
+    of the build, and the bundled booklet's peak was twice the floor's. With nothing cached,
+    the one fork is the front matter's measure (test_front_length); with the front matter's
+    length remembered, none. `jobs` still asks for workers."""
     if parallel_jobs() == 0:
         pytest.skip("one core: no workers by default at any length")
     short = load_book(BUNDLED, Diagnostics())
     assert short.layout_words < DEFAULT_PIECE_WORDS < load_book(FIELD_NOTES,
                                                                Diagnostics()).layout_words
     forks = _forks_counted(monkeypatch)
-    assert typeset(short, Diagnostics()).pdf
+    assert typeset(short, Diagnostics(), cache=tmp_path).pdf
+    assert len(forks) == 1
+    forks.clear()
+    assert typeset(load_book(BUNDLED, Diagnostics()), Diagnostics(), cache=tmp_path).pdf
     assert not forks
-    assert typeset(load_book(BUNDLED, Diagnostics()), Diagnostics(), jobs=1).pdf
+    assert typeset(load_book(BUNDLED, Diagnostics()), Diagnostics(), jobs=1,
+                   cache=tmp_path).pdf
     assert forks
     forks.clear()
     assert typeset(load_book(FIELD_NOTES, Diagnostics()), Diagnostics()).pdf

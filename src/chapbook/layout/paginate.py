@@ -37,7 +37,7 @@ from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.layout.compat import links_across_pieces
 from chapbook.layout.page_starts import body_starts, element_starts
-from chapbook.layout.parallel import FromCache, LaidPiece, ParallelLayout
+from chapbook.layout.parallel import FromCache, LaidPiece, MeasuredElsewhere, ParallelLayout
 from chapbook.layout.typesetter import Typesetter, captured_logs, found_again
 from chapbook.layout.writers import PieceWriter, bookmark_levels
 from chapbook.limits import blame
@@ -224,8 +224,12 @@ class _Pagination:
     stand-in numbers (for its length), the body a segment at a time, the back matter with the
     body's numbers, then the front matter again with the real ones. Given the front matter's
     length from the last build (`front_length`), the first of its two layouts is left out, and
-    the second checks the guess (_FrontMoved). Laid-out pages wait in `run` until a writer
-    takes them."""
+    the second checks the guess (_FrontMoved). Without it, the first is made by a forked process
+    (parallel.MeasuredElsewhere) while this one lays the body out from a guess (front_guess),
+    and what was laid out before its answer is laid out again if the guess was wrong (the first
+    segments; renumbering their pages, as the workers do, kept each one's layout context to the
+    end of the build, 2 MiB on the bundled booklet). Laid-out pages wait in `run` until a writer
+    takes them. Used as a context manager, so a failed build leaves no fork running."""
 
     def __init__(self, book: Book, diagnostics: Diagnostics, edition: Edition,
                  writer: PieceWriter | None, known: dict[str, int] | None = None,
@@ -247,9 +251,45 @@ class _Pagination:
         self.run: list[Page] = []  # the pages laid out and not yet handed to a writer
         self.run_words = 0
         self.front_length = front_length or 0
-        if front_length is None and measure_front:
-            self.measure_front()
         self.next_page = _next_recto(self.front_length + 1)
+        self.measuring: MeasuredElsewhere | None = None  # the front matter, measured elsewhere
+        self.guess = self.next_page  # the page the body was first laid out from
+        self.guessed_from: list[Segment] = []  # the segments laid out before its answer
+        if front_length is None and measure_front:
+            if hasattr(os, "fork"):
+                self.measuring = MeasuredElsewhere(self._measured_front)
+                self.next_page = self.guess = front_guess(book)
+            else:
+                self.measure_front()
+
+    def __enter__(self) -> _Pagination:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.measuring is not None:
+            self.measuring.close()
+
+    def _measured_front(self) -> int:
+        self.measure_front()
+        return self.front_length
+
+    def _front_measured(self, wait: bool = True) -> None:
+        """The front matter's length taken from its measuring fork, once it has it (at once if
+        `wait`); the segments laid out from the guess laid out again if the body
+        opens elsewhere. A fork that failed is followed by a measure here, which reports why."""
+        if self.measuring is None or not (wait or self.measuring.ready()):
+            return
+        length, self.measuring = self.measuring.answer(), None
+        if length is None:
+            with blame(self.book.manifest.path, "laying out the front matter"):
+                length = len(self.render(1, sections=("front",), pages=self.stand_ins).pages)
+        self.front_length = length
+        if _next_recto(length + 1) != self.guess:
+            self.next_page, self.run, self.run_words = _next_recto(length + 1), [], 0
+            self.pages, self.starts = {}, []
+            for segment in self.guessed_from:
+                self.body(segment)
+        self.guessed_from = []
 
     def measure_front(self) -> int:
         """The front matter laid out with stand-in numbers, for its length; the page the body
@@ -275,12 +315,15 @@ class _Pagination:
 
     def hand_over(self, write: bool) -> None:
         """Give the run to a writer, and let its pages go."""
+        self._front_measured()  # (their numbers are final)
         if write and self.writer is not None:
             self.writer.submit(self.front.copy(self.run))
         self.run, self.run_words = [], 0
 
     def body(self, segment: Segment) -> None:
         start = self._opening()
+        if self.measuring is not None:
+            self.guessed_from.append(segment)
         with blame(segment.source if segment.chapter else self.book.manifest.path,
                    segment.describe()):
             document = self.render(start, sections=("body",), segment=segment,
@@ -301,7 +344,9 @@ class _Pagination:
         for segment in segments(self.book):
             if self.run_words >= piece_words:
                 self.hand_over(write)
+            self._front_measured(wait=False)
             self.body(segment)
+        self._front_measured()
 
     def lay_out_piece(self, run: list[Segment],
                       first_page: int) -> tuple[list[Page], int, dict[str, int], list[PageStart]]:
@@ -378,24 +423,35 @@ class _Pagination:
         return _next_recto(self.front_length + 1) - 1 - length
 
 
-FRONT_GUESS = 9  # where the body opens if the front matter's length is not known yet
+def front_guess(book: Book) -> int:
+    """Where the body opens, guessed before the front matter is measured, as print.css sets it:
+    each of its sections a page, all but the last followed by a blank verso, but the title page,
+    whose verso is the imprint. (The bundled booklet's 5 sections, 7 pages, body on page 9; the
+    default 4, 5 pages, page 7.) A wrong guess costs what was laid out from it (or, for a long
+    book's workers, its folios set again)."""
+    sections = [matter for matter in book.manifest.front_matter if book.has(matter)]
+    pages = 2 * len(sections) - 1 - ("imprint" in sections)
+    return _next_recto(max(pages, 0) + 1)
+
 
 MAX_PASSES = 4  # layouts to settle the pages references name (LaTeX asks for reruns the same way)
 
 
 def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_words: int,
-                               front_length: int | None, cache: Path | None) -> dict[str, int]:
+                               front_length: int | None,
+                               cache: Path | None) -> tuple[dict[str, int], int]:
     """Each anchor's page in the body laid out without writing, the pages references name not
-    known yet: the first pass for a book that refers to pages (`{@fig:name p}`), on every core
-    as the body of the PDF is (`front_length`: a guess at the front matter's, for the workers
-    to start from while this process measures it). Every reference is set with stand-ins, so a
-    piece's pages depend on its HTML alone: a piece laid out so before, at the same first page,
-    is taken from `cache` (cache.PieceCache, under a key of its own and without a PDF)."""
+    known yet, and the front matter's length (measured, or `front_length` if given): the first
+    pass for a book that refers to pages (`{@fig:name p}`), on every core as the body of the PDF
+    is (`front_length`: a guess at the front matter's, for the body to start from while the
+    front matter is measured). Every reference is set with stand-ins, so a piece's pages depend
+    on its HTML alone: a piece laid out so before, at the same first page, is taken from `cache`
+    (cache.PieceCache, under a key of its own and without a PDF)."""
     _, runs, parallel = _runs(book, edition, jobs, piece_words)
     if not parallel:  # (its pages let go every `piece_words`)
-        pagination = _Pagination(book, Diagnostics(), edition, None, {})
-        pagination.lay_out_body(piece_words, write=False)
-        return pagination.pages
+        with _Pagination(book, Diagnostics(), edition, None, {}, front_length) as pagination:
+            pagination.lay_out_body(piece_words, write=False)
+        return pagination.pages, pagination.front_length
     pagination = _Pagination(book, Diagnostics(), edition, None, {}, measure_front=False)
     kept = PieceCache(cache)
     keys = [hashlib.sha256(f"first pass\0{_body_key(book, edition, run, {})}".encode())
@@ -410,7 +466,8 @@ def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_wo
     with ParallelLayout(lay_out, lambda run, blanks: pagination.front.copy(run), None,
                         Diagnostics(), jobs + 1, _run_words(runs), taken) as workers:
         workers.start([entry.length if entry else None for entry in entries],
-                      _next_recto(front_length + 1) if front_length else FRONT_GUESS, ahead=2)
+                      _next_recto(front_length + 1) if front_length else front_guess(book),
+                      ahead=2)
         for index, piece in enumerate(workers.lay_out(pagination.measure_front())):
             pagination.take(piece)
             if not piece.cached:
@@ -418,7 +475,7 @@ def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_wo
                 kept.store(keys[index], CachedPiece(piece.first_page or 0, piece.blanks,
                                                     piece.length, pages, starts, [[]], []),
                            [b""])  # (its pages alone, no PDF)
-    return pagination.pages
+    return pagination.pages, pagination.front_length
 
 
 def page_references(book: Book) -> set[str]:
@@ -439,7 +496,10 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
     if not wanted:
         return _typeset_knowing(book, diagnostics, edition, write, jobs, piece_words, None,
                                 front_length, cache)
-    known = _anchor_pages_unreferenced(book, edition, jobs, piece_words, front_length, cache)
+    # The front matter's length is the first pass's (what references say of pages does not
+    # change how long its stand-ins make it): measured once, if it was not guessed.
+    known, front_length = _anchor_pages_unreferenced(book, edition, jobs, piece_words,
+                                                     front_length, cache)
     for _ in range(MAX_PASSES):
         attempt = Diagnostics()  # a layout set aside must not leave its warnings behind
         result, length = _typeset_knowing(book, attempt, edition, write, jobs, piece_words,
@@ -496,8 +556,8 @@ def _typeset_knowing(book: Book, diagnostics: Diagnostics, edition: Edition, wri
     if parallel:
         return _typeset_in_parallel(book, diagnostics, edition, jobs + 1, runs, known,
                                     front_length, PieceCache(cache), write)
-    with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer:
-        pagination = _Pagination(book, diagnostics, edition, writer, known, front_length)
+    with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer, \
+            _Pagination(book, diagnostics, edition, writer, known, front_length) as pagination:
         pagination.lay_out_body(piece_words, write)
         if any(book.has(matter) for matter in book.manifest.back_matter):
             pagination.back()
@@ -614,7 +674,7 @@ def _typeset_in_parallel(book: Book, diagnostics: Diagnostics, edition: Edition,
     with ParallelLayout(lay_out, assemble, writer if write else None, diagnostics, processes,
                         _run_words(runs), taken) as workers:
         workers.start([entry.length if entry else None for entry in entries],
-                      pagination.next_page if front_length else FRONT_GUESS,
+                      pagination.next_page if front_length else front_guess(book),
                       ahead=1 if front_length else 2)  # (two while the front is measured)
         first_page = pagination.next_page if front_length else pagination.measure_front()
         laid = workers.lay_out(first_page)
