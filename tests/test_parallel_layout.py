@@ -296,6 +296,67 @@ def test_a_part_goes_to_the_worker_that_owes_no_writing() -> None:
         layout.__exit__(None, None, None)
 
 
+def test_a_piece_laid_out_for_a_worker_is_freed_once_the_worker_lets_it_go() -> None:
+    """A worker's pagination keeps nothing of the pieces it gives: a worker that had written
+    its last piece of the body and went on to lay out the index held that piece's pages (30 MiB
+    of a 20-chapter book's) until it ended."""
+    import gc
+    import weakref
+
+    from chapbook.layout.paginate import READING, _Pagination, pieces
+
+    book = load_book(FIELD_NOTES, Diagnostics())
+    first = pieces(book, 2000)[0]
+    with _Pagination(book, Diagnostics(), READING, None, {}, 8) as pagination:
+        run, length, _, _ = pagination.lay_out_piece(first, 9)
+        assert length == len(run) > 1
+        kept = [weakref.ref(page) for page in run if page is not pagination.blank]
+        assert kept  # (the blank verso before a chapter is the pagination's, laid out once)
+        del run
+        gc.collect()
+        assert not [page for page in kept if page() is not None]
+
+
+def test_a_worker_left_with_pieces_to_write_alone_is_told_to_end_after_them() -> None:
+    """Once no piece will be added, a worker with nothing left to lay out, only to write, is
+    told at once to end after its writing: this process lays out the front matter before it
+    reads the answers that would let the worker go, and a 20-chapter book's glossary worker
+    waited so with 95 MiB. A worker still laying out (the index's) is not, nor one whose piece
+    is laid out but not yet numbered (told, it ended before its order to write came: a cached
+    index found damaged, laid out again); and one told is not told again once its written
+    piece is read."""
+    from multiprocessing import Pipe
+
+    layout = parallel.ParallelLayout(lambda *_: ([], 0, {}, []), lambda *_: None,  # type: ignore
+                                     lambda *_: b"", Diagnostics(), 0, [300, 300])
+    writing, writing_end = Pipe()
+    laying, laying_end = Pipe()
+    unnumbered, unnumbered_end = Pipe()
+    try:
+        # three workers that are only pipes
+        layout.workers = {writing: 0, laying: 0, unnumbered: 0}
+        layout.laid = [parallel.LaidPiece(11, 4, first_page=11),  # laid out, not written
+                       parallel.LaidPiece(15),  # still being laid out
+                       parallel.LaidPiece(15, 4)]  # laid out, not ordered written yet
+        layout.cached_lengths = [None, None, None]
+        layout.owner = {0: writing, 1: laying, 2: unnumbered}
+        layout.no_more_pieces()
+        assert writing_end.poll() and writing_end.recv() is None
+        assert not laying_end.poll()
+        assert not unnumbered_end.poll()  # (it would end before its order to write came)
+        assert set(layout.workers) == {writing, laying, unnumbered}  # (answers still to come)
+        layout.laid[0].pdfs = [b"%PDF"]  # its answer read
+        layout._release_idle()
+        assert set(layout.workers) == {laying, unnumbered}
+        assert not laying_end.poll()
+        with pytest.raises(EOFError):  # closed, and nothing more sent
+            writing_end.recv()
+    finally:
+        layout.workers.clear()  # (no process to stop or wait for)
+        layout.let_go.clear()
+        layout.__exit__(None, None, None)
+
+
 def test_the_bodys_pieces_are_combined_before_the_index_is_awaited(tmp_path: Path) -> None:
     """The pieces are combined in order as they are written: the body's and the glossary's
     while the index is still being laid out, not all at the end (on the 200-chapter book
@@ -485,10 +546,10 @@ def _recording_let_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     record = tmp_path / "let-go"
     let_go = parallel._let_memory_go
 
-    def recording(pages: int) -> None:
+    def recording() -> None:
         with record.open("a", encoding="utf-8") as file:
             file.write(f"{os.getpid()}\n")
-        let_go(pages)
+        let_go()
     monkeypatch.setattr(parallel, "_let_memory_go", recording)
     return record
 

@@ -106,7 +106,7 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
             connection.send(("laid", index, length, pages, starts, found))
             if write is None:  # nothing is written to let them go later (the EPUB's page list:
                 del run  # its two workers grew to 300 MiB each on a 200-chapter book)
-                _let_memory_go(length)
+                _let_memory_go()
         else:
             _, index, first_page, blanks, last = message
             run, guess = waiting.pop(index)
@@ -125,9 +125,8 @@ def _worker(connection: Connection, lay_out: LayOut, assemble: Assemble, write: 
             connection.send(("written", index, [str(path) for path in paths],
                              [bookmark_levels(document), *halves_writer.levels], found))
             if not last:  # (after the book's last piece, the worker ends, and its memory too)
-                length = len(run)
                 del run, document
-                _let_memory_go(length)
+                _let_memory_go()
 
 
 # The last piece (the back matter's last part: a long book's index), if at least this long, is
@@ -142,21 +141,16 @@ def _in_halves(length: int, last: bool) -> bool:
     return last and length >= max(2, SPLIT_FROM_PAGES)
 
 
-# A piece shorter than this leaves too little to give back to the system to be worth the time
-# (the bundled booklet's pieces, of about ten pages, gained nothing from it and lost about 0.1 s).
-TRIM_AFTER_PAGES = 32
-
-
-def _let_memory_go(pages: int) -> None:
-    """A piece of `pages` pages freed now: its boxes hold cycles that the collector, run seldom
-    in a build (build.COLLECTOR_THRESHOLDS), would reach only after many more pieces (a
-    60-chapter book's workers grew from 169 to 273 MiB). From TRIM_AFTER_PAGES on, the heap they
-    took is handed back to the system too, so a worker's memory is that of the piece in hand,
-    not of the largest it ever laid out."""
+def _let_memory_go() -> None:
+    """A piece freed now: its boxes hold cycles that the collector, run seldom in a build
+    (build.COLLECTOR_THRESHOLDS), would reach only after many more pieces (a 60-chapter book's
+    workers grew from 169 to 273 MiB); and the heap they took handed back to the system, so a
+    worker's memory is that of the piece in hand, not of the largest it ever laid out (1-2 ms
+    after the 40-70 ms of the collection; a 20-chapter book's worker that had laid out two
+    pieces of 25 pages at once went on with 87-90 MiB, not 95-97)."""
     gc.collect()
-    if pages >= TRIM_AFTER_PAGES:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None).malloc_trim(0)  # glibc; elsewhere, the collection alone
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)  # glibc; elsewhere, the collection alone
 
 
 def _ended() -> BookError:
@@ -200,6 +194,7 @@ class ParallelLayout:
         self.owner: dict[int, Connection] = {}
         self.workers: dict[Connection, int] = {}
         self.let_go: list[int] = []  # workers told to end, waited for on __exit__
+        self.ending: set[Connection] = set()  # told to end once they have written their pieces
         self.final = False  # no pieces will be added: a worker with nothing left to do may go
         # the book's last piece, once known (all_but_the_last): written in halves at once if
         # long, whichever way it comes to be written, so that the PDF does not depend on what
@@ -399,9 +394,21 @@ class ParallelLayout:
         busy = {self.owner[index] for index, piece in enumerate(self.laid)
                 if index in self.owner
                 and (not piece.length or (self.writing and piece.pdfs is None))}
+        # One that has only pieces to write, each already ordered written (numbered), is told
+        # now to end after them: this process may not read its answers until it has laid out
+        # the front matter, and a worker of a 20-chapter book waited so, idle, with 95 MiB.
+        for connection in busy - self.ending:
+            if not self._lays_owed(connection) and all(
+                    piece.first_page is not None for piece in self._given(connection)):
+                with contextlib.suppress(OSError):
+                    connection.send(None)
+                self.ending.add(connection)
+                self.idle = [idle for idle in self.idle if idle is not connection]
         for connection in [c for c in self.workers if c not in busy]:
-            with contextlib.suppress(OSError):  # (one that has ended has nothing to be told)
-                connection.send(None)
+            if connection not in self.ending:
+                with contextlib.suppress(OSError):  # (one that has ended has nothing to be told)
+                    connection.send(None)
+            self.ending.discard(connection)
             connection.close()
             # not waited for now: it may still be collecting the piece it wrote last (up to a
             # second after a long book's glossary), and the build would wait with it
