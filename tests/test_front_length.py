@@ -21,7 +21,7 @@ from chapbook.diagnostics import Diagnostics
 from chapbook.layout import paginate
 from chapbook.layout.paginate import front_guess, typeset
 from chapbook.model.book import Book
-from chapbook.options import BuildOptions
+from chapbook.options import BuildOptions, parallel_jobs
 
 from .conftest import BUNDLED, ROOTS, run_cli
 
@@ -131,10 +131,16 @@ def test_a_cold_build_lays_the_front_matter_out_once_in_its_own_process(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """With no length remembered, the front matter is measured (laid out with stand-in numbers)
     by a forked process while this one lays the body out: this one lays it out once, with the
-    real numbers. (It laid it out twice, 0.15-0.25 s of the booklet's 2.7.)"""
+    real numbers. (It laid it out twice, 0.15-0.25 s of the booklet's 2.7.) With `--jobs 0`,
+    nothing is forked: it is measured here."""
+    if parallel_jobs() == 0:
+        pytest.skip("one core: nothing is forked by default")
     laid = _front_measured_here(monkeypatch)
     assert typeset(load_book(BUNDLED, Diagnostics()), Diagnostics()).pdf
     assert laid == ["real numbers"]
+    laid.clear()
+    assert typeset(load_book(BUNDLED, Diagnostics()), Diagnostics(), jobs=0).pdf
+    assert laid == ["stand-ins", "real numbers"]
 
 
 @pytest.mark.parametrize("manifest", [BUNDLED, ROOTS / "briefing" / "book.yml",
@@ -146,13 +152,12 @@ def test_a_body_laid_out_while_the_front_matter_is_measured_reads_as_one_laid_ou
     measured the front matter; where the guess was wrong (the briefing's front matter of 6
     pages, which its 5 sections make 8), what was laid out from it is laid out again. The PDF,
     its anchors' pages and its page starts are those of a layout that measures the front
-    matter first, in this process (as where there is no fork)."""
+    matter first, in this process (as with `--jobs 0`)."""
     book = load_book(manifest, Diagnostics())
-    measured_elsewhere = typeset(book, Diagnostics(), jobs=0)
+    measured_elsewhere = typeset(book, Diagnostics())
     body = {part.id for part in book.parts} | {chapter.id for chapter in book.chapters}
     opens = min(page for anchor, page in measured_elsewhere.pages.items() if anchor in body)
     assert (front_guess(book) != opens) == (manifest.parent.name == "briefing")
-    monkeypatch.delattr(os, "fork")
     laid = _front_measured_here(monkeypatch)
     measured_first = typeset(load_book(manifest, Diagnostics()), Diagnostics(), jobs=0)
     assert laid[0] == "stand-ins"  # (the reference was made the old way)

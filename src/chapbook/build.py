@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from chapbook.builders import builder, refuse_writing_over_sources
+from chapbook.builders.forked import BuiltElsewhere
 from chapbook.collect import collect
 from chapbook.diagnostics import Diagnostics
 from chapbook.fonts import book_text_files, report_missing_glyphs
@@ -98,15 +100,27 @@ def write(book: Book, options: BuildOptions, diagnostics: Diagnostics,
           progress: Progress | None = None) -> Built:
     """Phase three: each edition written from the finished Book, in the order of EDITIONS
     whatever order they were asked in: the PDF before the EPUB and the booklet, which then take
-    its layout instead of laying the book out again."""
+    its layout instead of laying the book out again. The web edition, which needs no layout, is
+    built by a forked process meanwhile when others are asked for too (on a spare core)."""
     progress = progress or Progress()
     built = Built(book)
     layouts = Layouts()
-    for edition in sorted(options.editions, key=EDITIONS.index):
-        with progress.stage(f"building {edition}"), \
-                blame(options.manifest, f"building the {edition} edition"):
-            built.outputs[edition] = builder(edition)(book, options, diagnostics, layouts)
-            progress.written(edition, built.outputs[edition], layouts.page_counts.get(edition))
+    editions = sorted(options.editions, key=EDITIONS.index)
+    with contextlib.ExitStack() as forks:
+        elsewhere: dict[str, BuiltElsewhere] = {}
+        if "html" in editions and len(editions) > 1 and hasattr(os, "fork") \
+                and (parallel_jobs() if options.jobs is None else options.jobs) >= 1:
+            elsewhere["html"] = forks.enter_context(BuiltElsewhere("html", lambda found: builder(
+                "html")(book, options, found, Layouts())))
+        for edition in [*(e for e in editions if e not in elsewhere), *elsewhere]:
+            with progress.stage(f"building {edition}"), \
+                    blame(options.manifest, f"building the {edition} edition"):
+                built.outputs[edition] = elsewhere[edition].result(diagnostics) \
+                    if edition in elsewhere \
+                    else builder(edition)(book, options, diagnostics, layouts)
+                progress.written(edition, built.outputs[edition],
+                                 layouts.page_counts.get(edition))
+    built.outputs = {edition: built.outputs[edition] for edition in editions}
     built.page_counts = layouts.page_counts
     return built
 

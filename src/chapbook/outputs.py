@@ -223,6 +223,31 @@ def output_folder_lock(out: Path) -> Iterator[None]:
         handle.close()  # and with it the lock
 
 
+def held_writes() -> dict[str, str]:
+    """The outputs write_atomic holds in this process, each target's file waiting beside it
+    (for a forked process to hand to the one that commits them: hold_writes)."""
+    held = _held.get()
+    return {} if held is None else {str(target): str(part)
+                                    for target, part in held.pending.items()}
+
+
+def hold_writes(written: dict[str, str]) -> None:
+    """Hold outputs another process wrote beside their targets (held_writes' answer), as if
+    write_atomic had written them here; a name that is not such a file beside its target is
+    refused."""
+    held = _held.get()
+    for target, part in written.items():
+        target_path, part_path = Path(target), Path(part)
+        if os.path.abspath(part_path.parent) != os.path.abspath(target_path.parent) \
+                or not part_path.name.startswith(f".{target_path.name}.") \
+                or part_path.suffix != ".part":
+            raise ValueError(f"not a file written for {target}: {part}")
+        if held is None:
+            os.replace(part_path, target_path)
+        else:
+            held.pending[target_path] = part_path
+
+
 def write_atomic(target: Path, data: bytes, hold: bool = True) -> Path:
     """Write beside the target and rename into place: a failed build leaves the last good file.
     Inside `held_outputs`, the rename waits for its commit (unless `hold` is False)."""

@@ -174,15 +174,16 @@ def typeset(book: Book, diagnostics: Diagnostics, edition: Edition = READING, *,
     known = layouts.made.get(edition.name) if layouts is not None else None
     if known is not None and (known.pdf is not None or not write):
         return known
+    spare = parallel_jobs() if jobs is None else jobs  # processes it may fork, at most
     if jobs is None:  # the default: workers for a book longer than one piece
-        jobs = parallel_jobs() if book.layout_words > piece_words else 0
+        jobs = spare if book.layout_words > piece_words else 0
     guess = remembered_front_length(book, cache, edition.name)
     try:
         result, front_length = _typeset(book, diagnostics, edition, write, jobs, piece_words,
-                                        guess, cache)
+                                        guess, cache, forks=spare >= 1)
     except _FrontMoved:  # (findings are kept once: Diagnostics drops a repeated one)
         result, front_length = _typeset(book, diagnostics, edition, write, jobs, piece_words,
-                                        cache=cache)
+                                        cache=cache, forks=spare >= 1)
     remember_front_length(book, cache, edition.name, front_length)
     if layouts is not None:
         layouts.made[edition.name] = result
@@ -233,9 +234,12 @@ class _Pagination:
 
     def __init__(self, book: Book, diagnostics: Diagnostics, edition: Edition,
                  writer: PieceWriter | None, known: dict[str, int] | None = None,
-                 front_length: int | None = None, measure_front: bool = True) -> None:
+                 front_length: int | None = None, measure_front: bool = True,
+                 measure_elsewhere: bool = False) -> None:
         """`measure_front`: lay the front matter out with stand-ins now if its length is not
-        given (else later, by measure_front(); the body waits for it)."""
+        given (else later, by measure_front(); the body waits for it); `measure_elsewhere`: in
+        a forked process, while this one lays the body out (where the build may fork: not
+        with `--jobs 0`, nor on one core)."""
         self.book, self.writer, self.diagnostics = book, writer, diagnostics
         self.known = known or {}  # pages from an earlier pass, for references to pages
         self.typesetter = Typesetter(book, diagnostics, edition.sheets)
@@ -256,7 +260,7 @@ class _Pagination:
         self.guess = self.next_page  # the page the body was first laid out from
         self.guessed_from: list[Segment] = []  # the segments laid out before its answer
         if front_length is None and measure_front:
-            if hasattr(os, "fork"):
+            if measure_elsewhere and hasattr(os, "fork"):
                 self.measuring = MeasuredElsewhere(self._measured_front)
                 self.next_page = self.guess = front_guess(book)
             else:
@@ -441,8 +445,8 @@ MAX_PASSES = 4  # layouts to settle the pages references name (LaTeX asks for re
 
 
 def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_words: int,
-                               front_length: int | None,
-                               cache: Path | None) -> tuple[dict[str, int], int]:
+                               front_length: int | None, cache: Path | None,
+                               forks: bool = True) -> tuple[dict[str, int], int]:
     """Each anchor's page in the body laid out without writing, the pages references name not
     known yet, and the front matter's length (measured, or `front_length` if given): the first
     pass for a book that refers to pages (`{@fig:name p}`), on every core as the body of the PDF
@@ -452,7 +456,8 @@ def _anchor_pages_unreferenced(book: Book, edition: Edition, jobs: int, piece_wo
     (cache.PieceCache, under a key of its own and without a PDF)."""
     _, runs, parallel = _runs(book, edition, jobs, piece_words)
     if not parallel:  # (its pages let go every `piece_words`)
-        with _Pagination(book, Diagnostics(), edition, None, {}, front_length) as pagination:
+        with _Pagination(book, Diagnostics(), edition, None, {}, front_length,
+                         measure_elsewhere=forks) as pagination:
             pagination.lay_out_body(piece_words, write=False)
         return pagination.pages, pagination.front_length
     pagination = _Pagination(book, Diagnostics(), edition, None, {}, measure_front=False)
@@ -489,7 +494,7 @@ def page_references(book: Book) -> set[str]:
 
 def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool, jobs: int,
              piece_words: int, front_length: int | None = None,
-             cache: Path | None = None) -> tuple[Layout, int]:
+             cache: Path | None = None, forks: bool = True) -> tuple[Layout, int]:
     """The layout, and the front matter's length; `front_length`: a guess at it (_Pagination);
     `cache`: the build's cache folder, where written pieces are kept (cache.PieceCache). A book
     that refers to pages is laid out first without them, then with them until the pages its
@@ -498,15 +503,15 @@ def _typeset(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool
     wanted = page_references(book)
     if not wanted:
         return _typeset_knowing(book, diagnostics, edition, write, jobs, piece_words, None,
-                                front_length, cache)
+                                front_length, cache, forks)
     # The front matter's length is the first pass's (what references say of pages does not
     # change how long its stand-ins make it): measured once, if it was not guessed.
     known, front_length = _anchor_pages_unreferenced(book, edition, jobs, piece_words,
-                                                     front_length, cache)
+                                                     front_length, cache, forks)
     for _ in range(MAX_PASSES):
         attempt = Diagnostics()  # a layout set aside must not leave its warnings behind
         result, length = _typeset_knowing(book, attempt, edition, write, jobs, piece_words,
-                                          known, front_length, cache)
+                                          known, front_length, cache, forks)
         if all(result.pages.get(anchor) == known.get(anchor) for anchor in wanted):
             break
         known = result.pages
@@ -553,14 +558,16 @@ def _runs(book: Book, edition: Edition, jobs: int,
 
 def _typeset_knowing(book: Book, diagnostics: Diagnostics, edition: Edition, write: bool,
                      jobs: int, piece_words: int, known: dict[str, int] | None,
-                     front_length: int | None, cache: Path | None) -> tuple[Layout, int]:
+                     front_length: int | None, cache: Path | None,
+                     forks: bool = True) -> tuple[Layout, int]:
     """_typeset, the pages references name taken from `known`."""
     piece_words, runs, parallel = _runs(book, edition, jobs, piece_words)
     if parallel:
         return _typeset_in_parallel(book, diagnostics, edition, jobs + 1, runs, known,
                                     front_length, PieceCache(cache), write)
     with PieceWriter(_writer(book, edition), diagnostics, jobs) as writer, \
-            _Pagination(book, diagnostics, edition, writer, known, front_length) as pagination:
+            _Pagination(book, diagnostics, edition, writer, known, front_length,
+                        measure_elsewhere=forks) as pagination:
         pagination.lay_out_body(piece_words, write)
         if any(book.has(matter) for matter in book.manifest.back_matter):
             pagination.back()
