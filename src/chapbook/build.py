@@ -91,7 +91,8 @@ def read(options: BuildOptions, diagnostics: Diagnostics,
                                 cache=options.cache,
                                 jobs=parallel_jobs() if options.jobs is None else options.jobs)
     refuse_writing_over_sources(book, options.out, list(options.editions))
-    report_missing_glyphs(book_text_files(manifest), diagnostics)  # as `check` does
+    report_missing_glyphs(book_text_files(manifest), diagnostics,  # as `check` does
+                          options.cache)
     progress.read(book)
     return book, found
 

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import html
 import io
+import json
 import multiprocessing
 import os
 import re
@@ -362,22 +363,56 @@ def _yaml_lines(path: Path) -> Iterator[tuple[int, str]]:
         return  # the manifest's reader reports it
 
 
-def missing_glyphs(files: Iterable[Path]) -> list[Finding]:
+def missing_glyphs(files: Iterable[Path], cache: Path | None = None) -> list[Finding]:
     """One warning per line of the book's text files (essays, book.yml, glossary.yml,
-    index.yml) that holds characters no shipped font has, naming each of them."""
+    index.yml) that holds characters no shipped font has, naming each of them; each file's
+    answer kept in `cache` under its content (a 200-essay book's were worked out again at each
+    build: 0.09 s of an EPUB's 0.94 after one essay changed)."""
+    kept = DataCache(cache, "glyphs", bytes)
     findings: list[Finding] = []
     for path in files:
-        lines = _yaml_lines(path) if path.suffix.lower() in (".yml", ".yaml") \
-            else _essay_lines(path)
-        merged: dict[int, str] = {}
-        for number, text in lines:
-            merged[number] = merged.get(number, "") + unrenderable(text)
-        for number, characters in sorted(merged.items()):
-            characters = "".join(dict.fromkeys(characters))
-            if characters:
-                findings.append(Finding(Level.WARNING, "missing-glyph",
-                                        _missing_message(characters), path, number))
+        for number, characters in _missing_by_line(path, kept):
+            findings.append(Finding(Level.WARNING, "missing-glyph",
+                                    _missing_message(characters), path, number))
     return findings
+
+
+def _missing_by_line(path: Path, kept: DataCache[bytes]) -> list[tuple[int, str]]:
+    """The characters no shipped font has on each line of the file that holds some, as its
+    content was last seen (kept), or worked out now."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return []  # reported where the file is read
+    if data.isascii():
+        return []
+    yaml_file = path.suffix.lower() in (".yml", ".yaml")
+    key = hashlib.sha256((b"yaml\0" if yaml_file else b"essay\0") + data).hexdigest()
+    found = _glyph_entry(kept.load(key))
+    if found is not None:
+        return found
+    merged: dict[int, str] = {}
+    for number, text in _yaml_lines(path) if yaml_file else _essay_lines(path):
+        merged[number] = merged.get(number, "") + unrenderable(text)
+    found = [(number, "".join(dict.fromkeys(characters)))
+             for number, characters in sorted(merged.items()) if characters]
+    kept.store(key, json.dumps(found).encode("utf-8"))
+    return found
+
+
+def _glyph_entry(data: bytes | None) -> list[tuple[int, str]] | None:
+    """A kept answer of _missing_by_line, if it is one: read back from disk, it is checked."""
+    if data is None:
+        return None
+    try:
+        entry = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(entry, list) or not all(
+            isinstance(item, list) and len(item) == 2 and type(item[0]) is int
+            and isinstance(item[1], str) and item[1] for item in entry):
+        return None
+    return [(number, characters) for number, characters in entry]
 
 
 def _missing_message(characters: str) -> str:
@@ -393,6 +428,7 @@ def book_text_files(manifest: Manifest) -> list[Path]:
     return [manifest.path, *(chapter.source for chapter in manifest.chapters), *extra]
 
 
-def report_missing_glyphs(files: Iterable[Path], diagnostics: Diagnostics) -> None:
+def report_missing_glyphs(files: Iterable[Path], diagnostics: Diagnostics,
+                          cache: Path | None = None) -> None:
     """What both `chapbook build` and `chapbook check` warn about missing glyphs."""
-    diagnostics.add_all(missing_glyphs(files))
+    diagnostics.add_all(missing_glyphs(files, cache))
