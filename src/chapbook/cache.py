@@ -101,6 +101,12 @@ def ignored_entries() -> list[Path]:
     return found
 
 
+def ignored_elsewhere(entries: list[Path]) -> None:
+    """Entries a forked process set aside (its ignored_entries()), to be reported with this
+    one's: the web edition's process reads the essays first, and makes a damaged one again."""
+    _ignored.extend(entries)
+
+
 def _user_folder() -> Path:
     """chapbook's folder in the user's cache (XDG_CACHE_HOME, else ~/.cache)."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chapbook"

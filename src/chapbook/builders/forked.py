@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from chapbook.cache import ignored_elsewhere, ignored_entries
 from chapbook.diagnostics import Diagnostics, Level
 from chapbook.errors import BookError, BookErrors, raise_all
 from chapbook.limits import die_with_parent
@@ -40,7 +41,8 @@ def _answer(build: Callable[[Diagnostics], Path]) -> dict[str, Any]:
     except BaseException:  # (a bug: the parent reports it with its traceback)
         return {"crash": traceback.format_exc()}
     # written beside its target, held for the parent to commit with the others (outputs.py)
-    return {"path": str(path), "held": held_writes(), "findings": [
+    return {"path": str(path), "held": held_writes(),
+            "ignored": [str(entry) for entry in ignored_entries()], "findings": [
         [f.level.name, f.code, f.message, None if f.path is None else str(f.path), f.line,
          f.column] for f in found.findings]}
 
@@ -111,6 +113,7 @@ class BuiltElsewhere:
             raise BookError(f"the process that built the {self.edition} edition ended without "
                             "it", hint="was it killed for want of memory? try --jobs 0")
         hold_writes(answer["held"])
+        ignored_elsewhere([Path(entry) for entry in answer["ignored"]])
         for level, code, message, path, line, column in answer["findings"]:
             diagnostics.add(Level[level], str(code), str(message), path,
                             line if isinstance(line, int) else None,
