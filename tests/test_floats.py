@@ -222,7 +222,7 @@ def test_page_references_cost_one_layout_more_not_two() -> None:
 
     from chapbook.build import load_book
     from chapbook.diagnostics import Diagnostics
-    from chapbook.layout.paginate import MeasuredElsewhere, _Pagination, segments, typeset
+    from chapbook.layout.paginate import Elsewhere, _Pagination, segments, typeset
     from chapbook.options import parallel_jobs
 
     from .conftest import ROOTS
@@ -236,8 +236,8 @@ def test_page_references_cost_one_layout_more_not_two() -> None:
             from_a_guess.append(pagination)
         real_body(pagination, segment)  # type: ignore[arg-type]
     with mock.patch.object(_Pagination, "body", autospec=True, side_effect=body) as laid, \
-            mock.patch("chapbook.layout.paginate.MeasuredElsewhere", autospec=True,
-                       side_effect=MeasuredElsewhere) as measures:
+            mock.patch("chapbook.layout.paginate.Elsewhere", autospec=True,
+                       side_effect=Elsewhere) as measures:
         layout = typeset(book, Diagnostics())  # (short: one process, and the measure's fork)
     assert laid.call_count - len(from_a_guess) == 2 * len(segments(book))
     assert measures.call_count == (1 if parallel_jobs() else 0)  # (no fork on one core)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 
 def display_path(path: Path | str) -> str:
@@ -59,6 +60,20 @@ class Diagnostics:
         for finding in findings:
             if finding not in self.findings:
                 self.findings.append(finding)
+
+    def as_data(self) -> list[list[Any]]:
+        """The findings as JSON's values, for a forked process to send the one that forked it
+        (add_data reads them back, as untrusted data)."""
+        return [[f.level.name, f.code, f.message, None if f.path is None else str(f.path),
+                 f.line, f.column] for f in self.findings]
+
+    def add_data(self, data: list[Any]) -> None:
+        """Findings as_data wrote, each once."""
+        for level, code, message, path, line, column in data:
+            self.add(Level[level], str(code), str(message),
+                     None if path is None else str(path),
+                     line if isinstance(line, int) else None,
+                     column if isinstance(column, int) else None)
 
     @contextlib.contextmanager
     def apart(self) -> Iterator[list[Finding]]:

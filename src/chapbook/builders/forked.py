@@ -6,19 +6,15 @@ code."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import signal
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from chapbook.cache import ignored_elsewhere, ignored_entries
-from chapbook.diagnostics import Diagnostics, Level
+from chapbook.diagnostics import Diagnostics
+from chapbook.elsewhere import Elsewhere
 from chapbook.errors import BookError, BookErrors, raise_all
-from chapbook.limits import die_with_parent
 from chapbook.outputs import held_writes, hold_writes
 
 
@@ -42,62 +38,29 @@ def _answer(build: Callable[[Diagnostics], Path]) -> dict[str, Any]:
         return {"crash": traceback.format_exc()}
     # written beside its target, held for the parent to commit with the others (outputs.py)
     return {"path": str(path), "held": held_writes(),
-            "ignored": [str(entry) for entry in ignored_entries()], "findings": [
-        [f.level.name, f.code, f.message, None if f.path is None else str(f.path), f.line,
-         f.column] for f in found.findings]}
+            "ignored": [str(entry) for entry in ignored_entries()], "findings": found.as_data()}
 
 
 class BuiltElsewhere:
     """`build` (given the Diagnostics to report into, returning the file it wrote) run in a
-    forked process from now on; result() waits for it. A context manager: a build that fails
-    meanwhile stops it."""
+    forked process from now on (chapbook.elsewhere); result() waits for it. A context manager:
+    a build that fails meanwhile stops it."""
 
     def __init__(self, edition: str, build: Callable[[Diagnostics], Path]) -> None:
         self.edition = edition
-        readable, writable = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            status = 1
-            try:
-                os.close(readable)
-                die_with_parent()  # a killed build takes it with it
-                data = json.dumps(_answer(build)).encode("utf-8")
-                while data:
-                    data = data[os.write(writable, data):]
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(writable)
-        self.pid: int | None = pid
-        self.readable = readable
+        self.fork = Elsewhere(lambda: _answer(build))
 
     def __enter__(self) -> BuiltElsewhere:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """The fork stopped, if it still runs, and waited for."""
-        if self.pid is None:
-            return
-        with contextlib.suppress(OSError):
-            os.kill(self.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.waitpid(self.pid, 0)
-        os.close(self.readable)
-        self.pid = None
+        self.fork.close()
 
     def result(self, diagnostics: Diagnostics) -> Path:
         """The file the fork wrote, once it has; what it found added to `diagnostics`, and
         what stopped it raised here as if it had happened here."""
-        data = b""
-        while chunk := os.read(self.readable, 65536):
-            data += chunk
-        self.close()
-        try:
-            answer = json.loads(data)
-        except ValueError:
+        answer = self.fork.answer()
+        if not isinstance(answer, dict):
             answer = {}
         if "errors" in answer:
             raise_all([BookError(message, path, line, column, hint)
@@ -114,8 +77,5 @@ class BuiltElsewhere:
                             "it", hint="was it killed for want of memory? try --jobs 0")
         hold_writes(answer["held"])
         ignored_elsewhere([Path(entry) for entry in answer["ignored"]])
-        for level, code, message, path, line, column in answer["findings"]:
-            diagnostics.add(Level[level], str(code), str(message), path,
-                            line if isinstance(line, int) else None,
-                            column if isinstance(column, int) else None)
+        diagnostics.add_data(answer["findings"])
         return Path(answer["path"])

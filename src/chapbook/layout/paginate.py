@@ -34,10 +34,11 @@ from chapbook.cache import (
     store_page_map,
 )
 from chapbook.diagnostics import Diagnostics
+from chapbook.elsewhere import Elsewhere
 from chapbook.errors import BookError
 from chapbook.layout.compat import links_across_pieces
 from chapbook.layout.page_starts import body_starts, element_starts
-from chapbook.layout.parallel import FromCache, LaidPiece, MeasuredElsewhere, ParallelLayout
+from chapbook.layout.parallel import FromCache, LaidPiece, ParallelLayout
 from chapbook.layout.typesetter import Typesetter, captured_logs, found_again
 from chapbook.layout.writers import PieceWriter, bookmark_levels
 from chapbook.limits import blame
@@ -226,7 +227,7 @@ class _Pagination:
     body's numbers, then the front matter again with the real ones. Given the front matter's
     length from the last build (`front_length`), the first of its two layouts is left out, and
     the second checks the guess (_FrontMoved). Without it, the first is made by a forked process
-    (parallel.MeasuredElsewhere) while this one lays the body out from a guess (front_guess),
+    (elsewhere.py) while this one lays the body out from a guess (front_guess),
     and what was laid out before its answer is laid out again if the guess was wrong (the first
     segments; renumbering their pages, as the workers do, kept each one's layout context to the
     end of the build, 2 MiB on the bundled booklet). Laid-out pages wait in `run` until a writer
@@ -256,14 +257,15 @@ class _Pagination:
         self.run_words = 0
         self.front_length = front_length or 0
         self.next_page = _next_recto(self.front_length + 1)
-        self.measuring: MeasuredElsewhere | None = None  # the front matter, measured elsewhere
+        self.measuring: Elsewhere | None = None  # the front matter, measured by a fork
         self.guess = self.next_page  # the page the body was first laid out from
         self.guessed_from: list[Segment] = []  # the segments laid out before its answer
         if front_length is None and measure_front:
-            if measure_elsewhere and hasattr(os, "fork"):
-                self.measuring = MeasuredElsewhere(self._measured_front)
-                self.next_page = self.guess = front_guess(book)
-            else:
+            with contextlib.suppress(OSError):  # (no fork: measured here)
+                if measure_elsewhere and hasattr(os, "fork"):
+                    self.measuring = Elsewhere(lambda: len(self._front_with_stand_ins().pages))
+                    self.next_page = self.guess = front_guess(book)
+            if self.measuring is None:
                 self.measure_front()
 
     def __enter__(self) -> _Pagination:
@@ -273,10 +275,6 @@ class _Pagination:
         if self.measuring is not None:
             self.measuring.close()
 
-    def _measured_front(self) -> int:
-        self.measure_front()
-        return self.front_length
-
     def _front_measured(self, wait: bool = True) -> None:
         """The front matter's length taken from its measuring fork, once it has it (at once if
         `wait`); the segments laid out from the guess laid out again if the body
@@ -284,9 +282,8 @@ class _Pagination:
         if self.measuring is None or not (wait or self.measuring.ready()):
             return
         length, self.measuring = self.measuring.answer(), None
-        if length is None:
-            with blame(self.book.manifest.path, "laying out the front matter"):
-                length = len(self.render(1, sections=("front",), pages=self.stand_ins).pages)
+        if type(length) is not int:
+            length = len(self._front_with_stand_ins().pages)
         self.front_length = length
         if _next_recto(length + 1) != self.guess:
             self.next_page, self.run, self.run_words = _next_recto(length + 1), [], 0
@@ -298,11 +295,14 @@ class _Pagination:
     def measure_front(self) -> int:
         """The front matter laid out with stand-in numbers, for its length; the page the body
         opens on."""
-        with blame(self.book.manifest.path, "laying out the front matter"):
-            self.front = self.render(1, sections=("front",), pages=self.stand_ins)
+        self.front = self._front_with_stand_ins()
         self.front_length = len(self.front.pages)
         self.next_page = _next_recto(self.front_length + 1)
         return self.next_page
+
+    def _front_with_stand_ins(self) -> Document:
+        with blame(self.book.manifest.path, "laying out the front matter"):
+            return self.render(1, sections=("front",), pages=self.stand_ins)
 
     def render(self, first_page: int, **context: Any) -> Document:
         html = render_book_html(self.book, **context)

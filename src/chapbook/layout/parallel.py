@@ -20,7 +20,6 @@ import ctypes
 import gc
 import logging
 import os
-import select
 import signal
 import tempfile
 import traceback
@@ -466,63 +465,3 @@ class ParallelLayout:
         return answer
 
 
-
-class MeasuredElsewhere:
-    """A number worked out by `measure` in a forked process while this one goes on (the front
-    matter's length, laid out with stand-in page numbers, while this process lays out the body
-    from a guess at it). answer() None: the fork failed at it, and this process must work it
-    out itself (which reports what fails, with its file and line)."""
-
-    def __init__(self, measure: Callable[[], int]) -> None:
-        self.answered: int | None = None
-        self.done = False
-        # (No gc.freeze() as for the workers: the fork lives too short a time to collect its
-        # old objects, and the unfreeze here kept the young garbage to the end, 1.5 MiB.)
-        readable, writable = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:  # (no memory for a process, say): measured here instead
-            os.close(readable)
-            os.close(writable)
-            self.pid, self.readable, self.done = 0, -1, True
-            return
-        if pid == 0:
-            status = 1
-            try:
-                os.close(readable)
-                die_with_parent()  # a killed build takes it with it
-                PROGRESS.handlers.clear()  # the pages it lays out are not the build's
-                PROGRESS.propagate = False
-                os.write(writable, str(measure()).encode("ascii"))
-                status = 0
-            except BaseException:  # (this process measures again, and reports what fails)
-                pass
-            finally:
-                os._exit(status)
-        os.close(writable)
-        self.pid, self.readable = pid, readable
-
-    def ready(self) -> bool:
-        """Whether answer() has its number (or knows there is none) without waiting."""
-        return self.done or bool(select.select([self.readable], [], [], 0)[0])
-
-    def answer(self) -> int | None:
-        """The number, once the fork has it; None if it ended without one."""
-        if not self.done:
-            text = b""
-            while chunk := os.read(self.readable, 64):
-                text += chunk
-            self.close()
-            self.answered = int(text) if text.isdigit() else None
-        return self.answered
-
-    def close(self) -> None:
-        """The fork stopped, if it still runs (this build failed), and waited for."""
-        if self.done:
-            return
-        self.done = True
-        os.close(self.readable)
-        with contextlib.suppress(OSError):
-            os.kill(self.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.waitpid(self.pid, 0)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from weasyprint import Document
 
-from chapbook.diagnostics import Diagnostics, Level
+from chapbook.diagnostics import Diagnostics
 from chapbook.errors import BookError
 from chapbook.layout import compat
 from chapbook.limits import die_with_parent
@@ -85,9 +85,8 @@ class PieceWriter:
                 logging.getLogger("weasyprint.progress").handlers.clear()
                 found = Diagnostics()
                 path.write_bytes(self.write(document, found))
-                path.with_suffix(".findings").write_text(json.dumps(
-                    [[f.level.name, f.code, f.message, None if f.path is None else str(f.path),
-                      f.line] for f in found.findings]), "utf-8")
+                path.with_suffix(".findings").write_text(json.dumps(found.as_data()),
+                                                         "utf-8")
                 status = 0
             except OSError as error:  # a full disk, say, where no report can be written: its
                 status = OS_ERROR_STATUS + (error.errno or 0) % 100  # number in the status
@@ -115,10 +114,7 @@ class PieceWriter:
             raise BookError("a PDF writer process ended without its pages",
                             hint="was it killed for want of memory? try --jobs 0")
         # JSON, not pickle: anything read back from disk is data, never code.
-        for level, code, message, where, line in json.loads(
-                path.with_suffix(".findings").read_text("utf-8")):
-            self.diagnostics.add(Level[level], str(code), str(message), where,
-                                 line if isinstance(line, int) else None)
+        self.diagnostics.add_data(json.loads(path.with_suffix(".findings").read_text("utf-8")))
 
     def results(self) -> list[bytes]:
         """Every piece's PDF, in order, once all the writers have finished."""
